@@ -1,0 +1,59 @@
+# ClinicBox: `make run` starts the demo box, `make test` runs every test.
+# Both set up what they need first (Debian packages via apt-get as root,
+# then a .venv with the Python packages), so they work on a fresh Debian 12.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO_DIR ?= var/demo
+
+# What the box needs to run (demo included).
+RUN_APT := python3-venv python3-dev build-essential espeak-ng sox libsox-fmt-base alsa-utils
+# What the tests need besides: real SIP peers, the provider, a browser, gammu...
+TEST_APT := sip-tester baresip-core kamailio sipsak sipvicious chromium fonts-noto-cjk \
+            gammu device-tree-compiler shellcheck systemd
+
+.PHONY: run test check unit integration webui deps deps-run deps-test bench clean
+
+run: deps-run $(VENV)/.installed
+	$(BIN)/clinicbox demo --dir $(DEMO_DIR)
+
+test: deps-run deps-test $(VENV)/.installed-test
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+
+unit: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -q tests/unit
+
+integration: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -q tests/integration
+
+webui: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -q tests/webui
+
+check: $(VENV)/.installed-test
+	$(BIN)/ruff check appliance webui provisioning tests bench
+	$(BIN)/ruff format --check appliance webui provisioning tests bench
+	$(BIN)/mypy appliance webui provisioning
+
+deps-run:
+	@./.ci/apt-ensure $(RUN_APT)
+
+deps-test:
+	@./.ci/apt-ensure $(TEST_APT)
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@
+
+bench: $(VENV)/.installed-test
+	$(BIN)/python -m bench.store
+
+clean:
+	rm -rf $(VENV) var build *.egg-info tests/output

@@ -1,0 +1,110 @@
+"""The composition root of the core: read config, pick real or simulated
+adapters, start the services in order, stop them in reverse.
+
+A service is anything with ``name``, ``start()`` and ``stop()``. The store
+may be passphrase-locked at start: services that need it wait for the
+``store.unlocked`` event while calls keep flowing.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from typing import Protocol
+
+from appliance.clock import SystemClock
+from appliance.config import Config
+from appliance.errors import ClinicBoxError
+from appliance.events import EventBus
+from appliance.sdnotify import notify
+from appliance.store import Store
+from appliance.store.lockfile import StoreLock
+from appliance.store.maintenance import recover_interrupted_rekey
+from appliance.store.repos import Repos, make_repos
+
+log = logging.getLogger(__name__)
+
+
+class Service(Protocol):
+    name: str
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+class Core:
+    """The running box. ``Core(cfg).run()`` blocks until SIGTERM/SIGINT."""
+
+    def __init__(self, cfg: Config) -> None:
+        self.cfg = cfg
+        self.clock = SystemClock(assume_synced=cfg.clock.assume_synced or cfg.simulate)
+        self.bus = EventBus()
+        self.lock = StoreLock(cfg.paths.state_dir)
+        self.store: Store | None = None
+        self.repos: Repos | None = None
+        self.services: list[Service] = []
+        self._started: list[Service] = []
+        self._stop = threading.Event()
+
+    def open_store(self) -> None:
+        self.lock.acquire_shared()
+        recover_interrupted_rekey(self.cfg.db_path, self.cfg.paths.key_file)
+        self.store = Store.open(
+            self.cfg.db_path,
+            self.cfg.paths.key_file,
+            clock=self.clock,
+            busy_timeout_ms=self.cfg.store.busy_timeout_ms,
+            media_dir=self.cfg.media_dir,
+        )
+        self.repos = make_repos(self.cfg, self.store)
+        if self.store.locked:
+            self.bus.emit("store.locked")
+        else:
+            self.bus.emit("store.unlocked")
+
+    def build_services(self) -> list[Service]:
+        """The services of this box, in start order (later issues add theirs)."""
+        return []
+
+    def start(self) -> None:
+        self.cfg.paths.run_dir.mkdir(parents=True, exist_ok=True)
+        self.open_store()
+        self.services = self.build_services()
+        for service in self.services:
+            log.info("starting %s", service.name)
+            service.start()
+            self._started.append(service)
+        notify("READY=1\nSTATUS=ClinicBox core running")
+        log.info("core ready")
+
+    def stop(self) -> None:
+        notify("STOPPING=1")
+        for service in reversed(self._started):
+            try:
+                service.stop()
+            except Exception:
+                log.exception("stopping %s failed", service.name)
+        self._started.clear()
+        if self.store is not None:
+            self.store.close()
+        self.lock.release()
+
+    def request_stop(self, *_: object) -> None:
+        self._stop.set()
+
+    def run(self) -> int:
+        signal.signal(signal.SIGTERM, self.request_stop)
+        signal.signal(signal.SIGINT, self.request_stop)
+        try:
+            self.start()
+        except ClinicBoxError:
+            self.stop()
+            raise
+        try:
+            while not self._stop.wait(1.0):
+                pass
+        finally:
+            self.stop()
+        return 0

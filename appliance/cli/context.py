@@ -1,0 +1,56 @@
+"""What CLI commands share: loading the config, opening the store, the actor."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import pwd
+import sys
+
+from appliance.clock import SystemClock
+from appliance.config import Config, config_path_from_env, load_config
+from appliance.errors import StoreLockedError
+from appliance.store import Store
+
+
+def config(args: argparse.Namespace) -> Config:
+    return load_config(config_path_from_env(getattr(args, "config", None)))
+
+
+def clock_for(cfg: Config) -> SystemClock:
+    return SystemClock(assume_synced=cfg.clock.assume_synced or cfg.simulate)
+
+
+def open_store(cfg: Config, *, unlock: bool = True) -> Store:
+    """Open the clinic's store; ask for the passphrase if it is wrapped.
+
+    The passphrase comes from ``$CLINICBOX_PASSPHRASE`` (scripts) or the
+    terminal. With ``unlock=False`` a locked store is returned locked.
+    """
+    store = Store.open(
+        cfg.db_path,
+        cfg.paths.key_file,
+        clock=clock_for(cfg),
+        busy_timeout_ms=cfg.store.busy_timeout_ms,
+        media_dir=cfg.media_dir,
+    )
+    if store.locked and unlock:
+        passphrase = os.environ.get("CLINICBOX_PASSPHRASE")
+        if passphrase is None:
+            if not sys.stdin.isatty():
+                raise StoreLockedError(
+                    "the store is passphrase-locked; set CLINICBOX_PASSPHRASE or run from a terminal"
+                )
+            passphrase = getpass.getpass("Store passphrase: ")
+        store.unlock(passphrase)
+    return store
+
+
+def actor() -> str:
+    """Who is acting, for the audit log: ``cli:<unix user>``."""
+    try:
+        user = pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
+        user = str(os.getuid())
+    return f"cli:{user}"

@@ -1,0 +1,128 @@
+"""``clinicbox db``: create, verify, back up, restore and re-key the store."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from pathlib import Path
+
+from appliance.cli import context
+from appliance.errors import ValidationError
+from appliance.store import Store, backup, maintenance
+from appliance.store.keys import key_id
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,unused-ignore]
+    db = sub.add_parser("db", help="the encrypted store: init, verify, backup, restore, rekey, passphrase")
+    dsub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+
+    p = dsub.add_parser("init", help="create an empty encrypted store and its key file")
+    p.add_argument("--passphrase", action="store_true", help="wrap the key with a manager passphrase")
+    p.set_defaults(func=cmd_init)
+
+    p = dsub.add_parser("verify", help="check every page's HMAC, the structure and foreign keys")
+    p.set_defaults(func=cmd_verify)
+
+    p = dsub.add_parser("info", help="where the store is, its key id and schema version")
+    p.set_defaults(func=cmd_info)
+
+    p = dsub.add_parser("backup", help="online, consistent, encrypted backup to a .tar file")
+    p.add_argument("--to", required=True, metavar="PATH", help="file or folder to write the backup to")
+    p.set_defaults(func=cmd_backup)
+
+    p = dsub.add_parser("restore", help="restore a backup (stop the services first)")
+    p.add_argument("backup", metavar="FILE", help="a backup .tar made by `clinicbox db backup`")
+    p.set_defaults(func=cmd_restore)
+
+    p = dsub.add_parser("rekey", help="re-encrypt the store under a new random key")
+    p.set_defaults(func=cmd_rekey)
+
+    p = dsub.add_parser("passphrase", help="protect the key with a passphrase, or remove it")
+    p.add_argument("action", choices=("set", "remove"))
+    p.set_defaults(func=cmd_passphrase)
+
+
+def _ask_new_passphrase() -> str:
+    env = os.environ.get("CLINICBOX_NEW_PASSPHRASE")
+    if env:
+        return env
+    if not sys.stdin.isatty():
+        raise ValidationError("set CLINICBOX_NEW_PASSPHRASE or run from a terminal to choose a passphrase")
+    first = getpass.getpass("New passphrase (10+ characters): ")
+    if first != getpass.getpass("Repeat it: "):
+        raise ValidationError("the passphrases differ")
+    return first
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    cfg = context.config(args)
+    passphrase = _ask_new_passphrase() if args.passphrase else None
+    store = Store.create(cfg.db_path, cfg.paths.key_file, passphrase=passphrase, media_dir=cfg.media_dir)
+    print(f"created {cfg.db_path} (key {key_id(store.key)} in {store.key_path})")
+    print("Keep a copy of the key file somewhere safe: without it no backup can be restored.")
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    cfg = context.config(args)
+    store = context.open_store(cfg)
+    result = maintenance.verify(store)
+    print("\n".join(result.lines))
+    return 0 if result.ok else 1
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    cfg = context.config(args)
+    store = context.open_store(cfg, unlock=False)
+    print(f"database:  {store.db_path}")
+    print(f"key file:  {store.key_path}")
+    if store.locked:
+        print("state:     locked (passphrase needed)")
+        return 0
+    row = store.query_one("PRAGMA user_version")
+    print(f"key id:    {key_id(store.key)}")
+    print(f"schema:    {row[0] if row else '?'}")
+    print(f"patients:  {store.query_one('SELECT count(*) FROM patients')[0]}")  # type: ignore[index]
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    cfg = context.config(args)
+    store = context.open_store(cfg)
+    info = backup.backup(store, Path(args.to))
+    print(f"backup written: {info.path} ({info.files} files, key {info.key_id}, schema {info.schema_version})")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    cfg = context.config(args)
+    maintenance.recover_interrupted_rekey(cfg.db_path, cfg.paths.key_file)
+    info = backup.restore(Path(args.backup), cfg.db_path, cfg.paths.key_file, cfg.media_dir, cfg.paths.state_dir)
+    print(
+        f"restored the backup of {info.created_at} (schema {info.schema_version}); the previous database was kept beside it"
+    )
+    return 0
+
+
+def cmd_rekey(args: argparse.Namespace) -> int:
+    cfg = context.config(args)
+    store = context.open_store(cfg)
+    wrapped = store.key_path.read_text().find('"wrapped"') >= 0
+    passphrase = os.environ.get("CLINICBOX_PASSPHRASE") if wrapped else None
+    new_id = maintenance.rekey(store, cfg.paths.state_dir, passphrase)
+    print(f"re-keyed: the store now uses key {new_id}. Back up the new key file now; old backups need the old key.")
+    return 0
+
+
+def cmd_passphrase(args: argparse.Namespace) -> int:
+    cfg = context.config(args)
+    store = context.open_store(cfg)
+    if args.action == "set":
+        maintenance.set_passphrase(store, _ask_new_passphrase())
+        print("the key is now passphrase-protected: after a reboot a manager unlocks the store in the web UI")
+    else:
+        maintenance.set_passphrase(store, None)
+        print("the passphrase was removed: the store opens by itself at boot")
+    return 0

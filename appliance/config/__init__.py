@@ -1,0 +1,33 @@
+"""Typed settings from TOML. See ``defaults.toml`` for every key.
+
+Public names: :func:`load_config`, :class:`Config` and the section classes.
+"""
+
+from appliance.config.callflow import HoursSettings, IvrNode, IvrSettings, QueueSettings
+from appliance.config.checks import LANGUAGE_NAMES, LANGUAGES, WEEKDAYS
+from appliance.config.loader import (
+    DEFAULT_PATH,
+    config_path_from_env,
+    defaults_text,
+    load_config,
+    read_toml,
+)
+from appliance.config.model import Config
+from appliance.config.telephony import StationSettings
+
+__all__ = [
+    "DEFAULT_PATH",
+    "LANGUAGES",
+    "LANGUAGE_NAMES",
+    "WEEKDAYS",
+    "Config",
+    "HoursSettings",
+    "IvrNode",
+    "IvrSettings",
+    "QueueSettings",
+    "StationSettings",
+    "config_path_from_env",
+    "defaults_text",
+    "load_config",
+    "read_toml",
+]

@@ -1,0 +1,198 @@
+"""``clinicbox demo --seed-only DIR``: a complete demo clinic in one folder.
+
+The folder holds ``clinicbox.toml``, ``secrets.toml``, the key file, the
+encrypted database with demo patients and appointments, and
+``first-login.txt`` (mode 0600) with the first manager's login. After
+seeding, ``clinicbox --config DIR/clinicbox.toml ...`` works on it.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from appliance.clock import SystemClock
+from appliance.config import load_config
+from appliance.demo.data import LOCATIONS, NAMES, PROVIDERS
+from appliance.errors import ClinicBoxError
+from appliance.store import Store
+from appliance.store.appointments import AppointmentInput
+from appliance.store.appointments import upsert as upsert_appointment
+from appliance.store.patients import PatientInput
+from appliance.store.patients import upsert as upsert_patient
+from appliance.store.repos import make_repos
+from appliance.store.timefmt import to_db
+
+DEMO_CONFIG = """\
+# The ClinicBox demo clinic: simulated hardware, everything on 127.0.0.1.
+config_version = 1
+simulate = true
+
+[clinic]
+name = "Riverside Community Clinic"
+country = "US"
+timezone = "America/New_York"
+languages = ["en", "es", "pl", "tr", "ko", "zh"]
+default_language = "en"
+phone_number = "+12125550100"
+
+[paths]
+state_dir = "."
+run_dir = "run"
+key_file = "store.key"
+secrets_file = "secrets.toml"
+
+[clock]
+assume_synced = true
+
+[web]
+host = "127.0.0.1"
+port = {web_port}
+
+[sip]
+bind_address = "127.0.0.1"
+public_address = "127.0.0.1"
+port = {sip_port}
+rtp_port_start = {rtp_port}
+max_calls = 32
+
+[trunk]
+enabled = false
+provider_networks = ["127.0.0.1/32"]
+
+[hours]
+monday = ["07:00-22:00"]
+tuesday = ["07:00-22:00"]
+wednesday = ["07:00-22:00"]
+thursday = ["07:00-22:00"]
+friday = ["07:00-22:00"]
+saturday = ["09:00-14:00"]
+sunday = []
+
+[stations.desk1]
+name = "Front desk 1"
+queues = ["front-desk", "appointments", "results", "billing"]
+answer_mode = "manual"
+
+[stations.desk2]
+name = "Front desk 2"
+queues = ["front-desk", "appointments"]
+answer_mode = "auto"
+"""
+
+
+@dataclass(frozen=True)
+class SeedResult:
+    directory: Path
+    config_path: Path
+    username: str
+    password: str
+    patients: int
+    appointments: int
+
+
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+
+
+def _phone(rng: random.Random, index: int) -> str:
+    return f"+1212555{index % 100:04d}" if index < 100 else f"+1347555{index % 100:04d}"
+
+
+def seed(
+    directory: Path,
+    *,
+    web_port: int = 8080,
+    sip_port: int = 5060,
+    rtp_port: int = 16000,
+    now: datetime | None = None,
+) -> SeedResult:
+    """Write a complete demo clinic into ``directory``.
+
+    Raises:
+        ClinicBoxError: the folder already holds a clinic (nothing is overwritten).
+    """
+    directory = Path(directory).resolve()
+    config_path = directory / "clinicbox.toml"
+    if config_path.exists() or (directory / "clinicbox.db").exists():
+        raise ClinicBoxError(f"{directory} already holds a clinic; choose an empty folder")
+    directory.mkdir(parents=True, exist_ok=True)
+    os.chmod(directory, 0o700)
+    _write_private(config_path, DEMO_CONFIG.format(web_port=web_port, sip_port=sip_port, rtp_port=rtp_port))
+    station_secrets = "\n".join(
+        f'[stations.{sid}]\npassword = "{secrets.token_urlsafe(12)}"\n' for sid in ("desk1", "desk2")
+    )
+    _write_private(directory / "secrets.toml", station_secrets)
+    cfg = load_config(config_path)
+    clock = SystemClock(assume_synced=True)
+    store = Store.create(cfg.db_path, cfg.paths.key_file, clock=clock, media_dir=cfg.media_dir)
+    repos = make_repos(cfg, store)
+    rng = random.Random(20260302)
+    tz = ZoneInfo(cfg.clinic.timezone)
+    now = now or clock.now()
+    today = now.astimezone(tz).date()
+    stamp = to_db(now)
+    patient_ids = []
+    appointments = 0
+    with store.transaction() as conn:
+        for i, (family, given, lang) in enumerate(NAMES):
+            born = date(1940 + rng.randrange(70), rng.randrange(1, 13), rng.randrange(1, 29))
+            item = PatientInput(
+                family_name=family,
+                given_name=given,
+                date_of_birth=born.isoformat(),
+                phones=[_phone(rng, i + 1)],
+                language=lang,
+                reminder_channel=rng.choice(["sms", "sms", "voice", "both"]),
+                external_id=f"DEMO-{i + 1:04d}",
+            ).validated(cfg.clinic.country, cfg.clinic.default_language)
+            pid, _ = upsert_patient(conn, item, stamp)
+            patient_ids.append(pid)
+        for day_offset in range(-7, 15):
+            day = today + timedelta(days=day_offset)
+            if day.weekday() == 6:
+                continue
+            for slot in range(rng.randrange(3, 7)):
+                start = datetime.combine(day, time(8 + slot, rng.choice([0, 30])), tz)
+                item2 = AppointmentInput(
+                    patient_id=rng.choice(patient_ids),
+                    starts_at=start,
+                    duration_min=30,
+                    provider=rng.choice(PROVIDERS),
+                    location=rng.choice(LOCATIONS),
+                    external_id=f"DEMO-A{day_offset + 7:02d}{slot}",
+                    source="csv",
+                ).validated()
+                aid, _ = upsert_appointment(conn, item2, stamp)
+                appointments += 1
+                if day_offset < 0:
+                    status = rng.choice(["attended", "attended", "attended", "no-show", "cancelled"])
+                    conn.execute("UPDATE appointments SET status = ? WHERE id = ?", (status, aid))
+                repos.appointments.run_hooks(conn, aid, "imported")
+        repos.audit.append(conn, "demo", "seed", "clinic", "", f"{len(patient_ids)} patients")
+    username = "manager"
+    password = repos.users.add(username, "manager", "demo", display_name="Clinic Manager")
+    others = {
+        "frontdesk": repos.users.add("frontdesk", "front-desk", "demo", display_name="Front Desk", station="desk1"),
+        "tech": repos.users.add("tech", "technician", "demo", display_name="Technician"),
+    }
+    # The demo's first login need not be changed on first use.
+    with store.transaction() as conn:
+        conn.execute("UPDATE users SET must_change_password = 0")
+    _write_private(directory / "first-login.txt", f"username: {username}\npassword: {password}\n")
+    _write_private(
+        directory / "demo-logins.txt",
+        "".join(
+            f"{name} ({role}): {pw}\n"
+            for (name, pw), role in zip(others.items(), ("front-desk", "technician"), strict=True)
+        ),
+    )
+    store.close()
+    return SeedResult(directory, config_path, username, password, len(patient_ids), appointments)

@@ -1,0 +1,439 @@
+"""Patients: create, edit, search, export and erase, every read audited.
+
+Reads that show patient data to a person take an ``actor`` and write an
+audit row in the same transaction. The switchboard's internal caller-ID
+lookup (:mod:`appliance.store.callerid`) is the one unaudited read: it
+routes the call and shows nothing to anyone; the screen pop that shows
+the result to an agent is audited by the web UI.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import Any
+
+from appliance.config.checks import LANGUAGES
+from appliance.errors import NotFoundError, ValidationError
+from appliance.store.audit import AuditLog
+from appliance.store.connection import Connection, Store
+from appliance.store.names import display_name, fold
+from appliance.store.phones import normalize
+from appliance.store.timefmt import to_db
+
+CHANNELS = ("voice", "sms", "both", "none")
+PHONE_KINDS = ("mobile", "home", "work", "other")
+
+
+@dataclass
+class PatientInput:
+    """What a person or an import gives us; :meth:`validated` checks and normalises."""
+
+    family_name: str = ""
+    given_name: str = ""
+    name: str = ""  # a single full name, when family/given are not separate
+    date_of_birth: str = ""
+    phones: list[str] = field(default_factory=list)
+    language: str = ""
+    reminder_channel: str = "sms"
+    consent_reminders: bool = True
+    consent_recording: bool = True
+    notes: str = ""
+    external_id: str = ""
+
+    def validated(self, region: str, default_language: str) -> PatientInput:
+        """Return a normalised copy.
+
+        Raises:
+            ValidationError: with every problem, field by field (values not echoed).
+        """
+        problems = []
+        family, given, full = self.family_name.strip(), self.given_name.strip(), self.name.strip()
+        if not (family or given or full):
+            problems.append("name: missing (give family_name/given_name or name)")
+        for label, value in (("family_name", family), ("given_name", given), ("name", full)):
+            if len(value) > 200:
+                problems.append(f"{label}: longer than 200 characters")
+            if any(ord(ch) < 32 for ch in value):
+                problems.append(f"{label}: contains control characters")
+        dob = self.date_of_birth.strip()
+        if dob:
+            try:
+                born = date.fromisoformat(dob)
+            except ValueError:
+                problems.append("date_of_birth: not a date; write YYYY-MM-DD")
+            else:
+                if born > date.today() or born.year < 1890:
+                    problems.append("date_of_birth: outside the plausible range")
+                dob = born.isoformat()
+        phones = []
+        for i, raw in enumerate(p for p in self.phones if p and p.strip()):
+            try:
+                number = normalize(raw, region)
+            except ValidationError as exc:
+                problems.append(f"phone {i + 1}: {exc}")
+            else:
+                if number not in phones:
+                    phones.append(number)
+        language = (self.language or default_language).strip().lower()
+        if language not in LANGUAGES:
+            problems.append(f"language: must be one of {', '.join(LANGUAGES)}")
+        channel = (self.reminder_channel or "sms").strip().lower()
+        if channel not in CHANNELS:
+            problems.append(f"reminder_channel: must be one of {', '.join(CHANNELS)}")
+        if channel in ("voice", "sms", "both") and not phones:
+            channel = "none"
+        if len(self.notes) > 4000:
+            problems.append("notes: longer than 4000 characters")
+        if len(self.external_id) > 64:
+            problems.append("external_id: longer than 64 characters")
+        if problems:
+            raise ValidationError("; ".join(problems))
+        return PatientInput(
+            family_name=family,
+            given_name=given,
+            name=full or display_name(family, given),
+            date_of_birth=dob,
+            phones=phones,
+            language=language,
+            reminder_channel=channel,
+            consent_reminders=bool(self.consent_reminders),
+            consent_recording=bool(self.consent_recording),
+            notes=self.notes.strip(),
+            external_id=self.external_id.strip(),
+        )
+
+    def import_key(self) -> str:
+        """Identity for idempotent imports: the clinic's id, else name + birth date."""
+        if self.external_id:
+            return f"ext:{self.external_id}"
+        basis = f"{fold(self.name)}|{self.date_of_birth}"
+        return "nd:" + hashlib.sha256(basis.encode("utf-8")).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class Phone:
+    e164: str
+    kind: str
+    is_primary: bool
+
+
+@dataclass(frozen=True)
+class Patient:
+    id: int
+    external_id: str | None
+    family_name: str
+    given_name: str
+    display_name: str
+    date_of_birth: str | None
+    language: str
+    reminder_channel: str
+    consent_reminders: bool
+    consent_recording: bool
+    opted_out_at: str | None
+    notes: str
+    phones: tuple[Phone, ...]
+    created_at: str
+    updated_at: str
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["phones"] = [asdict(p) for p in self.phones]
+        return data
+
+
+_COLUMNS = (
+    "id, external_id, family_name, given_name, display_name, date_of_birth, language, reminder_channel,"
+    " consent_reminders, consent_recording, opted_out_at, notes, created_at, updated_at"
+)
+
+
+def _row_to_patient(row: Any, phones: list[Phone]) -> Patient:
+    return Patient(
+        id=row[0],
+        external_id=row[1],
+        family_name=row[2],
+        given_name=row[3],
+        display_name=row[4],
+        date_of_birth=row[5],
+        language=row[6],
+        reminder_channel=row[7],
+        consent_reminders=bool(row[8]),
+        consent_recording=bool(row[9]),
+        opted_out_at=row[10],
+        notes=row[11],
+        phones=tuple(phones),
+        created_at=row[12],
+        updated_at=row[13],
+    )
+
+
+def load(conn: Connection, patient_id: int) -> Patient:
+    """Read one patient without auditing (for code paths that audit themselves)."""
+    row = conn.execute(f"SELECT {_COLUMNS} FROM patients WHERE id = ?", (patient_id,)).fetchone()
+    if row is None:
+        raise NotFoundError(f"no patient with id {patient_id}")
+    phones = [
+        Phone(r[0], r[1], bool(r[2]))
+        for r in conn.execute(
+            "SELECT e164, kind, is_primary FROM patient_phones WHERE patient_id = ? ORDER BY is_primary DESC, id",
+            (patient_id,),
+        )
+    ]
+    return _row_to_patient(row, phones)
+
+
+def upsert(conn: Connection, data: PatientInput, now: str) -> tuple[int, str]:
+    """Insert or update by import key inside the caller's transaction.
+
+    Returns:
+        (patient id, "inserted" | "updated" | "unchanged").
+    """
+    key = data.import_key()
+    values = (
+        data.external_id or None,
+        data.family_name,
+        data.given_name,
+        data.name,
+        fold(data.name),
+        data.date_of_birth or None,
+        data.language,
+        data.reminder_channel,
+        int(data.consent_reminders),
+        int(data.consent_recording),
+        data.notes,
+    )
+    existing = conn.execute(
+        "SELECT id, external_id, family_name, given_name, display_name, name_search, date_of_birth, language,"
+        " reminder_channel, consent_reminders, consent_recording, notes FROM patients WHERE import_key = ?",
+        (key,),
+    ).fetchone()
+    if existing is None:
+        cur = conn.execute(
+            "INSERT INTO patients(import_key, external_id, family_name, given_name, display_name, name_search,"
+            " date_of_birth, language, reminder_channel, consent_reminders, consent_recording, notes,"
+            " created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (key, *values, now, now),
+        )
+        pid = int(cur.lastrowid or 0)
+        status = "inserted"
+    else:
+        pid = int(existing[0])
+        status = "unchanged"
+        if tuple(existing[1:]) != values:
+            conn.execute(
+                "UPDATE patients SET external_id=?, family_name=?, given_name=?, display_name=?, name_search=?,"
+                " date_of_birth=?, language=?, reminder_channel=?, consent_reminders=?, consent_recording=?,"
+                " notes=?, updated_at=? WHERE id=?",
+                (*values, now, pid),
+            )
+            status = "updated"
+    have = {r[0] for r in conn.execute("SELECT e164 FROM patient_phones WHERE patient_id = ?", (pid,))}
+    for i, number in enumerate(data.phones):
+        if number not in have:
+            conn.execute(
+                "INSERT INTO patient_phones(patient_id, e164, kind, is_primary) VALUES (?,?,?,?)",
+                (pid, number, "mobile", int(i == 0 and not have)),
+            )
+            if status == "unchanged":
+                status = "updated"
+    return pid, status
+
+
+class Patients:
+    """The patients aggregate. ``region`` is the clinic's country for phone numbers."""
+
+    def __init__(self, store: Store, audit: AuditLog, region: str, default_language: str) -> None:
+        self.store = store
+        self.audit = audit
+        self.region = region
+        self.default_language = default_language
+
+    def _now(self) -> str:
+        return to_db(self.store.clock.now())
+
+    def create(self, data: PatientInput, actor: str) -> int:
+        clean = data.validated(self.region, self.default_language)
+        with self.store.transaction() as conn:
+            key = clean.import_key()
+            if conn.execute("SELECT 1 FROM patients WHERE import_key = ?", (key,)).fetchone():
+                raise ValidationError("a patient with the same name and date of birth (or clinic id) already exists")
+            pid, _ = upsert(conn, clean, self._now())
+            self.audit.append(conn, actor, "create", "patient", pid)
+            return pid
+
+    def update(self, patient_id: int, data: PatientInput, actor: str) -> None:
+        """Replace a patient's details and phone list."""
+        clean = data.validated(self.region, self.default_language)
+        with self.store.transaction() as conn:
+            load(conn, patient_id)
+            clash = conn.execute(
+                "SELECT id FROM patients WHERE import_key = ? AND id != ?",
+                (clean.import_key(), patient_id),
+            ).fetchone()
+            if clash:
+                raise ValidationError("another patient already has this name and date of birth (or clinic id)")
+            conn.execute(
+                "UPDATE patients SET import_key=?, external_id=?, family_name=?, given_name=?, display_name=?,"
+                " name_search=?, date_of_birth=?, language=?, reminder_channel=?, consent_reminders=?,"
+                " consent_recording=?, notes=?, updated_at=? WHERE id=?",
+                (
+                    clean.import_key(),
+                    clean.external_id or None,
+                    clean.family_name,
+                    clean.given_name,
+                    clean.name,
+                    fold(clean.name),
+                    clean.date_of_birth or None,
+                    clean.language,
+                    clean.reminder_channel,
+                    int(clean.consent_reminders),
+                    int(clean.consent_recording),
+                    clean.notes,
+                    self._now(),
+                    patient_id,
+                ),
+            )
+            conn.execute("DELETE FROM patient_phones WHERE patient_id = ?", (patient_id,))
+            for i, number in enumerate(clean.phones):
+                conn.execute(
+                    "INSERT INTO patient_phones(patient_id, e164, kind, is_primary) VALUES (?,?,?,?)",
+                    (patient_id, number, "mobile", int(i == 0)),
+                )
+            self.audit.append(conn, actor, "update", "patient", patient_id)
+
+    def get(self, patient_id: int, actor: str, purpose: str = "view") -> Patient:
+        with self.store.transaction() as conn:
+            patient = load(conn, patient_id)
+            self.audit.append(conn, actor, purpose, "patient", patient_id)
+            return patient
+
+    def search(self, query: str, actor: str, limit: int = 50) -> list[Patient]:
+        """Find patients by name (any script), phone number, or birth date (YYYY-MM-DD).
+
+        The audit row records what kind of search and how many results,
+        never the search text (which may be a name).
+        """
+        text = query.strip()
+        if not text:
+            return []
+        conn = self.store.connection()
+        kind = "name"
+        ids: list[int]
+        digits = "".join(ch for ch in text if ch.isdigit())
+        if len(text) == 10 and text[4] == "-" and text[7] == "-" and digits == text.replace("-", ""):
+            kind = "dob"
+            ids = [r[0] for r in conn.execute("SELECT id FROM patients WHERE date_of_birth = ? LIMIT ?", (text, limit))]
+        elif digits and len(digits) >= 5 and len(digits) >= len(text.replace(" ", "").replace("+", "")) - 2:
+            kind = "phone"
+            try:
+                e164 = normalize(text, self.region)
+                ids = [
+                    r[0]
+                    for r in conn.execute(
+                        "SELECT DISTINCT patient_id FROM patient_phones WHERE e164 = ? LIMIT ?",
+                        (e164, limit),
+                    )
+                ]
+            except ValidationError:
+                ids = [
+                    r[0]
+                    for r in conn.execute(
+                        "SELECT DISTINCT patient_id FROM patient_phones WHERE e164 LIKE ? LIMIT ?",
+                        (f"%{digits}%", limit),
+                    )
+                ]
+        else:
+            folded = fold(text)
+            if len(folded) >= 3:
+                phrase = '"' + folded.replace('"', '""') + '"'
+                ids = [
+                    r[0]
+                    for r in conn.execute(
+                        "SELECT rowid FROM patients_fts WHERE patients_fts MATCH ? LIMIT ?",
+                        (phrase, limit),
+                    )
+                ]
+            else:
+                pattern = folded.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                ids = [
+                    r[0]
+                    for r in conn.execute(
+                        "SELECT id FROM patients WHERE name_search LIKE ? ESCAPE '\\' LIMIT ?",
+                        (f"%{pattern}%", limit),
+                    )
+                ]
+        with self.store.transaction() as wconn:
+            found = [load(wconn, pid) for pid in ids]
+            self.audit.append(wconn, actor, "search", "patient", "", f"by {kind}: {len(found)} results")
+        found.sort(key=lambda p: p.display_name)
+        return found
+
+    def export(self, patient_id: int, actor: str) -> dict[str, Any]:
+        """Everything the box holds about one patient (GDPR/RODO access request)."""
+        with self.store.transaction() as conn:
+            patient = load(conn, patient_id)
+            rows = {
+                "appointments": "SELECT id, provider, location, reason, starts_at, ends_at, status, created_at"
+                " FROM appointments WHERE patient_id = ? ORDER BY starts_at",
+                "calls": "SELECT uuid, direction, purpose, caller, callee, started_at, ended_at, disposition, queue,"
+                " agent, note FROM calls WHERE patient_id = ? ORDER BY started_at",
+                "voicemail": "SELECT id, mailbox, received_at, duration_s, status FROM voicemail WHERE patient_id = ?",
+                "recordings": "SELECT id, started_at, duration_s FROM recordings WHERE patient_id = ?",
+                "sms": "SELECT direction, number, body, status, created_at FROM sms_messages WHERE patient_id = ?",
+                "reminders": "SELECT r.id, r.channel, r.due_at, r.status, r.outcome FROM reminders r"
+                " JOIN appointments a ON a.id = r.appointment_id WHERE a.patient_id = ?",
+            }
+            data: dict[str, Any] = {"patient": patient.as_dict()}
+            for name, sql in rows.items():
+                cur = conn.execute(sql, (patient_id,))
+                cols = [d[0] for d in cur.description]
+                data[name] = [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+            self.audit.append(conn, actor, "export", "patient", patient_id)
+            return data
+
+    def erase(self, patient_id: int, actor: str) -> list[str]:
+        """Erase a patient on request: their record, appointments, messages and
+        media; call records keep their timing for statistics but lose the
+        number and the link. Returns the media files to delete (the caller
+        removes them after the commit, see :meth:`MediaVault.delete`)."""
+        with self.store.transaction() as conn:
+            patient = load(conn, patient_id)
+            media = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT media_file FROM voicemail WHERE patient_id = ? UNION ALL"
+                    " SELECT media_file FROM recordings WHERE patient_id = ?",
+                    (patient_id, patient_id),
+                )
+            ]
+            numbers = [p.e164 for p in patient.phones]
+            conn.execute("UPDATE calls SET caller = 'erased', note = '' WHERE patient_id = ?", (patient_id,))
+            for number in numbers:
+                conn.execute("UPDATE calls SET caller = 'erased' WHERE caller = ?", (number,))
+                conn.execute("UPDATE calls SET callee = 'erased' WHERE callee = ?", (number,))
+                conn.execute("DELETE FROM callbacks WHERE number = ?", (number,))
+                conn.execute("DELETE FROM sms_messages WHERE number = ?", (number,))
+                conn.execute("UPDATE voicemail SET caller = 'erased' WHERE caller = ?", (number,))
+            conn.execute("DELETE FROM patients WHERE id = ?", (patient_id,))
+            self.audit.append(conn, actor, "erase", "patient", patient_id, f"{len(media)} media files")
+            return media
+
+    def set_opt_out(self, patient_id: int, opted_out: bool, actor: str) -> None:
+        with self.store.transaction() as conn:
+            load(conn, patient_id)
+            conn.execute(
+                "UPDATE patients SET opted_out_at = ?, updated_at = ? WHERE id = ?",
+                (self._now() if opted_out else None, self._now(), patient_id),
+            )
+            self.audit.append(conn, actor, "opt-out" if opted_out else "opt-in", "patient", patient_id)
+
+    def count(self) -> int:
+        row = self.store.query_one("SELECT count(*) FROM patients")
+        return int(row[0]) if row else 0
+
+
+def dumps(data: dict[str, Any]) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=1, default=str)
