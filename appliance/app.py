@@ -17,7 +17,7 @@ from appliance.clock import SystemClock
 from appliance.config import Config
 from appliance.errors import ClinicBoxError
 from appliance.events import EventBus
-from appliance.sdnotify import notify
+from appliance.sdnotify import notify, watchdog_interval
 from appliance.store import Store
 from appliance.store.lockfile import StoreLock
 from appliance.store.maintenance import recover_interrupted_rekey
@@ -91,6 +91,16 @@ class Core:
             self.store.close()
         self.lock.release()
 
+    def healthy(self) -> bool:
+        """All services alive? A service may offer ``healthy()``; a stuck
+        switchboard loop stops the watchdog pings and systemd restarts us."""
+        for service in self._started:
+            check = getattr(service, "healthy", None)
+            if check is not None and not check():
+                log.error("service %s is unhealthy; withholding the watchdog ping", service.name)
+                return False
+        return True
+
     def request_stop(self, *_: object) -> None:
         self._stop.set()
 
@@ -102,9 +112,11 @@ class Core:
         except ClinicBoxError:
             self.stop()
             raise
+        interval = watchdog_interval()
         try:
-            while not self._stop.wait(1.0):
-                pass
+            while not self._stop.wait(min(1.0, interval or 1.0)):
+                if interval and self.healthy():
+                    notify("WATCHDOG=1")
         finally:
             self.stop()
         return 0
