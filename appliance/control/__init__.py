@@ -1,0 +1,17 @@
+"""The control socket: how the web UI, ``clinicbox doctor`` and scripts talk
+to the running core. See :mod:`appliance.control.protocol` for the format."""
+
+from appliance.control.client import CommandRefused, ControlClient
+from appliance.control.protocol import COMMANDS, VERSION, ProtocolError, Request
+from appliance.control.server import ControlServer, Handler
+
+__all__ = [
+    "COMMANDS",
+    "VERSION",
+    "CommandRefused",
+    "ControlClient",
+    "ControlServer",
+    "Handler",
+    "ProtocolError",
+    "Request",
+]

@@ -1,0 +1,228 @@
+"""The control socket server in the core.
+
+Each connection gets a thread (there are a handful: the web UI, doctor, a
+technician's script). Commands go to a :class:`Handler` (the switchboard
+facade), which must answer quickly and never block on PJSUA2: it queues
+work for the switchboard thread and waits on a future with a timeout.
+Subscribers receive a snapshot on connect and whenever it changes (at
+most every ``min_interval`` seconds), plus individual events.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import grp
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+from appliance.control.protocol import ProtocolError, Request, parse_request, push, reply_error, reply_ok
+from appliance.errors import ClinicBoxError
+from appliance.events import Event, EventBus
+
+log = logging.getLogger(__name__)
+
+#: Events forwarded to subscribers (prefixes).
+FORWARDED = (
+    "agent.",
+    "call.",
+    "queue.",
+    "trunk.",
+    "modem.",
+    "failover.",
+    "voicemail.",
+    "callback.",
+    "store.",
+    "reminder.",
+    "sms.",
+)
+
+
+class Handler(Protocol):
+    def handle(self, request: Request) -> Any:
+        """Execute a command; raise ClinicBoxError (shown to the user) on refusal."""
+        ...
+
+    def snapshot(self) -> dict[str, Any]: ...
+
+
+class ControlServer:
+    name = "control socket"
+
+    def __init__(self, path: Path, handler: Handler, bus: EventBus, group: str = "", min_interval: float = 0.2) -> None:
+        self.path = Path(path)
+        self.handler = handler
+        self.bus = bus
+        self.group = group
+        self.min_interval = min_interval
+        self._sock: socket.socket | None = None
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._subscribers: set[_Subscriber] = set()
+        self._lock = threading.Lock()
+        self._unsubscribe: Callable[[], None] | None = None
+        self._dirty = threading.Event()
+
+    def start(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        old_umask = os.umask(0o117)
+        try:
+            sock.bind(str(self.path))
+        finally:
+            os.umask(old_umask)
+        if self.group:
+            try:
+                os.chown(self.path, -1, grp.getgrnam(self.group).gr_gid)
+            except (KeyError, PermissionError) as exc:
+                log.warning("control socket group %s not applied: %s", self.group, exc)
+        os.chmod(self.path, 0o660 if self.group else 0o600)
+        sock.listen(16)
+        sock.settimeout(0.5)
+        self._sock = sock
+        self._unsubscribe = self.bus.subscribe(self._on_event)
+        for target in (self._accept_loop, self._snapshot_loop):
+            t = threading.Thread(target=target, name=f"control-{target.__name__}", daemon=True)
+            t.start()
+            self._threads.append(t)
+        log.info("control socket listening on %s", self.path)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._dirty.set()
+        if self._unsubscribe:
+            self._unsubscribe()
+        if self._sock:
+            self._sock.close()
+        with self._lock:
+            subs = list(self._subscribers)
+        for sub in subs:
+            sub.close()
+        for t in self._threads:
+            t.join(timeout=2)
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+
+    def healthy(self) -> bool:
+        return all(t.is_alive() for t in self._threads) and not self._stop.is_set()
+
+    # -- connections ----------------------------------------------------------
+    def _accept_loop(self) -> None:
+        assert self._sock is not None
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), name="control-conn", daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        conn.settimeout(None)
+        reader = conn.makefile("rb")
+        sub: _Subscriber | None = None
+        try:
+            for line in reader:
+                if not line.strip():
+                    continue
+                try:
+                    request = parse_request(line)
+                except ProtocolError as exc:
+                    conn.sendall(reply_error(None, exc.code, str(exc)))
+                    continue
+                if request.cmd == "subscribe":
+                    sub = _Subscriber(conn)
+                    with self._lock:
+                        self._subscribers.add(sub)
+                    sub.send(reply_ok(request.id, {"subscribed": True}))
+                    sub.send(push("snapshot", self.handler.snapshot()))
+                    continue
+                conn.sendall(self._dispatch(request))
+        except (OSError, ValueError):
+            pass
+        finally:
+            if sub is not None:
+                with self._lock:
+                    self._subscribers.discard(sub)
+            with contextlib.suppress(OSError):
+                conn.close()
+
+    def _dispatch(self, request: Request) -> bytes:
+        try:
+            if request.cmd == "ping":
+                return reply_ok(request.id, {"pong": True})
+            if request.cmd == "status":
+                return reply_ok(request.id, self.handler.snapshot())
+            return reply_ok(request.id, self.handler.handle(request))
+        except ClinicBoxError as exc:
+            return reply_error(request.id, getattr(exc, "code", "refused"), str(exc))
+        except Exception as exc:
+            log.exception("control command %s failed", request.cmd)
+            return reply_error(request.id, "internal", f"the box failed to run {request.cmd}: {exc}")
+
+    # -- pushes -----------------------------------------------------------------
+    def _on_event(self, event: Event) -> None:
+        if not event.kind.startswith(FORWARDED):
+            return
+        self._dirty.set()
+        with self._lock:
+            subs = list(self._subscribers)
+        if subs:
+            line = push(event.kind, event.data)
+            for sub in subs:
+                sub.send(line)
+
+    def _snapshot_loop(self) -> None:
+        last: dict[str, Any] | None = None
+        while not self._stop.is_set():
+            self._dirty.wait(timeout=1.0)
+            self._dirty.clear()
+            if self._stop.is_set():
+                return
+            with self._lock:
+                subs = list(self._subscribers)
+            if not subs:
+                last = None
+                continue
+            try:
+                snap = self.handler.snapshot()
+            except Exception:
+                log.exception("snapshot failed")
+                continue
+            if snap != last:
+                line = push("snapshot", snap)
+                for sub in subs:
+                    sub.send(line)
+                last = snap
+            self._stop.wait(self.min_interval)
+
+
+class _Subscriber:
+    """One subscribed connection; a slow reader is dropped, never waited for."""
+
+    def __init__(self, conn: socket.socket) -> None:
+        self.conn = conn
+        self._lock = threading.Lock()
+        self.closed = False
+
+    def send(self, data: bytes) -> None:
+        if self.closed:
+            return
+        with self._lock:
+            try:
+                self.conn.settimeout(2.0)
+                self.conn.sendall(data)
+            except OSError:
+                self.close()
+
+    def close(self) -> None:
+        self.closed = True
+        with contextlib.suppress(OSError):
+            self.conn.shutdown(socket.SHUT_RDWR)
