@@ -1,8 +1,10 @@
 """Reading ``clinicbox.toml``: defaults, the clinic's file, the secrets file.
 
 Order of precedence (later wins): the shipped ``defaults.toml``, the
-clinic's config file, the root-only secrets file, then ``overrides`` given
-in code (tests, the web UI's settings preview). Relative paths in a config
+clinic's config file, the web UI's settings overlay
+(``<paths.state_dir>/settings.toml``, written only by the web UI's
+settings screens), the root-only secrets file, then ``overrides`` given in
+code (tests, the web UI's settings preview). Relative paths in a config
 file are relative to that file's folder, so a whole clinic (config, key,
 database) can live in one movable folder like the demo's ``var/demo``.
 """
@@ -24,6 +26,8 @@ from appliance.config.schema import Problems, build, deep_merge
 from appliance.errors import ConfigError
 
 DEFAULT_PATH = Path("/etc/clinicbox/clinicbox.toml")
+#: The web UI's settings overlay, in ``paths.state_dir``.
+OVERLAY_NAME = "settings.toml"
 
 
 def defaults_text() -> str:
@@ -88,6 +92,7 @@ def load_config(
     *,
     text: str | None = None,
     use_secrets: bool = True,
+    use_overlay: bool = True,
 ) -> Config:
     """Load, merge and validate the configuration.
 
@@ -98,6 +103,7 @@ def load_config(
         text: config file content to use instead of reading ``path``
             (the web UI validates an edit before saving it).
         use_secrets: read ``paths.secrets_file``.
+        use_overlay: merge the web UI's ``settings.toml`` overlay.
 
     Raises:
         ConfigError: with one line per problem, each naming its key.
@@ -112,6 +118,13 @@ def load_config(
         user = read_toml(Path(path))
     # Relative paths in the clinic's file are relative to that file.
     data = deep_merge(data, _absolutise_paths(user, base_dir), REPLACED_COLLECTIONS)
+    if use_overlay:
+        overlay_path = Path(str(data.get("paths", {}).get("state_dir", ""))) / OVERLAY_NAME
+        if overlay_path.is_file():
+            overlay = read_toml(overlay_path)
+            if "paths" in overlay:
+                raise ConfigError(["paths: cannot be changed from the web UI's settings"], str(overlay_path))
+            data = deep_merge(data, overlay, REPLACED_COLLECTIONS)
     if overrides:
         data = deep_merge(data, overrides, REPLACED_COLLECTIONS)
 
