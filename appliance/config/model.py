@@ -23,6 +23,8 @@ from appliance.config.core import (
     StoreSettings,
     WebSettings,
 )
+from appliance.config.panel import PanelSettings, panel_checks
+from appliance.config.provisioning import ProvisioningSettings
 from appliance.config.schema import setting
 from appliance.config.telephony import SipSettings, StationSettings, TrunkSettings
 
@@ -61,6 +63,8 @@ class Config:
     ivr: IvrSettings = setting(doc="The call flow.")
     voicemail: VoicemailSettings = setting(doc="Voicemail.")
     prompts: PromptsSettings = setting(doc="Prompts and text-to-speech.")
+    panel: PanelSettings = setting(doc="Status LEDs and panel buttons.")
+    provisioning: ProvisioningSettings = setting(doc="USB-stick provisioning.")
 
     # Derived locations -------------------------------------------------
     @property
@@ -185,4 +189,4 @@ def _trunk(cfg: Config) -> Iterator[tuple[str, str]]:
         yield "trunk.username", "the trunk is enabled but has no user name"
 
 
-CROSS_CHECKS: list[CrossCheck] = [_languages, _station_queues, _queue_mailboxes, _ivr_graph, _trunk]
+CROSS_CHECKS: list[CrossCheck] = [_languages, _station_queues, _queue_mailboxes, _ivr_graph, _trunk, panel_checks]
