@@ -81,6 +81,12 @@ class WebSettings:
     login_max_failures: int = setting(doc="Failed logins before the account is locked for a while.", min=3, max=20)
     lockout_min: int = setting(doc="How long a locked account stays locked.", min=1, max=1440)
     behind_tls: bool = setting(doc="Set Secure cookies and HSTS (true when nginx serves HTTPS in front).")
+    live_streams: int = setting(
+        doc="Live-update connections (dashboards, consoles) served at once; each has a waitress thread of its own.",
+        min=1,
+        max=200,
+    )
+    max_upload_mb: int = setting(doc="Largest upload accepted (CSV import, prompt recording).", min=1, max=64)
 
 
 @dataclass(frozen=True)
