@@ -104,8 +104,41 @@ class CapacityError(SwitchboardError):
     """No line is free for this call (the build's or the config's call cap)."""
 
 
+class PromptError(ClinicBoxError):
+    """A prompt is unknown, has no text in a language, or could not be generated."""
+
+
+class TtsError(PromptError):
+    """espeak-ng or sox failed or is missing; the message names the fix."""
+
+
 class ModemError(ClinicBoxError):
     """The GSM/LTE modem failed or answered with an error."""
+
+
+class ModemTimeoutError(ModemError):
+    """The modem did not answer a command in time (hung, or gone)."""
+
+
+class ModemCommandError(ModemError):
+    """The modem answered ERROR / +CME ERROR / +CMS ERROR; ``kind`` and ``code`` say which."""
+
+    def __init__(self, message: str, kind: str = "ERROR", code: int | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.code = code
+
+
+class ModemNotFoundError(ModemError):
+    """No modem with the configured IMEI / USB serial is connected."""
+
+
+class SimError(ModemError):
+    """The SIM is missing, locked, or its PIN is wrong; never retried automatically."""
+
+
+class ModemBusyError(ModemError):
+    """The modem's one voice line is in use, or the modem is not ready."""
 
 
 class ProvisioningError(ClinicBoxError):
@@ -114,3 +147,7 @@ class ProvisioningError(ClinicBoxError):
 
 class ControlError(ClinicBoxError):
     """The control socket could not be reached or refused a command."""
+
+
+class PanelError(ClinicBoxError):
+    """The status panel's GPIO pins cannot be used."""

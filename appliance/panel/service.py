@@ -1,0 +1,231 @@
+"""The panel service: events in, LED patterns out, button presses back onto the bus.
+
+One thread ticks every :data:`TICK_S`: it folds queued bus events into the
+panel state, re-checks disk and clock every ``health_interval_s``, looks
+for a new provisioning result, renders every LED's pattern onto the pins,
+and reads the buttons. Subscribing only queues events (never blocks the
+publisher, which may be the PJSUA2 thread).
+
+Buttons publish:
+
+* ``panel.night_mode`` ``{on}``: after holding the night-mode button for
+  ``panel.hold_s`` (it toggles; the switchboard forces after-hours routing);
+* ``panel.answer_next`` ``{station}``: a press of that station's button.
+
+It also publishes ``panel.leds`` ``{green, amber, red, blue}`` (pattern
+names) whenever the patterns change, so a web page can draw the panel of a
+simulated box.
+
+Example (what ``appliance.app`` does):
+    >>> service = PanelService.from_config(cfg, bus, clock)   # doctest: +SKIP
+    >>> service.start()                                        # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from appliance.clock import Clock
+from appliance.config import Config
+from appliance.config.panel import PanelSettings
+from appliance.events import Event, EventBus
+from appliance.panel import state as panel_state
+from appliance.panel.buttons import ButtonSpec, ButtonTracker
+from appliance.panel.gpio import GpioPanel, make_pin_factory
+from appliance.panel.health import HealthProbe, ProvisioningWatcher
+from appliance.panel.patterns import LEDS, Pattern, Snapshot, lit, show
+
+log = logging.getLogger(__name__)
+
+TICK_S = 0.02
+#: How often the provisioning status file is looked at (a stat, normally).
+WATCH_S = 0.5
+#: Events the panel consumes (prefixes).
+CONSUMED = ("trunk.", "failover.", "modem.", "queue.", "store.", "provisioning.")
+
+
+def button_specs(settings: PanelSettings) -> list[ButtonSpec]:
+    specs = []
+    if settings.night_mode_pin:
+        specs.append(ButtonSpec("night-mode", settings.night_mode_pin, settings.hold_s))
+    for station, pin in sorted(settings.answer_next_pins.items()):
+        specs.append(ButtonSpec(f"answer-next:{station}", pin, 0.0))
+    return specs
+
+
+class PanelService:
+    """Drives the status LEDs from bus events and publishes button presses.
+
+    Args:
+        settings: the ``[panel]`` section.
+        bus: the core's event bus.
+        clock: monotonic time for blinking, wall time for provisioning results.
+        gpio: the pin adapter (:class:`GpioPanel` on the injected pin factory).
+        health: disk and clock probe for the red fault blink.
+        watcher: provisioning status-file watcher.
+        trunk_enabled: whether a missing trunk counts as "no line".
+    """
+
+    name = "panel"
+
+    def __init__(
+        self,
+        settings: PanelSettings,
+        bus: EventBus,
+        clock: Clock,
+        gpio: GpioPanel,
+        health: HealthProbe,
+        watcher: ProvisioningWatcher,
+        trunk_enabled: bool,
+    ) -> None:
+        self.settings = settings
+        self.bus = bus
+        self.clock = clock
+        self.gpio = gpio
+        self.health = health
+        self.watcher = watcher
+        self._state = panel_state.initial(trunk_enabled)
+        self._events: queue.SimpleQueue[Event] = queue.SimpleQueue()
+        self._unsubscribe: list[Callable[[], None]] = []
+        self._trackers = [ButtonTracker(spec, settings.debounce_ms / 1000) for spec in button_specs(settings)]
+        self._night_mode = False
+        self._next_health = 0.0
+        self._next_watch = 0.0
+        self._patterns: dict[str, Pattern] = {}
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._last_tick = 0.0
+
+    @classmethod
+    def from_config(cls, cfg: Config, bus: EventBus, clock: Clock, pin_factory: Any = None) -> PanelService:
+        """Build the panel of this box; ``pin_factory`` overrides ``panel.pin_factory``.
+
+        Raises:
+            PanelError: the GPIO library or pins cannot be used.
+        """
+        settings = cfg.panel
+        factory = pin_factory if pin_factory is not None else make_pin_factory(settings.pin_factory, cfg.simulate)
+        leds = {
+            "green": settings.green_pin,
+            "amber": settings.amber_pin,
+            "red": settings.red_pin,
+            "blue": settings.blue_pin,
+        }
+        buttons = {spec.name: spec.pin for spec in button_specs(settings)}
+        gpio = GpioPanel(leds, buttons, factory, settings.active_high)
+        health = HealthProbe(clock, cfg.paths.state_dir, cfg.store.min_free_mb, settings.disk_fault_percent)
+        watcher = ProvisioningWatcher(cfg.paths.state_dir, clock, settings.result_flash_s)
+        return cls(settings, bus, clock, gpio, health, watcher, trunk_enabled=cfg.trunk.enabled)
+
+    # -- what others may read ---------------------------------------------------
+    def snapshot(self) -> Snapshot:
+        with self._lock:
+            return self._state.snapshot
+
+    def patterns(self) -> dict[str, Pattern]:
+        with self._lock:
+            return dict(self._patterns)
+
+    @property
+    def night_mode(self) -> bool:
+        return self._night_mode
+
+    def set_night_mode(self, on: bool) -> None:
+        """Keep the toggle in step when night mode is switched elsewhere (web UI)."""
+        self._night_mode = on
+
+    # -- lifecycle -------------------------------------------------------------------
+    def start(self) -> None:
+        for prefix in CONSUMED:
+            self._unsubscribe.append(self.bus.subscribe(self._events.put, prefix))
+        self._unsubscribe.append(self.bus.subscribe(self._on_night_mode, "night_mode."))
+        self.step()
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="panel", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe.clear()
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2)
+            self._thread = None
+        self.gpio.set_leds(dict.fromkeys(LEDS, False))
+        self.gpio.close()
+
+    def healthy(self) -> bool:
+        """A panel thread stuck for 5 s withholds the watchdog ping."""
+        if self._thread is None:
+            return True
+        return self._thread.is_alive() and self.clock.monotonic() - self._last_tick < 5.0
+
+    def _on_night_mode(self, event: Event) -> None:
+        if "on" in event.data:
+            self._night_mode = bool(event.data["on"])
+
+    def _run(self) -> None:
+        while not self._stop.wait(TICK_S):
+            try:
+                self.step()
+            except Exception:  # the LEDs must keep running whatever one tick hit
+                log.exception("panel tick failed")
+
+    # -- one tick ------------------------------------------------------------------
+    def step(self) -> None:
+        """Fold events, probe health when due, render LEDs, read buttons."""
+        now = self.clock.monotonic()
+        self._last_tick = now
+        pending = []
+        while True:
+            try:
+                pending.append(self._events.get_nowait())
+            except queue.Empty:
+                break
+        faults = None
+        if now >= self._next_health:
+            self._next_health = now + self.settings.health_interval_s
+            faults = self.health.faults()
+        if now >= self._next_watch:
+            self._next_watch = now + WATCH_S
+            # Published, not folded here: the subscription brings them back next tick,
+            # and every other consumer on the bus sees the run too.
+            for event in self.watcher.poll():
+                self.bus.publish(event)
+        with self._lock:
+            current = self._state
+            for event in pending:
+                current = panel_state.apply(current, event, now)
+            if faults is not None:
+                current = panel_state.with_faults(current, faults)
+            self._state = current
+            patterns = show(
+                current.snapshot, now, tuple(self.settings.wait_thresholds_s), float(self.settings.result_flash_s)
+            )
+            changed = patterns != self._patterns
+            self._patterns = patterns
+        self.gpio.set_leds({led: lit(pattern, now) for led, pattern in patterns.items()})
+        if changed:
+            self.bus.emit("panel.leds", **{led: p.name for led, p in patterns.items()})
+        self._read_buttons(now)
+
+    def _read_buttons(self, now: float) -> None:
+        if not self._trackers:
+            return
+        levels = self.gpio.pressed()
+        for tracker in self._trackers:
+            if not tracker.update(levels.get(tracker.spec.name, False), now):
+                continue
+            if tracker.spec.name == "night-mode":
+                self._night_mode = not self._night_mode
+                log.info("night-mode button held: night mode %s", "on" if self._night_mode else "off")
+                self.bus.emit("panel.night_mode", on=self._night_mode)
+            else:
+                log.info("answer-next button pressed for station %s", tracker.spec.station)
+                self.bus.emit("panel.answer_next", station=tracker.spec.station)
