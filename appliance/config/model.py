@@ -189,4 +189,22 @@ def _trunk(cfg: Config) -> Iterator[tuple[str, str]]:
         yield "trunk.username", "the trunk is enabled but has no user name"
 
 
-CROSS_CHECKS: list[CrossCheck] = [_languages, _station_queues, _queue_mailboxes, _ivr_graph, _trunk, panel_checks]
+def _callflow(cfg: Config) -> Iterator[tuple[str, str]]:
+    """IVR loops a silent caller never leaves, prompt-less nodes, bad prompt texts."""
+    from appliance.ivr.catalogue import text_problems  # lazy: ivr imports config
+    from appliance.ivr.flow import prompt_problems, silent_loops
+
+    yield from prompt_problems(cfg.ivr.nodes)
+    yield from silent_loops(cfg.ivr.nodes)
+    yield from text_problems(cfg.prompts.texts)
+
+
+CROSS_CHECKS: list[CrossCheck] = [
+    _languages,
+    _station_queues,
+    _queue_mailboxes,
+    _ivr_graph,
+    _trunk,
+    panel_checks,
+    _callflow,
+]

@@ -1,0 +1,198 @@
+"""The prompt catalogue: which prompts exist and their text in each language.
+
+Texts come from :mod:`appliance.ivr.texts`, overridden per language by
+``[prompts.texts.<lang>]`` in the config; a clinic may also add new keys
+there (a seasonal notice) and use them as a node's ``prompt``. Static
+placeholders (``{clinic}``, ``{emergency}``) are filled from the config;
+dynamic ones (``{position}``, ``{minutes}``, ``{key}``) from the
+:class:`PromptRef`'s parameters.
+
+Dynamic numbers are whole cached sentences, one per value ("Your place in
+line: 3."), not a sentence fragment followed by a number clip: word order
+differs by language (Korean and Chinese put the number inside the
+sentence), TTS prosody stays natural, and the set is small and bounded:
+positions 1 to :data:`POSITION_MAX` and minutes 1 to :data:`MINUTES_MAX`.
+Beyond those, :func:`position_prompt` and :func:`wait_prompt` return
+"many callers ahead" / "longer than half an hour" sentences instead.
+
+Example:
+    >>> cat = PromptCatalogue("Clinica Sol", "112")
+    >>> cat.text(PromptRef.of("queue_position", position=3), "es")
+    'Su lugar en la fila: 3.'
+    >>> cat.text(PromptRef("emergency"), "en")
+    'If this is a medical emergency, hang up and dial 1 1 2.'
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Iterator, Mapping
+
+from appliance.config import Config
+from appliance.config.checks import LANGUAGES
+from appliance.errors import PromptError
+from appliance.ivr.prompts import PromptRef
+from appliance.ivr.texts import KEY_WORDS, TEXTS
+
+#: Placeholders a text may use.
+PLACEHOLDERS = frozenset({"clinic", "emergency", "position", "minutes", "key"})
+#: Placeholders filled per call from the PromptRef (the rest come from config).
+DYNAMIC_PLACEHOLDERS = frozenset({"position", "minutes", "key"})
+#: Positions announced as a number; above this, ``queue_position_many``.
+POSITION_MAX = 20
+#: Minutes announced as a number; above this, ``queue_wait_long``.
+MINUTES_MAX = 30
+PHONE_KEYS = "0123456789*#"
+
+#: Prompts the queue (ACD) plays; the library pre-generates them.
+QUEUE_KEYS = (
+    "queue_hold",
+    "queue_position",
+    "queue_position_many",
+    "queue_wait",
+    "queue_wait_long",
+    "callback_offer",
+    "callback_confirm",
+    "callback_greeting",
+    "overflow",
+    "leave_message",
+    "recording_notice",
+)
+
+
+def position_prompt(position: int) -> PromptRef:
+    """The announcement of a caller's place in line."""
+    if 1 <= position <= POSITION_MAX:
+        return PromptRef.of("queue_position", position=position)
+    return PromptRef("queue_position_many")
+
+
+def wait_prompt(minutes: int) -> PromptRef:
+    """The announcement of the estimated wait (at least one minute)."""
+    minutes = max(1, minutes)
+    if minutes <= MINUTES_MAX:
+        return PromptRef.of("queue_wait", minutes=minutes)
+    return PromptRef("queue_wait_long")
+
+
+def dynamic_values(key: str) -> tuple[str, list[str]] | None:
+    """The parameter of a dynamic prompt and every value it can take."""
+    if key == "queue_position":
+        return "position", [str(n) for n in range(1, POSITION_MAX + 1)]
+    if key == "queue_wait":
+        return "minutes", [str(n) for n in range(1, MINUTES_MAX + 1)]
+    if key in ("callback_offer", "language_option"):
+        return "key", list(PHONE_KEYS)
+    return None
+
+
+def key_word(language: str, key: str) -> str:
+    """A phone key as spoken inside a sentence of ``language``."""
+    if language == "ko" and key not in KEY_WORDS["ko"]:
+        return f"{key}번을"
+    return KEY_WORDS.get(language, {}).get(key, key)
+
+
+def placeholders(template: str) -> set[str]:
+    """The ``{names}`` a template uses.
+
+    Raises:
+        ValueError: the template has unbalanced braces.
+    """
+    return {field for _, field, _, _ in string.Formatter().parse(template) if field is not None}
+
+
+def text_problems(texts: Mapping[str, Mapping[str, str]]) -> Iterator[tuple[str, str]]:
+    """Problems in ``[prompts.texts]`` overrides, as ``(key, message)``."""
+    for lang, entries in texts.items():
+        if lang not in LANGUAGES:
+            yield f"prompts.texts.{lang}", f"unknown language; use one of {', '.join(LANGUAGES)}"
+            continue
+        for key, template in entries.items():
+            where = f"prompts.texts.{lang}.{key}"
+            if not template.strip():
+                yield where, "empty text; remove the key to use the built-in text"
+                continue
+            try:
+                used = placeholders(template)
+            except ValueError as exc:
+                yield where, f"{exc}; write a literal brace as {{{{ or }}}}"
+                continue
+            unknown = used - PLACEHOLDERS
+            if unknown:
+                yield (
+                    where,
+                    (
+                        f"unknown placeholder {{{sorted(unknown)[0]}}}; allowed: "
+                        + ", ".join(f"{{{p}}}" for p in sorted(PLACEHOLDERS))
+                    ),
+                )
+
+
+class PromptCatalogue:
+    """Prompt texts for one clinic.
+
+    Args:
+        clinic: the clinic's name for ``{clinic}``.
+        emergency: the emergency number for ``{emergency}`` (read digit by digit).
+        overrides: ``{language: {key: text}}`` from ``[prompts.texts]``.
+    """
+
+    def __init__(self, clinic: str, emergency: str, overrides: Mapping[str, Mapping[str, str]] | None = None) -> None:
+        self.clinic = clinic
+        self.emergency = emergency
+        self._overrides = {lang: dict(entries) for lang, entries in (overrides or {}).items()}
+        problems = [f"{k}: {m}" for k, m in text_problems(self._overrides)]
+        if problems:
+            raise PromptError("prompt texts have problems:\n  " + "\n  ".join(problems))
+
+    @classmethod
+    def from_config(cls, cfg: Config) -> PromptCatalogue:
+        return cls(cfg.clinic.name, cfg.emergency_number, cfg.prompts.texts)
+
+    def keys(self) -> set[str]:
+        """Every key with a text in at least one language."""
+        keys = set(TEXTS)
+        for entries in self._overrides.values():
+            keys.update(entries)
+        return keys
+
+    def has_text(self, key: str, language: str) -> bool:
+        return key in self._overrides.get(language, {}) or language in TEXTS.get(key, {})
+
+    def template(self, key: str, language: str) -> str:
+        """The unfilled text of ``key`` in ``language``.
+
+        Raises:
+            PromptError: no text for this key in this language.
+        """
+        text = self._overrides.get(language, {}).get(key)
+        if text is None:
+            text = TEXTS.get(key, {}).get(language)
+        if text is None:
+            raise PromptError(
+                f"prompt {key!r} has no {language!r} text; add it under [prompts.texts.{language}] "
+                f"or record {language}/{key}.wav"
+            )
+        return text
+
+    def text(self, ref: PromptRef, language: str) -> str:
+        """The text to speak for ``ref`` (``ref.language`` wins over ``language``).
+
+        Raises:
+            PromptError: unknown key or language, or a parameter is missing.
+        """
+        lang = ref.language or language
+        template = self.template(ref.key, lang)
+        params = dict(ref.params)
+        values = {
+            "clinic": self.clinic,
+            "emergency": " ".join(self.emergency),
+            "position": params.get("position", ""),
+            "minutes": params.get("minutes", ""),
+            "key": key_word(lang, params["key"]) if "key" in params else "",
+        }
+        missing = sorted(name for name in placeholders(template) & DYNAMIC_PLACEHOLDERS if name not in params)
+        if missing:
+            raise PromptError(f"prompt {ref.key!r} needs the parameter {missing[0]!r} (got {ref})")
+        return template.format_map(values)
