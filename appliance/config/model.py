@@ -23,6 +23,7 @@ from appliance.config.core import (
     StoreSettings,
     WebSettings,
 )
+from appliance.config.modem import ModemSettings, modem_checks
 from appliance.config.panel import PanelSettings, panel_checks
 from appliance.config.provisioning import ProvisioningSettings
 from appliance.config.schema import setting
@@ -65,6 +66,7 @@ class Config:
     prompts: PromptsSettings = setting(doc="Prompts and text-to-speech.")
     panel: PanelSettings = setting(doc="Status LEDs and panel buttons.")
     provisioning: ProvisioningSettings = setting(doc="USB-stick provisioning.")
+    modem: ModemSettings = setting(doc="The GSM/LTE modem: fallback calls and SMS.")
 
     # Derived locations -------------------------------------------------
     @property
@@ -207,4 +209,5 @@ CROSS_CHECKS: list[CrossCheck] = [
     _trunk,
     panel_checks,
     _callflow,
+    modem_checks,
 ]
