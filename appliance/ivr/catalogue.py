@@ -150,7 +150,7 @@ class PromptCatalogue:
     def from_config(cls, cfg: Config) -> PromptCatalogue:
         return cls(cfg.clinic.name, cfg.emergency_number, cfg.prompts.texts)
 
-    def keys(self) -> set[str]:
+    def known_keys(self) -> set[str]:
         """Every key with a text in at least one language."""
         keys = set(TEXTS)
         for entries in self._overrides.values():

@@ -151,7 +151,7 @@ class PromptLibrary:
         self.refs = list(refs)
         self.synthesizer: Synthesizer = synthesizer or EspeakSox()
         self._index: dict[_Slot, Path] = {}
-        self._known = self.catalogue.keys() | {r.key for r in self.refs}
+        self._known = self.catalogue.known_keys() | {r.key for r in self.refs}
         self._missing: set[tuple[PromptRef, str]] = set()
         self._lock = threading.Lock()
         try:

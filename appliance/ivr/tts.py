@@ -81,17 +81,43 @@ class EspeakSox:
         self.espeak = espeak
         self.sox = sox
         self.timeout_s = timeout_s
+        self._voices: frozenset[str] | None = None
 
     def missing_programs(self) -> list[str]:
         """Programs not installed (for ``clinicbox doctor``)."""
         return [p for p in (self.espeak, self.sox) if shutil.which(p) is None]
 
+    def voices(self) -> frozenset[str]:
+        """Names espeak-ng accepts for ``-v`` (language codes, voice names, files), lower case.
+
+        Raises:
+            TtsError: espeak-ng is missing or failed.
+        """
+        if self._voices is None:
+            listing = self._run([self.espeak, "--voices"], None)
+            names: set[str] = set()
+            for line in listing.splitlines()[1:]:
+                cols = line.split()
+                if len(cols) >= 5:
+                    names.update(
+                        {cols[1].lower(), cols[3].lower(), cols[4].lower(), cols[4].rsplit("/", 1)[-1].lower()}
+                    )
+            self._voices = frozenset(names)
+        return self._voices
+
     def synthesize(self, text: str, voice: str, speed: int, out: Path) -> None:
         """Speak ``text`` with espeak-ng ``voice`` at ``speed`` words per minute into ``out``.
 
+        espeak-ng silently speaks English for a voice it does not know, so the
+        voice is checked against ``espeak-ng --voices`` first.
+
         Raises:
-            TtsError: espeak-ng or sox is missing or failed; nothing is left at ``out``.
+            TtsError: unknown voice, espeak-ng or sox missing or failed; nothing is left at ``out``.
         """
+        if voice.lower() not in self.voices():
+            raise TtsError(
+                f"espeak-ng has no voice {voice!r}; pick one from `espeak-ng --voices` for prompts.tts_voices"
+            )
         raw = out.with_name(f".{out.name}.{uuid.uuid4().hex[:12]}.raw.wav")
         try:
             # Text on stdin (-b 1: UTF-8) so a text starting with "-" is never an option.
@@ -116,7 +142,7 @@ class EspeakSox:
         finally:
             tmp.unlink(missing_ok=True)
 
-    def _run(self, argv: list[str], stdin: str | None) -> None:
+    def _run(self, argv: list[str], stdin: str | None) -> str:
         try:
             proc = subprocess.run(
                 argv,
@@ -134,3 +160,4 @@ class EspeakSox:
         if proc.returncode != 0:
             detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()
             raise TtsError(f"{argv[0]} failed (exit {proc.returncode}): {detail[-1] if detail else 'no message'}")
+        return proc.stdout.decode("utf-8", "replace")
