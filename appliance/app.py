@@ -57,6 +57,7 @@ class Core:
             clock=self.clock,
             busy_timeout_ms=self.cfg.store.busy_timeout_ms,
             media_dir=self.cfg.media_dir,
+            cache_mb=self.cfg.store.cache_mb,
         )
         self.repos = make_repos(self.cfg, self.store)
         if self.store.locked:

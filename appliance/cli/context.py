@@ -34,6 +34,7 @@ def open_store(cfg: Config, *, unlock: bool = True) -> Store:
         clock=clock_for(cfg),
         busy_timeout_ms=cfg.store.busy_timeout_ms,
         media_dir=cfg.media_dir,
+        cache_mb=cfg.store.cache_mb,
     )
     if store.locked and unlock:
         passphrase = os.environ.get("CLINICBOX_PASSPHRASE")

@@ -49,6 +49,10 @@ class StoreSettings:
     backup_keep: int = setting(doc="How many nightly backups to keep in state_dir/backups.", min=1, max=365)
     backup_time: str = setting(doc="Local time of the nightly backup.", check=checks.hhmm)
     min_free_mb: int = setting(doc="Refuse imports and recordings when less disk than this is free.", min=1, max=100000)
+    cache_mb: int = setting(
+        doc="Page cache (decrypted pages) per ordinary database connection, in MB.", min=2, max=1024
+    )
+    lookup_cache_mb: int = setting(doc="Page cache of the core's caller-ID lookup connection, in MB.", min=8, max=2048)
 
 
 @dataclass(frozen=True)

@@ -73,14 +73,17 @@ class Store:
         clock: Clock | None = None,
         busy_timeout_ms: int = 5000,
         media_dir: Path | None = None,
+        cache_mb: int = 32,
     ) -> None:
         self.db_path = Path(db_path)
         self.key_path = keymod.resolve_key_path(Path(key_path))
         self.clock: Clock = clock or SystemClock()
         self.busy_timeout_ms = busy_timeout_ms
+        self.cache_mb = cache_mb
         self.media_dir = Path(media_dir) if media_dir else self.db_path.parent / "media"
         self._key: bytes | None = None
         self._wrapped: dict[str, object] | None = None
+        self._key_checked = False
         self._local = threading.local()
         self._all: list[Connection] = []
         self._lock = threading.Lock()
@@ -170,9 +173,13 @@ class Store:
                 f"{keymod.key_id(key)}, this database needs {expected}); use the key file made with it"
             )
         self._key = key
-        conn = self._new_connection()
+        self._key_checked = expected is not None
         try:
-            self._probe(conn, key_checked=expected is not None)
+            conn = self._new_connection()
+        except BaseException:
+            self._key = None
+            raise
+        try:
             check_schema_version(conn)
             apply_migrations(conn)
         except Exception:
@@ -241,11 +248,17 @@ class Store:
         )
         conn.execute("PRAGMA cipher_log_level = NONE")
         conn.execute(keymod.sqlcipher_pragma(self.key))
+        if not create:
+            try:
+                self._probe(conn, key_checked=self._key_checked)
+            except BaseException:
+                conn.close()
+                raise
         conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA temp_store = MEMORY")
-        conn.execute("PRAGMA cache_size = -16000")
+        conn.execute(f"PRAGMA cache_size = -{int(self.cache_mb) * 1024}")
         conn.row_factory = sqlite.Row
         return conn
 
@@ -294,6 +307,22 @@ class Store:
             return self.connection().execute(sql, params).fetchone()
         except sqlite.Error as exc:
             raise translate(exc) from exc
+
+    def warm(self) -> int:
+        """Read the screen-pop indexes into this thread's page cache (at start-up,
+        off the switchboard thread); returns the index entries read."""
+        conn = self.connection()
+        pages = 0
+        for sql in (
+            "SELECT count(e164) FROM patient_phones INDEXED BY patient_phones_e164",
+            "SELECT count(*) FROM appointments INDEXED BY appointments_patient WHERE patient_id > 0",
+            "SELECT count(disposition) FROM calls INDEXED BY calls_patient WHERE patient_id > 0",
+            "SELECT count(disposition) FROM calls INDEXED BY calls_caller WHERE caller > ''",
+            "SELECT count(notes) FROM patients",
+            "SELECT count(location) FROM appointments",
+        ):
+            pages += int(conn.execute(sql).fetchone()[0])
+        return pages
 
     def close(self) -> None:
         """Close every connection this store opened (all threads)."""

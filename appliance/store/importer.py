@@ -43,6 +43,8 @@ from appliance.store.timefmt import to_db
 
 MAX_BYTES = 64 * 1024 * 1024
 MAX_ROWS = 500_000
+#: Rows written per batch (one round of bulk statements).
+BATCH = 500
 
 PATIENT_ALIASES = {
     "external_id": ("external_id", "id", "patient_id", "mrn"),
@@ -221,22 +223,25 @@ class Importer:
         skip_bad: bool,
         aliases: dict[str, tuple[str, ...]],
         required: Callable[[set[str]], str | None],
-        parse: Callable[[Connection, dict[str, str], str], tuple[str, Callable[[], str]]],
+        parse: Callable[[Connection, dict[str, str]], tuple[str, Any]],
+        write: Callable[[Connection, list[Any], str], list[str]],
     ) -> ImportReport:
-        """``parse`` checks a row and returns (import key, a function that writes it)."""
+        """Check every row (``parse`` gives its import key and item), then
+        ``write`` the good ones in batches, all in one transaction."""
         _check_disk(self.store, self.min_free_mb)
         text = _decode(data)
         report = ImportReport(kind)
         now = to_db(self.store.clock.now())
         with self.store.transaction() as conn:
             seen: dict[str, int] = {}
+            good: list[Any] = []
             for line, row in _rows(text, aliases, required):
                 report.rows += 1
                 if isinstance(row, str):
                     report.errors.append((line, row))
                     continue
                 try:
-                    key, write = parse(conn, row, now)
+                    key, item = parse(conn, row)
                 except (ValidationError, NotFoundError) as exc:
                     report.errors.append((line, str(exc)))
                     continue
@@ -244,16 +249,18 @@ class Importer:
                     report.errors.append((line, f"the same {kind[:-1]} as line {seen[key]}"))
                     continue
                 seen[key] = line
-                status = write()
-                setattr(report, status, getattr(report, status) + 1)
+                good.append(item)
             if report.errors and not skip_bad:
                 raise ImportFileError(report.errors)  # rolls the whole import back
+            for first in range(0, len(good), BATCH):
+                for status in write(conn, good[first : first + BATCH], now):
+                    setattr(report, status, getattr(report, status) + 1)
             self.audit.append(conn, actor, "import", kind, "", report.summary())
         return report
 
     # -- patients --------------------------------------------------------------
     def patients(self, data: bytes, actor: str, skip_bad: bool = False) -> ImportReport:
-        def parse(conn: Connection, row: dict[str, str], now: str) -> tuple[str, Callable[[], str]]:
+        def parse(conn: Connection, row: dict[str, str]) -> tuple[str, pats.PatientInput]:
             phones = [p for chunk in row.get("phone", "").replace("|", ";").split(";") for p in [chunk.strip()] if p]
             item = pats.PatientInput(
                 family_name=row.get("family_name", ""),
@@ -267,9 +274,9 @@ class Importer:
                 notes=row.get("notes", ""),
                 external_id=row.get("external_id", ""),
             ).validated(self.region, self.default_language)
-            return item.import_key(), lambda: pats.upsert(conn, item, now)[1]
+            return item.import_key(), item
 
-        return self._run("patients", data, actor, skip_bad, PATIENT_ALIASES, _patient_required, parse)
+        return self._run("patients", data, actor, skip_bad, PATIENT_ALIASES, _patient_required, parse, pats.upsert_many)
 
     # -- appointments ------------------------------------------------------------
     def _time(self, value: str, name: str) -> datetime:
@@ -281,7 +288,7 @@ class Importer:
         return moment if moment.tzinfo else moment.replace(tzinfo=self.tz)
 
     def appointments(self, data: bytes, actor: str, skip_bad: bool = False) -> ImportReport:
-        def parse(conn: Connection, row: dict[str, str], now: str) -> tuple[str, Callable[[], str]]:
+        def parse(conn: Connection, row: dict[str, str]) -> tuple[str, appts.AppointmentInput]:
             patient_id = self._find_patient(conn, row)
             start = self._time(row.get("start", ""), "start")
             end = self._time(row["end"], "end") if row.get("end") else None
@@ -299,17 +306,21 @@ class Importer:
                 external_id=row.get("external_id", ""),
                 source="csv",
             ).validated()
+            return item.import_key(), item
 
-            def write() -> str:
+        def write(conn: Connection, items: list[appts.AppointmentInput], now: str) -> list[str]:
+            statuses = []
+            for item in items:
                 aid, status = appts.upsert(conn, item, now)
                 if status != "unchanged":
                     for hook in self.hooks:
                         hook(conn, aid, "imported")
-                return status
+                statuses.append(status)
+            return statuses
 
-            return item.import_key(), write
-
-        return self._run("appointments", data, actor, skip_bad, APPOINTMENT_ALIASES, _appointment_required, parse)
+        return self._run(
+            "appointments", data, actor, skip_bad, APPOINTMENT_ALIASES, _appointment_required, parse, write
+        )
 
     def _find_patient(self, conn: Connection, row: dict[str, str]) -> int:
         ext = row.get("patient_external_id", "")

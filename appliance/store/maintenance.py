@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlcipher3 import dbapi2 as sqlite
+
 from appliance.errors import StoreError
 from appliance.store import keys as keymod
 from appliance.store.connection import Store
@@ -31,18 +33,26 @@ def verify(store: Store) -> VerifyResult:
         lines += [f"     {row[0]}" for row in cipher[:10]]
     else:
         lines.append("OK   cipher_integrity_check: every page authenticates")
-    integrity = [row[0] for row in conn.execute("PRAGMA integrity_check").fetchall()]
+    try:
+        integrity = [row[0] for row in conn.execute("PRAGMA integrity_check").fetchall()]
+    except sqlite.DatabaseError as exc:
+        integrity = [f"cannot read the database: {exc}"]
     if integrity != ["ok"]:
         ok = False
         lines.append(f"FAIL integrity_check: {len(integrity)} problems")
         lines += [f"     {msg}" for msg in integrity[:10]]
     else:
         lines.append("OK   integrity_check")
-    fk = conn.execute("PRAGMA foreign_key_check").fetchall()
+    try:
+        fk = conn.execute("PRAGMA foreign_key_check").fetchall()
+    except sqlite.DatabaseError:
+        fk = []
+        ok = False
+        lines.append("FAIL foreign_key_check: the database cannot be read")
     if fk:
         ok = False
         lines.append(f"FAIL foreign_key_check: {len(fk)} rows point at missing records")
-    else:
+    elif ok:
         lines.append("OK   foreign_key_check")
     version = current_version(conn)
     lines.append(f"OK   schema version {version} (this software knows {latest_version()})")

@@ -14,17 +14,20 @@ Example:
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 _EXTRA = str.maketrans({"ł": "l", "ı": "i", "ø": "o", "đ": "d", "ħ": "h", "ŀ": "l", "æ": "ae", "œ": "oe", "ß": "ss"})
 
 
+#: Hangul, kana and CJK ideographs: names written family name first, no space.
+_CJK = re.compile(
+    "[\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0002fa1f]"
+)
+
+
 def _is_cjk(text: str) -> bool:
-    for ch in text:
-        name = unicodedata.name(ch, "")
-        if name.startswith(("CJK UNIFIED", "HANGUL", "HIRAGANA", "KATAKANA")):
-            return True
-    return False
+    return _CJK.search(text) is not None
 
 
 def display_name(family: str, given: str) -> str:

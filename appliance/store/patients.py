@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
@@ -24,6 +25,7 @@ from appliance.store.phones import normalize
 from appliance.store.timefmt import to_db
 
 CHANNELS = ("voice", "sms", "both", "none")
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
 PHONE_KINDS = ("mobile", "home", "work", "other")
 
 
@@ -42,6 +44,8 @@ class PatientInput:
     consent_recording: bool = True
     notes: str = ""
     external_id: str = ""
+    #: ``fold(name)``, filled in by :meth:`validated` (search and identity use it).
+    name_search: str = ""
 
     def validated(self, region: str, default_language: str) -> PatientInput:
         """Return a normalised copy.
@@ -56,7 +60,7 @@ class PatientInput:
         for label, value in (("family_name", family), ("given_name", given), ("name", full)):
             if len(value) > 200:
                 problems.append(f"{label}: longer than 200 characters")
-            if any(ord(ch) < 32 for ch in value):
+            if _CONTROL.search(value):
                 problems.append(f"{label}: contains control characters")
         dob = self.date_of_birth.strip()
         if dob:
@@ -91,10 +95,12 @@ class PatientInput:
             problems.append("external_id: longer than 64 characters")
         if problems:
             raise ValidationError("; ".join(problems))
+        shown = full or display_name(family, given)
         return PatientInput(
             family_name=family,
             given_name=given,
-            name=full or display_name(family, given),
+            name=shown,
+            name_search=fold(shown),
             date_of_birth=dob,
             phones=phones,
             language=language,
@@ -109,7 +115,7 @@ class PatientInput:
         """Identity for idempotent imports: the clinic's id, else name + birth date."""
         if self.external_id:
             return f"ext:{self.external_id}"
-        basis = f"{fold(self.name)}|{self.date_of_birth}"
+        basis = f"{self.name_search or fold(self.name)}|{self.date_of_birth}"
         return "nd:" + hashlib.sha256(basis.encode("utf-8")).hexdigest()[:32]
 
 
@@ -185,19 +191,13 @@ def load(conn: Connection, patient_id: int) -> Patient:
     return _row_to_patient(row, phones)
 
 
-def upsert(conn: Connection, data: PatientInput, now: str) -> tuple[int, str]:
-    """Insert or update by import key inside the caller's transaction.
-
-    Returns:
-        (patient id, "inserted" | "updated" | "unchanged").
-    """
-    key = data.import_key()
-    values = (
+def _values(data: PatientInput) -> tuple[Any, ...]:
+    return (
         data.external_id or None,
         data.family_name,
         data.given_name,
         data.name,
-        fold(data.name),
+        data.name_search or fold(data.name),
         data.date_of_birth or None,
         data.language,
         data.reminder_channel,
@@ -205,6 +205,75 @@ def upsert(conn: Connection, data: PatientInput, now: str) -> tuple[int, str]:
         int(data.consent_recording),
         data.notes,
     )
+
+
+def upsert_many(conn: Connection, items: list[PatientInput], now: str) -> list[str]:
+    """:func:`upsert` for a batch (imports): a few bulk statements instead of
+    four per patient. Returns each item's status, in order."""
+    keys = [item.import_key() for item in items]
+    marks = ",".join("?" * len(keys))
+    existing = {
+        row[0]: tuple(row[1:])
+        for row in conn.execute(
+            "SELECT import_key, id, external_id, family_name, given_name, display_name, name_search, date_of_birth,"
+            " language, reminder_channel, consent_reminders, consent_recording, notes FROM patients"
+            f" WHERE import_key IN ({marks})",
+            keys,
+        )
+    }
+    statuses: list[str] = []
+    inserts, updates = [], []
+    for key, item in zip(keys, items, strict=True):
+        values = _values(item)
+        old = existing.get(key)
+        if old is None:
+            inserts.append((key, *values, now, now))
+            statuses.append("inserted")
+        elif old[1:] != values:
+            updates.append((*values, now, old[0]))
+            statuses.append("updated")
+        else:
+            statuses.append("unchanged")
+    conn.executemany(
+        "INSERT INTO patients(import_key, external_id, family_name, given_name, display_name, name_search,"
+        " date_of_birth, language, reminder_channel, consent_reminders, consent_recording, notes,"
+        " created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        inserts,
+    )
+    conn.executemany(
+        "UPDATE patients SET external_id=?, family_name=?, given_name=?, display_name=?, name_search=?,"
+        " date_of_birth=?, language=?, reminder_channel=?, consent_reminders=?, consent_recording=?,"
+        " notes=?, updated_at=? WHERE id=?",
+        updates,
+    )
+    ids = dict(conn.execute(f"SELECT import_key, id FROM patients WHERE import_key IN ({marks})", keys).fetchall())
+    id_marks = ",".join("?" * len(ids))
+    have: dict[int, set[str]] = {}
+    for pid, e164 in conn.execute(
+        f"SELECT patient_id, e164 FROM patient_phones WHERE patient_id IN ({id_marks})", list(ids.values())
+    ):
+        have.setdefault(pid, set()).add(e164)
+    phones = []
+    for i, (key, item) in enumerate(zip(keys, items, strict=True)):
+        pid = ids[key]
+        known = have.get(pid, set())
+        for n, number in enumerate(item.phones):
+            if number not in known:
+                phones.append((pid, number, "mobile", int(n == 0 and not known)))
+                if statuses[i] == "unchanged":
+                    statuses[i] = "updated"
+    conn.executemany("INSERT INTO patient_phones(patient_id, e164, kind, is_primary) VALUES (?,?,?,?)", phones)
+    return statuses
+
+
+def upsert(conn: Connection, data: PatientInput, now: str) -> tuple[int, str]:
+    """Insert or update by import key inside the caller's transaction.
+
+    Returns:
+        (patient id, "inserted" | "updated" | "unchanged").
+    """
+    key = data.import_key()
+    values = _values(data)
     existing = conn.execute(
         "SELECT id, external_id, family_name, given_name, display_name, name_search, date_of_birth, language,"
         " reminder_channel, consent_reminders, consent_recording, notes FROM patients WHERE import_key = ?",

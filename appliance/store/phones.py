@@ -16,8 +16,11 @@ Example:
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import phonenumbers
+from phonenumbers import PhoneMetadata
+from phonenumbers.phonenumberutil import region_code_for_country_code
 
 from appliance.errors import ValidationError
 
@@ -35,7 +38,7 @@ def normalize(raw: str, region: str) -> str:
         parsed = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as exc:
         raise ValidationError("not a phone number (check the digits and country code)") from exc
-    if not phonenumbers.is_valid_number(parsed):
+    if not _valid(parsed):
         raise ValidationError(f"not a valid phone number for region {region} (check the digits and country code)")
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
@@ -72,3 +75,30 @@ def display(e164: str, region: str) -> str:
         else phonenumbers.PhoneNumberFormat.INTERNATIONAL
     )
     return phonenumbers.format_number(parsed, fmt)
+
+
+@lru_cache(maxsize=512)
+def _general_pattern(country_code: int) -> tuple[re.Pattern[str], frozenset[int]] | None:
+    region = region_code_for_country_code(country_code)
+    metadata = PhoneMetadata.metadata_for_region(region) if region else None
+    if metadata is None or metadata.general_desc is None or not metadata.general_desc.national_number_pattern:
+        return None
+    desc = metadata.general_desc
+    return re.compile(desc.national_number_pattern), frozenset(desc.possible_length or ())
+
+
+def _valid(parsed: phonenumbers.PhoneNumber) -> bool:
+    """``is_valid_number``, with a fast path for the common case.
+
+    libphonenumber's general description of a country's numbers is the
+    union of its number types, so a match there is a valid number; only
+    the rest (e.g. +1 numbers outside the US) take the full, slower check
+    that tries every type of every region sharing the country code.
+    """
+    general = _general_pattern(parsed.country_code)
+    if general is not None:
+        nsn = phonenumbers.national_significant_number(parsed)
+        pattern, lengths = general
+        if (not lengths or len(nsn) in lengths) and pattern.fullmatch(nsn):
+            return True
+    return bool(phonenumbers.is_valid_number(parsed))

@@ -100,8 +100,9 @@ CREATE TABLE calls (
     callback_id     INTEGER
 );
 CREATE INDEX calls_started ON calls(started_at);
-CREATE INDEX calls_caller ON calls(caller, started_at);
-CREATE INDEX calls_patient ON calls(patient_id, started_at);
+-- Covering indexes for the screen pop's "last contacts" (no row fetch needed).
+CREATE INDEX calls_caller ON calls(caller, started_at, direction, purpose, disposition);
+CREATE INDEX calls_patient ON calls(patient_id, started_at, direction, purpose, disposition);
 
 CREATE TABLE queue_events (
     id       INTEGER PRIMARY KEY,

@@ -1,0 +1,64 @@
+"""Fixtures shared by every test: a clinic config in a temp folder, a real
+SQLCipher store, the repositories, a fake clock."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from appliance.clock import FakeClock
+from appliance.config import Config, load_config
+from appliance.store import Store
+from appliance.store.repos import Repos, make_repos
+
+
+def free_port(kind: int = socket.SOCK_DGRAM) -> int:
+    """A port on 127.0.0.1 that is free right now (UDP by default, for SIP)."""
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def clinic_config(tmp: Path, **overrides: Any) -> Config:
+    """A valid config whose every path is inside ``tmp``."""
+    base: dict[str, Any] = {
+        "clinic": {"name": "Test Clinic", "country": "PL", "timezone": "Europe/Warsaw",
+                   "languages": ["pl", "en", "es", "tr", "ko", "zh"], "default_language": "pl"},
+        "paths": {"state_dir": str(tmp / "state"), "run_dir": str(tmp / "run"),
+                  "key_file": str(tmp / "store.key"), "secrets_file": str(tmp / "secrets.toml")},
+        "clock": {"assume_synced": True},
+        "store": {"min_free_mb": 1},
+    }
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            base[key] = {**base[key], **value}
+        else:
+            base[key] = value
+    return load_config(overrides=base)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def cfg(tmp_path: Path) -> Config:
+    return clinic_config(tmp_path)
+
+
+@pytest.fixture
+def store(cfg: Config, clock: FakeClock) -> Iterator[Store]:
+    s = Store.create(cfg.db_path, cfg.paths.key_file, clock=clock, media_dir=cfg.media_dir)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def repos(cfg: Config, store: Store) -> Repos:
+    return make_repos(cfg, store)

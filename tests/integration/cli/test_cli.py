@@ -1,0 +1,132 @@
+"""The `clinicbox` command as a technician uses it: real processes, real files."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from appliance.store.audit import AuditLog
+from appliance.store.connection import Store
+
+
+def clinicbox(*args: str, input: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "appliance", *args],
+        capture_output=True, text=True, input=input, timeout=120,
+        env={**os.environ, **(env or {})},
+    )
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("demo") / "clinic"
+    result = clinicbox("demo", "--seed-only", str(path))
+    assert result.returncode == 0, result.stderr
+    return path
+
+
+def test_help_on_every_level() -> None:
+    for args in ([], ["db"], ["import"], ["user"], ["audit"], ["demo"], ["doctor"]):
+        result = clinicbox(*args, "--help")
+        assert result.returncode == 0, (args, result.stderr)
+        assert "usage: clinicbox" in result.stdout
+
+
+def test_usage_errors_exit_2() -> None:
+    assert clinicbox("frobnicate").returncode == 2
+    assert clinicbox("db").returncode == 2
+
+
+def test_seed_only_writes_a_complete_clinic(demo: Path) -> None:
+    for name in ("clinicbox.toml", "store.key", "clinicbox.db", "first-login.txt", "secrets.toml"):
+        assert (demo / name).exists(), name
+    login = demo / "first-login.txt"
+    assert oct(login.stat().st_mode & 0o777) == "0o600"
+    lines = login.read_text().splitlines()
+    assert lines[0] == "username: manager" and lines[1].startswith("password: ") and len(lines) == 2
+    store = Store.open(demo / "clinicbox.db", demo / "store.key")
+    names = {r[0] for r in store.query("SELECT display_name FROM patients")}
+    scripts = {"Zofia Nowak", "Ayşe Yılmaz", "김민준", "王小明", "José García", "James Smith"}
+    assert scripts <= names
+    store.close()
+    # ... and works with --config afterwards.
+    result = clinicbox("--config", str(demo / "clinicbox.toml"), "db", "verify")
+    assert result.returncode == 0 and "OK   cipher_integrity_check" in result.stdout
+    assert clinicbox("demo", "--seed-only", str(demo)).returncode == 1  # never over an existing clinic
+
+
+def test_user_add_and_list(demo: Path) -> None:
+    cfg = str(demo / "clinicbox.toml")
+    result = clinicbox("--config", cfg, "user", "add", "nurse1", "--role", "front-desk")
+    assert result.returncode == 0 and "password: " in result.stdout
+    listing = clinicbox("--config", cfg, "user", "list").stdout
+    assert "nurse1" in listing and "front-desk" in listing
+    dup = clinicbox("--config", cfg, "user", "add", "nurse1", "--role", "front-desk")
+    assert dup.returncode == 1 and "already exists" in dup.stderr
+
+
+def test_import_with_bad_rows_exits_1_and_changes_nothing(demo: Path, tmp_path: Path) -> None:
+    cfg = str(demo / "clinicbox.toml")
+    csv = tmp_path / "p.csv"
+    csv.write_text("name,date_of_birth,phone\nAnna Kowalska,1980-01-01,+12125550111\nBad Row,not-a-date,+12125550112\n")
+    result = clinicbox("--config", cfg, "import", "patients", str(csv))
+    assert result.returncode == 1
+    assert "line 3: date_of_birth" in result.stderr and "nothing was imported" in result.stderr
+    store = Store.open(demo / "clinicbox.db", demo / "store.key")
+    assert store.query_one("SELECT count(*) FROM patients WHERE display_name = 'Anna Kowalska'")[0] == 0
+    store.close()
+    ok = clinicbox("--config", cfg, "import", "patients", str(csv), "--skip-bad")
+    assert ok.returncode == 0 and "1 added" in ok.stdout and "line 3" in ok.stderr
+
+
+def test_backup_verify_and_audit(demo: Path, tmp_path: Path) -> None:
+    cfg = str(demo / "clinicbox.toml")
+    result = clinicbox("--config", cfg, "db", "backup", "--to", str(tmp_path))
+    assert result.returncode == 0 and "backup written" in result.stdout
+    assert list(tmp_path.glob("clinicbox-*.tar"))
+    audit = clinicbox("--config", cfg, "audit", "verify")
+    assert audit.returncode == 0 and "intact" in audit.stdout
+
+
+def test_audit_verify_fails_on_tampering(tmp_path: Path) -> None:
+    path = tmp_path / "clinic"
+    assert clinicbox("demo", "--seed-only", str(path)).returncode == 0
+    store = Store.open(path / "clinicbox.db", path / "store.key")
+    AuditLog(store).record("x", "view", "patient", 1)
+    conn = store.connection()
+    conn.execute("DROP TRIGGER audit_no_update")
+    conn.execute("UPDATE audit_log SET actor = 'nobody' WHERE id = 1")
+    store.close()
+    result = clinicbox("--config", str(path / "clinicbox.toml"), "audit", "verify")
+    assert result.returncode == 1 and "BROKEN at row 1" in result.stdout
+
+
+def test_config_error_names_the_key(tmp_path: Path) -> None:
+    cfg = tmp_path / "clinicbox.toml"
+    cfg.write_text('[clinic]\ntimezone = "Mars/Olympus"\n[sip]\nport = "x"\n')
+    result = clinicbox("--config", str(cfg), "db", "verify")
+    assert result.returncode == 1
+    assert "clinic.timezone: unknown time zone 'Mars/Olympus'" in result.stderr
+    assert "sip.port: expected an integer" in result.stderr
+
+
+def test_doctor_json(demo: Path) -> None:
+    result = clinicbox("--config", str(demo / "clinicbox.toml"), "doctor", "--json")
+    data = json.loads(result.stdout)
+    names = {c["name"]: c["status"] for c in data["checks"]}
+    assert names["configuration"] == "OK" and names["store"] == "OK" and names["clock"] == "OK"
+    assert result.returncode == (0 if data["ok"] else 1)
+
+
+def test_doctor_reports_a_missing_key_with_a_fix(tmp_path: Path) -> None:
+    path = tmp_path / "clinic"
+    assert clinicbox("demo", "--seed-only", str(path)).returncode == 0
+    (path / "store.key").unlink()
+    result = clinicbox("--config", str(path / "clinicbox.toml"), "doctor")
+    assert result.returncode == 1
+    assert "FAIL  key file" in result.stdout and "restore the key file" in result.stdout
