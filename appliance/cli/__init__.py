@@ -27,6 +27,7 @@ COMMAND_MODULES = [
     "users",
     "audit",
     "doctor",
+    "provision",
 ]
 
 

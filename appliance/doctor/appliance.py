@@ -1,0 +1,196 @@
+"""Doctor checks of the appliance's hardware and services: panel, headsets, web UI, provisioning.
+
+Each check is fast and never blocks: it reads ``/proc`` and ``/dev``,
+makes one TCP or Unix-socket connection with a short timeout, and never
+claims a GPIO pin or an audio device (the running core and stations own
+them). What a check reads comes through ``ctx.memo`` under a documented
+key, so a test (or a bench) can hand it a fake:
+
+* ``asound.cards``: text of ``/proc/asound/cards``;
+* ``gpio.chips``: list of ``/dev/gpiochip*`` paths;
+* ``web.connect``: a callable ``() -> None`` that raises ``OSError`` when
+  the web UI does not answer.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import socket
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from appliance.config import Config
+from appliance.doctor import Context, Result, check, fail, ok, warn
+from appliance.panel.gpio import board_model, resolve_factory_name
+from appliance.panel.patterns import PROVISIONING_STALE_S
+from provisioning.status import read_status
+
+ASOUND_CARDS = Path("/proc/asound/cards")
+CONNECT_TIMEOUT_S = 0.5
+_CARD = re.compile(r"^\s*(\d+)\s+\[([^\]]+?)\s*\]:\s*(.*)$")
+
+
+def parse_cards(text: str) -> list[tuple[str, str]]:
+    """``/proc/asound/cards`` -> [(card id, long name)]."""
+    cards = []
+    for line in text.splitlines():
+        m = _CARD.match(line)
+        if m:
+            cards.append((m[2].strip(), m[3].strip()))
+    return cards
+
+
+def _read_cards() -> str:
+    try:
+        return ASOUND_CARDS.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return ""
+
+
+def card_matches(pattern: str, card_id: str, name: str) -> bool:
+    """A station's ``audio_device`` names a card by id or name, as a glob or a substring."""
+    p = pattern.lower()
+    for text in (card_id.lower(), name.lower()):
+        if fnmatch.fnmatchcase(text, p) or (not any(c in p for c in "*?[") and p in text):
+            return True
+    return False
+
+
+@check("station audio", order=60)
+def station_audio(ctx: Context) -> list[Result]:
+    stations = {sid: s for sid, s in sorted(ctx.cfg.stations.items()) if s.audio_device}
+    if not stations:
+        return [ok("station audio", "no station uses a headset on this box (desk phones or front-desk PCs)")]
+    if ctx.cfg.simulate:
+        return [
+            warn(
+                "station audio",
+                f"simulated: headsets of {', '.join(stations)} are not checked",
+                "set simulate = false on the appliance",
+            )
+        ]
+    cards = parse_cards(ctx.memo("asound.cards", _read_cards))
+    results = []
+    for sid, station in stations.items():
+        name = f"station audio {sid}"
+        found = [cid for cid, long in cards if card_matches(station.audio_device, cid, long)]
+        if found:
+            results.append(ok(name, f"headset {station.audio_device!r} present (card {found[0]})"))
+        else:
+            present = ", ".join(cid for cid, _ in cards) or "no sound cards"
+            results.append(
+                fail(
+                    name,
+                    f"no sound card matches {station.audio_device!r} (present: {present})",
+                    f"plug in {sid}'s USB headset, or fix stations.{sid}.audio_device (see `aplay -l`)",
+                )
+            )
+    return results
+
+
+def _gpio_chips() -> list[str]:
+    return sorted(str(p) for p in Path("/dev").glob("gpiochip*"))
+
+
+@check("status panel", order=61)
+def status_panel(ctx: Context) -> Result:
+    panel = ctx.cfg.panel
+    if not panel.enabled:
+        return ok("status panel", "disabled (panel.enabled = false)")
+    kind = resolve_factory_name(panel.pin_factory, ctx.cfg.simulate, board_model())
+    if kind == "mock":
+        return warn(
+            "status panel",
+            "simulated (gpiozero MockFactory): no LEDs light on this box",
+            'on the appliance set simulate = false and panel.pin_factory = "auto"',
+        )
+    chips = ctx.memo("gpio.chips", _gpio_chips)
+    if not chips:
+        return fail(
+            "status panel",
+            "no GPIO chip (/dev/gpiochip*) on this machine",
+            "this is not a Raspberry Pi: set panel.enabled = false",
+        )
+    if kind == "lgpio":
+        try:
+            import lgpio  # noqa: F401
+        except ImportError:
+            return fail("status panel", "the lgpio library is missing (Pi 5)", "install it: pip install lgpio")
+    pins = f"green {panel.green_pin}, amber {panel.amber_pin}, red {panel.red_pin}, blue {panel.blue_pin}"
+    return ok("status panel", f"{kind} pin factory on {chips[0]}; LEDs on GPIO {pins}")
+
+
+def web_target(cfg: Config) -> tuple[str, str | tuple[str, int]]:
+    """(description, address) of the web UI: its Unix socket or host:port."""
+    if cfg.web.unix_socket:
+        return cfg.web.unix_socket, cfg.web.unix_socket
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(cfg.web.host, cfg.web.host)
+    return f"{host}:{cfg.web.port}", (host, cfg.web.port)
+
+
+def _connector(cfg: Config) -> Callable[[], None]:
+    _, address = web_target(cfg)
+
+    def connect() -> None:
+        if isinstance(address, str):
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+                sock.settimeout(CONNECT_TIMEOUT_S)
+                sock.connect(address)
+        else:
+            with socket.create_connection(address, timeout=CONNECT_TIMEOUT_S):
+                pass
+
+    return connect
+
+
+@check("web UI", order=62)
+def web_ui(ctx: Context) -> Result:
+    where, _ = web_target(ctx.cfg)
+    connect = ctx.memo("web.connect", lambda: _connector(ctx.cfg))
+    try:
+        connect()
+    except OSError as exc:
+        return fail(
+            "web UI",
+            f"nothing answers on {where} ({exc.strerror or exc})",
+            "sudo systemctl restart clinicbox-web; then: journalctl -u clinicbox-web",
+        )
+    return ok("web UI", f"answers on {where}")
+
+
+def _age_s(stamp: str, now: datetime) -> float | None:
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return None
+    return (now - moment).total_seconds()
+
+
+@check("provisioning", order=63)
+def provisioning(ctx: Context) -> Result:
+    status = read_status(ctx.cfg.paths.state_dir)
+    if status is None:
+        return ok("provisioning", "never provisioned from a USB stick")
+    now = datetime.now(UTC)
+    if status.state == "running":
+        age = _age_s(status.started_at, now)
+        if age is not None and age > PROVISIONING_STALE_S:
+            return warn(
+                "provisioning",
+                f"a run started {status.started_at} never finished (power cut or crash)",
+                "plug the stick in again; the bundle is applied from the start",
+            )
+        return ok("provisioning", f"a run is in progress (started {status.started_at})")
+    label = f" ({status.bundle})" if status.bundle else ""
+    if status.state == "succeeded":
+        return ok("provisioning", f"last run {status.finished_at}{label} applied: {len(status.changes)} changes")
+    return warn(
+        "provisioning",
+        f"last run {status.finished_at or '?'}{label} was refused: {status.reason.splitlines()[0] if status.reason else '?'}",
+        "fix the bundle (clinicbox provision check DIR), sign it again and plug the stick in; "
+        "the full reason is in the report on the stick",
+    )
