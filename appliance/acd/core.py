@@ -86,23 +86,23 @@ class AcdCore:
             log.warning("ACD: unknown agent %r ignored", agent_id)
         return agent
 
-    def _noted(self, agent: Agent, before: AgentState, out: Out) -> None:
-        """Emit AgentStateChanged if ``agent``'s public state moved away from ``before``."""
+    def _noted(self, agent: Agent, out: Out) -> None:
+        """Emit AgentStateChanged if ``agent``'s public state differs from the last one reported."""
         after = agent.state
-        if after is not before:
+        if after is not agent.reported:
+            agent.reported = after
             agent.state_since = self.clock.monotonic()
             reason = agent.pause_reason if after is AgentState.PAUSED else ""
             out.append(AgentStateChanged(agent.id, after.value, reason, self.clock.now()))
 
     def _set_idle(self, agent: Agent, out: Out, *, to_back: bool) -> None:
         """The agent is free again; ``to_back`` puts it last in the longest-idle order."""
-        before = agent.state
         agent.activity = Activity.IDLE
         agent.call_id = None
         agent.queue = None
         if to_back:
             agent.idle_since = self.clock.monotonic()
-        self._noted(agent, before, out)
+        self._noted(agent, out)
 
     def _release_pending(self, agent: Agent, out: Out) -> None:
         """The agent cannot take what it is being offered: give it to the next one."""
@@ -133,14 +133,13 @@ class AcdCore:
             self.handle_times.add(connected.queue, talk)
             self._set_idle(agent, out, to_back=True)
             return
-        before = agent.state
         agent.activity = Activity.WRAP_UP
         agent.call_id = None
         agent.queue = connected.queue
         agent.wrap_started = self.clock.monotonic()
         agent.wrap_talk_s = talk
         agent.wrap_timer = self._start_timer("wrap", agent.id, wrap_s, out)
-        self._noted(agent, before, out)
+        self._noted(agent, out)
 
     def _end_wrap(self, agent: Agent, out: Out) -> None:
         """Wrap-up is over: count the handle time, the agent is free (last in line)."""
@@ -274,7 +273,6 @@ class AcdCore:
 
     def _ring(self, entry: Entry, agent: Agent, out: Out) -> None:
         queue = self.queues[entry.queue]
-        before = agent.state
         agent.activity = Activity.RINGING
         agent.call_id = entry.key
         agent.queue = entry.queue
@@ -283,10 +281,9 @@ class AcdCore:
         out.append(RingAgent(entry.key, agent.id, entry.queue, float(queue.ring_timeout_s), entry.number))
         entry.ring_timer = self._start_timer("ring", entry.key, queue.ring_timeout_s, out)
         out.append(QueueEvent(entry.key, entry.queue, "ring", self.clock.now(), agent.id))
-        self._noted(agent, before, out)
+        self._noted(agent, out)
 
     def _dial_back(self, entry: Entry, agent: Agent, out: Out) -> None:
-        before = agent.state
         agent.activity = Activity.DIALING
         agent.call_id = entry.key
         agent.queue = entry.queue
@@ -295,7 +292,7 @@ class AcdCore:
         out.append(DialCallback(entry.key, entry.number, agent.id, entry.queue, entry.language))
         entry.dial_timer = self._start_timer("dial", entry.key, self.callback_dial_timeout_s, out)
         out.append(QueueEvent(entry.key, entry.queue, "callback-dial", self.clock.now(), agent.id))
-        self._noted(agent, before, out)
+        self._noted(agent, out)
         log.info("ACD: calling back %s for %s", mask_phone(entry.number), agent.id)
 
     # -- moves --------------------------------------------------------------

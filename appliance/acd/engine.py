@@ -78,8 +78,8 @@ class Acd(AcdCore):
         """The station vanished (headset unplugged, PC off): a ringing call moves on at once."""
 
         def down(agent: Agent, out: Out) -> None:
-            self._release_pending(agent, out)
             agent.present = False
+            self._release_pending(agent, out)
 
         return self._change(agent_id, down)
 
@@ -90,9 +90,9 @@ class Acd(AcdCore):
         """Log out; a ringing call moves on, a current call finishes first."""
 
         def logout(agent: Agent, out: Out) -> None:
-            self._release_pending(agent, out)
             agent.logged_in = False
             agent.pause_reason = ""
+            self._release_pending(agent, out)
 
         return self._change(agent_id, logout)
 
@@ -100,9 +100,9 @@ class Acd(AcdCore):
         """Pause (from now, or after the current call); a ringing call moves on."""
 
         def pause(agent: Agent, out: Out) -> None:
+            agent.pause_reason = reason or "break"
             if agent.activity is Activity.RINGING:
                 self._release_pending(agent, out)
-            agent.pause_reason = reason or "break"
 
         return self._change(agent_id, pause)
 
@@ -123,9 +123,8 @@ class Acd(AcdCore):
         if agent is None:
             return []
         out: Out = []
-        before = agent.state
         change(agent, out)
-        self._noted(agent, before, out)
+        self._noted(agent, out)
         self._dispatch(out)
         return out
 
@@ -203,14 +202,13 @@ class Acd(AcdCore):
         self._cancel_entry_timers(entry, out)
         self._stop_play(entry, out)
         del self._entries[call_id]
-        before = agent.state
         agent.activity = Activity.ON_CALL
         self._connected[call_id] = Connected(agent_id, entry.queue, self.clock.monotonic())
         now = self.clock.now()
         out.append(ConnectAgent(call_id, agent_id, entry.queue, self.queues[entry.queue].record))
         out.append(QueueEvent(call_id, entry.queue, "answer", now, agent_id, {"wait_s": round(waited, 3)}))
         out.append(LeftQueue(call_id, entry.queue, "answered", waited, now, agent_id))
-        self._noted(agent, before, out)
+        self._noted(agent, out)
         return out
 
     def agent_declined(self, call_id: str, agent_id: str) -> Out:

@@ -56,6 +56,7 @@ class Agent:
     wrap_timer: str | None = None
     wrap_started: float = 0.0
     wrap_talk_s: float = 0.0
+    reported: AgentState = AgentState.UNAVAILABLE  # last state sent as AgentStateChanged
 
     @property
     def state(self) -> AgentState:
