@@ -33,12 +33,13 @@ _CARD = re.compile(r"^\s*(\d+)\s+\[([^\]]+?)\s*\]:\s*(.*)$")
 
 
 def parse_cards(text: str) -> list[tuple[str, str]]:
-    """``/proc/asound/cards`` -> [(card id, long name)]."""
+    """``/proc/asound/cards`` -> [(card id, card name)], e.g. ("Headset", "Jabra EVOLVE 20 MS")."""
     cards = []
     for line in text.splitlines():
         m = _CARD.match(line)
         if m:
-            cards.append((m[2].strip(), m[3].strip()))
+            _driver, _, name = m[3].partition(" - ")
+            cards.append((m[2].strip(), (name or m[3]).strip()))
     return cards
 
 
