@@ -187,8 +187,8 @@ def _trunk(cfg: Config) -> Iterator[tuple[str, str]]:
             "trunk.registrar",
             "the trunk is enabled but has no registrar; set it or set trunk.enabled = false",
         )
-    if cfg.trunk.enabled and not cfg.trunk.username:
-        yield "trunk.username", "the trunk is enabled but has no user name"
+    if cfg.trunk.enabled and cfg.trunk.register and not cfg.trunk.username:
+        yield "trunk.username", "the trunk registers but has no user name; set it or set trunk.register = false"
 
 
 def _callflow(cfg: Config) -> Iterator[tuple[str, str]]:

@@ -62,7 +62,11 @@ rtp_port_start = {rtp_port}
 max_calls = 32
 
 [trunk]
-enabled = false
+# The demo's "provider" is the traffic generator on 127.0.0.1:5080: calls from
+# 127.0.0.1 are trusted, outgoing calls (callbacks, reminders) go there.
+enabled = true
+register = false
+registrar = "sip:127.0.0.1:{pstn_port}"
 provider_networks = ["127.0.0.1/32"]
 
 [hours]
@@ -112,6 +116,7 @@ def seed(
     web_port: int = 8080,
     sip_port: int = 5060,
     rtp_port: int = 16000,
+    pstn_port: int = 5080,
     now: datetime | None = None,
 ) -> SeedResult:
     """Write a complete demo clinic into ``directory``.
@@ -125,7 +130,7 @@ def seed(
         raise ClinicBoxError(f"{directory} already holds a clinic; choose an empty folder")
     directory.mkdir(parents=True, exist_ok=True)
     os.chmod(directory, 0o700)
-    _write_private(config_path, DEMO_CONFIG.format(web_port=web_port, sip_port=sip_port, rtp_port=rtp_port))
+    _write_private(config_path, DEMO_CONFIG.format(web_port=web_port, sip_port=sip_port, rtp_port=rtp_port, pstn_port=pstn_port))
     station_secrets = "\n".join(
         f'[stations.{sid}]\npassword = "{secrets.token_urlsafe(12)}"\n' for sid in ("desk1", "desk2")
     )
