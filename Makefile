@@ -12,7 +12,7 @@ DEMO_DIR ?= var/demo
 RUN_APT := python3-venv python3-dev build-essential espeak-ng sox libsox-fmt-base alsa-utils
 # What the tests need besides: real SIP peers, the provider, a browser, gammu...
 TEST_APT := sip-tester baresip-core kamailio sipsak sipvicious chromium fonts-noto-cjk \
-            gammu device-tree-compiler shellcheck systemd
+            gammu device-tree-compiler shellcheck systemd nginx
 
 .PHONY: run test check unit integration webui deps deps-run deps-test bench clean
 

@@ -210,10 +210,11 @@ def _import_patients(plan: Plan, clock: Clock, actor: str, applied: Applied) -> 
             raise
         raise ProvisioningError(f"the patient CSV was not imported; nothing was changed:\n{exc}") from exc
     store.close()
+    # Root wrote them: the WAL and shared-memory files must stay the service user's.
+    owner = _owner_of(cfg.paths.state_dir)
+    for path in (cfg.db_path, Path(f"{cfg.db_path}-wal"), Path(f"{cfg.db_path}-shm")):
+        _chown_tree(path, owner)
     if created:
-        owner = _owner_of(cfg.paths.state_dir)
-        for path in (cfg.db_path, Path(f"{cfg.db_path}-wal"), Path(f"{cfg.db_path}-shm")):
-            _chown_tree(path, owner)
         _chown(cfg.db_path.with_name(cfg.db_path.name + ".keyid"), owner)
         applied.changes.append(f"created the encrypted store {cfg.db_path}")
     applied.changes.append(f"imported {report.summary()}")
