@@ -57,23 +57,23 @@ class ModemSettings:
     command_timeout_s: float = setting(doc="How long an ordinary AT command may take.", min=0.5, max=60)
     sms_timeout_s: float = setting(doc="How long sending one SMS (AT+CMGS) may take.", min=5, max=300)
     health_interval_s: int = setting(
-        doc="Seconds between health checks (AT, SIM, registration, signal).", min=5, max=600
+        doc="Seconds between health checks (AT, SIM, registration, signal).", min=1, max=600
     )
     registration_lost_s: int = setting(
-        doc="Start recovery when the modem has been unregistered this long.", min=30, max=3600
+        doc="Start recovery when the modem has been unregistered this long.", min=1, max=3600
     )
     recovery_cooldown_s: int = setting(
-        doc="After every recovery step failed, wait this long before starting again.", min=60, max=86400
+        doc="After every recovery step failed, wait this long before starting again.", min=1, max=86400
     )
     usb_reset: bool = setting(doc="Allow the last recovery step: USB unbind/bind through sysfs (needs root).")
     sms_per_minute: int = setting(doc="At most this many SMS (parts) sent per minute.", min=1, max=120)
     sms_max_attempts: int = setting(doc="Failed sends of one SMS before it is marked failed.", min=1, max=20)
-    sms_retry_base_s: int = setting(doc="First retry after this many seconds; doubles each time.", min=5, max=3600)
-    sms_retry_max_s: int = setting(doc="Longest wait between retries.", min=60, max=86400)
+    sms_retry_base_s: int = setting(doc="First retry after this many seconds; doubles each time.", min=1, max=3600)
+    sms_retry_max_s: int = setting(doc="Longest wait between retries.", min=1, max=86400)
     sms_validity_hours: int = setting(doc="How long the network keeps trying to deliver an SMS.", min=1, max=168)
     delivery_reports: bool = setting(doc="Ask the network for delivery reports.")
     partial_timeout_s: int = setting(
-        doc="A multipart SMS still missing parts after this long is stored flagged as partial.", min=30, max=86400
+        doc="A multipart SMS still missing parts after this long is stored flagged as partial.", min=1, max=86400
     )
     network_time: bool = setting(doc="Offer the network's time (NITZ / AT+CCLK) to the clock when NTP is missing.")
 

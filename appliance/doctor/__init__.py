@@ -28,6 +28,7 @@ CHECK_MODULES = [
     "appliance.doctor.system",
     "appliance.doctor.storage",
     "appliance.doctor.appliance",
+    "appliance.doctor.modem",
 ]
 
 

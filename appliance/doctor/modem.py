@@ -1,0 +1,123 @@
+"""Doctor checks of the GSM/LTE modem: present, SIM, registered, signal, recovery.
+
+When the core runs, it owns the modem's port: the checks read the status
+it publishes (``<run_dir>/modem-status.json``). Otherwise they talk to the
+modem directly, as ``clinicbox modem status`` does.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from appliance.doctor import Context, Result, check, fail, ok, warn
+from appliance.errors import ModemError
+from appliance.modem.probe import probe
+from appliance.modem.status import read_status
+from appliance.modem.transport import PortBusyError
+
+
+def _data(ctx: Context) -> dict[str, Any]:
+    def make() -> dict[str, Any]:
+        running = read_status(ctx.cfg.paths.run_dir)
+        if running is not None:
+            return {**running, "source": "core"}
+        try:
+            return {**probe(ctx.cfg), "source": "probe"}
+        except PortBusyError as exc:
+            return {"state": "busy", "detail": str(exc), "source": "probe"}
+        except ModemError as exc:
+            return {"state": "absent", "detail": str(exc), "source": "probe"}
+
+    return ctx.memo("modem", make)  # type: ignore[no-any-return]
+
+
+@check("modem", order=40)
+def modem_present(ctx: Context) -> Result | list[Result]:
+    if not ctx.cfg.modem.enabled:
+        return ok("modem", "disabled in the configuration (modem.enabled = false)")
+    data = _data(ctx)
+    state = data.get("state", "")
+    if state == "absent":
+        return fail(
+            "modem",
+            data.get("detail", "no modem found"),
+            "check the modem's USB cable and power; `ls /dev/serial/by-id`; set modem.usb_serial or modem.imei",
+        )
+    if state == "busy":
+        return warn(
+            "modem", data.get("detail", "the port is busy"), "stop whatever holds the port (another ClinicBox?)"
+        )
+    owner = "owned by the running core" if data.get("source") == "core" else "probed directly"
+    imei = str(data.get("imei", ""))
+    return ok("modem", f"{data.get('model', 'modem')} IMEI ...{imei[-3:]} on {data.get('port', '?')} ({owner})")
+
+
+@check("modem SIM", order=41)
+def modem_sim(ctx: Context) -> Result:
+    if not ctx.cfg.modem.enabled:
+        return ok("modem SIM", "modem disabled")
+    data = _data(ctx)
+    sim = data.get("sim", "unknown")
+    detail = data.get("detail", "")
+    fixes = {
+        "absent": "insert the SIM card (power the modem off first) and restart ClinicBox",
+        "pin-required": "put the SIM's PIN in the secrets file as modem.pin",
+        "pin-rejected": "the configured PIN is wrong: correct modem.pin (it will not be retried until you do)",
+        "puk": "the SIM is PUK-locked: unlock it in a phone with the PUK, then set modem.pin",
+    }
+    if sim == "ready":
+        return ok("modem SIM", "SIM ready")
+    if data.get("state") in ("absent", "busy"):
+        return warn("modem SIM", "not checked: no modem", "fix the modem first")
+    return fail("modem SIM", f"SIM {sim}: {detail}".strip(": "), fixes.get(sim, "check the SIM card is seated"))
+
+
+@check("modem network", order=42)
+def modem_network(ctx: Context) -> list[Result]:
+    if not ctx.cfg.modem.enabled:
+        return [ok("modem network", "modem disabled")]
+    data = _data(ctx)
+    if data.get("sim") != "ready":
+        return [warn("modem network", "not checked: SIM not ready", "fix the SIM first")]
+    results = []
+    if data.get("registered"):
+        results.append(ok("modem network", f"registered on {data.get('operator') or 'the network'}"))
+    else:
+        results.append(
+            fail(
+                "modem network",
+                f"not registered ({data.get('detail') or data.get('state')})",
+                "check the antenna and coverage, and that the SIM's plan is active",
+            )
+        )
+    bars, dbm = int(data.get("signal", 0)), data.get("dbm")
+    text = f"signal {bars}/5" + (f" ({dbm} dBm)" if dbm is not None else "")
+    if bars >= 2:
+        results.append(ok("modem signal", text))
+    elif bars == 1:
+        results.append(warn("modem signal", text + ": weak", "move the modem or its antenna near a window"))
+    else:
+        results.append(fail("modem signal", text + ": none", "connect the antenna; move the modem near a window"))
+    return results
+
+
+@check("modem recovery", order=43)
+def modem_recovery(ctx: Context) -> Result:
+    if not ctx.cfg.modem.enabled:
+        return ok("modem recovery", "modem disabled")
+    data = _data(ctx)
+    if data.get("source") != "core":
+        return ok("modem recovery", "the core is not running: no recovery history")
+    last = data.get("last_recovery")
+    if data.get("state") == "failed":
+        return fail(
+            "modem recovery",
+            f"every recovery step failed: {data.get('detail', '')}",
+            "unplug the modem for ten seconds and plug it back; if that does not help, replace it",
+        )
+    if not last:
+        return ok("modem recovery", "no recovery needed since the core started")
+    ago = time.time() - float(last.get("at", time.time()))
+    step = last.get("step") or "-"
+    return ok("modem recovery", f"last: {step} {last.get('outcome')} {ago / 60:.0f} min ago ({last.get('reason')})")

@@ -1,0 +1,134 @@
+"""The modem as hardware: where its AT port is, and how to power-cycle it.
+
+This is the one adapter between the driver and the machine. The real one,
+:class:`UsbModemHardware`, finds ports through sysfs and resets the modem
+by unbinding and re-binding its USB device (what unplugging and plugging
+it back does, without a technician). The shipped fake,
+:class:`SimulatedHardware`, does the same to the simulator on its pty.
+Config chooses (``modem.simulate`` or the global ``simulate``); tests can
+pass their own object with these two methods.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Protocol
+
+from appliance.config.modem import ModemSettings
+from appliance.errors import ModemError
+from appliance.modem.locate import PortCandidate, SysfsLocator
+from appliance.modem.simpty import PtySimulator
+
+log = logging.getLogger(__name__)
+
+
+class ModemHardware(Protocol):
+    def ports(self) -> list[str]:
+        """Port URLs to try, best first (empty while the modem is gone)."""
+        ...
+
+    def power_cycle(self) -> None:
+        """Make the modem re-enumerate, as unplugging it would.
+
+        Raises:
+            ModemError: this box cannot do it (no sysfs access, disabled).
+        """
+        ...
+
+    def remember(self, device: str) -> None:
+        """The port at ``device`` turned out to be the modem."""
+        ...
+
+    def describe(self) -> str:
+        """A line for logs and `clinicbox doctor`."""
+        ...
+
+
+class UsbModemHardware:
+    """A USB modem found in sysfs (or a fixed ``modem.port``).
+
+    Args:
+        settings: the ``[modem]`` section.
+        locator: lists ports; its roots are replaceable for tests.
+        sys_root: where ``bus/usb/drivers/usb/{unbind,bind}`` live.
+    """
+
+    def __init__(
+        self,
+        settings: ModemSettings,
+        locator: SysfsLocator | None = None,
+        sys_root: Path = Path("/sys"),
+        rebind_delay_s: float = 2.0,
+    ) -> None:
+        self.settings = settings
+        self.locator = locator or SysfsLocator(sys_root)
+        self.sys_root = Path(sys_root)
+        self.rebind_delay_s = rebind_delay_s
+        self._last: PortCandidate | None = None
+
+    def ports(self) -> list[str]:
+        if self.settings.port:
+            return [self.settings.port]
+        found = self.locator.matching(self.settings.usb_serial, self.settings.usb_interface)
+        if found:
+            self._last = found[0]
+        return [c.device for c in found]
+
+    def candidate_for(self, device: str) -> PortCandidate | None:
+        for c in self.locator.candidates():
+            if c.device == device or c.tty == Path(device).name:
+                return c
+        return None
+
+    def remember(self, device: str) -> None:
+        """Note which port turned out to be the modem (its USB device is the one to reset)."""
+        self._last = self.candidate_for(device) or self._last
+
+    def power_cycle(self) -> None:
+        if not self.settings.usb_reset:
+            raise ModemError("USB reset is disabled (modem.usb_reset = false)")
+        target = self._last
+        if target is None and self.settings.port:
+            target = self.candidate_for(str(Path(self.settings.port).resolve()))
+        if target is None:
+            raise ModemError("cannot tell which USB device the modem is; set modem.usb_serial")
+        driver = self.sys_root / "bus" / "usb" / "drivers" / "usb"
+        try:
+            (driver / "unbind").write_text(target.usb_device)
+            time.sleep(self.rebind_delay_s)
+            (driver / "bind").write_text(target.usb_device)
+        except OSError as exc:
+            raise ModemError(
+                f"USB reset of {target.usb_device} failed ({exc}); the core needs root, or unplug and replug the modem"
+            ) from exc
+        log.warning("modem USB device %s unbound and bound again", target.usb_device)
+
+    def describe(self) -> str:
+        if self.settings.port:
+            return f"port {self.settings.port}"
+        c = self._last
+        if c is None:
+            return "no modem found yet"
+        return f"{c.maker} {c.vendor}:{c.product} on USB {c.usb_device} interface {c.interface} ({c.device})"
+
+
+class SimulatedHardware:
+    """The simulator on a pty; a power cycle re-enumerates it on a new pty."""
+
+    def __init__(self, simulator: PtySimulator) -> None:
+        self.simulator = simulator
+
+    def ports(self) -> list[str]:
+        path = self.simulator.path
+        return [path] if path and Path(path).exists() else []
+
+    def power_cycle(self) -> None:
+        self.simulator.usb_reset()
+
+    def remember(self, device: str) -> None:
+        pass
+
+    def describe(self) -> str:
+        return f"simulated {self.simulator.modem.state.profile} on {self.simulator.path}"

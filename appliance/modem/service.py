@@ -1,0 +1,225 @@
+"""The modem as a core service: start/stop, status, SMS and voice API.
+
+The core adds :class:`ModemService` to its services when ``modem.enabled``
+is set. Config picks the hardware: the shipped simulator on a pty when
+``modem.simulate`` or the global ``simulate`` is true, else the USB modem
+found by identity. Everything that talks to the modem runs on one worker
+thread (:mod:`appliance.modem.worker`); the methods here only queue work,
+so the switchboard thread may call them without blocking on serial I/O.
+
+Example:
+    >>> svc = ModemService(cfg, bus, store, clock)            # doctest: +SKIP
+    >>> svc.start()                                            # doctest: +SKIP
+    >>> svc.send_sms("+48601234567", "Wizyta jutro o 10:00")   # doctest: +SKIP
+    17
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from datetime import datetime
+from typing import Any
+
+from appliance.clock import Clock
+from appliance.config import Config
+from appliance.errors import ModemBusyError, ModemError
+from appliance.events import Event, EventBus
+from appliance.modem.calls import CallSnapshot
+from appliance.modem.driver import Modem, PinGuard
+from appliance.modem.failover import FailoverPolicy
+from appliance.modem.hardware import ModemHardware, SimulatedHardware, UsbModemHardware
+from appliance.modem.health import RecoveryPolicy
+from appliance.modem.simpty import PtySimulator
+from appliance.modem.simulator import ModemSimulator
+from appliance.modem.sms import IncomingHook, SmsService
+from appliance.modem.status import ModemStatus, write_status
+from appliance.modem.worker import BACKGROUND, VOICE, ModemWorker
+from appliance.store.connection import Store
+from appliance.store.sms import SmsRepo
+
+log = logging.getLogger(__name__)
+
+
+class ModemService:
+    """The GSM/LTE modem: health, SMS queue, voice line, failover policy.
+
+    Args:
+        cfg: the whole config (``[modem]``, ``paths``, ``clinic.country``).
+        bus: where ``modem.*`` and ``failover.changed`` events go.
+        store: the encrypted store (SMS persistence); may be locked at start.
+        clock: time source; its ``offer_network_time`` (SystemClock) gets NITZ time.
+        hardware: override the adapter (tests); default chosen by config.
+        simulator: the simulator to use in simulate mode (tests inject one
+            to script faults); default a fresh one of ``simulator_profile``.
+    """
+
+    name = "modem"
+
+    def __init__(
+        self,
+        cfg: Config,
+        bus: EventBus,
+        store: Store | None,
+        clock: Clock,
+        *,
+        hardware: ModemHardware | None = None,
+        simulator: PtySimulator | None = None,
+    ) -> None:
+        self.cfg = cfg
+        self.settings = cfg.modem
+        self.bus = bus
+        self.store = store
+        self.clock = clock
+        self.simulated = hardware is None and (self.settings.simulate or cfg.simulate)
+        self.simulator = simulator if self.simulated else None
+        if self.simulated and self.simulator is None:
+            fake = ModemSimulator(profile=self.settings.simulator_profile, pin=self.settings.pin)
+            self.simulator = PtySimulator(fake, link=cfg.paths.run_dir / "modem-sim.tty")
+        self.hardware: ModemHardware = hardware or (
+            SimulatedHardware(self.simulator) if self.simulator is not None else UsbModemHardware(self.settings)
+        )
+        offer = getattr(clock, "offer_network_time", None)
+        self.offer_time: Callable[[datetime], None] | None = offer if callable(offer) else None
+        self.failover = FailoverPolicy(bus, trunk_enabled=cfg.trunk.enabled)
+        self.sms: SmsService | None = None
+        if store is not None:
+            self.sms = SmsService(SmsRepo(store, clock), self.settings, clock, bus, region=cfg.clinic.country)
+        self.status = ModemStatus()
+        self.last_recovery: dict[str, Any] | None = None
+        self._status_lock = threading.Lock()
+        skip = () if self.settings.usb_reset or self.simulated else ("usb-reset",)
+        policy = RecoveryPolicy(self.settings.registration_lost_s, self.settings.recovery_cooldown_s, skip)
+        guard = PinGuard(cfg.paths.state_dir / "modem-pin.json")
+        modem = Modem(self.settings, self.hardware, self._on_urc, pin_guard=guard, trace=cfg.logging.at_trace)
+        self.worker = ModemWorker(self, modem, policy)
+        if self.sms is not None:
+            self.sms.wake = self.worker.wake
+        self._unsubscribe = bus.subscribe(self._on_store_event, "store.")
+
+    # -- service protocol ----------------------------------------------------------
+    def start(self) -> None:
+        if self.simulator is not None and not self.simulator.path:
+            self.simulator.start()
+        self.set_status(state="starting")
+        self.worker.start()
+
+    def stop(self) -> None:
+        self._unsubscribe()
+        self.worker.stop()
+        if self.simulator is not None:
+            self.simulator.stop()
+        self.failover.close()
+        self.set_status(state="stopped", registered=False, voice=False)
+
+    def healthy(self) -> bool:
+        """The worker thread runs. A missing or broken modem is *not*
+        unhealthy: restarting the core would not fix it (doctor reports it)."""
+        return self.worker.alive
+
+    # -- SMS ---------------------------------------------------------------------------
+    def send_sms(
+        self, number: str, text: str, reminder_attempt_id: int | None = None, patient_id: int | None = None
+    ) -> int:
+        """Queue an SMS (see :meth:`SmsService.send_sms`); returns its ``sms_messages`` id."""
+        return self._sms().send_sms(number, text, reminder_attempt_id, patient_id)
+
+    def on_incoming(self, hook: IncomingHook) -> None:
+        """Register a hook for received SMS (see :meth:`SmsService.on_incoming`)."""
+        self._sms().on_incoming(hook)
+
+    def _sms(self) -> SmsService:
+        if self.sms is None:
+            raise ModemError("SMS needs the store; the modem service was started without one")
+        return self.sms
+
+    def sms_ready(self) -> bool:
+        return self.sms is not None and self.store is not None and not self.store.locked
+
+    # -- voice -------------------------------------------------------------------------
+    def dial(self, number: str) -> Future[None]:
+        """Call ``number`` on the GSM line. The future resolves when the modem
+        accepted the dial command; progress comes as ``modem.call.state``.
+
+        Raises:
+            ModemBusyError: the modem is not ready or its one line is in use.
+        """
+        if not self.worker.ready:
+            raise ModemBusyError(f"the GSM modem is not ready ({self.status.state})")
+        if self.worker.tracker.busy:
+            raise ModemBusyError("the GSM line is already in a call")
+
+        def job() -> None:
+            self.worker.modem.dial(number)
+            with self.worker.tracker_lock:
+                events = self.worker.tracker.dialed(number)
+            self.publish(events)
+
+        return self.worker.submit(job, VOICE)
+
+    def answer(self) -> Future[None]:
+        """Answer the ringing GSM call."""
+
+        def job() -> None:
+            self.worker.modem.answer()
+            with self.worker.tracker_lock:
+                events = self.worker.tracker.answered()
+            self.publish(events)
+
+        return self.worker.submit(job, VOICE)
+
+    def hangup(self) -> Future[None]:
+        """End the GSM call (or reject the ringing one)."""
+
+        def job() -> None:
+            self.worker.modem.hangup()
+            with self.worker.tracker_lock:
+                events = self.worker.tracker.hung_up()
+            self.publish(events)
+
+        return self.worker.submit(job, VOICE)
+
+    def send_dtmf(self, digits: str) -> Future[None]:
+        """Send DTMF tones on the active GSM call."""
+        return self.worker.submit(lambda: self.worker.modem.dtmf(digits), VOICE)
+
+    def call_state(self) -> CallSnapshot:
+        with self.worker.tracker_lock:
+            return self.worker.tracker.snapshot()
+
+    # -- status and events ---------------------------------------------------------------
+    def set_status(self, **changes: Any) -> None:
+        """Update the status; publish ``modem.status`` when something users see changed."""
+        with self._status_lock:
+            old = self.status
+            new = old.with_(**changes, last_recovery=self.last_recovery)
+            self.status = new
+        if new.key() != old.key():
+            log.info(
+                "modem %s (registered=%s, signal %d/5, %s)", new.state, new.registered, new.signal, new.operator or "-"
+            )
+            self.bus.emit("modem.status", **new.event_data())
+        write_status(self.cfg.paths.run_dir, new)
+
+    def recovery_event(self, *, step: str, reason: str, outcome: str) -> None:
+        self.last_recovery = {"step": step, "reason": reason, "outcome": outcome, "at": time.time()}
+        if outcome == "recovered":
+            log.warning("modem recovered (%s)", reason)
+        self.bus.emit("modem.recovery", step=step, reason=reason, outcome=outcome)
+        self.set_status()
+
+    def publish(self, events: list[Event]) -> None:
+        for event in events:
+            self.bus.publish(event)
+            if event.kind == "modem.call.state":
+                self.set_status(call=event.data["state"])
+
+    def _on_urc(self, line: str, pdu: str | None) -> None:
+        self.worker.on_urc(line, pdu)
+
+    def _on_store_event(self, event: Event) -> None:
+        if event.kind == "store.unlocked":
+            self.worker.submit(self.worker.scan_stored, BACKGROUND)

@@ -1,0 +1,161 @@
+"""The simulated modem's voice line: dial, answer, hang up, DTMF, caller ID.
+
+An incoming call rings (``RING`` and ``+CLIP`` every three seconds) until
+answered or hung up by the far end; an outgoing call goes dialing →
+alerting → active after ``answer_delay_s``, or ends ``BUSY`` for numbers
+in ``busy_numbers``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from appliance.modem.simstate import CmdError, SimCall
+
+if TYPE_CHECKING:
+    from appliance.modem.simulator import ModemSimulator
+
+Handler = Callable[["ModemSimulator", str, str], Any]
+
+
+def _value(arg: str) -> str:
+    return arg[1:].strip() if arg.startswith("=") else ""
+
+
+def _ints(arg: str) -> list[int]:
+    out = []
+    for part in _value(arg).split(","):
+        part = part.strip().strip('"')
+        out.append(int(part) if part.lstrip("-").isdigit() else 0)
+    return out
+
+
+def _need_sim(sim: ModemSimulator) -> None:
+    st = sim.state
+    if st.sim == "absent":
+        raise CmdError("CME", 10)
+    if st.sim in ("pin", "puk"):
+        raise CmdError("CME", 11 if st.sim == "pin" else 12)
+
+
+def _next_index(sim: ModemSimulator) -> int:
+    used = {c.index for c in sim.state.calls}
+    return next(i for i in range(1, 8) if i not in used)
+
+
+def incoming_call(sim: ModemSimulator, number: str, withheld: bool) -> None:
+    call = SimCall(_next_index(sim), False, "incoming", "" if withheld else number)
+    sim.state.calls.append(call)
+    _ring(sim, call)
+
+
+def _ring(sim: ModemSimulator, call: SimCall) -> None:
+    if call not in sim.state.calls or call.state != "incoming":
+        return
+    lines = ["RING"]
+    if sim.state.clip:
+        if call.number:
+            ton = 145 if call.number.startswith("+") else 129
+            lines.append(f'+CLIP: "{call.number}",{ton},"",0,"",0')
+        else:
+            lines.append('+CLIP: "",128,"",0,"",1')
+    sim.emit(*lines)
+    sim.later(3.0, lambda: _ring(sim, call))
+
+
+def remote_hangup(sim: ModemSimulator) -> None:
+    if sim.state.calls:
+        sim.state.calls.clear()
+        sim.emit("NO CARRIER")
+
+
+def _dial(sim: ModemSimulator, name: str, arg: str) -> list[str]:
+    st = sim.state
+    if not arg.endswith(";"):
+        raise CmdError("ERROR")  # data calls are not simulated
+    _need_sim(sim)
+    if st.reg_stat not in (1, 5):
+        raise CmdError("CME", 30)
+    if st.calls:
+        raise CmdError("CME", 3)
+    number = arg[:-1].strip()
+    call = SimCall(_next_index(sim), True, "dialing", number)
+    st.calls.append(call)
+
+    def alerting() -> None:
+        if call in st.calls:
+            call.state = "alerting"
+            if number in st.busy_numbers:
+                sim.later(0.1, lambda: _end(sim, call, "BUSY"))
+            else:
+                sim.later(st.answer_delay_s, connect)
+
+    def connect() -> None:
+        if call in st.calls:
+            call.state = "active"
+
+    sim.later(0.1, alerting)
+    return []
+
+
+def _end(sim: ModemSimulator, call: SimCall, result: str) -> None:
+    if call in sim.state.calls:
+        sim.state.calls.remove(call)
+        sim.emit(result)
+
+
+def _answer(sim: ModemSimulator, name: str, arg: str) -> list[str]:
+    for call in sim.state.calls:
+        if call.state == "incoming":
+            call.state = "active"
+            return []
+    raise CmdError("ERROR")  # real modems answer NO CARRIER; ERROR is close enough
+
+
+def _hangup(sim: ModemSimulator, name: str, arg: str) -> list[str]:
+    if arg == "=?":
+        return []
+    sim.state.calls.clear()
+    return []
+
+
+def _clcc(sim: ModemSimulator, name: str, arg: str) -> list[str]:
+    if arg == "=?":
+        return []
+    codes = {"active": 0, "held": 1, "dialing": 2, "alerting": 3, "incoming": 4, "waiting": 5}
+    out = []
+    for c in sim.state.calls:
+        ton = 145 if c.number.startswith("+") else 129
+        out.append(f'+CLCC: {c.index},{0 if c.outgoing else 1},{codes[c.state]},0,0,"{c.number}",{ton}')
+    return out
+
+
+def _vts(sim: ModemSimulator, name: str, arg: str) -> list[str]:
+    if not any(c.state == "active" for c in sim.state.calls):
+        raise CmdError("CME", 3)
+    digit = _value(arg).strip('"')
+    if not digit or any(ch not in "0123456789*#ABCD" for ch in digit):
+        raise CmdError("CME", 4)
+    sim.state.dtmf += digit
+    return []
+
+
+def _clip(sim: ModemSimulator, name: str, arg: str) -> list[str]:
+    if arg == "?":
+        return [f"+CLIP: {int(sim.state.clip)},1"]
+    if arg == "=?":
+        return ["+CLIP: (0,1)"]
+    sim.state.clip = _ints(arg)[0] == 1
+    return []
+
+
+HANDLERS: dict[str, Handler] = {
+    "D": _dial,
+    "A": _answer,
+    "H": _hangup,
+    "+CHUP": _hangup,
+    "+CLCC": _clcc,
+    "+VTS": _vts,
+    "+CLIP": _clip,
+}

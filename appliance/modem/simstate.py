@@ -1,0 +1,144 @@
+"""The simulated modem's state: settings, SIM, network, storage, calls."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+class Mode(enum.Enum):
+    COMMAND = "command"
+    PDU_INPUT = "pdu-input"
+
+
+class CmdError(Exception):
+    """A command fails: ``kind`` ERROR, CME or CMS, with a code."""
+
+    def __init__(self, kind: str, code: int = 0) -> None:
+        super().__init__(f"{kind} {code}")
+        self.kind = kind
+        self.code = code
+
+
+@dataclass
+class StoredSms:
+    stat: int  # 0 unread, 1 read, 2 unsent, 3 sent
+    pdu: str
+    length: int
+
+
+@dataclass
+class SimCall:
+    index: int
+    outgoing: bool
+    state: str  # dialing, alerting, incoming, active, held
+    number: str
+
+
+PROFILES = {
+    "ec25": {
+        "manufacturer": "Quectel",
+        "model": "EC25",
+        "revision": "EC25EFAR06A08M4G",
+    },
+    "sim7600": {
+        "manufacturer": "SIMCOM INCORPORATED",
+        "model": "SIMCOM_SIM7600E-H",
+        "revision": "LE20B04SIM7600M22",
+    },
+}
+
+
+@dataclass
+class SimState:
+    """Everything the simulated modem remembers. SIM storage and the
+    network side survive a power cycle; the settings do not."""
+
+    profile: str = "ec25"
+    imei: str = "866758041234567"
+    imsi: str = "260021234567890"
+    iccid: str = "8948022123456789012"
+    pin: str = ""
+    puk: str = "12345678"
+    smsc: str = "+48790998250"
+    operator: str = "Orange PL"
+    act: int = 7
+    # settings (reset at power-on)
+    echo: bool = True
+    cmee: int = 0
+    cmgf: int = 0
+    cscs: str = "GSM"
+    clip: bool = False
+    cnmi: tuple[int, ...] = (0, 0, 0, 0, 0)
+    creg_n: int = 0
+    cereg_n: int = 0
+    cgreg_n: int = 0
+    cfun: int = 1
+    ctzu: int = 0
+    mode: Mode = Mode.COMMAND
+    pending_send: tuple[str, str] = ("", "")
+    # SIM and network
+    sim: str = "ready"  # ready, pin, puk, absent
+    pin_tries: int = 3
+    network: bool = True
+    network_sticky_loss: bool = False
+    reg_stat: int = 0
+    rssi: int = 21
+    nitz: bool = True
+    tz_quarters: int = 4
+    # storage and traffic
+    storage: dict[str, dict[int, StoredSms]] = field(default_factory=lambda: {"SM": {}, "ME": {}})
+    capacity: int = 30
+    cpms: list[str] = field(default_factory=lambda: ["SM", "SM", "SM"])
+    next_mr: int = 0
+    next_concat_ref: int = 40
+    sent: list = field(default_factory=list)
+    report_status: dict[str, int] = field(default_factory=dict)
+    report_delay_s: float = 0.2
+    undelivered: list[tuple[str, int]] = field(default_factory=list)
+    calls: list[SimCall] = field(default_factory=list)
+    busy_numbers: set[str] = field(default_factory=set)
+    answer_delay_s: float = 0.3
+    dtmf: str = ""
+    # faults
+    hung: bool = False
+    slow_s: float = 0.0
+    drop_answers: int = 0
+    sms_errors: list[int] = field(default_factory=list)
+    booted_at: datetime | None = None
+
+    def power_on(self) -> None:
+        self.echo = True
+        self.cmee = 0
+        self.cmgf = 0
+        self.cscs = "GSM"
+        self.clip = False
+        self.cnmi = (0, 0, 0, 0, 0)
+        self.creg_n = self.cereg_n = self.cgreg_n = 0
+        self.cfun = 1
+        self.mode = Mode.COMMAND
+        self.hung = False
+        self.slow_s = 0.0
+        self.drop_answers = 0
+        self.calls.clear()
+        self.reg_stat = 0
+        self.pin_tries = 3 if self.sim != "puk" else 0
+        if self.network_sticky_loss:
+            self.network = True
+            self.network_sticky_loss = False
+        if self.sim in ("ready", "pin") and self.pin:
+            self.sim = "pin"
+
+    def cpin_text(self) -> str:
+        return {"ready": "READY", "pin": "SIM PIN", "puk": "SIM PUK"}.get(self.sim, "NOT INSERTED")
+
+    def store(self, name: str) -> dict[int, StoredSms]:
+        return self.storage.setdefault(name, {})
+
+    def free_index(self, name: str) -> int | None:
+        slots = self.store(name)
+        for i in range(self.capacity):
+            if i not in slots:
+                return i
+        return None

@@ -1,0 +1,291 @@
+"""The SMS service: a persistent send queue, delivery reports, incoming messages.
+
+``send_sms`` stores the message and returns at once; the modem worker
+sends what is due, within ``sms_per_minute``, retrying failures with
+backoff. Each part's ``+CMGS`` reference is stored the moment the modem
+gives it, so a retry never re-sends a part the network already took.
+Delivery reports (``+CDS``) find their message by that reference and the
+recipient. Incoming messages are reassembled, stored, then offered to the
+``on_incoming`` hooks (the reminders module claims reply words); what no
+hook claims stays for staff to read. A message leaves the SIM only after
+it is in the database.
+
+Example:
+    >>> sms_id = service.send_sms("+48601234567", "Wizyta jutro o 10:00. Odpisz TAK")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from appliance.clock import Clock
+from appliance.config.modem import ModemSettings
+from appliance.errors import ModemCommandError, ModemError, ValidationError
+from appliance.events import EventBus
+from appliance.modem import at
+from appliance.modem.concat import DUPLICATE, UPDATE, IncomingPart, Outcome, Reassembler
+from appliance.modem.pdu import (
+    EncodingError,
+    PduError,
+    SmsDeliver,
+    SmsSubmit,
+    StatusReport,
+    SubmitPdu,
+    decode_pdu,
+    encode_sms,
+)
+from appliance.modem.smsqueue import RateLimiter, retry_delay
+from appliance.privacy import mask_phone
+from appliance.store.phones import normalize_caller
+from appliance.store.sms import SmsRecord, SmsRepo
+
+log = logging.getLogger(__name__)
+
+_NUMBER = re.compile(r"^\+?\d{3,20}$")
+
+
+def recipient(number: str, region: str) -> str:
+    """The number to send to: E.164 when it parses, else the digits as given.
+
+    Raises:
+        ValidationError: not a phone number.
+    """
+    cleaned = re.sub(r"[\s().\-/]", "", number or "")
+    if cleaned.startswith("00"):
+        cleaned = "+" + cleaned[2:]
+    if not _NUMBER.match(cleaned):
+        raise ValidationError("not a phone number: use digits with an optional leading + (e.g. +48601234567)")
+    return normalize_caller(cleaned, region) or cleaned
+
+
+@dataclass(frozen=True)
+class IncomingSms:
+    """What an ``on_incoming`` hook receives."""
+
+    sms_id: int
+    number: str
+    text: str
+    sent_at: datetime
+    partial: bool
+    patient_id: int | None
+
+
+#: A hook returns a truthy value to claim the message (a str names who handled it).
+IncomingHook = Callable[[IncomingSms], "str | bool | None"]
+
+
+class SmsPort(Protocol):
+    """What the SMS service needs from the modem."""
+
+    def send_pdu(self, part: SubmitPdu) -> int: ...
+
+    def delete_stored(self, index: int) -> None: ...
+
+
+class SmsService:
+    """See the module docstring. Runs on the modem worker thread, except
+    :meth:`send_sms` and :meth:`on_incoming`, which any thread may call."""
+
+    def __init__(
+        self,
+        repo: SmsRepo,
+        settings: ModemSettings,
+        clock: Clock,
+        bus: EventBus,
+        *,
+        region: str = "US",
+        wake: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.repo = repo
+        self.settings = settings
+        self.clock = clock
+        self.bus = bus
+        self.region = region
+        self.wake = wake
+        self.limiter = RateLimiter(settings.sms_per_minute)
+        self.reassembler = Reassembler(settings.partial_timeout_s)
+        self._hooks: list[IncomingHook] = []
+        self._partials: dict[Any, int] = {}
+
+    # -- any thread ----------------------------------------------------------------
+    def send_sms(
+        self, number: str, text: str, reminder_attempt_id: int | None = None, patient_id: int | None = None
+    ) -> int:
+        """Queue an SMS; returns its id in ``sms_messages``.
+
+        Raises:
+            ValidationError: not a phone number, empty text, or a text too
+                long for 255 joined SMS.
+        """
+        target = recipient(number, self.region)
+        try:
+            encoded = encode_sms(target, text)
+        except (EncodingError, PduError) as exc:
+            raise ValidationError(f"the SMS cannot be sent: {exc}") from exc
+        sms_id = self.repo.enqueue(
+            target,
+            text,
+            len(encoded.parts),
+            encoded.encoding,
+            reminder_attempt_id=reminder_attempt_id,
+            patient_id=patient_id,
+        )
+        log.info("SMS %d to %s queued (%d parts, %s)", sms_id, mask_phone(target), len(encoded.parts), encoded.encoding)
+        self.wake()
+        return sms_id
+
+    def on_incoming(self, hook: IncomingHook) -> None:
+        """Register ``hook(sms) -> str | bool | None``; truthy claims the message."""
+        self._hooks.append(hook)
+
+    # -- worker thread: sending --------------------------------------------------------
+    def send_due(self, port: SmsPort) -> int:
+        """Send what is due; returns how many parts left.
+
+        Raises:
+            ModemError: the modem timed out or vanished (the health check
+                takes over); the message keeps its state and is retried.
+        """
+        sent = 0
+        for record in self.repo.due():
+            count, done = self._send_one(record, port)
+            sent += count
+            if not done:
+                break
+        return sent
+
+    def _send_one(self, record: SmsRecord, port: SmsPort) -> tuple[int, bool]:
+        encoded = encode_sms(
+            record.number,
+            record.body,
+            concat_ref=record.id & 0xFF,
+            status_report=self.settings.delivery_reports,
+            validity=self.settings.sms_validity_hours,
+            encoding=record.encoding,
+        )
+        sent = 0
+        for index in record.unsent_parts:
+            now = self.clock.monotonic()
+            if self.limiter.available(now) == 0:
+                wait = self.limiter.wait(now)
+                self.repo.defer(record.id, self.clock.now() + timedelta(seconds=wait))
+                return sent, False
+            try:
+                ref = port.send_pdu(encoded.parts[index])
+            except ModemCommandError as exc:
+                permanent = exc.kind == "CMS" and exc.code in at.PERMANENT_CMS
+                self._failed(record, str(exc), permanent)
+                return sent, True
+            except ModemError as exc:
+                self._failed(record, str(exc), False)
+                raise
+            self.limiter.take(self.clock.monotonic())
+            self.repo.record_part(record.id, index, ref)
+            sent += 1
+        self.repo.mark_sent(record.id)
+        log.info("SMS %d sent to %s", record.id, mask_phone(record.number))
+        self.bus.emit("modem.sms.status", sms_id=record.id, status="sent")
+        return sent, True
+
+    def _failed(self, record: SmsRecord, error: str, permanent: bool) -> None:
+        attempts = record.attempts + 1
+        if permanent or attempts >= self.settings.sms_max_attempts:
+            self.repo.mark_failed(record.id, attempts, error)
+            log.warning("SMS %d to %s failed for good: %s", record.id, mask_phone(record.number), error)
+            self.bus.emit("modem.sms.status", sms_id=record.id, status="failed")
+            return
+        delay = retry_delay(attempts, self.settings.sms_retry_base_s, self.settings.sms_retry_max_s)
+        self.repo.schedule_retry(record.id, attempts, self.clock.now() + timedelta(seconds=delay), error)
+        log.warning("SMS %d attempt %d failed (%s); retry in %d s", record.id, attempts, error, delay)
+
+    # -- worker thread: receiving ------------------------------------------------------
+    def accept_pdu(self, pdu: str, length: int | None, port: SmsPort, index: int | None = None) -> None:
+        """A PDU from ``+CMT``, ``+CDS`` or the SIM (``index`` = its storage slot)."""
+        handles = (index,) if index is not None else ()
+        try:
+            decoded = decode_pdu(pdu, length)
+        except PduError as exc:
+            log.warning("undecodable SMS kept for staff: %s", exc)
+            sms_id, _ = self.repo.insert_incoming(
+                "", f"[undecodable SMS: {exc}] {pdu}", 1, "", "received", self.clock.now(), None
+            )
+            self._delete(handles, port)
+            self.bus.emit("modem.sms.received", sms_id=sms_id, partial=False)
+            return
+        if isinstance(decoded, StatusReport):
+            self.accept_report(decoded)
+            self._delete(handles, port)
+        elif isinstance(decoded, SmsDeliver):
+            part = IncomingPart(
+                decoded.sender, decoded.concat, decoded.text, decoded.encoding, decoded.timestamp, handles
+            )
+            self._store(self.reassembler.add(part, self.clock.monotonic()), port)
+        elif isinstance(decoded, SmsSubmit):
+            log.debug("SIM slot %s holds an outgoing message; left alone", index)
+
+    def expire(self, port: SmsPort) -> None:
+        """Store multipart messages whose missing parts never came."""
+        self._store(self.reassembler.expire(self.clock.monotonic()), port)
+
+    def accept_report(self, report: StatusReport) -> None:
+        found = self.repo.find_by_ref(report.ref, report.recipient)
+        if found is None:
+            log.info("delivery report for reference %d matches no sent SMS", report.ref)
+            return
+        sms_id, part = found
+        status = self.repo.record_delivery(sms_id, part, report.outcome, f"network status 0x{report.status:02X}")
+        log.info("SMS %d part %d: %s (0x%02X)", sms_id, part + 1, report.outcome, report.status)
+        if status in ("delivered", "failed"):
+            self.bus.emit("modem.sms.status", sms_id=sms_id, status=status)
+
+    def _store(self, outcomes: list[Outcome], port: SmsPort) -> None:
+        for o in outcomes:
+            if o.kind == DUPLICATE:
+                self._delete(o.handles, port)
+                continue
+            number = normalize_caller(o.sender, self.region) or o.sender
+            status = "partial" if o.missing else "received"
+            if o.kind == UPDATE and o.key in self._partials:
+                sms_id = self._partials[o.key]
+                self.repo.update_incoming(sms_id, o.text, status)
+            else:
+                sms_id, created = self.repo.insert_incoming(
+                    number, o.text, o.parts_total, o.encoding, status, o.timestamp, self.repo.patient_for_number(number)
+                )
+                if not created:
+                    self._delete(o.handles, port)
+                    continue
+            if o.missing:
+                self._partials[o.key] = sms_id
+            else:
+                self._partials.pop(o.key, None)
+            self._delete(o.handles, port)
+            log.info("SMS %d from %s stored (%s)", sms_id, mask_phone(number), status)
+            self.bus.emit("modem.sms.received", sms_id=sms_id, partial=bool(o.missing))
+            if not o.missing:
+                patient = self.repo.get(sms_id).patient_id
+                self._offer(IncomingSms(sms_id, number, o.text, o.timestamp, False, patient))
+
+    def _offer(self, sms: IncomingSms) -> None:
+        for hook in list(self._hooks):
+            try:
+                claimed = hook(sms)
+            except Exception:
+                log.exception("an on_incoming hook failed on SMS %d", sms.sms_id)
+                continue
+            if claimed:
+                self.repo.mark_handled(sms.sms_id, claimed if isinstance(claimed, str) else "system")
+                return
+
+    @staticmethod
+    def _delete(handles: tuple[Any, ...], port: SmsPort) -> None:
+        for index in handles:
+            try:
+                port.delete_stored(int(index))
+            except ModemError as exc:
+                log.warning("SMS in SIM slot %s is stored but could not be deleted (%s)", index, exc)

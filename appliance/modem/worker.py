@@ -1,0 +1,345 @@
+"""The modem worker thread: the only thread that sends AT commands.
+
+It brings the modem up (find, identify, startup sequence), runs jobs
+(voice commands first, then reading SMS, then the rest), polls the call
+list during calls, sends due SMS, runs the health check and, when the
+modem is hung or off the network, the recovery ladder of
+:mod:`appliance.modem.health`. URCs arrive on the reader thread and are
+turned into jobs here; nothing on the reader thread waits for the modem.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
+
+from appliance.errors import ModemError, ModemNotFoundError
+from appliance.modem import atparse
+from appliance.modem.calls import CallTracker
+from appliance.modem.driver import Modem, ModemUnresponsiveError, SimProblem
+from appliance.modem.health import FAILED, RecoveryPolicy
+from appliance.modem.transport import PortBusyError
+
+log = logging.getLogger(__name__)
+
+VOICE, SMS_IN, BACKGROUND = 0, 1, 2
+
+_CALL_URCS = ("RING", "+CRING", "+CLIP", "NO CARRIER", "BUSY", "NO ANSWER", "VOICE CALL: END", "^CEND", "MISSED_CALL")
+_SIM_STATES = {"absent": "no-sim", "pin-required": "sim-locked", "puk": "sim-locked", "pin-rejected": "pin-rejected"}
+
+
+class ModemWorker:
+    """Owns the :class:`Modem`; the service talks to it through :meth:`submit`.
+
+    Args:
+        host: the :class:`~appliance.modem.service.ModemService` (status,
+            events, SMS service, clock, time offers).
+    """
+
+    def __init__(self, host: Any, modem: Modem, policy: RecoveryPolicy) -> None:
+        self.host = host
+        self.modem = modem
+        self.policy = policy
+        self.tracker = CallTracker()
+        self.tracker_lock = threading.Lock()
+        self._jobs: queue.PriorityQueue[tuple[int, int, Callable[[], Any], Future[Any]]] = queue.PriorityQueue()
+        self._seq = itertools.count()
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._next_health = 0.0
+        self._next_connect = 0.0
+        self._connect_backoff = 1.0
+        self._next_clcc = 0.0
+        self._next_time = 0.0
+        self._next_sms = 0.0
+        self._sim = "unknown"
+
+    # -- lifecycle ----------------------------------------------------------------
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="modem-worker", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self.modem.close()
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def wake(self) -> None:
+        """Something is due now (an SMS was queued)."""
+        self._next_sms = 0.0
+        self._wake.set()
+
+    def submit(self, fn: Callable[[], Any], priority: int = BACKGROUND) -> Future[Any]:
+        future: Future[Any] = Future()
+        self._jobs.put((priority, next(self._seq), fn, future))
+        self._wake.set()
+        return future
+
+    @property
+    def ready(self) -> bool:
+        return self.modem.connected and self.host.status.state == "ready"
+
+    # -- the loop ---------------------------------------------------------------------
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._cycle()
+            except Exception:  # the worker must outlive any bug in one cycle
+                log.exception("modem worker cycle failed")
+                time.sleep(1.0)
+        log.info("modem worker stopped")
+
+    def _cycle(self) -> None:
+        now = time.monotonic()
+        if not self.modem.connected and now >= self._next_connect:
+            self._bring_up()
+        self._run_jobs(timeout=0.2)
+        now = time.monotonic()
+        if self.modem.connected and self.tracker.busy and now >= self._next_clcc:
+            self._next_clcc = now + 1.0
+            self._guard(self._poll_calls)
+        if now >= self._next_health:
+            self._next_health = now + self.host.settings.health_interval_s
+            self._health()
+        if self.ready and self.host.sms_ready() and now >= self._next_sms:
+            self._next_sms = now + 5.0
+            self._guard(lambda: self.host.sms.send_due(self.modem))
+            self._guard(lambda: self.host.sms.expire(self.modem))
+        if self.ready and self.host.settings.network_time and now >= self._next_time:
+            self._next_time = now + 3600
+            self._offer_time()
+
+    def _run_jobs(self, timeout: float) -> None:
+        self._wake.wait(timeout)
+        self._wake.clear()
+        while not self._stop.is_set():
+            try:
+                _, _, fn, future = self._jobs.get_nowait()
+            except queue.Empty:
+                return
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(fn())
+            except Exception as exc:
+                future.set_exception(exc)
+                if isinstance(exc, ModemError) and not isinstance(exc, SimProblem):
+                    self._next_health = min(self._next_health, time.monotonic() + 1.0)
+
+    def _guard(self, fn: Callable[[], Any]) -> None:
+        try:
+            fn()
+        except ModemError as exc:
+            log.warning("modem: %s", exc)
+            self._next_health = min(self._next_health, time.monotonic() + 1.0)
+
+    # -- bring-up -----------------------------------------------------------------------
+    def _bring_up(self) -> bool:
+        """Find, identify and initialise the modem; True when it answers."""
+        host = self.host
+        try:
+            info = self.modem.connect()
+        except PortBusyError as exc:
+            host.set_status(state="busy", detail=str(exc))
+            self._later_connect()
+            return False
+        except ModemNotFoundError as exc:
+            state = "unresponsive" if isinstance(exc, ModemUnresponsiveError) else "absent"
+            host.set_status(state=state, detail=str(exc), registered=False, voice=False)
+            self._later_connect()
+            return False
+        host.set_status(
+            state="starting", imei=info.imei, model=f"{info.manufacturer} {info.model}".strip(), port=info.port
+        )
+        self._connect_backoff = 1.0
+        try:
+            self.modem.initialize()
+            self._sim = "ready"
+        except SimProblem as exc:
+            self._sim = exc.sim
+            log.error("modem SIM problem: %s", exc)
+            host.set_status(state=_SIM_STATES.get(exc.sim, "no-sim"), sim=exc.sim, detail=str(exc), registered=False)
+            return True
+        except ModemError as exc:
+            log.warning("modem start-up failed: %s", exc)
+            self.modem.close()
+            host.set_status(state="unresponsive", detail=str(exc))
+            self._later_connect()
+            return False
+        self._refresh()
+        if host.sms_ready():
+            self._guard(self._scan_stored)
+        self._next_time = 0.0
+        return True
+
+    def _later_connect(self) -> None:
+        self._next_connect = time.monotonic() + self._connect_backoff
+        self._connect_backoff = min(30.0, self._connect_backoff * 2)
+
+    def _refresh(self) -> None:
+        """Ask the modem for SIM, registration, signal and operator; publish."""
+        ns = self.modem.network_status()
+        sim = "pin-rejected" if ns.sim == "pin-required" and self._sim == "pin-rejected" else ns.sim
+        self._sim = sim
+        reg = ns.registration
+        registered = bool(reg and reg.registered)
+        if sim != "ready":
+            state = _SIM_STATES.get(sim, "no-sim")
+        else:
+            state = "ready" if registered else "searching"
+        self.host.set_status(
+            state=state,
+            sim=sim,
+            registered=registered,
+            voice=bool(reg and reg.voice),
+            signal=ns.signal.bars if ns.signal else 0,
+            dbm=ns.signal.dbm if ns.signal else None,
+            operator=ns.operator,
+            detail=reg.name if reg else "",
+        )
+
+    # -- health and recovery --------------------------------------------------------------
+    def _health(self) -> None:
+        responsive = self.modem.connected and self.modem.ping(min(3.0, self.host.settings.command_timeout_s))
+        registered: bool | None = None
+        if responsive:
+            try:
+                if self._sim not in ("ready", "pin-rejected") and self.modem.sim_state() != self._sim:
+                    self._bring_up()  # a SIM was inserted or swapped: run the start-up again
+                self._refresh()
+                registered = self.host.status.registered if self._sim == "ready" else None
+            except ModemError as exc:
+                log.warning("modem health check failed: %s", exc)
+                responsive = False
+        verdict = self.policy.check(responsive=responsive, registered=registered, now=self.host.clock.monotonic())
+        if verdict.recovered:
+            self.host.recovery_event(step="", reason=verdict.reason, outcome="recovered")
+        if verdict.action:
+            self._recover(verdict.action, verdict.reason)
+        elif verdict.state == FAILED:
+            self.host.set_status(state="failed", detail=verdict.reason)
+        elif not responsive:
+            self.host.set_status(state="unresponsive", detail=verdict.reason)
+
+    def _recover(self, step: str, reason: str) -> None:
+        if step == "radio-reset" and not self.modem.connected:
+            # AT+CFUN needs a modem that answers: go straight to the next step.
+            verdict = self.policy.check(responsive=False, registered=None, now=self.host.clock.monotonic())
+            if verdict.action is None:
+                self.host.set_status(state="failed", detail=verdict.reason)
+                return
+            step = verdict.action
+        log.warning("modem recovery: %s (%s)", step, reason)
+        self.host.set_status(state="recovering", detail=f"{step}: {reason}")
+        self.host.recovery_event(step=step, reason=reason, outcome="started")
+        with self.tracker_lock:
+            events = self.tracker.hung_up() if self.tracker.busy else []
+        self.host.publish(events)
+        up = False
+        try:
+            if step == "reinit":
+                self.modem.close()
+                up = self._bring_up()
+            elif step == "radio-reset":
+                self.modem.radio_reset()
+                up = self._wait_and_reconnect(30.0)
+            else:
+                self.modem.close()
+                self.modem.hardware.power_cycle()
+                up = self._wait_and_reconnect(30.0)
+        except ModemError as exc:
+            log.warning("modem recovery step %s could not run: %s", step, exc)
+        if not up:
+            self.host.set_status(state="unresponsive", detail=f"{step} did not bring the modem back")
+        # Judge the step soon: at once if it failed, after a short settling time if not.
+        self._next_health = time.monotonic() + (1.0 if not up else min(5.0, self.host.settings.health_interval_s))
+
+    def _wait_and_reconnect(self, limit: float) -> bool:
+        """After a reset the port vanishes and comes back: try until it answers."""
+        deadline = time.monotonic() + limit
+        time.sleep(0.3)
+        while not self._stop.is_set() and time.monotonic() < deadline:
+            if self._bring_up():
+                return True
+            time.sleep(0.5)
+        return False
+
+    # -- jobs started by URCs ------------------------------------------------------------
+    def on_urc(self, line: str, pdu: str | None) -> None:
+        """Reader thread: route a URC (never waits for the modem)."""
+        host = self.host
+        if line.startswith(_CALL_URCS):
+            with self.tracker_lock:
+                events = self.tracker.on_urc(line)
+            host.publish(events)
+            self._next_clcc = 0.0
+            self._wake.set()
+        elif line.startswith(("+CMTI:", "+CDSI:")):
+            ref = atparse.cmti(line)
+            self.submit(lambda: self._read_stored(ref.index), SMS_IN)
+        elif line.startswith(("+CMT:", "+CDS:")) and pdu is not None:
+            length = atparse.pdu_header_length(line)
+            self.submit(lambda: self._accept(pdu, length), SMS_IN)
+        elif line.startswith(("+CREG:", "+CEREG:", "+CGREG:")):
+            self.submit(self._refresh)
+        elif line.startswith(("+CTZV", "+CTZE", "+NITZ", "*PSUTTZ", "DST:")):
+            self.submit(self._offer_time)
+        elif line.startswith("+CUSD:"):
+            log.info("USSD answer received (%d chars)", len(atparse.cusd(line).text))
+        else:
+            log.debug("URC %s", line.split(":")[0])
+
+    def _read_stored(self, index: int) -> None:
+        if not self.host.sms_ready():
+            return  # the store is locked: the message waits on the SIM
+        try:
+            stored = self.modem.read_stored(index)
+        except atparse.AtParseError:
+            return
+        self.host.sms.accept_pdu(stored.pdu, stored.length, self.modem, index)
+
+    def _accept(self, pdu: str, length: int) -> None:
+        if self.host.sms is not None and self.host.sms_ready():
+            self.host.sms.accept_pdu(pdu, length, self.modem)
+        else:
+            log.warning("an SMS or delivery report arrived while the store is locked; it is lost")
+
+    def _scan_stored(self) -> None:
+        """Messages that arrived while the box was off or the store locked."""
+        for stored in self.modem.list_stored():
+            if stored.stat in (0, 1):
+                self.host.sms.accept_pdu(stored.pdu, stored.length, self.modem, stored.index)
+
+    def scan_stored(self) -> None:
+        if self.ready and self.host.sms_ready():
+            self._scan_stored()
+
+    def _poll_calls(self) -> None:
+        calls = self.modem.calls()
+        with self.tracker_lock:
+            events = self.tracker.on_clcc(calls)
+        self.host.publish(events)
+
+    def _offer_time(self) -> None:
+        if not self.host.settings.network_time or self.host.offer_time is None:
+            return
+        try:
+            moment = self.modem.network_time()
+        except ModemError as exc:
+            log.info("no network time yet: %s", exc)
+            return
+        self.host.offer_time(moment)
+        log.info("network time offered to the clock")

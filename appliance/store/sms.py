@@ -1,0 +1,287 @@
+"""SMS through the GSM modem, both directions (table ``sms_messages``).
+
+Outgoing messages are a persistent queue: ``queued`` → ``sending`` →
+``sent`` → ``delivered`` (or ``failed``). ``modem_refs`` holds one entry
+per part, ``null`` until the modem acknowledged that part, then
+``{"ref": <+CMGS reference>, "status": "sent"|"delivered"|"pending"|"failed",
+"at": <time>}``. A part's reference is written the moment the modem
+answers, before anything else happens, so a retry after a crash or an
+error re-sends only the parts the network never took: nobody gets the
+same SMS twice.
+
+Incoming messages are ``received`` or ``partial`` (a multipart message
+whose missing parts never came); ``sent_at`` holds the network's time
+stamp (when the patient sent it), which with number and text makes a
+message re-read from the SIM after a crash recognisable.
+
+Example:
+    >>> repo = SmsRepo(store, clock)                        # doctest: +SKIP
+    >>> sms_id = repo.enqueue("+48601234567", "Wizyta jutro 10:00", 1, "ucs2")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from appliance.clock import Clock
+from appliance.errors import NotFoundError
+from appliance.store.connection import Store
+from appliance.store.timefmt import to_db
+
+OUT_OPEN = ("queued", "sending")
+
+
+@dataclass(frozen=True)
+class SmsRecord:
+    id: int
+    direction: str
+    number: str
+    patient_id: int | None
+    body: str
+    parts: int
+    encoding: str | None
+    status: str
+    refs: list[dict[str, Any] | None]
+    attempts: int
+    next_attempt_at: str | None
+    created_at: str
+    sent_at: str | None
+    delivered_at: str | None
+    error: str
+    reminder_attempt_id: int | None
+    handled: bool
+    handled_by: str | None
+
+    @property
+    def unsent_parts(self) -> list[int]:
+        """0-based indexes of parts the modem has not acknowledged."""
+        return [i for i in range(self.parts) if i >= len(self.refs) or self.refs[i] is None]
+
+
+_COLS = (
+    "id, direction, number, patient_id, body, parts, encoding, status, modem_refs, attempts, next_attempt_at,"
+    " created_at, sent_at, delivered_at, error, reminder_attempt_id, handled, handled_by"
+)
+
+
+def _record(row: Any) -> SmsRecord:
+    v = list(row)
+    v[8] = json.loads(v[8] or "[]")
+    v[16] = bool(v[16])
+    return SmsRecord(*v)
+
+
+def _digits(number: str) -> str:
+    return "".join(ch for ch in number if ch.isdigit())
+
+
+def same_number(a: str, b: str) -> bool:
+    """Numbers from a status report may be national where we sent E.164."""
+    da, db = _digits(a), _digits(b)
+    if not da or not db:
+        return False
+    n = min(len(da), len(db), 9)
+    return da[-n:] == db[-n:]
+
+
+class SmsRepo:
+    """Reads and writes ``sms_messages``; every write is one transaction."""
+
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self.store = store
+        self.clock = clock
+
+    def _now(self) -> str:
+        return to_db(self.clock.now())
+
+    # -- outgoing -------------------------------------------------------------------------
+    def enqueue(
+        self,
+        number: str,
+        body: str,
+        parts: int,
+        encoding: str,
+        *,
+        reminder_attempt_id: int | None = None,
+        patient_id: int | None = None,
+    ) -> int:
+        now = self._now()
+        with self.store.transaction() as db:
+            if patient_id is None and reminder_attempt_id is not None:
+                row = db.execute(
+                    "SELECT a.patient_id FROM reminder_attempts ra JOIN reminders r ON r.id = ra.reminder_id"
+                    " JOIN appointments a ON a.id = r.appointment_id WHERE ra.id = ?",
+                    (reminder_attempt_id,),
+                ).fetchone()
+                patient_id = row[0] if row else None
+            cur = db.execute(
+                "INSERT INTO sms_messages(direction, number, patient_id, body, parts, encoding, status, modem_refs,"
+                " next_attempt_at, created_at, reminder_attempt_id) VALUES ('out', ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)",
+                (number, patient_id, body, parts, encoding, json.dumps([None] * parts), now, now, reminder_attempt_id),
+            )
+            return int(cur.lastrowid or 0)
+
+    def due(self, limit: int = 20) -> list[SmsRecord]:
+        """Outgoing messages whose (next) attempt is due, oldest first."""
+        rows = self.store.query(
+            f"SELECT {_COLS} FROM sms_messages WHERE direction = 'out' AND status IN ('queued', 'sending')"
+            " AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY id LIMIT ?",
+            (self._now(), limit),
+        )
+        return [_record(r) for r in rows]
+
+    def next_due_at(self) -> str | None:
+        row = self.store.query_one(
+            "SELECT min(next_attempt_at) FROM sms_messages WHERE direction = 'out' AND status IN ('queued', 'sending')"
+        )
+        return row[0] if row else None
+
+    def record_part(self, sms_id: int, part: int, ref: int) -> None:
+        """The modem acknowledged part ``part`` (0-based) with reference ``ref``."""
+        with self.store.transaction() as db:
+            refs = self._refs(db, sms_id)
+            while len(refs) <= part:
+                refs.append(None)
+            refs[part] = {"ref": ref, "status": "sent", "at": self._now()}
+            db.execute(
+                "UPDATE sms_messages SET modem_refs = ?, status = 'sending' WHERE id = ?", (json.dumps(refs), sms_id)
+            )
+
+    def mark_sent(self, sms_id: int) -> None:
+        with self.store.transaction() as db:
+            db.execute(
+                "UPDATE sms_messages SET status = 'sent', sent_at = ?, next_attempt_at = NULL, error = ''"
+                " WHERE id = ? AND status IN ('queued', 'sending')",
+                (self._now(), sms_id),
+            )
+
+    def defer(self, sms_id: int, until: datetime) -> None:
+        """Not an error (rate limit, modem busy): try again at ``until``."""
+        with self.store.transaction() as db:
+            db.execute("UPDATE sms_messages SET next_attempt_at = ? WHERE id = ?", (to_db(until), sms_id))
+
+    def schedule_retry(self, sms_id: int, attempts: int, until: datetime, error: str) -> None:
+        with self.store.transaction() as db:
+            db.execute(
+                "UPDATE sms_messages SET attempts = ?, next_attempt_at = ?, error = ? WHERE id = ?",
+                (attempts, to_db(until), error, sms_id),
+            )
+
+    def mark_failed(self, sms_id: int, attempts: int, error: str) -> None:
+        with self.store.transaction() as db:
+            db.execute(
+                "UPDATE sms_messages SET status = 'failed', attempts = ?, next_attempt_at = NULL, error = ? WHERE id = ?",
+                (attempts, error, sms_id),
+            )
+
+    def find_by_ref(self, ref: int, number: str, within: timedelta = timedelta(days=3)) -> tuple[int, int] | None:
+        """(sms id, part) of the latest message sent to ``number`` whose part got ``ref``."""
+        since = to_db(self.clock.now() - within)
+        rows = self.store.query(
+            "SELECT id, number, modem_refs FROM sms_messages WHERE direction = 'out'"
+            " AND status IN ('sending', 'sent', 'delivered', 'failed') AND created_at >= ? ORDER BY id DESC",
+            (since,),
+        )
+        for sms_id, to, refs_json in rows:
+            if not same_number(to, number):
+                continue
+            for part, entry in enumerate(json.loads(refs_json or "[]")):
+                if entry is not None and entry.get("ref") == ref and entry.get("status") in ("sent", "pending"):
+                    return int(sms_id), part
+        return None
+
+    def record_delivery(self, sms_id: int, part: int, outcome: str, detail: str = "") -> str:
+        """Store a delivery report for one part; return the message's status after it."""
+        now = self._now()
+        with self.store.transaction() as db:
+            refs = self._refs(db, sms_id)
+            if part < len(refs) and refs[part] is not None:
+                refs[part] = {**refs[part], "status": outcome, "at": now}  # type: ignore[dict-item]
+            row = db.execute("SELECT status FROM sms_messages WHERE id = ?", (sms_id,)).fetchone()
+            status = row[0]
+            statuses = [r.get("status") if r else None for r in refs]
+            if "failed" in statuses:
+                status = "failed"
+            elif statuses and all(s == "delivered" for s in statuses):
+                status = "delivered"
+            db.execute(
+                "UPDATE sms_messages SET modem_refs = ?, status = ?,"
+                " delivered_at = CASE WHEN ? = 'delivered' THEN ? ELSE delivered_at END,"
+                " error = CASE WHEN ? = 'failed' THEN ? ELSE error END WHERE id = ?",
+                (json.dumps(refs), status, status, now, status, detail, sms_id),
+            )
+            return str(status)
+
+    @staticmethod
+    def _refs(db: Any, sms_id: int) -> list[dict[str, Any] | None]:
+        row = db.execute("SELECT modem_refs FROM sms_messages WHERE id = ?", (sms_id,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"no SMS with id {sms_id}")
+        return list(json.loads(row[0] or "[]"))
+
+    # -- incoming -------------------------------------------------------------------------
+    def insert_incoming(
+        self, number: str, body: str, parts: int, encoding: str, status: str, sent_at: datetime, patient_id: int | None
+    ) -> tuple[int, bool]:
+        """Store a received message; returns (id, created). A message already
+        stored (same number, network time and text) is not stored twice."""
+        stamp = to_db(sent_at)
+        with self.store.transaction() as db:
+            row = db.execute(
+                "SELECT id FROM sms_messages WHERE direction = 'in' AND number = ? AND sent_at = ? AND body = ?",
+                (number, stamp, body),
+            ).fetchone()
+            if row is not None:
+                return int(row[0]), False
+            cur = db.execute(
+                "INSERT INTO sms_messages(direction, number, patient_id, body, parts, encoding, status, created_at,"
+                " sent_at) VALUES ('in', ?, ?, ?, ?, ?, ?, ?, ?)",
+                (number, patient_id, body, parts, encoding, status, self._now(), stamp),
+            )
+            return int(cur.lastrowid or 0), True
+
+    def update_incoming(self, sms_id: int, body: str, status: str) -> None:
+        with self.store.transaction() as db:
+            db.execute(
+                "UPDATE sms_messages SET body = ?, status = ? WHERE id = ? AND direction = 'in'", (body, status, sms_id)
+            )
+
+    def mark_handled(self, sms_id: int, by: str) -> None:
+        with self.store.transaction() as db:
+            db.execute("UPDATE sms_messages SET handled = 1, handled_by = ? WHERE id = ?", (by, sms_id))
+
+    def patient_for_number(self, e164: str) -> int | None:
+        """The patient owning this number, if exactly one does."""
+        rows = self.store.query("SELECT DISTINCT patient_id FROM patient_phones WHERE e164 = ?", (e164,))
+        return int(rows[0][0]) if len(rows) == 1 else None
+
+    # -- reading --------------------------------------------------------------------------
+    def get(self, sms_id: int) -> SmsRecord:
+        row = self.store.query_one(f"SELECT {_COLS} FROM sms_messages WHERE id = ?", (sms_id,))
+        if row is None:
+            raise NotFoundError(f"no SMS with id {sms_id}")
+        return _record(row)
+
+    def recent(self, direction: str | None = None, status: str | None = None, limit: int = 100) -> list[SmsRecord]:
+        """Newest first, optionally filtered."""
+        where, params = [], []
+        if direction:
+            where.append("direction = ?")
+            params.append(direction)
+        if status:
+            where.append("status = ?")
+            params.append(status)
+        sql = f"SELECT {_COLS} FROM sms_messages" + (" WHERE " + " AND ".join(where) if where else "")
+        rows = self.store.query(sql + " ORDER BY id DESC LIMIT ?", (*params, limit))
+        return [_record(r) for r in rows]
+
+    def unhandled_incoming(self, limit: int = 100) -> list[SmsRecord]:
+        """Messages for staff to read (no module claimed them)."""
+        rows = self.store.query(
+            f"SELECT {_COLS} FROM sms_messages WHERE direction = 'in' AND handled = 0 ORDER BY id DESC LIMIT ?",
+            (limit,),
+        )
+        return [_record(r) for r in rows]
