@@ -14,6 +14,7 @@ import contextlib
 import grp
 import logging
 import os
+import queue
 import socket
 import threading
 from collections.abc import Callable
@@ -66,6 +67,9 @@ class ControlServer:
         self._lock = threading.Lock()
         self._unsubscribe: Callable[[], None] | None = None
         self._dirty = threading.Event()
+        # Publishers (the switchboard thread among them) never wait for a
+        # subscriber's socket: events queue here and a pusher thread sends.
+        self._pushes: queue.Queue[bytes | None] = queue.Queue(maxsize=10000)
 
     def start(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -87,7 +91,7 @@ class ControlServer:
         sock.settimeout(0.5)
         self._sock = sock
         self._unsubscribe = self.bus.subscribe(self._on_event)
-        for target in (self._accept_loop, self._snapshot_loop):
+        for target in (self._accept_loop, self._snapshot_loop, self._push_loop):
             t = threading.Thread(target=target, name=f"control-{target.__name__}", daemon=True)
             t.start()
             self._threads.append(t)
@@ -96,6 +100,7 @@ class ControlServer:
     def stop(self) -> None:
         self._stop.set()
         self._dirty.set()
+        self._pushes.put(None)
         if self._unsubscribe:
             self._unsubscribe()
         if self._sock:
@@ -172,10 +177,18 @@ class ControlServer:
         if not event.kind.startswith(FORWARDED):
             return
         self._dirty.set()
-        with self._lock:
-            subs = list(self._subscribers)
-        if subs:
-            line = push(event.kind, event.data)
+        try:
+            self._pushes.put_nowait(push(event.kind, event.data))
+        except queue.Full:
+            log.warning("control socket push queue full; dropping %s", event.kind)
+
+    def _push_loop(self) -> None:
+        while not self._stop.is_set():
+            line = self._pushes.get()
+            if line is None:
+                return
+            with self._lock:
+                subs = list(self._subscribers)
             for sub in subs:
                 sub.send(line)
 
