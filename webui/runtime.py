@@ -1,0 +1,75 @@
+"""What every view shares: the config, the store, the control client, the live hub.
+
+One :class:`Runtime` per web process, kept in ``app.extensions``. Views reach
+it through :func:`runtime`. The config is reloaded here after a settings
+screen writes the overlay, so the web process and the core see the same
+settings.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flask import current_app
+
+from appliance.clock import Clock
+from appliance.config import Config, load_config
+from appliance.control import ControlClient
+from appliance.store import Store
+from appliance.store.repos import Repos, make_repos
+from webui.live import LiveHub
+from webui.sessions import LoginThrottle, SessionStore
+
+log = logging.getLogger(__name__)
+
+EXTENSION = "clinicbox"
+
+
+@dataclass
+class Runtime:
+    """The web process's state. ``config_path`` is ``None`` when the config
+    came from code (tests); settings screens then validate against defaults."""
+
+    cfg: Config
+    config_path: Path | None
+    store: Store
+    control: ControlClient
+    hub: LiveHub
+    sessions: SessionStore
+    throttle: LoginThrottle
+    clock: Clock
+    repos: Repos = field(init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.repos = make_repos(self.cfg, self.store)
+
+    @property
+    def region(self) -> str:
+        return self.cfg.clinic.country
+
+    def reload_config(self) -> Config:
+        """Re-read the config (file + overlay + secrets) after a settings change.
+
+        Raises:
+            ConfigError: the files on disk are invalid (the old config stays).
+        """
+        with self._lock:
+            cfg = load_config(self.config_path) if self.config_path else self.cfg
+            self.cfg = cfg
+            self.repos = make_repos(cfg, self.store)
+            self.sessions.idle_s = cfg.web.idle_logout_min * 60
+            log.info("web UI reloaded its configuration")
+            return cfg
+
+    def extra(self) -> dict[str, Any]:
+        return {}
+
+
+def runtime() -> Runtime:
+    """The current app's runtime (inside a request or app context)."""
+    return current_app.extensions[EXTENSION]  # type: ignore[no-any-return]

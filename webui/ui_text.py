@@ -1,0 +1,197 @@
+"""Translated labels for the box's enumerations (roles, agent and call states,
+outcomes...), shared by templates and the page scripts.
+
+Scripts get them through a JSON data block (``cbx-i18n``) in every page,
+so the live views speak the user's language without inline script.
+"""
+
+from __future__ import annotations
+
+from webui.i18n import gettext as _
+
+
+def role_label(role: str) -> str:
+    return {
+        "manager": _("Manager"),
+        "front-desk": _("Front desk"),
+        "technician": _("Technician"),
+    }.get(role, role)
+
+
+def agent_states() -> dict[str, str]:
+    return {
+        "logged-out": _("Logged out"),
+        "available": _("Available"),
+        "paused": _("Paused"),
+        "ringing": _("Ringing"),
+        "on-call": _("On a call"),
+        "wrap-up": _("Wrap-up"),
+        "unavailable": _("Unreachable"),
+    }
+
+
+def call_states() -> dict[str, str]:
+    return {
+        "ivr": _("In the menu"),
+        "queued": _("Waiting"),
+        "ringing": _("Ringing"),
+        "talking": _("Talking"),
+        "held": _("On hold"),
+        "voicemail": _("Leaving a message"),
+        "dialing": _("Dialling"),
+    }
+
+
+def trunk_states() -> dict[str, str]:
+    return {
+        "up": _("Connected"),
+        "down": _("Down"),
+        "registering": _("Connecting"),
+        "disabled": _("Not configured"),
+    }
+
+
+def modem_states() -> dict[str, str]:
+    return {
+        "ready": _("Ready"),
+        "absent": _("Not found"),
+        "no-sim": _("No SIM card"),
+        "searching": _("Searching for network"),
+        "recovering": _("Restarting"),
+        "disabled": _("Not configured"),
+    }
+
+
+def routes() -> dict[str, str]:
+    return {"trunk": _("SIP trunk"), "gsm": _("GSM fallback"), "none": _("No line")}
+
+
+def dispositions() -> dict[str, str]:
+    return {
+        "answered": _("Answered"),
+        "abandoned": _("Hung up while waiting"),
+        "voicemail": _("Voicemail"),
+        "callback": _("Callback requested"),
+        "overflow": _("Overflow"),
+        "ivr": _("Ended in the menu"),
+        "transferred": _("Transferred"),
+        "busy": _("Busy"),
+        "failed": _("Failed"),
+        "refused": _("Refused"),
+        "no-answer": _("No answer"),
+    }
+
+
+def contact_kinds() -> dict[str, str]:
+    return {
+        "call-in": _("Call in"),
+        "call-out": _("Call out"),
+        "reminder": _("Reminder"),
+        "callback": _("Callback"),
+        "sms-in": _("SMS in"),
+        "sms-out": _("SMS out"),
+    }
+
+
+def callback_sources() -> dict[str, str]:
+    return {
+        "abandoned": _("Hung up while waiting"),
+        "requested": _("Asked to be called back"),
+        "after-hours": _("Called after hours"),
+        "overflow": _("Queue full"),
+        "voicemail": _("Left a voicemail"),
+    }
+
+
+def callback_outcomes() -> dict[str, str]:
+    return {
+        "reached": _("Reached the caller"),
+        "no-answer": _("No answer"),
+        "left-message": _("Left a message"),
+        "wrong-number": _("Wrong number"),
+        "not-needed": _("No longer needed"),
+    }
+
+
+def appointment_statuses() -> dict[str, str]:
+    return {
+        "booked": _("Booked"),
+        "confirmed": _("Confirmed"),
+        "cancelled": _("Cancelled"),
+        "no-show": _("No-show"),
+        "attended": _("Attended"),
+    }
+
+
+def reminder_outcomes() -> dict[str, str]:
+    return {
+        "confirmed": _("Confirmed"),
+        "cancelled": _("Cancelled"),
+        "desk": _("Asked for the front desk"),
+        "no-answer": _("No answer"),
+        "busy": _("Busy"),
+        "voicemail": _("Reached voicemail"),
+        "failed": _("Failed"),
+        "opted-out": _("Opted out"),
+        "sent": _("Sent"),
+        "delivered": _("Delivered"),
+        "unclear-reply": _("Unclear reply"),
+        "interrupted": _("Interrupted"),
+        "": _("Pending"),
+    }
+
+
+def reminder_statuses() -> dict[str, str]:
+    return {
+        "pending": _("Pending"),
+        "active": _("In progress"),
+        "done": _("Done"),
+        "cancelled": _("Cancelled"),
+        "expired": _("Expired"),
+        "failed": _("Failed"),
+    }
+
+
+def channels() -> dict[str, str]:
+    return {"voice": _("Voice call"), "sms": _("SMS"), "both": _("Call and SMS"), "none": _("No reminders")}
+
+
+def js_strings() -> dict[str, object]:
+    """Everything the page scripts display."""
+    return {
+        "agent": agent_states(),
+        "call": call_states(),
+        "trunk": trunk_states(),
+        "modem": modem_states(),
+        "route": routes(),
+        "disposition": dispositions(),
+        "core_up": _("Core running"),
+        "core_down": _("Core not running"),
+        "core_down_detail": _(
+            "The ClinicBox core is not running: calls cannot be controlled from here until it is back."
+        ),
+        "no_callers": _("Nobody is waiting"),
+        "no_agents": _("No agents"),
+        "waiting": _("waiting"),
+        "position": _("Position"),
+        "callback_keeps_place": _("Callback keeps place"),
+        "unknown_caller": _("Unknown number"),
+        "agents_available": _("available"),
+        "on_hold": _("on hold"),
+        "unreachable": _("headset not reachable"),
+        "signal": _("Signal"),
+        "failover_active": _("Calls are using the GSM fallback"),
+        "night_mode": _("Night mode"),
+        "reminders_paused": _("Reminders paused"),
+        "ringing_from": _("Call from"),
+        "saved": _("Saved"),
+        "failed": _("Failed"),
+        "session_ended": _("Your session has ended. Log in again."),
+        "confirm": _("Are you sure?"),
+        "recording": _("Recording… press Stop when done"),
+        "mic_denied": _("The browser did not allow the microphone."),
+        "queue": _("Queue"),
+        "since": _("since"),
+        "none": _("none"),
+        "calls_per_hour": _("Calls per hour"),
+    }
