@@ -1,0 +1,211 @@
+"""What CI can check of the Pi image without an ARM machine: the overlay compiles, the boot
+config matches the panel's pins, every script passes shellcheck, the recipe's dry run stages a
+complete image tree, the pjproject build is pinned and configured for a clinic's call load."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import tomllib
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+
+from appliance.config import defaults_text, load_config
+from provisioning.signing import generate_keypair
+
+ROOT = Path(__file__).resolve().parents[3]
+FIRMWARE = ROOT / "firmware"
+OVERLAY = FIRMWARE / "overlays/clinicbox-panel-overlay.dts"
+CONFIG_TXT = FIRMWARE / "boot/config.txt"
+
+
+def _scripts() -> list[Path]:
+    found = []
+    for path in sorted(FIRMWARE.rglob("*")):
+        if path.is_file() and path.read_bytes()[:2] == b"#!":
+            found.append(path)
+    return found
+
+
+def test_overlay_compiles_with_dtc_without_warnings(tmp_path: Path) -> None:
+    out = tmp_path / "clinicbox-panel.dtbo"
+    done = subprocess.run(
+        ["dtc", "-@", "-I", "dts", "-O", "dtb", "-o", str(out), str(OVERLAY)], capture_output=True, text=True
+    )
+    assert done.returncode == 0 and not done.stderr, done.stderr
+    dts = subprocess.run(["dtc", "-I", "dtb", "-O", "dts", str(out)], capture_output=True, text=True, check=True).stdout
+    assert 'compatible = "gpio-leds"' in dts and 'compatible = "gpio-keys"' in dts
+    assert 'linux,default-trigger = "heartbeat"' in dts
+    assert "linux,code = <0x74>" in dts  # KEY_POWER
+    assert re.search(r"heartbeat_pin = <", dts) and re.search(r"power_pin = <", dts)
+    assert re.search(r'gpio = ".*heartbeat:gpios:0.*power:gpios:0"', dts)  # resolved against the Pi's &gpio
+
+
+def test_config_txt_turns_the_watchdog_on_and_matches_the_panel_pins() -> None:
+    lines = [line.strip() for line in CONFIG_TXT.read_text().splitlines() if line.strip() and not line.startswith("#")]
+    assert "dtparam=watchdog=on" in lines
+    assert "dtoverlay=clinicbox-panel" in lines
+    assert "enable_uart=1" in lines and "dtparam=i2c_arm=on" in lines
+    panel = tomllib.loads(defaults_text())["panel"]
+    led_pins = {panel[f"{c}_pin"] for c in ("green", "amber", "red", "blue")}
+    (outputs,) = [line for line in lines if line.startswith("gpio=") and line.endswith("=op,dl")]
+    assert {int(p) for p in outputs[5:].split("=")[0].split(",")} == led_pins
+    (inputs,) = [line for line in lines if line.startswith("gpio=") and line.endswith("=ip,pu")]
+    button_pins = {int(p) for p in inputs[5:].split("=")[0].split(",")}
+    kernel_pins = {int(m) for m in re.findall(r"<&gpio (\d+) ", OVERLAY.read_text())}
+    assert kernel_pins == {24, 25}
+    assert not (led_pins & button_pins) and not (kernel_pins & (led_pins | button_pins))
+
+
+@pytest.mark.parametrize("script", _scripts(), ids=lambda p: str(p.relative_to(FIRMWARE)))
+def test_shellcheck(script: Path) -> None:
+    done = subprocess.run(["shellcheck", "-x", str(script)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_there_are_scripts_to_check() -> None:
+    names = {p.name for p in _scripts()}
+    assert {"build-image.sh", "install-in-chroot.sh", "build-pjproject.sh", "first-boot", "ensure-tls-cert"} <= names
+
+
+@pytest.fixture(scope="module")
+def dry_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    tmp = tmp_path_factory.mktemp("image")
+    keys = tmp / "keys"
+    generate_keypair(keys / "installer")
+    out = tmp / "out"
+    done = subprocess.run(
+        [str(FIRMWARE / "image/build-image.sh"), "--dry-run", "--out", str(out), "--keys", str(keys)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    return out, done.stdout
+
+
+def test_dry_run_stages_a_complete_image_tree(dry_run: tuple[Path, str]) -> None:
+    out, _ = dry_run
+    stage = out / "stage"
+    units = {p.name for p in (ROOT / "systemd").iterdir() if p.suffix in (".service", ".timer")}
+    assert units <= {p.name for p in (stage / "root/usr/lib/systemd/system").iterdir()}
+    for rel in (
+        "boot/config.txt",
+        "boot/overlays/clinicbox-panel.dtbo",
+        "root/usr/lib/udev/rules.d/90-clinicbox.rules",
+        "root/usr/lib/sysusers.d/clinicbox.conf",
+        "root/usr/lib/tmpfiles.d/clinicbox.conf",
+        "root/etc/nginx/sites-available/clinicbox",
+        "root/etc/systemd/system.conf.d/clinicbox.conf",
+        "root/usr/share/clinicbox/installer-keys/installer.pub",
+        "root/usr/share/clinicbox/requirements.txt",
+        "data/etc-clinicbox/clinicbox.toml",
+    ):
+        assert (stage / rel).is_file(), rel
+    assert (stage / "data/state").is_dir()
+    assert (stage / "root/usr/lib/clinicbox/first-boot").stat().st_mode & 0o111
+    # The manifest lists every staged file with its digest.
+    check = subprocess.run(["sha256sum", "-c", "--quiet", "MANIFEST"], cwd=stage, capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_dry_run_makes_root_read_only_and_data_a_journaled_ext4_partition(dry_run: tuple[Path, str]) -> None:
+    out, plan = dry_run
+    stage = out / "stage"
+    fstab = [line.split() for line in (stage / "root/etc/fstab").read_text().splitlines() if line[:1] not in ("#", "")]
+    by_mount = {f[1]: f for f in fstab}
+    assert "ro" in by_mount["/"][3].split(",") and by_mount["/"][2] == "ext4"
+    assert by_mount["/data"][2] == "ext4" and by_mount["/data"][0].endswith("-03")
+    assert by_mount["/var/lib/clinicbox"][0] == "/data/state" and "bind" in by_mount["/var/lib/clinicbox"][3]
+    assert by_mount["/etc/clinicbox"][0] == "/data/etc-clinicbox"
+    assert "overlayroot=tmpfs:recurse=0" in (stage / "boot/cmdline.extra").read_text()
+    assert "mkfs.ext4 -q -j -L clinicbox-data" in plan
+
+
+def test_dry_run_runs_nothing_that_needs_arm_or_root(dry_run: tuple[Path, str]) -> None:
+    out, plan = dry_run
+    assert not (out / "clinicbox-arm64.img").exists() and not (out / "base.img.xz").exists()
+    assert not (out / "wheelhouse").exists()
+    assert "58a3ec57402c86332e67789a6b8f149aeeb4e7bb0a16c9388a66ea6e07012e45" in plan
+    assert re.search(r"^\+ chroot .*/install-in-chroot\.sh .*overlayroot", plan, re.M)
+    assert "+ " + str(FIRMWARE / "pjproject/build-pjproject.sh") in plan
+    for step in range(1, 7):
+        assert f"== {step} " in plan
+
+
+def test_a_real_build_without_installer_keys_is_refused(tmp_path: Path) -> None:
+    bad = tmp_path / "keys"
+    bad.mkdir()
+    (bad / "oops.pub").write_text("not a key\n")
+    done = subprocess.run(
+        [str(FIRMWARE / "image/build-image.sh"), "--dry-run", "--out", str(tmp_path / "o"), "--keys", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1 and "is not a PEM public key" in done.stderr
+
+
+def _site_macros() -> dict[str, str]:
+    done = subprocess.run(
+        ["cc", "-dM", "-E", str(FIRMWARE / "pjproject/config_site.h")], capture_output=True, text=True, check=True
+    )
+    macros = {}
+    for line in done.stdout.splitlines():
+        parts = line.split(None, 2)
+        if len(parts) == 3:
+            macros[parts[1]] = parts[2]
+    return macros
+
+
+def test_config_site_raises_the_call_limits_and_enables_alsa_tls_srtp() -> None:
+    m = _site_macros()
+    calls, players, recorders = int(m["PJSUA_MAX_CALLS"]), int(m["PJSUA_MAX_PLAYERS"]), int(m["PJSUA_MAX_RECORDERS"])
+    assert calls >= 128 and players >= 128 and recorders >= 128
+    assert int(m["PJSUA_MAX_CONF_PORTS"]) >= calls + players + recorders
+    assert int(m["PJ_IOQUEUE_MAX_HANDLES"]) >= 4 * calls
+    for flag in ("PJMEDIA_AUDIO_DEV_HAS_ALSA", "PJ_HAS_SSL_SOCK", "PJMEDIA_HAS_SRTP"):
+        assert m[flag] == "1", flag
+    assert m["PJMEDIA_HAS_VIDEO"] == "0"
+
+
+def test_pjproject_recipe_is_pinned_and_its_dry_run_checks_config_site(tmp_path: Path) -> None:
+    script = FIRMWARE / "pjproject/build-pjproject.sh"
+    text = script.read_text()
+    assert "PJ_VERSION=2.15.1\n" in text
+    assert "PJ_SHA256=8f3bd99caf003f96ed8038b8a36031eb9d8cd9eaea1eaff7e01c2eef6bd55706" in text
+    done = subprocess.run(
+        [str(script), "--dry-run", "--work", str(tmp_path / "w"), "--wheelhouse", str(tmp_path / "wh")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "PJSUA_MAX_CALLS=256" in done.stdout
+    assert "--enable-epoll" in done.stdout and "config_site.h" in done.stdout
+    assert not (tmp_path / "w").exists()
+
+
+def test_image_requirements_pin_every_dependency_pyproject_allows() -> None:
+    pins = {}
+    for line in (FIRMWARE / "image/requirements.txt").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            req = Requirement(line)
+            (spec,) = req.specifier
+            assert spec.operator == "==", line
+            pins[re.sub(r"[-_.]+", "-", req.name).lower()] = spec.version
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    for dep in project["dependencies"]:
+        req = Requirement(dep)
+        name = re.sub(r"[-_.]+", "-", req.name).lower()
+        assert name in pins, f"{name} is not pinned in firmware/image/requirements.txt"
+        assert req.specifier.contains(pins[name], prereleases=True), f"{name}=={pins[name]} violates {dep}"
+
+
+def test_the_appliance_config_is_valid() -> None:
+    text = (FIRMWARE / "image/files/usr/share/clinicbox/clinicbox.toml").read_text()
+    cfg = load_config(text=text, use_secrets=False, use_overlay=False)
+    assert cfg.simulate is False and cfg.web.behind_tls and cfg.control.socket_group == "clinicbox-web"
+    assert cfg.provisioning.service_manager == "systemctl"
