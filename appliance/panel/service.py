@@ -102,8 +102,13 @@ class PanelService:
         self._last_tick = 0.0
 
     @classmethod
-    def from_config(cls, cfg: Config, bus: EventBus, clock: Clock, pin_factory: Any = None) -> PanelService:
+    def from_config(
+        cls, cfg: Config, bus: EventBus, clock: Clock, pin_factory: Any = None, store_locked: bool = False
+    ) -> PanelService:
         """Build the panel of this box; ``pin_factory`` overrides ``panel.pin_factory``.
+
+        ``store_locked``: the store's state when the panel starts (the core
+        announces ``store.locked`` before its services subscribe).
 
         Raises:
             PanelError: the GPIO library or pins cannot be used.
@@ -120,7 +125,10 @@ class PanelService:
         gpio = GpioPanel(leds, buttons, factory, settings.active_high)
         health = HealthProbe(clock, cfg.paths.state_dir, cfg.store.min_free_mb, settings.disk_fault_percent)
         watcher = ProvisioningWatcher(cfg.paths.state_dir, clock, settings.result_flash_s)
-        return cls(settings, bus, clock, gpio, health, watcher, trunk_enabled=cfg.trunk.enabled)
+        service = cls(settings, bus, clock, gpio, health, watcher, trunk_enabled=cfg.trunk.enabled)
+        if store_locked:
+            service._events.put(Event("store.locked"))
+        return service
 
     # -- what others may read ---------------------------------------------------
     def snapshot(self) -> Snapshot:

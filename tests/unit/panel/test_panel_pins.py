@@ -248,3 +248,13 @@ def test_gpio_panel_writes_only_changes() -> None:
 )
 def test_pin_factory_choice(kind: str, simulate: bool, model: str, expected: str) -> None:
     assert resolve_factory_name(kind, simulate, model) == expected
+
+
+def test_a_store_locked_before_the_panel_started_blinks_red(tmp_path: Path) -> None:
+    cfg = clinic_config(tmp_path)
+    bus = EventBus()
+    factory = MockFactory()
+    service = PanelService.from_config(cfg, bus, FakeClock(), pin_factory=factory, store_locked=True)
+    service.step()
+    assert service.snapshot().store_locked
+    service.stop()
