@@ -276,10 +276,28 @@ def apply_plan(plan: Plan, services: ServiceManager, clock: Clock, actor: str = 
             f"{exc}; the previous configuration, certificate and prompts were put back{done}"
         ) from exc
     swapper.commit()
-    for path in {d.parent for _, d in plan.prompts}:
-        _chown(path, state_owner)
+    state_dir = cfg.paths.state_dir
+    for folder in {d.parent for _, d in plan.prompts}:
+        while folder != state_dir and state_dir in folder.parents:
+            _chown(folder, state_owner)
+            folder = folder.parent
     applied.changes.extend(plan.changes)
     return applied
+
+
+def give_back_store(cfg: Config) -> None:
+    """Hand the database files back to the service user.
+
+    Anything root opens (an import, the doctor's store check in the report)
+    may create the WAL and shared-memory files as root, which the core,
+    running as ``clinicbox``, could then not open.
+    """
+    owner = _owner_of(cfg.paths.state_dir)
+    for path in (cfg.db_path, Path(f"{cfg.db_path}-wal"), Path(f"{cfg.db_path}-shm"), cfg.media_dir):
+        _chown_tree(path, owner)
+    keyid = cfg.db_path.with_name(cfg.db_path.name + ".keyid")
+    if keyid.exists():
+        _chown(keyid, owner)
 
 
 def remove_staging(path: Path) -> None:

@@ -22,7 +22,7 @@ from typing import Any
 from appliance.clock import Clock, SystemClock
 from appliance.config import Config, load_config
 from appliance.errors import ClinicBoxError, ConfigError, ProvisioningError
-from provisioning.apply import apply_plan, remove_staging
+from provisioning.apply import apply_plan, give_back_store, remove_staging
 from provisioning.bundle import BUNDLE_DIR, SIG_NAME, manifest_of, read_bundle
 from provisioning.device import Mounter, prepare
 from provisioning.plan import check_structure, make_plan
@@ -105,7 +105,12 @@ def provision(
     run_id = uuid.uuid4().hex[:12]
     started = clock.now()
     state_dir = cfg.paths.state_dir
-    write_status(state_dir, RunStatus(run_id, "running", started.isoformat(), source=str(bundle_root)))
+    try:
+        write_status(state_dir, RunStatus(run_id, "running", started.isoformat(), source=str(bundle_root)))
+    except OSError as exc:
+        raise ProvisioningError(
+            f"cannot record the run in {state_dir}/provisioning ({exc.strerror}); is the data partition mounted?"
+        ) from exc
     if announce:
         announce("provisioning.started", {"run_id": run_id})
     work = state_dir / "provisioning"
@@ -160,6 +165,8 @@ def provision(
             actions=outcome.actions,
             doctor=doctor_results(now_cfg),
         )
+        if now_cfg is not None:
+            give_back_store(now_cfg)
         try:
             if before_report is not None:
                 before_report()

@@ -233,3 +233,19 @@ def test_cli_apply_on_a_stick_without_a_bundle_does_nothing(box: Box, tmp_path: 
     (tmp_path / "photos").mkdir()
     assert main(["--config", str(box.config), "provision", "apply", str(tmp_path / "photos")]) == 0
     assert read_status(box.state) is None
+
+
+def test_files_for_the_services_belong_to_the_service_user(box: Box, tmp_path: Path) -> None:
+    """Provisioning runs as root; what the core (user clinicbox) must read is handed to it."""
+    assert os.geteuid() == 0, "the provisioning unit runs as root; so must this test"
+    box.state.mkdir(parents=True)
+    os.chown(box.state, 4242, 4242)  # the state folder's owner stands for the service user
+    outcome = provision(stick_with(box, tmp_path), box.config, services=RecordingServiceManager(), serial=SERIAL)
+    assert outcome.ok, outcome.reason
+    cfg = load_config(box.config)
+    prompt = (cfg.custom_prompts_dir / "pl" / "greeting.wav").stat()
+    assert (prompt.st_uid, prompt.st_gid) == (4242, 4242)
+    for folder in (cfg.custom_prompts_dir / "pl", cfg.custom_prompts_dir, cfg.custom_prompts_dir.parent):
+        assert folder.stat().st_uid == 4242, folder  # the web UI may add recordings later
+    assert (box.root / "box" / "secrets.toml").stat().st_uid == 4242
+    assert (box.root / "tls" / "web.key").stat().st_uid == 0  # nginx's master reads it as root
