@@ -104,7 +104,8 @@ def build_report(
         "changes": list(changes or []),
         "warnings": list(warnings or []),
         "services": list(actions or []),
-        "doctor": list(doctor or []),
+        # The same shape as `clinicbox doctor --json`.
+        "doctor": {"ok": all(c.get("status") != "FAIL" for c in doctor or []), "checks": list(doctor or [])},
     }
 
 

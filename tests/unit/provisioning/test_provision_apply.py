@@ -65,7 +65,8 @@ def test_good_bundle_applies_and_restarts_only_what_changed(box: Box, tmp_path: 
     assert report["result"] == "applied"
     assert report["box"]["serial"] == SERIAL
     assert report["box"]["versions"]["clinicbox"]
-    assert any(c["name"] == "store" for c in report["doctor"])
+    assert any(c["name"] == "store" and c["status"] == "OK" for c in report["doctor"]["checks"])
+    assert isinstance(report["doctor"]["ok"], bool)
     assert "sections changed: clinic, web" in report["changes"][0]
     assert "s3cret-trunk" not in outcome.report_path.read_text()  # type: ignore[union-attr]
 
@@ -249,3 +250,16 @@ def test_files_for_the_services_belong_to_the_service_user(box: Box, tmp_path: P
         assert folder.stat().st_uid == 4242, folder  # the web UI may add recordings later
     assert (box.root / "box" / "secrets.toml").stat().st_uid == 4242
     assert (box.root / "tls" / "web.key").stat().st_uid == 0  # nginx's master reads it as root
+
+
+def test_box_serial_comes_from_cpuinfo_then_machine_id(tmp_path: Path) -> None:
+    from provisioning.report import box_serial
+
+    cpuinfo = tmp_path / "cpuinfo"
+    machine_id = tmp_path / "machine-id"
+    machine_id.write_text("3d1219c7c4c5404aaa1f6d2a48adfda4\n")
+    cpuinfo.write_text("processor\t: 0\nHardware\t: BCM2835\nSerial\t\t: 10000000abcdef01\nModel\t: Raspberry Pi 4\n")
+    assert box_serial(cpuinfo, machine_id) == "10000000abcdef01"
+    cpuinfo.write_text("processor\t: 0\nSerial\t\t: 0000000000000000\n")  # virtual machines
+    assert box_serial(cpuinfo, machine_id) == "3d1219c7c4c5404aaa1f6d2a48adfda4"
+    assert box_serial(tmp_path / "none", tmp_path / "none") == "unknown"
