@@ -65,8 +65,9 @@ def test_good_bundle_applies_and_restarts_only_what_changed(box: Box, tmp_path: 
     assert report["result"] == "applied"
     assert report["box"]["serial"] == SERIAL
     assert report["box"]["versions"]["clinicbox"]
-    assert any(c["name"] == "store" and c["status"] == "OK" for c in report["doctor"]["checks"])
-    assert isinstance(report["doctor"]["ok"], bool)
+    store_check = next(c for c in report["doctor"]["checks"] if c["name"] == "store")
+    assert store_check["status"] == "FAIL" and "no database" in store_check["detail"]  # this box has none yet
+    assert report["doctor"]["ok"] is False
     assert "sections changed: clinic, web" in report["changes"][0]
     assert "s3cret-trunk" not in outcome.report_path.read_text()  # type: ignore[union-attr]
 
