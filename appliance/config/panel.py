@@ -7,6 +7,7 @@ device-tree overlay in ``firmware/overlays/clinicbox-panel-overlay.dts``.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -25,7 +26,7 @@ PIN_FACTORIES = ("auto", "mock", "lgpio", "rpigpio", "native")
 def _ascending(value: Any) -> str | None:
     if not value:
         return "give at least one threshold, e.g. [30, 60, 120]"
-    if any(b <= a for a, b in zip(value, value[1:], strict=False)):
+    if any(b <= a for a, b in itertools.pairwise(value)):
         return f"{value} must go up, e.g. [30, 60, 120]"
     if len(value) > 4:
         return "at most 4 thresholds (the blink rates run out)"
@@ -83,7 +84,10 @@ def panel_checks(cfg: Config) -> Iterator[tuple[str, str]]:
     ]
     if panel.night_mode_pin:
         if panel.night_mode_pin < FIRST_PIN:
-            yield "panel.night_mode_pin", f"GPIO {panel.night_mode_pin} is not usable; choose {FIRST_PIN}-{LAST_PIN} or 0"
+            yield (
+                "panel.night_mode_pin",
+                f"GPIO {panel.night_mode_pin} is not usable; choose {FIRST_PIN}-{LAST_PIN} or 0",
+            )
         candidates.append(("panel.night_mode_pin", panel.night_mode_pin))
     candidates += [(f"panel.answer_next_pins.{sid}", pin) for sid, pin in sorted(panel.answer_next_pins.items())]
     for key, pin in candidates:
