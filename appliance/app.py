@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from pathlib import Path
 from typing import Protocol
 
 from appliance.clock import SystemClock
@@ -37,8 +38,9 @@ class Service(Protocol):
 class Core:
     """The running box. ``Core(cfg).run()`` blocks until SIGTERM/SIGINT."""
 
-    def __init__(self, cfg: Config) -> None:
+    def __init__(self, cfg: Config, config_path: Path | None = None) -> None:
         self.cfg = cfg
+        self.config_path = config_path
         self.clock = SystemClock(assume_synced=cfg.clock.assume_synced or cfg.simulate)
         self.bus = EventBus()
         self.lock = StoreLock(cfg.paths.state_dir)
@@ -66,8 +68,19 @@ class Core:
             self.bus.emit("store.unlocked")
 
     def build_services(self) -> list[Service]:
-        """The services of this box, in start order (later issues add theirs)."""
-        return []
+        """The services of this box, in start order; stopped in reverse."""
+        from appliance.switchboard import SwitchboardService
+
+        services: list[Service] = [SwitchboardService(self.cfg, self.clock, self.bus, self.store, self.config_path)]
+        if self.cfg.panel.enabled:
+            from appliance.panel import PanelService
+
+            services.append(
+                PanelService.from_config(
+                    self.cfg, self.bus, self.clock, store_locked=bool(self.store and self.store.locked)
+                )
+            )
+        return services
 
     def start(self) -> None:
         self.cfg.paths.run_dir.mkdir(parents=True, exist_ok=True)

@@ -7,6 +7,7 @@ import getpass
 import os
 import pwd
 import sys
+from pathlib import Path
 
 from appliance.clock import SystemClock
 from appliance.config import Config, config_path_from_env, load_config
@@ -14,8 +15,12 @@ from appliance.errors import StoreLockedError
 from appliance.store import Store
 
 
+def config_path(args: argparse.Namespace) -> Path:
+    return config_path_from_env(getattr(args, "config", None))
+
+
 def config(args: argparse.Namespace) -> Config:
-    return load_config(config_path_from_env(getattr(args, "config", None)))
+    return load_config(config_path(args))
 
 
 def clock_for(cfg: Config) -> SystemClock:

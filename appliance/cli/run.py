@@ -19,4 +19,4 @@ def run(args: argparse.Namespace) -> int:
 
     logging.getLogger().handlers.clear()
     setup_logging(args.verbose, cfg.logging.level)
-    return Core(cfg).run()
+    return Core(cfg, context.config_path(args)).run()

@@ -130,8 +130,9 @@ def load_config(
 
     problems = Problems()
     if use_secrets:
-        secrets_path = Path(str(data.get("paths", {}).get("secrets_file", "")))
-        if str(secrets_path):
+        raw_secrets = str(data.get("paths", {}).get("secrets_file", ""))
+        secrets_path = Path(raw_secrets)
+        if raw_secrets:
             secrets = _read_secrets(secrets_path)
             if secrets:
                 _secret_problems(Config, secrets, "", problems)

@@ -50,7 +50,7 @@ COMMANDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "reminders.pause": ((), ()),
     "reminders.resume": ((), ()),
     "config.reload": ((), ()),
-    "store.unlocked": ((), ()),
+    "store.unlock": (("passphrase",), ()),
 }
 
 

@@ -84,7 +84,7 @@ def _general_pattern(country_code: int) -> tuple[re.Pattern[str], frozenset[int]
     if metadata is None or metadata.general_desc is None or not metadata.general_desc.national_number_pattern:
         return None
     desc = metadata.general_desc
-    return re.compile(desc.national_number_pattern), frozenset(desc.possible_length or ())
+    return re.compile(str(desc.national_number_pattern)), frozenset(desc.possible_length or ())
 
 
 def _valid(parsed: phonenumbers.PhoneNumber) -> bool:

@@ -1,0 +1,408 @@
+"""The front desk: stations (headsets, desk phones) and their call legs.
+
+A station is one of:
+
+* a ClinicBox station program (a headset on the box or a front-desk PC):
+  it announces itself with signed heartbeats; the core rings it with a
+  signed ``ring`` command (manual mode: the console rings and the agent
+  accepts) or calls it straight away (auto mode: a short tone, then the
+  caller); it answers only the core's signed INVITEs;
+* a plain SIP desk phone with a static ``contact``: the core calls it and
+  the phone rings like any phone.
+
+The ACD decides who rings; this module makes it happen and reports back.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import pjsua2 as pj
+
+from appliance import acd as A
+from appliance.errors import SwitchboardError
+from appliance.privacy import mask_phone
+from appliance.station import protocol as P
+from appliance.switchboard import cdr
+from appliance.switchboard.legs import Leg, Messenger
+
+log = logging.getLogger(__name__)
+RECHECK_PHONE_S = 30.0
+
+
+class NotRinging(SwitchboardError):
+    code = "not-ringing"
+
+
+@dataclass(eq=False)
+class Station:
+    id: str
+    name: str
+    password: str
+    kind: str  # program, phone
+    answer_mode: str
+    contact: str = ""
+    reachable: bool = False
+    audio_ok: bool = False
+    detail: str = ""
+    last_seen: float = 0.0
+    messenger: Messenger | None = None
+    leg: Leg | None = None  # the one leg this station has (ringing or talking)
+    ringing: str | None = None  # call id offered to this station
+    call: str | None = None  # call id it talks to
+    last_call: str | None = None
+    direct: bool = False  # a transfer or callback leg, not rung by the ACD
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class AgentDesk:
+    def __init__(self, controller: Any) -> None:
+        self.c = controller
+        cfg = controller.cfg
+        self.stations: dict[str, Station] = {}
+        for sid, st in cfg.stations.items():
+            self.stations[sid] = Station(
+                id=sid,
+                name=st.name or sid,
+                password=st.password,
+                kind="phone" if st.contact else "program",
+                answer_mode=st.answer_mode,
+                contact=st.contact,
+            )
+        self.nonces = P.NonceCache()
+
+    # -- presence -------------------------------------------------------------------
+    def start(self) -> None:
+        for st in self.stations.values():
+            if st.kind == "phone":
+                self._up(st, "static contact")
+
+    def _up(self, st: Station, why: str) -> None:
+        if st.reachable:
+            return
+        st.reachable = True
+        log.info("station %s is up (%s)", st.id, why)
+        self.c.run(self.c.acd.station_up(st.id), "acd")
+        self.c.run(self.c.acd.login(st.id), "acd")
+        self.c.emit("agent.station", station=st.id, reachable=True)
+
+    def _down(self, st: Station, why: str) -> None:
+        if not st.reachable:
+            return
+        st.reachable = False
+        log.warning("station %s is unavailable (%s)", st.id, why)
+        self.c.run(self.c.acd.station_down(st.id), "acd")
+        self.c.emit("agent.station", station=st.id, reachable=False)
+
+    def on_message(self, source: str, content_type: str, body: str) -> None:
+        if content_type.split(";")[0].strip().lower() != P.CONTENT_TYPE:
+            return
+        secrets = {s.id: s.password for s in self.stations.values() if s.password}
+        try:
+            data = P.verify_message(body, secrets, nonces=self.nonces)
+        except P.StationAuthError as exc:
+            log.warning("station message from %s refused: %s", source.rsplit(":", 1)[0], exc)
+            return
+        if data.get("kind") != "heartbeat":
+            return
+        st = self.stations[str(data["station"])]
+        st.last_seen = time.monotonic()
+        st.audio_ok = bool(data.get("audio"))
+        st.detail = str(data.get("detail", ""))
+        contact = str(data.get("contact", ""))
+        if contact and contact != st.contact:
+            st.contact = contact
+            st.messenger = None
+        self.c.dirty = True
+        if data.get("state") == "down":
+            self._down(st, "the station signed off")
+        else:
+            self._up(st, "heartbeat")
+
+    def tick(self) -> None:
+        now = time.monotonic()
+        for st in self.stations.values():
+            if st.kind == "program" and st.reachable and now - st.last_seen > P.STALE_AFTER_S:
+                self._down(st, "no heartbeat")
+            if st.kind == "phone" and not st.reachable and now - st.extra.get("down_at", now) > RECHECK_PHONE_S:
+                self._up(st, "retrying the desk phone")
+
+    # -- ACD actions ------------------------------------------------------------------
+    def execute(self, a: Any) -> None:
+        if isinstance(a, A.RingAgent):
+            self._ring(a)
+        elif isinstance(a, A.CancelRing):
+            self._cancel(a.call_id, a.agent)
+        elif isinstance(a, A.ConnectAgent):
+            self._connect(a.call_id, a.agent, a.record)
+
+    def _ring(self, a: A.RingAgent) -> None:
+        st = self.stations.get(a.agent)
+        call = self.c.calls.get(a.call_id)
+        if st is None or call is None or call.ended:
+            return
+        if st.leg is not None or not st.reachable or not st.contact:
+            self.c.soon(lambda: self.c.run(self.c.acd.agent_declined(a.call_id, a.agent), "acd"))
+            return
+        st.ringing, st.direct = a.call_id, False
+        self.c.emit(
+            "agent.ringing",
+            station=st.id,
+            call_id=a.call_id,
+            caller=call.caller,
+            queue=a.queue,
+            patient_id=call.patient_id,
+        )
+        if st.kind == "program" and st.answer_mode == "manual":
+            self._command(st, "ring", a.call_id)
+        else:
+            self._invite(st, a.call_id, "auto")
+
+    def _cancel(self, call_id: str, agent: str) -> None:
+        st = self.stations.get(agent)
+        if st is None or st.ringing != call_id:
+            return
+        st.ringing = None
+        if st.kind == "program" and st.answer_mode == "manual":
+            self._command(st, "stop-ring", call_id)
+        if st.leg is not None and st.call is None:
+            st.leg.end()
+        self.c.emit("agent.ring_cancelled", station=st.id, call_id=call_id)
+
+    def _connect(self, call_id: str, agent: str, record: bool) -> None:
+        st = self.stations.get(agent)
+        call = self.c.calls.get(call_id)
+        if st is None or call is None or call.ended:
+            return
+        st.ringing = None
+        st.call = call_id
+        st.extra["record"] = record
+        if st.leg is not None and st.leg.owner == call_id and st.leg.state == pj.PJSIP_INV_STATE_CONFIRMED:
+            self._bridge(st, call)
+        elif st.leg is None:  # a callback: the agent was reserved, not rung
+            self._invite(st, call_id, "accepted")
+
+    # -- console commands (loop thread) -------------------------------------------------------
+    def answer(self, station: str) -> dict[str, Any]:
+        st = self._get(station)
+        if st.ringing is None:
+            raise NotRinging(f"nothing is ringing at {st.name}")
+        if st.kind == "program" and st.answer_mode == "manual" and st.leg is None:
+            self._command(st, "stop-ring", st.ringing)
+            self._invite(st, st.ringing, "accepted")
+            return {"answering": st.ringing}
+        raise SwitchboardError(f"{st.name} answers by itself (auto-answer or a desk phone)")
+
+    def hold(self, station: str, on: bool) -> dict[str, Any]:
+        st, call = self._talking(station)
+        if on and call.state == "talking":
+            self._unbridge(st, call)
+            call.state, call.hold_since = "held", time.monotonic()
+            call.music_file = "builtin"
+            self.c._music_on(call)
+            self.c.writer.db(cdr.queue_event(call.id, self.c.now(), call.queue or "", "hold", st.id, {}))
+        elif not on and call.state == "held":
+            self.c._music_off(call)
+            call.hold_total += time.monotonic() - (call.hold_since or time.monotonic())
+            call.hold_since = None
+            call.state = "talking"
+            self._bridge(st, call)
+            self.c.writer.db(cdr.queue_event(call.id, self.c.now(), call.queue or "", "unhold", st.id, {}))
+        self.c.dirty = True
+        return {"state": call.state}
+
+    def hangup(self, station: str) -> dict[str, Any]:
+        st = self._get(station)
+        if st.call is not None and st.call in self.c.calls:
+            self.c.end_call(self.c.calls[st.call], "agent")
+            return {"ended": st.call}
+        if st.ringing is not None:
+            call_id = st.ringing
+            self.c.run(self.c.acd.agent_declined(call_id, st.id), "acd")
+            return {"declined": call_id}
+        raise SwitchboardError(f"{st.name} has no call to hang up")
+
+    def transfer(
+        self, station: str, to_station: str | None, to_queue: str | None, to_number: str | None
+    ) -> dict[str, Any]:
+        st, call = self._talking(station)
+        if to_queue:
+            if to_queue not in self.c.cfg.queues:
+                raise SwitchboardError(f"unknown queue {to_queue!r}")
+            self._drop_agent(st, call)
+            self.c.run(self.c.acd.call_ended(call.id), "acd")
+            call.state, call.queue, call.outcome = "queued", to_queue, None
+            self.c.writer.db(cdr.queue_event(call.id, self.c.now(), to_queue, "transfer", st.id, {"from": station}))
+            self.c.run(
+                self.c.acd.enter(call.id, to_queue, priority=5, number=call.caller, language=call.language or "en"),
+                "acd",
+            )
+            return {"transferred": call.id, "to_queue": to_queue}
+        if to_station:
+            target = self._get(to_station)
+            if target.leg is not None or not target.reachable:
+                raise SwitchboardError(f"{target.name} is busy or unavailable")
+            self._drop_agent(st, call)
+            self.c.run(self.c.acd.call_ended(call.id), "acd")
+            target.call, target.direct = call.id, True
+            call.state = "queued"
+            call.music_file = "builtin"
+            self.c._music_on(call)
+            self._invite(target, call.id, "accepted")
+            self.c.writer.db(
+                cdr.queue_event(call.id, self.c.now(), call.queue or "", "transfer", st.id, {"to": to_station})
+            )
+            return {"transferred": call.id, "to_station": to_station}
+        if to_number:
+            self._drop_agent(st, call)
+            self.c.run(self.c.acd.call_ended(call.id), "acd")
+            self.c.outbound.transfer(call, to_number)
+            return {"transferred": call.id, "to_number": mask_phone(to_number)}
+        raise SwitchboardError("say where to transfer: to_station, to_queue or to_number")
+
+    def wrapup_done(self, station: str, note: str) -> dict[str, Any]:
+        st = self._get(station)
+        if note and st.last_call:
+            self.c.writer.db(cdr.update(st.last_call, note=note[:2000]))
+        self.c.run(self.c.acd.agent_ready(st.id), "acd")
+        return {"ready": st.id}
+
+    # -- legs --------------------------------------------------------------------------------
+    def _invite(self, st: Station, call_id: str, answer: str) -> None:
+        leg = self.c.track(Leg(self.c, self.c.local, role="agent", owner=call_id, agent=st.id))
+        st.leg = leg
+        prm = pj.CallOpParam(True)
+        if st.kind == "program":
+            headers = pj.SipHeaderVector()
+            for name, value in ((P.AUTH_HEADER, P.invite_token(st.id, st.password)), (P.ANSWER_HEADER, answer)):
+                h = pj.SipHeader()
+                h.hName, h.hValue = name, value
+                headers.append(h)
+            prm.txOption.headers = headers
+        try:
+            leg.makeCall(st.contact, prm)
+        except pj.Error as exc:
+            log.warning("cannot call station %s: %s", st.id, exc.reason)
+            st.leg = None
+            leg.gone = True
+            self.c.legs.discard(leg)
+            self.c.soon(lambda: self._failed(st, call_id))
+
+    def leg_media(self, leg: Leg) -> None:
+        st = self.stations.get(leg.agent or "")
+        if st is not None and st.call == leg.owner and leg.state == pj.PJSIP_INV_STATE_CONFIRMED:
+            call = self.c.calls.get(leg.owner)
+            if call is not None and call.state != "held":
+                self._bridge(st, call)
+
+    def leg_confirmed(self, leg: Leg) -> None:
+        st = self.stations.get(leg.agent or "")
+        if st is None or st.leg is not leg:
+            leg.end()
+            return
+        call = self.c.calls.get(leg.owner)
+        if call is None or call.ended:
+            leg.end()
+            return
+        if st.ringing == leg.owner:
+            self.c.run(self.c.acd.agent_answered(leg.owner, st.id), "acd")  # → ConnectAgent → bridge
+        elif st.call == leg.owner:
+            self._bridge(st, call)
+
+    def leg_gone(self, leg: Leg, code: int) -> None:
+        st = self.stations.get(leg.agent or "")
+        if st is None or st.leg is not leg:
+            return
+        st.leg = None
+        call_id = leg.owner
+        if st.call == call_id:  # the agent's side of a conversation ended
+            st.call, st.last_call = None, call_id
+            call = self.c.calls.get(call_id)
+            if call is not None and not call.ended and call.agent == st.id:
+                self.c.end_call(call, "agent")
+            return
+        if st.ringing == call_id:
+            st.ringing = None
+            self._failed(st, call_id, code)
+
+    def _failed(self, st: Station, call_id: str, code: int = 0) -> None:
+        if st.kind == "phone" and code in (0, 408, 503):
+            st.extra["down_at"] = time.monotonic()
+            self._down(st, f"desk phone did not answer the INVITE ({code or 'no route'})")
+        self.c.run(self.c.acd.agent_declined(call_id, st.id), "acd")
+
+    def _bridge(self, st: Station, call: Any) -> None:
+        leg = st.leg
+        if leg is None or leg.media is None or call.leg.media is None:
+            return
+        self.c.stop_play(call)
+        self.c._music_off(call)
+        call.leg.media.startTransmit(leg.media)
+        leg.media.startTransmit(call.leg.media)
+        first = call.agent != st.id or call.state != "held"
+        call.state, call.agent, call.agent_leg = "talking", st.id, leg
+        st.last_call = call.id
+        if first:
+            self.c.emit("agent.connected", station=st.id, call_id=call.id, caller=call.caller)
+            if st.extra.pop("record", False):
+                self.c.voicemail.record_call(call, st.id)
+        self.c.dirty = True
+
+    def _unbridge(self, st: Station, call: Any) -> None:
+        leg = st.leg
+        if leg is None or leg.media is None or call.leg.media is None:
+            return
+        for src, dst in ((call.leg.media, leg.media), (leg.media, call.leg.media)):
+            try:
+                src.stopTransmit(dst)
+            except pj.Error:
+                pass
+
+    def _drop_agent(self, st: Station, call: Any) -> None:
+        self._unbridge(st, call)
+        st.call, st.last_call = None, call.id
+        leg, st.leg = st.leg, None
+        call.agent_leg, call.agent = None, None
+        if leg is not None:
+            leg.end()
+
+    def _command(self, st: Station, cmd: str, call_id: str) -> None:
+        if not st.contact:
+            return
+        try:
+            if st.messenger is None:
+                st.messenger = Messenger(self.c.local, st.contact)
+            st.messenger.send(P.CONTENT_TYPE, P.command(st.id, st.password, cmd, call_id))
+        except pj.Error as exc:
+            log.warning("cannot send %s to station %s: %s", cmd, st.id, exc.reason)
+
+    def _get(self, station: str) -> Station:
+        st = self.stations.get(station)
+        if st is None:
+            raise SwitchboardError(f"unknown station {station!r}; known: {', '.join(sorted(self.stations))}")
+        return st
+
+    def _talking(self, station: str) -> tuple[Station, Any]:
+        st = self._get(station)
+        call = self.c.calls.get(st.call or "")
+        if call is None or call.ended:
+            raise SwitchboardError(f"{st.name} is not on a call")
+        return st, call
+
+    def view(self) -> dict[str, dict[str, Any]]:
+        return {
+            st.id: {
+                "reachable": st.reachable,
+                "audio": st.audio_ok,
+                "kind": st.kind,
+                "mode": st.answer_mode,
+                "detail": st.detail,
+                "ringing": st.ringing,
+                "call": st.call,
+                "leg": st.leg is not None,
+            }
+            for st in self.stations.values()
+        }

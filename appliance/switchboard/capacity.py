@@ -1,0 +1,149 @@
+"""What this PJSUA2 build can really do, measured at start-up.
+
+PJSUA silently caps concurrent calls at its compile-time ``PJSUA_MAX_CALLS``
+(4 in the PyPI wheel) whatever the config asks for, and offers no way to
+read the cap back. So the box places calls to a loopback responder until
+PJSUA refuses one (place-and-count), and reports both numbers. The
+responder answers ``180 Ringing`` so the probe calls can be cancelled at
+once and leave no trace.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from appliance.switchboard import sipmsg
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Capacity:
+    requested: int
+    allowed: int
+    players_max: int
+    tls: bool
+    srtp: bool
+    sound_devices: int
+    pjsip_version: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def describe(self) -> str:
+        limit = (
+            f"{self.allowed} concurrent calls (asked for {self.requested})"
+            if self.allowed < self.requested
+            else f"{self.allowed} concurrent calls"
+        )
+        return (
+            f"PJSIP {self.pjsip_version}: {limit}, TLS {'yes' if self.tls else 'no'}, "
+            f"SRTP {'yes' if self.srtp else 'no'}, {self.sound_devices} sound devices"
+        )
+
+
+class LoopbackResponder:
+    """Answers INVITE with 180 and CANCEL with 200 + 487, on 127.0.0.1."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.05)
+        self.port = int(self.sock.getsockname()[1])
+        self._stop = threading.Event()
+        self._invites: dict[str, sipmsg.SipMessage] = {}
+        self._thread = threading.Thread(target=self._run, name="capacity-probe", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data, addr = self.sock.recvfrom(65535)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            try:
+                msg = sipmsg.parse(data)
+            except sipmsg.SipParseError:
+                continue
+            call_id = msg.header("call-id")
+            if msg.method == "INVITE":
+                self._invites[call_id] = msg
+                self.sock.sendto(sipmsg.build_response(msg, 180, "Ringing", to_tag="probe"), addr)
+            elif msg.method == "CANCEL":
+                self.sock.sendto(sipmsg.build_response(msg, 200, "OK", to_tag="probe"), addr)
+                invite = self._invites.pop(call_id, None)
+                if invite is not None:
+                    self.sock.sendto(sipmsg.build_response(invite, 487, "Request Terminated", to_tag="probe"), addr)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=1)
+        self.sock.close()
+
+
+def probe_calls(pj: Any, ep: Any, account: Any, requested: int, pump: Any) -> int:
+    """Place calls until PJSUA refuses; return how many it allowed.
+
+    Runs on the PJSUA2 thread before any real call. ``pump(seconds)``
+    runs the event loop.
+    """
+    responder = LoopbackResponder()
+    calls = []
+    allowed = 0
+    try:
+        for _ in range(requested):
+            call = pj.Call(account)
+            try:
+                call.makeCall(f"sip:probe@127.0.0.1:{responder.port}", pj.CallOpParam(True))
+            except pj.Error as exc:
+                if exc.status != 70010:  # PJ_ETOOMANY
+                    log.warning("capacity probe stopped early: %s", exc.reason)
+                del call
+                break
+            calls.append(call)
+            allowed += 1
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline and not all(c.getInfo().lastStatusCode for c in calls):
+            pump(0.01)
+        for call in calls:
+            try:
+                call.hangup(pj.CallOpParam(True))
+            except pj.Error:
+                pass
+        deadline = time.monotonic() + 3.0
+        while time.monotonic() < deadline and any(c.isActive() for c in calls):
+            pump(0.01)
+    finally:
+        calls.clear()
+        pump(0.05)
+        responder.close()
+    return allowed
+
+
+def build_info(pj: Any, ep: Any) -> tuple[bool, bool, int]:
+    """(TLS available, SRTP available, number of sound devices)."""
+    tls = True
+    try:
+        cfg = pj.TransportConfig()
+        cfg.port = 0
+        cfg.boundAddress = "127.0.0.1"
+        tid = ep.transportCreate(pj.PJSIP_TRANSPORT_TLS, cfg)
+        ep.transportClose(tid)
+    except pj.Error:
+        tls = False
+    try:
+        srtp = len(list(ep.srtpCryptoEnum())) > 0
+    except (pj.Error, AttributeError):
+        srtp = False
+    try:
+        devices = len(ep.audDevManager().enumDev2())
+    except pj.Error:
+        devices = 0
+    return tls, srtp, devices

@@ -1,0 +1,544 @@
+"""The switchboard's brain, on the PJSUA2 thread: calls in, IVR, queue, out.
+
+It receives leg events (via :mod:`appliance.switchboard.legs`), feeds the
+pure IVR and ACD state machines, and executes the actions they return:
+prompts, music, timers, ringing stations, bridging, voicemail, callbacks.
+Everything it writes goes through the store writer; everything it
+announces goes through the event publisher; so it never blocks.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import pjsua2 as pj
+
+from appliance import acd as A
+from appliance import ivr as I
+from appliance.clock import Clock
+from appliance.config import Config
+from appliance.privacy import mask_phone
+from appliance.store.phones import normalize_caller
+from appliance.switchboard import cdr, sipmsg
+from appliance.switchboard.admission import Admission
+from appliance.switchboard.legs import Leg, SbAccount
+from appliance.switchboard.loop import PjLoop, TimerHandle
+from appliance.switchboard.media import MusicPlayer, PromptPlayer, write_music
+from appliance.switchboard.state import ActiveCall
+
+log = logging.getLogger(__name__)
+
+LOOKUP_WAIT_S = 0.5  # how long the greeting waits for the caller's language
+
+
+class Controller:
+    def __init__(
+        self,
+        cfg: Config,
+        loop: PjLoop,
+        clock: Clock,
+        *,
+        acd: A.Acd,
+        ivr: I.Ivr,
+        library: I.PromptLibrary,
+        writer: Any,
+        lookup: Any,
+        emit: Callable[..., None],
+    ) -> None:
+        self.cfg = cfg
+        self.loop = loop
+        self.clock = clock
+        self.acd = acd
+        self.ivr = ivr
+        self.library = library
+        self.writer = writer
+        self.lookup = lookup
+        self.emit = emit
+        self.calls: dict[str, ActiveCall] = {}
+        self.legs: set[Leg] = set()  # every live leg, so Python never collects one under PJSUA2
+        self.timers: dict[str, TimerHandle] = {}
+        self.admission = Admission(
+            cfg.trunk.provider_networks, cfg.sip.trusted_networks, cfg.trunk.registrar, cfg.sip.untrusted_limit_per_min
+        )
+        self.local: SbAccount | None = None
+        self.trunk: SbAccount | None = None
+        self.capacity_allowed = cfg.sip.max_calls
+        self.dirty = True
+        self.refused = 0
+        self.music_file = write_music(cfg.prompt_cache_dir / "builtin-music.wav")
+        # Collaborators, attached by the service once built (they need the controller).
+        self.agents: Any = None
+        self.outbound: Any = None
+        self.voicemail: Any = None
+        self.reminders: Any = None  # reminder call scripts, when the reminders service runs
+        self.on_registration: Callable[[int, str, bool], None] | None = None
+
+    # -- bookkeeping ------------------------------------------------------------
+    def soon(self, fn: Callable[[], None]) -> None:
+        self.loop.soon(fn)
+
+    def now(self) -> Any:
+        return self.clock.now()
+
+    def new_id(self) -> str:
+        return uuid.uuid4().hex
+
+    def legs_in_use(self) -> int:
+        return sum(1 for leg in self.legs if not leg.gone)
+
+    def free_lines(self) -> int:
+        return max(0, self.capacity_allowed - self.legs_in_use())
+
+    def track(self, leg: Leg) -> Leg:
+        self.legs.add(leg)
+        self.dirty = True
+        return leg
+
+    # -- incoming calls ---------------------------------------------------------------
+    def on_incoming(self, account: SbAccount, leg: Leg, source: str, request: sipmsg.SipMessage | None) -> None:
+        self.track(leg)
+        now = time.monotonic()
+        verdict = self.admission.check(source, now)
+        from_hdr = request.header("from") if request else ""
+        raw = sipmsg.uri_user(from_hdr)
+        callee = sipmsg.uri_user(request.header("to")) if request else ""
+        number = normalize_caller(raw, self.cfg.clinic.country) or (raw[:32] if raw else "anonymous")
+        if not verdict.allowed:
+            self.refused += 1
+            leg.owner = ""
+            self.soon(lambda: leg.end(403, "Forbidden"))
+            if verdict.log:
+                log.warning("refused a call from %s (not the provider or a trusted network)", Admission.host_of(source))
+                cid = self.new_id()
+                self.writer.db(cdr.start(cid, "inbound", self.now(), number, callee, "patient", "trunk"))
+                self.writer.db(
+                    cdr.update(cid, ended_at=self.now(), disposition="refused", sip_code=403, hangup_by="box")
+                )
+            return
+        route = (
+            "gsm"
+            if request is not None and request.header("x-clinicbox-route") == "gsm"
+            else ("trunk" if verdict.kind == "provider" else "local")
+        )
+        reserve = 1 if self.cfg.stations else 0
+        if self.legs_in_use() + reserve > self.capacity_allowed:
+            leg.owner = ""
+            self.soon(lambda: leg.end(486, "Busy Here"))
+            log.warning("all %d lines busy: caller %s gets busy", self.capacity_allowed, mask_phone(number))
+            cid = self.new_id()
+            self.writer.db(cdr.start(cid, "inbound", self.now(), number, callee, "patient", route))
+            self.writer.db(cdr.update(cid, ended_at=self.now(), disposition="busy", sip_code=486, hangup_by="box"))
+            self.emit("call.busy", caller=number)
+            return
+        call = ActiveCall(
+            id=self.new_id(),
+            leg=leg,
+            direction="inbound",
+            purpose="patient",
+            route=route,
+            caller=number,
+            callee=callee,
+            started_at=self.now(),
+        )
+        leg.owner = call.id
+        self.calls[call.id] = call
+        self.writer.db(cdr.start(call.id, "inbound", call.started_at, number, callee, "patient", route))
+        log.info("call %s from %s", call.id[:8], mask_phone(number))
+        self.emit("call.started", call_id=call.id, caller=number, route=route)
+        self.soon(lambda: leg.answer_with(180))
+        if number.startswith("+"):
+            deadline = self.loop.later(LOOKUP_WAIT_S, lambda: self._greet(call))
+            call.extra["lookup_deadline"] = deadline
+
+            def reply(match: Any) -> None:
+                self.loop.submit(self._lookup_done, call.id, match)
+
+            self.lookup.lookup(number, reply)
+        else:
+            self.soon(lambda: self._greet(call))
+
+    def _lookup_done(self, call_id: str, match: Any) -> None:
+        call = self.calls.get(call_id)
+        if call is None:
+            return
+        if match is not None:
+            call.language = match.language
+            if len(match.patients) == 1:
+                call.patient_id = match.patients[0].patient_id
+                self.writer.db(cdr.update(call.id, patient_id=call.patient_id))
+        self._greet(call)
+
+    def _greet(self, call: ActiveCall) -> None:
+        deadline = call.extra.pop("lookup_deadline", None)
+        if deadline is not None:
+            deadline.cancel()
+        if call.ended or call.answered:
+            return
+        call.answered = True
+        call.leg.answer_with(200)
+        call.state = "ivr"
+        call.was_open = self.ivr.is_open()
+        call.session = self.ivr.session(call.id, call.language)
+        call.extra["max_duration"] = self.loop.later(
+            self.cfg.sip.max_call_duration_s, lambda: self.end_call(call, "timeout")
+        )
+        self.writer.db(cdr.update(call.id, answered_at=self.now(), language=call.language))
+        self.dirty = True
+        if call.leg.media is not None:
+            self.run(call.session.start(), "ivr")
+        else:
+            call.extra["start_ivr"] = True
+
+    # -- account events -------------------------------------------------------------------
+    def on_message(self, source: str, content_type: str, body: str, from_uri: str) -> None:
+        """Out-of-dialog MESSAGE: station heartbeats; anything else is ignored."""
+        if self.admission.check(source, time.monotonic()).allowed:
+            self.agents.on_message(source, content_type, body)
+
+    def on_reg_state(self, account: SbAccount, code: int, reason: str, active: bool) -> None:
+        if account.kind == "trunk" and self.on_registration is not None:
+            self.on_registration(code, reason, active)
+
+    # -- leg events ---------------------------------------------------------------------
+    def on_leg_media(self, leg: Leg) -> None:
+        leg.rx_changed_at = time.monotonic()
+        if leg.role == "agent":
+            self.agents.leg_media(leg)
+            return
+        call = self.calls.get(leg.owner)
+        if call is None or leg is not call.leg:
+            if self.outbound is not None:
+                self.outbound.leg_media(leg)
+            return
+        if call.extra.pop("start_ivr", False) and call.session is not None:
+            self.run(call.session.start(), "ivr")
+        elif call.extra.get("pending_play") is not None:
+            action, owner = call.extra.pop("pending_play")
+            self.play(call, action, owner)
+        elif call.music_file and call.music is None and call.player is None:
+            self._music_on(call)
+        if self.outbound is not None:
+            self.outbound.leg_media(leg)
+
+    def on_leg_digit(self, leg: Leg, digit: str, method: int) -> None:
+        call = self.calls.get(leg.owner)
+        if call is None or leg is not call.leg or call.ended:
+            return
+        if call.state == "ivr" and call.session is not None:
+            self.run(call.session.on_digit(digit), "ivr")
+        elif self.acd.has_call(call.id):
+            self.run(self.acd.on_digit(call.id, digit), "acd")
+        elif call.state == "voicemail":
+            self.voicemail.digit(call, digit)
+        elif call.state == "script" and self.reminders is not None:
+            self.reminders.digit(call, digit)
+
+    def on_leg_state(self, leg: Leg, state: int, code: int, reason: str) -> None:
+        leg.state, leg.code = state, code
+        if state == pj.PJSIP_INV_STATE_CONFIRMED:
+            if leg.role == "agent":
+                self.agents.leg_confirmed(leg)
+            elif self.outbound is not None:
+                self.outbound.leg_confirmed(leg)
+        elif state == pj.PJSIP_INV_STATE_EARLY and leg.role == "outbound" and self.outbound is not None:
+            self.outbound.leg_early(leg, code)
+        elif state == pj.PJSIP_INV_STATE_DISCONNECTED:
+            leg.gone = True
+            self.legs.discard(leg)
+            self.dirty = True
+            if leg.role == "agent":
+                self.agents.leg_gone(leg, code)
+                return
+            call = self.calls.get(leg.owner)
+            if call is not None and leg is call.leg:
+                self._caller_gone(call, code)
+            elif self.outbound is not None:
+                self.outbound.leg_gone(leg, code)
+
+    # -- the end of a call --------------------------------------------------------------------
+    def end_call(self, call: ActiveCall, by: str, code: int = 0) -> None:
+        """The box (or an agent) ends the call; the caller's DISCONNECTED does the rest."""
+        call.extra.setdefault("ended_by", by)
+        call.leg.end(code)
+
+    def _caller_gone(self, call: ActiveCall, code: int) -> None:
+        if call.ended:
+            return
+        call.ended = True
+        self.stop_play(call)
+        self._music_off(call)
+        for key in ("max_duration", "lookup_deadline", "answer_timer"):
+            handle = call.extra.pop(key, None)
+            if handle is not None:
+                handle.cancel()
+        if call.state == "ivr" and call.session is not None:
+            self.run(call.session.on_hangup(), "ivr")
+        if call.state == "script" and self.reminders is not None:
+            self.reminders.ended(call)
+        if self.acd.has_call(call.id):
+            self.run(self.acd.call_ended(call.id), "acd")
+        if call.state == "voicemail" or call.capture is not None:
+            self.voicemail.finish(call)
+        if call.agent_leg is not None and not call.agent_leg.gone:
+            call.agent_leg.end()
+        if self.outbound is not None:
+            self.outbound.caller_gone(call)
+        for timer_id in [t for t in self.timers if t.startswith(f"ivr:{call.id}:")]:
+            self.timers.pop(timer_id).cancel()
+        if call.hold_since is not None:
+            call.hold_total += time.monotonic() - call.hold_since
+        disposition = call.outcome or self._disposition(call, code)
+        if (
+            not call.was_open
+            and not call.voicemail_left
+            and call.caller.startswith("+")
+            and call.direction == "inbound"
+        ):
+            self.writer.db(
+                cdr.callback_open(
+                    call.id,
+                    call.caller,
+                    call.patient_id,
+                    self._after_hours_queue(),
+                    "after-hours",
+                    self.now(),
+                    self.now(),
+                    0.0,
+                )
+            )
+        self.writer.db(
+            cdr.update(
+                call.id,
+                ended_at=self.now(),
+                disposition=disposition,
+                language=call.language,
+                ivr_path=list(call.session.path) if call.session is not None else [],
+                hold_seconds=round(call.hold_total, 1),
+                hangup_by=call.extra.get("ended_by", "caller"),
+                sip_code=code or None,
+            )
+        )
+        self.calls.pop(call.id, None)
+        self.dirty = True
+        self.emit("call.ended", call_id=call.id, disposition=disposition)
+        log.info("call %s ended: %s", call.id[:8], disposition)
+
+    def _disposition(self, call: ActiveCall, code: int) -> str:
+        if call.voicemail_left:
+            return "voicemail"
+        if call.extra.get("transferred"):
+            return "transferred"
+        if call.direction == "outbound":
+            return "answered" if call.answered else ("busy" if code == 486 else "failed")
+        return "ivr"
+
+    def _after_hours_queue(self) -> str:
+        return "front-desk" if "front-desk" in self.cfg.queues else next(iter(self.cfg.queues))
+
+    # -- executing IVR and ACD actions -----------------------------------------------------------
+    def run(self, actions: Iterable[Any], owner: str) -> None:
+        for action in actions:
+            try:
+                self._execute(action, owner)
+            except Exception:
+                log.exception("switchboard action %s failed", type(action).__name__)
+        self.dirty = True
+
+    def _execute(self, a: Any, owner: str) -> None:
+        if isinstance(a, I.StartTimer):
+            old = self.timers.pop(a.timer_id, None)
+            if old is not None:
+                old.cancel()
+            timer_id = a.timer_id
+            self.timers[timer_id] = self.loop.later(a.seconds, lambda: self._fire(timer_id))
+        elif isinstance(a, I.CancelTimer):
+            handle = self.timers.pop(a.timer_id, None)
+            if handle is not None:
+                handle.cancel()
+        elif isinstance(
+            a,
+            (A.QueueEvent, A.AgentStateChanged, A.LeftQueue, A.CallerAbandoned, A.CallbackRequested, A.CallbackResult),
+        ):
+            self._record(a)
+        elif isinstance(a, (A.RingAgent, A.CancelRing, A.ConnectAgent)):
+            self.agents.execute(a)
+        elif isinstance(a, (A.DialCallback, A.CancelCallback)):
+            self.outbound.execute(a)
+        else:
+            call = self.calls.get(getattr(a, "call_id", ""))
+            if call is None or call.ended:
+                return
+            if isinstance(a, I.Play):
+                self.play(call, a, owner)
+            elif isinstance(a, I.StopPlayback):
+                if call.play_id == a.play_id:
+                    self.stop_play(call)
+                    self._music_resume(call)
+            elif isinstance(a, A.StartMusic):
+                call.music_file = a.music or "builtin"
+                if call.player is None:
+                    self._music_on(call)
+            elif isinstance(a, I.SetLanguage):
+                call.language = a.language
+            elif isinstance(a, I.EnterQueue):
+                call.state, call.queue = "queued", a.queue
+                call.language = a.language
+                self.writer.db(cdr.update(call.id, queue=a.queue, queued_at=self.now()))
+                self.run(
+                    self.acd.enter(
+                        call.id,
+                        a.queue,
+                        priority=a.priority,
+                        number=call.caller if call.caller.startswith("+") else "",
+                        language=a.language,
+                    ),
+                    "acd",
+                )
+            elif isinstance(a, I.StartVoicemail):
+                self.voicemail.start(call, a)
+            elif isinstance(a, I.TransferOut):
+                self.outbound.transfer(call, a.number)
+            elif isinstance(a, I.Hangup):
+                self.end_call(call, "box")
+
+    def _fire(self, timer_id: str) -> None:
+        if self.timers.pop(timer_id, None) is None:
+            return
+        if timer_id.startswith("ivr:"):
+            call = self.calls.get(timer_id.split(":")[1])
+            if call is not None and call.session is not None and not call.ended:
+                self.run(call.session.on_timer(timer_id), "ivr")
+        elif timer_id.startswith("acd:"):
+            self.run(self.acd.on_timer(timer_id), "acd")
+        elif self.reminders is not None and timer_id.startswith("rem:"):
+            self.reminders.timer(timer_id)
+
+    def _record(self, a: Any) -> None:
+        if isinstance(a, A.QueueEvent):
+            self.writer.db(cdr.queue_event(a.call_id, a.at, a.queue, a.event, a.agent, dict(a.data)))
+        elif isinstance(a, A.AgentStateChanged):
+            self.writer.db(cdr.agent_event(a.at, a.agent, a.state, a.reason))
+            self.emit("agent.state", station=a.agent, state=a.state, reason=a.reason)
+        elif isinstance(a, A.LeftQueue):
+            call = self.calls.get(a.call_id)
+            if call is not None:
+                call.outcome = a.outcome
+            if a.outcome == "answered":
+                self.writer.db(cdr.update(a.call_id, agent=a.agent, agent_answered_at=a.at))
+        elif isinstance(a, A.CallerAbandoned):
+            call = self.calls.get(a.call_id)
+            self.writer.db(
+                cdr.callback_open(
+                    a.call_id,
+                    a.number,
+                    call.patient_id if call else None,
+                    a.queue,
+                    "abandoned",
+                    a.at,
+                    a.entered_at,
+                    a.waited_s,
+                )
+            )
+            self.emit("callback.new", call_id=a.call_id, source="abandoned")
+        elif isinstance(a, A.CallbackRequested):
+            call = self.calls.get(a.call_id)
+            self.writer.db(
+                cdr.callback_open(
+                    a.call_id,
+                    a.number,
+                    call.patient_id if call else None,
+                    a.queue,
+                    a.source,
+                    a.at,
+                    a.place_at,
+                    a.waited_s,
+                )
+            )
+            self.emit("callback.new", call_id=a.call_id, source=a.source)
+        elif isinstance(a, A.CallbackResult):
+            self.writer.db(cdr.callback_result(a.request_id, a.status, a.outcome, a.at, a.agent, a.call_id))
+            self.emit("callback.result", call_id=a.request_id, status=a.status, outcome=a.outcome)
+
+    # -- prompts and music -----------------------------------------------------------------------
+    def play(self, call: ActiveCall, action: I.Play, owner: str) -> None:
+        self.stop_play(call)
+        if call.leg.media is None:
+            call.extra["pending_play"] = (action, owner)
+            return
+        files = [self.library.resolve(ref, action.language) for ref in action.prompts]
+        self.play_files(call, files, owner, action.play_id)
+
+    def play_files(self, call: ActiveCall, files: list[Any], owner: str, play_id: int) -> None:
+        """Play WAV files in order to the caller; the owner hears about the end."""
+        self.stop_play(call)
+        if not files:
+            self.soon(lambda: self._play_done(call, None, owner, play_id))
+            return
+        self._music_pause(call)
+        player: PromptPlayer | None = None
+
+        def done() -> None:
+            self._play_done(call, player, owner, play_id)
+
+        player = PromptPlayer(files, done, self.loop.soon)
+        player.startTransmit(call.leg.media)
+        call.player, call.play_id, call.play_owner = player, play_id, owner
+
+    def _play_done(self, call: ActiveCall, player: Any, owner: str, play_id: int) -> None:
+        if player is not None and call.player is not player:
+            return  # stopped or replaced meanwhile
+        self.stop_play(call)
+        if call.ended:
+            return
+        self._music_resume(call)
+        if owner == "ivr" and call.session is not None and call.state == "ivr":
+            self.run(call.session.on_prompt_done(play_id), "ivr")
+        elif owner == "acd":
+            self.run(self.acd.on_prompt_done(call.id, play_id), "acd")
+        elif owner == "voicemail":
+            self.voicemail.greeting_done(call)
+        elif owner == "script" and self.reminders is not None:
+            self.reminders.prompt_done(call, play_id)
+        elif owner == "outbound":
+            self.outbound.prompt_done(call, play_id)
+
+    def stop_play(self, call: ActiveCall) -> None:
+        player, call.player, call.play_id = call.player, None, None
+        if player is not None:
+            try:
+                if call.leg.media is not None and not call.leg.gone:
+                    player.stopTransmit(call.leg.media)
+            except pj.Error:
+                pass
+            del player
+
+    def _music_on(self, call: ActiveCall) -> None:
+        if call.leg.media is None or call.ended:
+            return
+        if call.music is None:
+            path = self.music_file
+            if call.music_file and call.music_file != "builtin":
+                custom = self.cfg.custom_prompts_dir / call.music_file
+                path = custom if custom.is_file() else path
+            call.music = MusicPlayer(path)
+        call.music.startTransmit(call.leg.media)
+
+    def _music_pause(self, call: ActiveCall) -> None:
+        if call.music is not None and call.leg.media is not None:
+            try:
+                call.music.stopTransmit(call.leg.media)
+            except pj.Error:
+                pass
+
+    def _music_resume(self, call: ActiveCall) -> None:
+        if call.music_file and call.state in ("queued", "held") and not call.ended:
+            self._music_on(call)
+
+    def _music_off(self, call: ActiveCall) -> None:
+        self._music_pause(call)
+        call.music = None
+        call.music_file = None

@@ -1,0 +1,170 @@
+"""Call legs and accounts: PJSUA2 objects whose callbacks only report.
+
+A :class:`Leg` is one SIP call (the caller's, a station's, an outbound
+one). Its callbacks run inside ``libHandleEvents`` and immediately hand
+the event to the controller through ``loop.soon``; the controller decides.
+The controller keeps every Leg referenced until it has processed the
+DISCONNECTED state, because a Call Python forgets is destroyed under PJSUA2.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Protocol
+
+import pjsua2 as pj
+
+from appliance.switchboard import sipmsg
+
+log = logging.getLogger(__name__)
+
+
+class LegEvents(Protocol):
+    """What the controller offers legs and accounts (called on the loop thread)."""
+
+    def on_leg_state(self, leg: Leg, state: int, code: int, reason: str) -> None: ...
+
+    def on_leg_media(self, leg: Leg) -> None: ...
+
+    def on_leg_digit(self, leg: Leg, digit: str, method: int) -> None: ...
+
+    def on_incoming(self, account: SbAccount, leg: Leg, source: str, request: sipmsg.SipMessage | None) -> None: ...
+
+    def on_message(self, source: str, content_type: str, body: str, from_uri: str) -> None: ...
+
+    def on_reg_state(self, account: SbAccount, code: int, reason: str, active: bool) -> None: ...
+
+    def soon(self, fn: Any) -> None: ...
+
+
+class Leg(pj.Call):  # type: ignore[misc]
+    """One SIP call. ``role``: caller, agent, outbound, gateway."""
+
+    def __init__(
+        self,
+        events: LegEvents,
+        account: Any,
+        call_id: int = pj.PJSUA_INVALID_ID,
+        *,
+        role: str,
+        owner: str,
+        agent: str | None = None,
+    ) -> None:
+        super().__init__(account, call_id)
+        self.events = events
+        self.role = role
+        self.owner = owner  # the ActiveCall id this leg belongs to
+        self.agent = agent
+        self.media: Any = None
+        self.state = pj.PJSIP_INV_STATE_NULL
+        self.code = 0
+        self.gone = False
+        self.rx_packets = 0
+        self.rx_changed_at = 0.0
+
+    def onCallState(self, prm: Any) -> None:
+        try:
+            info = self.getInfo()
+        except pj.Error:
+            return
+        state, code, reason = info.state, info.lastStatusCode, info.lastReason
+        self.events.soon(lambda: self.events.on_leg_state(self, state, code, reason))
+
+    def onCallMediaState(self, prm: Any) -> None:
+        try:
+            info = self.getInfo()
+        except pj.Error:
+            return
+        for index, media in enumerate(info.media):
+            if media.type == pj.PJMEDIA_TYPE_AUDIO and media.status == pj.PJSUA_CALL_MEDIA_ACTIVE:
+                self.media = self.getAudioMedia(index)
+                self.events.soon(lambda: self.events.on_leg_media(self))
+                return
+
+    def onDtmfDigit(self, prm: Any) -> None:
+        digit, method = str(prm.digit), int(prm.method)
+        self.events.soon(lambda: self.events.on_leg_digit(self, digit, method))
+
+    # -- helpers (loop thread) ------------------------------------------------
+    def answer_with(self, code: int, reason: str = "") -> None:
+        op = pj.CallOpParam()
+        op.statusCode = code
+        if reason:
+            op.reason = reason
+        try:
+            self.answer(op)
+        except pj.Error as exc:
+            log.debug("answer %d failed: %s", code, exc.reason)
+
+    def end(self, code: int = 0, reason: str = "") -> None:
+        """Hang up (a final ``code`` for a call not yet answered)."""
+        if self.gone:
+            return
+        op = pj.CallOpParam(True)
+        if code:
+            op.statusCode = code
+        if reason:
+            op.reason = reason
+        try:
+            self.hangup(op)
+        except pj.Error as exc:
+            log.debug("hangup failed: %s", exc.reason)
+
+    def rx_count(self) -> int | None:
+        """RTP packets received so far (for the inactivity timeout), or None."""
+        try:
+            stat = self.getStreamStat(0)
+            return int(stat.rtcp.rxStat.pkt)
+        except (pj.Error, AttributeError):
+            return None
+
+
+class SbAccount(pj.Account):  # type: ignore[misc]
+    """An account of the box: ``kind`` local (direct calls, stations) or trunk."""
+
+    def __init__(self, events: LegEvents, kind: str) -> None:
+        super().__init__()
+        self.events = events
+        self.kind = kind
+
+    def onIncomingCall(self, prm: Any) -> None:
+        leg = Leg(self.events, self, prm.callId, role="caller", owner="")
+        source = str(prm.rdata.srcAddress)
+        try:
+            request = sipmsg.parse(str(prm.rdata.wholeMsg).encode("utf-8", "replace"))
+        except sipmsg.SipParseError:
+            request = None
+        # Decide right away (we are inside the callback; the leg is referenced by the controller).
+        self.events.on_incoming(self, leg, source, request)
+
+    def onInstantMessage(self, prm: Any) -> None:
+        source = str(prm.rdata.srcAddress)
+        ctype, body, sender = str(prm.contentType), str(prm.msgBody), str(prm.fromUri)
+        self.events.soon(lambda: self.events.on_message(source, ctype, body, sender))
+
+    def onRegState(self, prm: Any) -> None:
+        try:
+            info = self.getInfo()
+            active = bool(info.regIsActive)
+        except pj.Error:
+            active = False
+        code, reason = int(prm.code), str(prm.reason)
+        self.events.soon(lambda: self.events.on_reg_state(self, code, reason, active))
+
+
+class Messenger(pj.Buddy):  # type: ignore[misc]
+    """Sends out-of-dialog MESSAGEs to one URI (a station's contact)."""
+
+    def __init__(self, account: Any, uri: str) -> None:
+        super().__init__()
+        cfg = pj.BuddyConfig()
+        cfg.uri = uri
+        cfg.subscribe = False
+        self.create(account, cfg)
+        self.uri = uri
+
+    def send(self, content_type: str, body: str) -> None:
+        prm = pj.SendInstantMessageParam()
+        prm.contentType = content_type
+        prm.content = body
+        self.sendInstantMessage(prm)

@@ -1,0 +1,341 @@
+"""The one thread that owns PJSUA2.
+
+PJSUA2 aborts the process if a thread it does not know touches it, and
+Python's GC destroys PJSUA2 objects nobody references. So: one thread
+creates the Endpoint (``threadCnt = 0``, ``mainThreadOnly``), polls
+``libHandleEvents`` in a loop, runs the commands other threads queue with
+:meth:`PjLoop.submit`, fires timers, and is the only place any PJSUA2
+object is touched. PJSUA2 callbacks only record what happened and queue
+the reaction with :meth:`PjLoop.soon`, so no object is destroyed inside its
+own callback. Nothing on this thread blocks: no DB writes, no TTS, no
+serial I/O.
+"""
+
+from __future__ import annotations
+
+import collections
+import gc
+import heapq
+import itertools
+import logging
+import queue
+import re
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
+
+import pjsua2 as pj
+
+from appliance.config import Config
+from appliance.errors import SwitchboardError
+from appliance.privacy import mask_phone
+from appliance.switchboard.capacity import Capacity, build_info, probe_calls
+
+log = logging.getLogger(__name__)
+pjlog = logging.getLogger("clinicbox.pjsip")
+wire = logging.getLogger("clinicbox.wire.sip")
+
+TICK_MS = 10
+_NUMBER = re.compile(r"\+?\d{6,}")
+
+
+class _LogWriter(pj.LogWriter):  # type: ignore[misc]
+    """PJSIP's log, into Python logging; SIP messages to the wire logger, masked."""
+
+    def write(self, entry: Any) -> None:
+        text = entry.msg.rstrip()
+        masked = _NUMBER.sub(lambda m: mask_phone(m.group(0)), text)
+        if "\n" in text and ("SIP/2.0" in text):
+            wire.debug("%s", masked)
+        elif entry.level <= 1:
+            pjlog.error("%s", masked)
+        elif entry.level <= 2:
+            pjlog.warning("%s", masked)
+        else:
+            pjlog.debug("%s", masked)
+
+
+class TimerHandle:
+    __slots__ = ("callback", "cancelled", "deadline")
+
+    def __init__(self, deadline: float, callback: Callable[[], None]) -> None:
+        self.deadline = deadline
+        self.callback = callback
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+class PjLoop:
+    """Start with :meth:`start`; everything PJSUA2 then happens on its thread."""
+
+    def __init__(self, cfg: Config) -> None:
+        self.cfg = cfg
+        self.ep: Any = None
+        self.capacity: Capacity | None = None
+        self._commands: queue.SimpleQueue[tuple[Callable[..., Any], tuple[Any, ...], Future[Any] | None]] = (
+            queue.SimpleQueue()
+        )
+        self._soon: collections.deque[Callable[[], None]] = collections.deque()  # append is thread-safe
+        self._timers: list[tuple[float, int, TimerHandle]] = []
+        self._seq = itertools.count()
+        self._thread: threading.Thread | None = None
+        self._ready: Future[Capacity] = Future()
+        self._running = False
+        self._writer: _LogWriter | None = None
+        self.last_tick = 0.0
+        self.on_started: list[Callable[[], None]] = []  # run on the loop after the endpoint starts
+        self.on_stopping: list[Callable[[], None]] = []  # run on the loop before libDestroy
+        self.on_tick: list[Callable[[], None]] = []  # every ~100 ms
+
+    # -- lifecycle -------------------------------------------------------------
+    def start(self, timeout: float = 30.0) -> Capacity:
+        self._thread = threading.Thread(target=self._main, name="pjsua2", daemon=True)
+        self._thread.start()
+        return self._ready.result(timeout=timeout)
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if self._thread is None:
+            return
+        self._running = False
+        self._thread.join(timeout=timeout)
+        if self._thread.is_alive():
+            log.error("the PJSUA2 thread did not stop within %.0f s", timeout)
+
+    def healthy(self, max_stall_s: float = 5.0) -> bool:
+        return self._running and time.monotonic() - self.last_tick < max_stall_s
+
+    @property
+    def in_loop(self) -> bool:
+        return threading.current_thread() is self._thread
+
+    # -- cross-thread API ------------------------------------------------------
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        """Run ``fn(*args)`` on the PJSUA2 thread; the future carries its result."""
+        fut: Future[Any] = Future()
+        if not self._running:
+            fut.set_exception(SwitchboardError("the switchboard is not running"))
+            return fut
+        self._commands.put((fn, args, fut))
+        return fut
+
+    def call(self, fn: Callable[..., Any], *args: Any, timeout: float = 5.0) -> Any:
+        """:meth:`submit` and wait (for control-socket commands)."""
+        if self.in_loop:
+            return fn(*args)
+        return self.submit(fn, *args).result(timeout=timeout)
+
+    # -- loop-thread API ---------------------------------------------------------
+    def soon(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` on this thread right after the current callback returns.
+
+        Safe from any thread (media callbacks such as end-of-prompt may come
+        from PJMEDIA's clock thread): the deque's append is atomic.
+        """
+        self._soon.append(fn)
+
+    def later(self, seconds: float, fn: Callable[[], None]) -> TimerHandle:
+        handle = TimerHandle(time.monotonic() + max(0.0, seconds), fn)
+        heapq.heappush(self._timers, (handle.deadline, next(self._seq), handle))
+        return handle
+
+    def pump(self, seconds: float) -> None:
+        """Handle PJSUA2 events for ``seconds`` (start-up and shutdown only)."""
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            self.ep.libHandleEvents(TICK_MS)
+        self._run_soon()
+
+    # -- the thread ----------------------------------------------------------------
+    def _main(self) -> None:
+        try:
+            self._init_endpoint()
+        except Exception as exc:
+            log.exception("PJSUA2 failed to start")
+            self._ready.set_exception(SwitchboardError(f"the SIP engine failed to start: {exc}"))
+            self._destroy()
+            return
+        self._running = True
+        try:
+            for fn in self.on_started:
+                fn()
+        except Exception as exc:
+            log.exception("switchboard start-up failed")
+            self._running = False
+            self._ready.set_exception(SwitchboardError(f"the switchboard failed to start: {exc}"))
+            self._destroy()
+            return
+        assert self.capacity is not None
+        self._ready.set_result(self.capacity)
+        next_tick = 0.0
+        while self._running:
+            self.last_tick = time.monotonic()
+            try:
+                self.ep.libHandleEvents(TICK_MS)
+                self._run_soon()
+                self._run_commands()
+                self._run_timers()
+                if self.last_tick >= next_tick:
+                    next_tick = self.last_tick + 0.1
+                    for fn in self.on_tick:
+                        fn()
+                self._run_soon()
+            except Exception:
+                log.exception("error in the switchboard loop (continuing)")
+        try:
+            for fn in self.on_stopping:
+                fn()
+        except Exception:
+            log.exception("switchboard shutdown step failed")
+        self._destroy()
+
+    def _run_soon(self) -> None:
+        for _ in range(10000):
+            try:
+                fn = self._soon.popleft()
+            except IndexError:
+                return
+            try:
+                fn()
+            except Exception:
+                log.exception("switchboard task failed")
+
+    def _run_commands(self) -> None:
+        for _ in range(64):
+            try:
+                fn, args, fut = self._commands.get_nowait()
+            except queue.Empty:
+                return
+            if fut is not None and not fut.set_running_or_notify_cancel():
+                continue
+            try:
+                result = fn(*args)
+            except BaseException as exc:
+                if fut is not None:
+                    fut.set_exception(exc)
+                else:
+                    log.exception("switchboard command failed")
+            else:
+                if fut is not None:
+                    fut.set_result(result)
+            self._run_soon()
+
+    def _run_timers(self) -> None:
+        now = time.monotonic()
+        while self._timers and self._timers[0][0] <= now:
+            _, _, handle = heapq.heappop(self._timers)
+            if handle.cancelled:
+                continue
+            try:
+                handle.callback()
+            except Exception:
+                log.exception("switchboard timer failed")
+            self._run_soon()
+
+    def _init_endpoint(self) -> None:
+        cfg = self.cfg
+        ep = pj.Endpoint()
+        ep.libCreate()
+        self.ep = ep
+        ep_cfg = pj.EpConfig()
+        ua = ep_cfg.uaConfig
+        ua.maxCalls = cfg.sip.max_calls
+        ua.threadCnt = 0
+        ua.mainThreadOnly = True
+        ua.userAgent = cfg.sip.user_agent or "-"
+        log_cfg = ep_cfg.logConfig
+        self._writer = _LogWriter()
+        log_cfg.writer = self._writer
+        log_cfg.consoleLevel = 0
+        log_cfg.level = 5 if cfg.logging.sip_trace else 2
+        log_cfg.msgLogging = bool(cfg.logging.sip_trace)
+        log_cfg.decor = 0
+        med = ep_cfg.medConfig
+        med.clockRate = 8000
+        med.sndClockRate = 8000
+        med.channelCount = 1
+        med.noVad = True
+        med.ecTailLen = 0
+        med.maxMediaPorts = 2 * cfg.sip.max_calls + 2 * cfg.sip.max_calls + 16
+        ep.libInit(ep_cfg)
+        tcfg = pj.TransportConfig()
+        tcfg.port = cfg.sip.port
+        tcfg.boundAddress = cfg.sip.bind_address
+        if cfg.sip.public_address:
+            tcfg.publicAddress = cfg.sip.public_address
+        try:
+            ep.transportCreate(pj.PJSIP_TRANSPORT_UDP, tcfg)
+        except pj.Error as exc:
+            raise SwitchboardError(
+                f"cannot listen for SIP on {cfg.sip.bind_address}:{cfg.sip.port} ({exc.reason}); "
+                "is another PBX or a second ClinicBox running? Change sip.port or stop it"
+            ) from None
+        ep.libStart()
+        ep.audDevManager().setNullDev()
+        self._set_codecs()
+        tls, srtp, devices = build_info(pj, ep)
+        allowed = self._probe()
+        self.capacity = Capacity(
+            requested=cfg.sip.max_calls,
+            allowed=allowed,
+            players_max=32,
+            tls=tls,
+            srtp=srtp,
+            sound_devices=devices,
+            pjsip_version=ep.libVersion().full,
+        )
+        log.info("switchboard capacity: %s", self.capacity.describe())
+        if allowed < cfg.sip.max_calls:
+            log.warning(
+                "this PJSUA2 build allows only %d concurrent calls (sip.max_calls = %d); "
+                "callers beyond it get busy. Production images build pjproject with a higher limit",
+                allowed,
+                cfg.sip.max_calls,
+            )
+
+    def _set_codecs(self) -> None:
+        wanted = [c.upper() for c in self.cfg.sip.codecs]
+        for info in self.ep.codecEnum2():
+            name = info.codecId.split("/")[0].upper()
+            priority = 255 - wanted.index(name) if name in wanted else 0
+            self.ep.codecSetPriority(info.codecId, priority)
+
+    def _probe(self) -> int:
+        acc_cfg = pj.AccountConfig()
+        acc_cfg.idUri = "sip:capacity-probe@127.0.0.1"
+        acc_cfg.mediaConfig.transportConfig.boundAddress = "127.0.0.1"
+        acc_cfg.mediaConfig.transportConfig.publicAddress = "127.0.0.1"
+        account = pj.Account()
+        account.create(acc_cfg, False)
+        try:
+            return probe_calls(pj, self.ep, account, self.cfg.sip.max_calls, self.pump)
+        finally:
+            account.shutdown()
+            del account
+
+    def _destroy(self) -> None:
+        if self.ep is None:
+            return
+        try:
+            self.ep.hangupAllCalls()
+            self.pump(0.3)
+        except Exception:
+            pass
+        # A Call or player that outlives libDestroy aborts the process when Python
+        # finally frees it; timers and queued tasks hold them in closures.
+        self._timers.clear()
+        self._soon.clear()
+        while not self._commands.empty():
+            _, _, fut = self._commands.get_nowait()
+            if fut is not None and not fut.done():
+                fut.set_exception(SwitchboardError("the switchboard stopped"))
+        gc.collect()
+        try:
+            self.ep.libDestroy()
+        except Exception:
+            log.exception("libDestroy failed")
+        self.ep = None
+        self._running = False

@@ -1,0 +1,334 @@
+"""Calls the box places: callbacks, transfers out, and scripted calls.
+
+* **Virtual-hold callback** (the ACD's DialCallback): dial the patient; when
+  they answer, greet them ("returning your call"), report
+  ``callback_connected`` and the ACD connects the reserved agent.
+* **Console callback** (a click on the callback list): the agent's station
+  and the patient are called together and bridged when both answer.
+* **Transfer out** (the on-call doctor): a second leg, bridged to the caller.
+* **Originate** (reminder calls): a new call whose answered leg is handed to
+  a script (the reminders module).
+
+Routes: the SIP trunk, or the GSM gateway when the failover policy says
+the trunk is down (``route_for`` is injected by the service).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import pjsua2 as pj
+
+from appliance import acd as A
+from appliance.errors import CapacityError, SwitchboardError
+from appliance.ivr import Play, PromptRef
+from appliance.privacy import mask_phone
+from appliance.switchboard import cdr
+from appliance.switchboard.legs import Leg
+from appliance.switchboard.state import ActiveCall
+
+log = logging.getLogger(__name__)
+RING_TIMEOUT_S = 45.0
+
+
+def outcome_of(code: int) -> str:
+    """A SIP final status as a callback/reminder outcome."""
+    if code in (486, 600):
+        return "busy"
+    if code in (408, 480, 487, 0):
+        return "no-answer"
+    if code in (603,):
+        return "declined"
+    return "failed"
+
+
+class Outbound:
+    def __init__(self, controller: Any) -> None:
+        self.c = controller
+        self.route_for: Callable[[], str] = lambda: "trunk"
+        self.gsm_uri: str | None = None  # set when the GSM gateway is known
+        self._play_ids = 10_000_000
+
+    # -- placing a call ------------------------------------------------------------------
+    def target(self, number: str, route: str) -> str:
+        digits = "".join(ch for ch in number if ch.isdigit() or ch == "+")
+        if not digits or len(digits) > 20:
+            raise SwitchboardError("not a phone number")
+        if route == "gsm":
+            if not self.gsm_uri:
+                raise SwitchboardError("the GSM gateway is not available")
+            return self.gsm_uri.replace("sip:", f"sip:{digits}@", 1) if "@" not in self.gsm_uri else self.gsm_uri
+        cfg = self.c.cfg.trunk
+        if not cfg.enabled or not cfg.registrar:
+            raise SwitchboardError("no trunk is configured for outgoing calls (trunk.enabled, trunk.registrar)")
+        host = cfg.registrar.split(":", 1)[1]
+        host = host.split("@")[-1]
+        scheme = "sips" if cfg.transport == "tls" else "sip"
+        return f"{scheme}:{cfg.dial_prefix}{digits}@{host}"
+
+    def dial(
+        self,
+        number: str,
+        *,
+        purpose: str,
+        on_answer: Callable[[ActiveCall], None] | None = None,
+        on_fail: Callable[[ActiveCall, str], None] | None = None,
+        timeout_s: float = RING_TIMEOUT_S,
+        language: str | None = None,
+        patient_id: int | None = None,
+    ) -> ActiveCall:
+        """Call ``number``; the new call's leg is the patient's ("caller") leg."""
+        if self.c.free_lines() < 1:
+            raise CapacityError("no line is free for an outgoing call")
+        route = self.route_for()
+        if route == "none":
+            raise SwitchboardError("neither the trunk nor the GSM line is available")
+        uri = self.target(number, route)
+        account = self.c.trunk if route == "trunk" and self.c.trunk is not None else self.c.local
+        call = ActiveCall(
+            id=self.c.new_id(),
+            leg=None,  # type: ignore[arg-type]  # the leg needs the call's id; set just below
+            direction="outbound",
+            purpose=purpose,
+            route=route,
+            caller=number,
+            callee=number,
+            started_at=self.c.now(),
+            state="dialing",
+            language=language,
+            patient_id=patient_id,
+        )
+        leg = self.c.track(Leg(self.c, account, role="caller", owner=call.id))
+        call.leg = leg
+        call.extra.update(on_answer=on_answer, on_fail=on_fail)
+        self.c.calls[call.id] = call
+        prm = pj.CallOpParam(True)
+        if route == "gsm":
+            header = pj.SipHeader()
+            header.hName, header.hValue = "X-ClinicBox-Route", "gsm"
+            headers = pj.SipHeaderVector()
+            headers.append(header)
+            prm.txOption.headers = headers
+        try:
+            leg.makeCall(uri, prm)
+        except pj.Error as exc:
+            self.c.calls.pop(call.id, None)
+            leg.gone = True
+            self.c.legs.discard(leg)
+            raise SwitchboardError(f"could not place the call: {exc.reason}") from None
+        self.c.writer.db(
+            cdr.start(
+                call.id, "outbound", call.started_at, self.c.cfg.trunk.caller_id, number, purpose, route, patient_id
+            )
+        )
+        call.extra["answer_timer"] = self.c.loop.later(timeout_s, lambda: self._no_answer(call))
+        log.info("calling %s (%s via %s)", mask_phone(number), purpose, route)
+        self.c.emit("call.started", call_id=call.id, caller=number, route=route, direction="outbound", purpose=purpose)
+        return call
+
+    def _no_answer(self, call: ActiveCall) -> None:
+        if not call.answered and not call.ended:
+            call.extra["fail_outcome"] = "no-answer"
+            self.c.end_call(call, "timeout")
+
+    # -- leg events ----------------------------------------------------------------------------
+    def leg_early(self, leg: Leg, code: int) -> None:
+        return None
+
+    def leg_confirmed(self, leg: Leg) -> None:
+        if leg.role == "outbound":
+            self._transfer_answered(leg)
+            return
+        call = self.c.calls.get(leg.owner)
+        if call is None or leg is not call.leg or call.direction != "outbound" or call.answered:
+            return
+        call.answered = True
+        timer = call.extra.pop("answer_timer", None)
+        if timer is not None:
+            timer.cancel()
+        call.state = "talking" if call.extra.get("station") else "answered"
+        self.c.writer.db(cdr.update(call.id, answered_at=self.c.now()))
+        call.extra["max_duration"] = self.c.loop.later(
+            self.c.cfg.sip.max_call_duration_s, lambda: self.c.end_call(call, "timeout")
+        )
+        hook = call.extra.get("on_answer")
+        if hook is not None:
+            hook(call)
+        self.c.dirty = True
+
+    def leg_media(self, leg: Leg) -> None:
+        if leg.role == "outbound":
+            self._transfer_answered(leg)
+            return
+        call = self.c.calls.get(leg.owner)
+        station = call.extra.get("station") if call is not None else None
+        if station and call is not None and call.answered:
+            self._bridge_console(call)
+
+    def leg_gone(self, leg: Leg, code: int) -> None:
+        """A transfer leg ended (the caller's own legs go through the controller)."""
+        call = self.c.calls.get(leg.owner)
+        if call is None or call.extra.get("transfer_leg") is not leg:
+            return
+        call.extra.pop("transfer_leg", None)
+        if call.extra.get("transferred"):
+            self.c.end_call(call, "far-end")
+        else:
+            log.warning("transfer of call %s failed (%d)", call.id[:8], code)
+            call.state = "ivr"
+            self.c._music_off(call)
+            self._say(call, "overflow", then=lambda: self.c.end_call(call, "box"))
+
+    def caller_gone(self, call: ActiveCall) -> None:
+        """The patient's leg ended: finish whatever this call was for."""
+        leg = call.extra.pop("transfer_leg", None)
+        if leg is not None and not leg.gone:
+            leg.end()
+        station = call.extra.get("station")
+        if station:
+            self._console_done(call, station)
+        if call.direction != "outbound" or call.answered:
+            return
+        outcome = call.extra.get("fail_outcome") or outcome_of(call.leg.code)
+        call.outcome = {"busy": "busy"}.get(outcome, "failed")
+        hook = call.extra.get("on_fail")
+        if hook is not None:
+            hook(call, outcome)
+
+    # -- the ACD's callbacks --------------------------------------------------------------------
+    def execute(self, a: Any) -> None:
+        if isinstance(a, A.DialCallback):
+            self._dial_callback(a)
+        elif isinstance(a, A.CancelCallback):
+            for call in list(self.c.calls.values()):
+                if call.extra.get("callback_request") == a.request_id and not call.answered:
+                    call.extra["fail_outcome"] = "cancelled"
+                    self.c.end_call(call, "box")
+
+    def _dial_callback(self, a: A.DialCallback) -> None:
+        def answered(call: ActiveCall) -> None:
+            self._say(call, "callback_greeting", then=lambda: self._callback_connect(call, a.request_id))
+
+        def failed(call: ActiveCall, outcome: str) -> None:
+            self.c.run(self.c.acd.callback_failed(a.request_id, outcome), "acd")
+
+        try:
+            call = self.dial(a.number, purpose="callback", on_answer=answered, on_fail=failed, language=a.language)
+        except SwitchboardError as exc:
+            log.warning("callback dial failed: %s", exc)
+            self.c.soon(lambda: self.c.run(self.c.acd.callback_failed(a.request_id, "failed"), "acd"))
+            return
+        call.extra["callback_request"] = a.request_id
+        call.queue = a.queue
+        self.c.writer.db(
+            cdr.queue_event(a.request_id, self.c.now(), a.queue, "callback-dial", a.agent, {"call_id": call.id})
+        )
+
+    def _callback_connect(self, call: ActiveCall, request_id: str) -> None:
+        if call.ended:
+            return
+        call.state = "queued"
+        call.music_file = "builtin"
+        self.c._music_on(call)
+        self.c.writer.db(cdr.update(call.id, queue=call.queue, queued_at=self.c.now()))
+        self.c.run(self.c.acd.callback_connected(request_id, call.id), "acd")
+
+    # -- console-initiated callback -------------------------------------------------------------
+    def console_callback(self, callback_id: int, number: str, station: str, actor: str) -> dict[str, Any]:
+        desk = self.c.agents
+        st = desk._get(station)
+        if st.leg is not None or not st.reachable:
+            raise SwitchboardError(f"{st.name} is busy or unavailable")
+        call = self.dial(number, purpose="callback")
+        call.extra.update(station=station, callback_id=callback_id, actor=actor)
+        self.c.run(self.c.acd.pause(station, "callback"), "acd")
+        st.call, st.direct = call.id, True
+        desk._invite(st, call.id, "accepted")
+        self.c.writer.db(cdr.callback_status(callback_id, "dialing", "", self.c.now(), actor, call.id))
+        self.c.writer.db(cdr.update(call.id, callback_id=callback_id, agent=station))
+        return {"call_id": call.id}
+
+    def _bridge_console(self, call: ActiveCall) -> None:
+        st = self.c.agents.stations.get(call.extra.get("station", ""))
+        if st is not None and st.leg is not None and st.leg.media is not None and call.leg.media is not None:
+            self.c.agents._bridge(st, call)
+            self.c.writer.db(cdr.update(call.id, agent_answered_at=self.c.now()))
+
+    def _console_done(self, call: ActiveCall, station: str) -> None:
+        st = self.c.agents.stations.get(station)
+        if st is not None and st.leg is not None and st.call == call.id:
+            st.leg.end()
+        self.c.run(self.c.acd.unpause(station), "acd")
+        status = "done" if call.answered else "failed"
+        outcome = "answered" if call.answered else (call.extra.get("fail_outcome") or outcome_of(call.leg.code))
+        self.c.writer.db(
+            cdr.callback_status(
+                call.extra["callback_id"],
+                status if status == "done" else "open",
+                outcome,
+                self.c.now(),
+                call.extra.get("actor"),
+            )
+        )
+
+    # -- transfer out ---------------------------------------------------------------------------
+    def transfer(self, call: ActiveCall, number: str) -> None:
+        if self.c.free_lines() < 1:
+            self._say(call, "overflow", then=lambda: self.c.end_call(call, "box"))
+            return
+        route = self.route_for()
+        try:
+            uri = self.target(number, route)
+        except SwitchboardError as exc:
+            log.warning("transfer impossible: %s", exc)
+            self._say(call, "overflow", then=lambda: self.c.end_call(call, "box"))
+            return
+        account = self.c.trunk if route == "trunk" and self.c.trunk is not None else self.c.local
+        leg = self.c.track(Leg(self.c, account, role="outbound", owner=call.id))
+        call.extra["transfer_leg"] = leg
+        call.state = "dialing"
+        call.music_file = "builtin"
+        self.c._music_on(call)
+        try:
+            leg.makeCall(uri, pj.CallOpParam(True))
+        except pj.Error as exc:
+            leg.gone = True
+            self.c.legs.discard(leg)
+            call.extra.pop("transfer_leg", None)
+            log.warning("transfer call failed: %s", exc.reason)
+            self._say(call, "overflow", then=lambda: self.c.end_call(call, "box"))
+            return
+        self.c.writer.db(cdr.update(call.id, callee=number))
+
+    def _transfer_answered(self, leg: Leg) -> None:
+        call = self.c.calls.get(leg.owner)
+        if call is None or call.extra.get("transfer_leg") is not leg or leg.media is None or call.leg.media is None:
+            return
+        if leg.state != pj.PJSIP_INV_STATE_CONFIRMED:
+            return
+        self.c._music_off(call)
+        call.leg.media.startTransmit(leg.media)
+        leg.media.startTransmit(call.leg.media)
+        call.state = "talking"
+        call.extra["transferred"] = True
+        call.outcome = "transferred"
+        self.c.dirty = True
+
+    # -- helpers -----------------------------------------------------------------------------------
+    def _say(self, call: ActiveCall, key: str, then: Callable[[], None]) -> None:
+        self._play_ids += 1
+        play_id = self._play_ids
+        call.extra["after_play"] = (play_id, then)
+        language = call.language or self.c.cfg.clinic.default_language
+        self.c.play(call, Play(call.id, (PromptRef(key),), language, False, play_id), "outbound")
+
+    def prompt_done(self, call: ActiveCall, play_id: int) -> None:
+        pending = call.extra.get("after_play")
+        if pending is not None and pending[0] == play_id:
+            call.extra.pop("after_play")
+            pending[1]()
+
+    def busy_lines(self) -> int:
+        return sum(1 for call in self.c.calls.values() if call.direction == "outbound" and not call.ended)

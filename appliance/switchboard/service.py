@@ -1,0 +1,350 @@
+"""The switchboard as a service of the core: builds and wires every part.
+
+Start order: store writer, caller-ID lookup, prompt warm-up (background),
+the PJSUA2 thread (endpoint, capacity probe, accounts, stations, stored
+callbacks), trunk monitor, event publisher, control socket. Stop in
+reverse. ``healthy()`` feeds systemd's watchdog: a stuck PJSUA2 loop stops
+the pings and systemd restarts the core.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import pjsua2 as pj
+
+from appliance.acd import Acd
+from appliance.clock import Clock
+from appliance.config import Config, load_config
+from appliance.control import ControlServer
+from appliance.errors import StoreLockedError, SwitchboardError
+from appliance.events import EventBus
+from appliance.ivr import Ivr, PromptLibrary
+from appliance.store import Store
+from appliance.store.timefmt import from_db
+from appliance.switchboard import snapshot as snap
+from appliance.switchboard.agents import AgentDesk
+from appliance.switchboard.capacity import Capacity
+from appliance.switchboard.controller import Controller
+from appliance.switchboard.handler import ControlHandler
+from appliance.switchboard.legs import SbAccount
+from appliance.switchboard.lookup import CallerLookup
+from appliance.switchboard.loop import PjLoop
+from appliance.switchboard.outbound import Outbound
+from appliance.switchboard.trunk import TrunkMonitor
+from appliance.switchboard.voicemail import Voicemail
+from appliance.switchboard.writer import StoreWriter
+
+log = logging.getLogger(__name__)
+
+
+class SwitchboardService:
+    name = "switchboard"
+
+    def __init__(self, cfg: Config, clock: Clock, bus: EventBus, store: Store | None, config_path: Any = None) -> None:
+        self.cfg = cfg
+        self.clock = clock
+        self.bus = bus
+        self.store = store
+        self.config_path = config_path
+        self.started_at = datetime.now(UTC).isoformat()
+        self.reminders_paused = False
+        self.modem_view: dict[str, Any] = {
+            "state": "disabled",
+            "registered": False,
+            "rssi": None,
+            "bars": 0,
+            "operator": "",
+        }
+        self._route = "trunk"
+        self.snapshot: dict[str, Any] = {}
+        self._events: queue.Queue[tuple[str, dict[str, Any]] | None] = queue.Queue()
+        self._publisher = threading.Thread(target=self._publish_loop, name="sb-events", daemon=True)
+        self.loop = PjLoop(cfg)
+        self.capacity: Capacity = Capacity(cfg.sip.max_calls, 0, 0, False, False, 0, "")
+        self.writer = StoreWriter(store) if store is not None else None
+        self.lookup = CallerLookup(cfg, clock)
+        self.library = PromptLibrary.from_config(cfg)
+        self.trunk = TrunkMonitor(cfg, self.emit)
+        self.controller = Controller(
+            cfg,
+            self.loop,
+            clock,
+            acd=Acd.from_config(cfg, clock),
+            ivr=Ivr.from_config(cfg, clock),
+            library=self.library,
+            writer=self.writer,
+            lookup=self.lookup,
+            emit=self.emit,
+        )
+        c = self.controller
+        c.agents = AgentDesk(c)
+        c.outbound = Outbound(c)
+        c.outbound.route_for = self.route
+        c.on_registration = self.trunk.on_registration
+        c.voicemail = Voicemail(c, store)
+        self.control = ControlServer(cfg.control_socket, ControlHandler(self), bus, cfg.control.socket_group)
+        self.loop.on_started.append(self._on_loop_started)
+        self.loop.on_tick.append(self._tick)
+        self.loop.on_stopping.append(self._on_loop_stopping)
+        self._last_second = 0.0
+        self._last_summary: dict[str, Any] = {}
+        self._unsubscribe: Any = None
+
+    # -- lifecycle -------------------------------------------------------------------
+    def start(self) -> None:
+        if self.writer is None:
+            raise SwitchboardError("the switchboard needs the store")
+        self._publisher.start()
+        self.writer.start()
+        self.lookup.start()
+        threading.Thread(target=self._warm_prompts, name="prompt-warm", daemon=True).start()
+        self.capacity = self.loop.start()
+        self.controller.capacity_allowed = self.capacity.allowed
+        self.trunk.start()
+        self._unsubscribe = self.bus.subscribe(self._on_bus)
+        self.loop.call(self._rebuild_snapshot)
+        self.control.start()
+        log.info("switchboard running: %s", self.capacity.describe())
+
+    def stop(self) -> None:
+        if self._unsubscribe:
+            self._unsubscribe()
+        self.control.stop()
+        self.trunk.stop()
+        self.loop.stop()
+        self.lookup.stop()
+        if self.writer is not None:
+            self.writer.stop()
+        self._events.put(None)
+        self._publisher.join(timeout=3)
+
+    def healthy(self) -> bool:
+        return self.loop.healthy() and (self.writer is None or self.writer.healthy())
+
+    def _warm_prompts(self) -> None:
+        try:
+            report = self.library.warm()
+            log.info("prompts ready: %s", report)
+        except Exception:
+            log.exception("preparing prompts failed; callers hear fallbacks until fixed")
+
+    # -- on the PJSUA2 thread --------------------------------------------------------------
+    def _on_loop_started(self) -> None:
+        c = self.controller
+        cfg = self.cfg
+        local = SbAccount(c, "local")
+        acc = pj.AccountConfig()
+        host = cfg.sip.public_address or cfg.sip.bind_address
+        acc.idUri = f"sip:clinicbox@{host}:{cfg.sip.port}"
+        self._media_config(acc)
+        local.create(acc, True)
+        c.local = local
+        if cfg.trunk.enabled and cfg.trunk.registrar:
+            trunk = SbAccount(c, "trunk")
+            tacc = pj.AccountConfig()
+            domain = cfg.trunk.registrar.split(":", 1)[1].split(";")[0]
+            user = cfg.trunk.username or "clinicbox"
+            tacc.idUri = f"sip:{user}@{domain}"
+            if cfg.trunk.register:
+                tacc.regConfig.registrarUri = cfg.trunk.registrar
+                tacc.regConfig.timeoutSec = cfg.trunk.register_interval_s
+                tacc.regConfig.retryIntervalSec = 30
+                cred = pj.AuthCredInfo("digest", cfg.trunk.realm or "*", cfg.trunk.username, 0, cfg.trunk.password)
+                tacc.sipConfig.authCreds.append(cred)
+            else:
+                tacc.regConfig.registerOnAdd = False
+            if cfg.trunk.proxy:
+                tacc.sipConfig.proxies.append(cfg.trunk.proxy)
+            self._media_config(tacc)
+            trunk.create(tacc, False)
+            c.trunk = trunk
+        c.agents.start()
+        self._requeue_callbacks()
+
+    def _media_config(self, acc: Any) -> None:
+        cfg = self.cfg
+        tc = acc.mediaConfig.transportConfig
+        tc.port = cfg.sip.rtp_port_start
+        tc.portRange = cfg.sip.rtp_port_range
+        tc.boundAddress = cfg.sip.bind_address if cfg.sip.bind_address != "0.0.0.0" else ""
+        if cfg.sip.public_address or cfg.sip.bind_address != "0.0.0.0":
+            tc.publicAddress = cfg.sip.public_address or cfg.sip.bind_address
+        acc.natConfig.sipStunUse = pj.PJSUA_STUN_USE_DISABLED
+        acc.natConfig.mediaStunUse = pj.PJSUA_STUN_USE_DISABLED
+        if cfg.sip.srtp != "disabled" and self.capacity.srtp:
+            acc.mediaConfig.srtpUse = (
+                pj.PJMEDIA_SRTP_MANDATORY if cfg.sip.srtp == "mandatory" else pj.PJMEDIA_SRTP_OPTIONAL
+            )
+
+    def _requeue_callbacks(self) -> None:
+        """Callback requests survive a restart: back in line at their place."""
+        if self.store is None or self.store.locked:
+            return
+        rows = self.store.query(
+            "SELECT c.id, c.number, c.queue, c.place_at, c.source, k.uuid, k.language FROM callbacks c"
+            " LEFT JOIN calls k ON k.id = c.call_id WHERE c.status IN ('open', 'dialing')"
+            " AND c.source IN ('requested', 'overflow') ORDER BY c.place_at"
+        )
+        for row in rows:
+            request = row[5] or f"cb{row[0]}"
+            try:
+                self.controller.run(
+                    self.controller.acd.add_callback(
+                        request,
+                        row[2],
+                        row[1],
+                        from_db(row[3]) or self.clock.now(),
+                        language=row[6] or self.cfg.clinic.default_language,
+                        source=row[4],
+                    ),
+                    "acd",
+                )
+            except Exception as exc:
+                log.warning("callback %s not re-queued: %s", row[0], exc)
+
+    def _tick(self) -> None:
+        c = self.controller
+        now = time.monotonic()
+        if now - self._last_second >= 1.0:
+            self._last_second = now
+            c.agents.tick()
+            self._check_rtp(now)
+            c.dirty = True
+        if c.dirty:
+            c.dirty = False
+            self._rebuild_snapshot()
+
+    def _check_rtp(self, now: float) -> None:
+        limit = self.cfg.sip.rtp_timeout_s
+        for call in list(self.controller.calls.values()):
+            leg = call.leg
+            if call.ended or leg.gone or leg.media is None or not call.answered:
+                continue
+            count = leg.rx_count()
+            if count is None:
+                continue
+            if count != leg.rx_packets:
+                leg.rx_packets, leg.rx_changed_at = count, now
+            elif now - leg.rx_changed_at > limit:
+                log.warning("call %s: no audio for %d s, hanging up", call.id[:8], limit)
+                self.controller.end_call(call, "rtp-timeout")
+
+    def _rebuild_snapshot(self) -> None:
+        self.snapshot = snap.build(self)
+        summary = snap.panel_summary(self.snapshot)
+        if summary != self._last_summary:
+            self._last_summary = summary
+            self.emit("queue.changed", **summary)
+
+    def _on_loop_stopping(self) -> None:
+        c = self.controller
+        for call in list(c.calls.values()):
+            c.stop_play(call)
+            c._music_off(call)
+        self.loop.ep.hangupAllCalls()
+        self.loop.pump(0.5)
+        c.calls.clear()
+        c.legs.clear()
+        for st in c.agents.stations.values():
+            st.messenger = None
+            st.leg = None
+        for account in (c.trunk, c.local):
+            if account is not None:
+                account.shutdown()
+        c.trunk = c.local = None
+
+    # -- events --------------------------------------------------------------------------
+    def emit(self, kind: str, **data: Any) -> None:
+        """Thread-safe; subscribers run on the publisher thread, never on PJSUA2's."""
+        self._events.put((kind, data))
+
+    def _publish_loop(self) -> None:
+        while True:
+            item = self._events.get()
+            if item is None:
+                return
+            self.bus.emit(item[0], **item[1])
+
+    def _on_bus(self, event: Any) -> None:
+        if event.kind == "modem.status":
+            self.modem_view = {**self.modem_view, **event.data}
+            self.controller.dirty = True
+        elif event.kind == "failover.changed":
+            self._route = str(event.data.get("route", "trunk"))
+            self.controller.dirty = True
+        elif event.kind == "panel.night_mode":
+            self.loop.submit(self.set_night_mode, bool(event.data.get("on")))
+        elif event.kind == "panel.answer_next":
+            station = str(event.data.get("station", ""))
+            self.loop.submit(self._answer_next, station)
+
+    def _answer_next(self, station: str) -> None:
+        try:
+            self.controller.agents.answer(station)
+        except SwitchboardError as exc:
+            log.info("answer-next button: %s", exc)
+
+    def route(self) -> str:
+        if self._route == "trunk" and self.trunk.state == "disabled":
+            return "none"
+        return self._route
+
+    # -- commands ----------------------------------------------------------------------------
+    def set_night_mode(self, on: bool) -> dict[str, Any]:
+        self.controller.ivr.night_mode = on
+        self.controller.dirty = True
+        self.emit("box.night_mode", on=on)
+        if self.writer is not None:
+            self.writer.db(
+                lambda conn: conn.execute(
+                    "INSERT INTO settings(key, value, updated_at, updated_by) VALUES ('night_mode', ?, ?, 'console')"
+                    " ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                    ("true" if on else "false", datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")),
+                )
+            )
+        return {"night_mode": on}
+
+    def set_reminders_paused(self, paused: bool) -> dict[str, Any]:
+        self.reminders_paused = paused
+        self.emit("reminders.paused" if paused else "reminders.resumed")
+        self.controller.dirty = True
+        return {"reminders_paused": paused}
+
+    def reload_config(self) -> dict[str, Any]:
+        """Apply a changed config to new calls; calls in progress are untouched."""
+        new = load_config(self.config_path) if self.config_path else self.cfg
+
+        def apply() -> None:
+            c = self.controller
+            night = c.ivr.night_mode
+            c.cfg = new
+            c.ivr = Ivr.from_config(new, self.clock, night_mode=night)
+            self.cfg = new
+
+        self.loop.call(apply)
+        self.library = PromptLibrary.from_config(new)
+        self.controller.library = self.library
+        threading.Thread(target=self._warm_prompts, name="prompt-warm", daemon=True).start()
+        return {"reloaded": True}
+
+    def unlock_store(self, passphrase: str) -> dict[str, Any]:
+        if self.store is None:
+            raise SwitchboardError("no store")
+        self.store.unlock(passphrase)
+        self.emit("store.unlocked")
+        self.controller.dirty = True
+        return {"unlocked": True}
+
+    def require_store(self) -> Store:
+        if self.store is None or self.store.locked:
+            raise StoreLockedError("the store is locked; a manager must unlock it first")
+        return self.store
+
+    def store_locked(self) -> bool:
+        return self.store is None or self.store.locked

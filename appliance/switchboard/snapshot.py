@@ -1,0 +1,109 @@
+"""The live picture of the box for the control socket (wallboard, console,
+doctor, LEDs). Built on the PJSUA2 thread from plain values, then handed
+over as an immutable dict; readers on other threads never touch PJSUA2."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from appliance import __version__
+
+
+def build(sb: Any) -> dict[str, Any]:
+    c = sb.controller
+    acd = c.acd.snapshot()
+    stations = c.agents.view()
+    queues = []
+    for q in acd.queues:
+        queues.append(
+            {
+                "id": q.id,
+                "name": q.name,
+                "waiting": [
+                    {
+                        "call_id": w.call_id,
+                        "caller": w.number,
+                        "wait_s": round(w.waited_s, 1),
+                        "position": w.position,
+                        "priority": w.priority,
+                        "virtual": w.state in ("callback", "dialing"),
+                        "state": w.state,
+                    }
+                    for w in q.callers
+                ],
+                "callbacks": q.callbacks,
+                "longest_wait_s": round(q.longest_wait_s, 1),
+                "estimated_wait_s": q.estimated_wait_s,
+                "agents_available": q.agents_available,
+                "agents_staffed": q.agents_staffed,
+            }
+        )
+    agents = []
+    now = time.time()
+    for a in acd.agents:
+        st = stations.get(a.id, {})
+        call = c.calls.get(a.call_id or "") if a.call_id else None
+        agents.append(
+            {
+                "station": a.id,
+                "name": a.name,
+                "state": a.state,
+                "reason": a.reason,
+                "since": now - a.in_state_s,
+                "call_id": a.call_id,
+                "caller": call.caller if call else None,
+                "queue": a.queue,
+                "on_hold": bool(call and call.state == "held"),
+                "reachable": st.get("reachable", False),
+                "audio": st.get("audio", False),
+                "mode": st.get("mode", ""),
+            }
+        )
+    calls = [
+        {
+            "call_id": call.id,
+            "caller": call.caller,
+            "state": call.state,
+            "queue": call.queue,
+            "agent": call.agent,
+            "direction": call.direction,
+            "purpose": call.purpose,
+            "route": call.route,
+            "started_at": call.started_at.isoformat(),
+        }
+        for call in c.calls.values()
+        if not call.ended
+    ]
+    cap = sb.capacity
+    return {
+        "box": {
+            "version": __version__,
+            "started_at": sb.started_at,
+            "store_locked": sb.store_locked(),
+            "night_mode": c.ivr.night_mode,
+            "reminders_paused": sb.reminders_paused,
+        },
+        "capacity": {
+            "requested": cap.requested,
+            "allowed": cap.allowed,
+            "in_use": c.legs_in_use(),
+            "build": {"tls": cap.tls, "srtp": cap.srtp, "sound_devices": cap.sound_devices, "pjsip": cap.pjsip_version},
+        },
+        "trunk": sb.trunk.view(),
+        "modem": dict(sb.modem_view),
+        "failover": {"route": sb.route()},
+        "queues": queues,
+        "agents": agents,
+        "calls": calls,
+    }
+
+
+def panel_summary(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """What the LED panel needs (the ``queue.changed`` event)."""
+    waiting = [w for q in snapshot["queues"] for w in q["waiting"] if not w["virtual"]]
+    return {
+        "waiting": len(waiting),
+        "longest_wait_s": max((w["wait_s"] for w in waiting), default=0.0),
+        "calls_in_progress": len(snapshot["calls"]),
+    }

@@ -1,0 +1,221 @@
+"""Voicemail and call recording, encrypted from the first frame.
+
+Audio comes off the conference bridge through a :class:`FrameCapture`
+port, in one-second chunks, into the store writer's thread, which seals
+them with the media vault (AES-GCM). Nothing is written to disk in clear,
+ever. At the end the chunks are turned into a proper WAV (header first),
+still encrypted, and the voicemail or recording row is written.
+While the store is locked there is no media key: voicemail is refused
+and callers are told to call back.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+import pjsua2 as pj
+
+from appliance.ivr import PromptRef, StartVoicemail
+from appliance.store import calls as calls_store
+from appliance.store.media import MediaVault, MediaWriter
+from appliance.store.timefmt import to_db
+from appliance.switchboard.media import FrameCapture, wav_header, write_beep
+from appliance.switchboard.state import ActiveCall
+
+log = logging.getLogger(__name__)
+VM_PLAY_ID = 20_000_000
+
+
+class _Sealed:
+    """The encrypted PCM of one capture; lives on the writer thread."""
+
+    def __init__(self, vault: MediaVault, name: str) -> None:
+        self.vault = vault
+        self.tmp = f"{name}.pcm"
+        self.name = f"{name}.wav"
+        self.writer: MediaWriter | None = None
+        self.pcm = 0
+
+    def write(self, chunk: bytes) -> None:
+        if self.writer is None:
+            self.writer = self.vault.writer(self.tmp)
+        self.writer.write(chunk)
+        self.pcm += len(chunk)
+
+    def finalize(self, keep: bool) -> bool:
+        if self.writer is None:
+            return False
+        self.writer.close()
+        try:
+            if keep:
+                with self.vault.writer(self.name) as out:
+                    out.write(wav_header(self.pcm))
+                    for chunk in self.vault.read_chunks(self.tmp):
+                        out.write(chunk)
+        finally:
+            self.vault.delete(self.tmp)
+        return keep
+
+
+class Voicemail:
+    def __init__(self, controller: Any, store: Any) -> None:
+        self.c = controller
+        self.store = store
+        self._vault: MediaVault | None = None
+        self.beep = write_beep(controller.cfg.prompt_cache_dir / "builtin-beep.wav")
+
+    def vault(self) -> MediaVault | None:
+        if self.store is None or self.store.locked:
+            return None
+        if self._vault is None:
+            self._vault = MediaVault(self.store)
+        return self._vault
+
+    # -- voicemail -------------------------------------------------------------------------
+    def start(self, call: ActiveCall, action: StartVoicemail) -> None:
+        vault = self.vault()
+        call.state = "voicemail"
+        call.extra["mailbox"] = action.mailbox
+        language = action.language or call.language or self.c.cfg.clinic.default_language
+        if vault is None:
+            log.warning("voicemail unavailable while the store is locked")
+            refs = (PromptRef("overflow"), PromptRef("goodbye"))
+            call.extra["vm_refused"] = True
+            files = [self.c.library.resolve(r, language) for r in refs]
+        else:
+            files = [self.c.library.resolve(r, language) for r in action.greeting] + [self.beep]
+        self.c.play_files(call, files, "voicemail", VM_PLAY_ID)
+
+    def greeting_done(self, call: ActiveCall) -> None:
+        if call.extra.pop("vm_refused", False):
+            self.c.end_call(call, "box")
+            return
+        if call.state != "voicemail" or call.capture is not None:
+            if call.extra.pop("vm_goodbye", False):
+                self.c.end_call(call, "box")
+            return
+        name = f"voicemail/{self.c.now():%Y/%m}/{call.id}"
+        self._capture(call, name, [call.leg.media])
+        call.extra["vm_timer"] = self.c.loop.later(self.c.cfg.voicemail.max_seconds, lambda: self._stop(call))
+
+    def digit(self, call: ActiveCall, digit: str) -> None:
+        if digit == "#" and call.capture is not None:
+            self._stop(call)
+
+    def _stop(self, call: ActiveCall) -> None:
+        """Recording over (# or the time limit): say goodbye, then hang up."""
+        if call.capture is None or call.ended:
+            return
+        self._seal(call)
+        call.extra["vm_goodbye"] = True
+        language = call.language or self.c.cfg.clinic.default_language
+        self.c.play_files(call, [self.c.library.resolve(PromptRef("goodbye"), language)], "voicemail", VM_PLAY_ID + 1)
+
+    def finish(self, call: ActiveCall) -> None:
+        """The call ended: keep what was recorded."""
+        if call.capture is not None:
+            self._seal(call)
+
+    # -- call recording ------------------------------------------------------------------------
+    def record_call(self, call: ActiveCall, station: str) -> None:
+        if self.vault() is None or call.agent_leg is None or call.agent_leg.media is None:
+            log.warning("call %s not recorded: store locked or no media", call.id[:8])
+            return
+        name = f"recordings/{self.c.now():%Y/%m}/{call.id}"
+        call.extra["recording_agent"] = station
+        self._capture(call, name, [call.leg.media, call.agent_leg.media])
+
+    # -- shared ----------------------------------------------------------------------------------
+    def _capture(self, call: ActiveCall, name: str, sources: list[Any]) -> None:
+        vault = self.vault()
+        if vault is None:
+            return
+        sealed = _Sealed(vault, name)
+        writer = self.c.writer
+
+        def sink(chunk: bytes) -> None:
+            writer.io(lambda: sealed.write(chunk))
+
+        capture = FrameCapture(f"cap-{call.id[:8]}", sink)
+        for media in sources:
+            media.startTransmit(capture)
+        call.capture = capture
+        call.extra["capture_sources"] = sources
+        call.extra["sealed"] = sealed
+        call.extra["capture_started"] = self.c.now()
+
+    def _seal(self, call: ActiveCall) -> None:
+        capture, call.capture = call.capture, None
+        timer = call.extra.pop("vm_timer", None)
+        if timer is not None:
+            timer.cancel()
+        if capture is None:
+            return
+        for media in call.extra.pop("capture_sources", []):
+            try:
+                media.stopTransmit(capture)
+            except pj.Error:
+                pass
+        capture.flush()
+        seconds = capture.seconds
+        sealed: _Sealed = call.extra.pop("sealed")
+        started = call.extra.pop("capture_started")
+        is_voicemail = sealed.name.startswith("voicemail/")
+        keep = seconds >= (self.c.cfg.voicemail.min_seconds if is_voicemail else 1)
+        if is_voicemail and keep:
+            call.voicemail_left = True
+        cfg, store, emit = self.c.cfg, self.store, self.c.emit
+        info = {
+            "call": call.id,
+            "caller": call.caller,
+            "patient": call.patient_id,
+            "language": call.language,
+            "mailbox": call.extra.get("mailbox", ""),
+            "queue": call.queue,
+            "agent": call.extra.get("recording_agent"),
+        }
+
+        def finalize() -> None:
+            if not sealed.finalize(keep):
+                return
+            with store.transaction() as conn:
+                cid = calls_store.call_id(conn, info["call"])
+                if is_voicemail:
+                    cur = conn.execute(
+                        "INSERT INTO voicemail(mailbox, call_id, caller, patient_id, received_at, duration_s,"
+                        " media_file, language) VALUES (?,?,?,?,?,?,?,?)",
+                        (
+                            info["mailbox"],
+                            cid,
+                            info["caller"],
+                            info["patient"],
+                            to_db(started),
+                            round(seconds, 1),
+                            sealed.name,
+                            info["language"],
+                        ),
+                    )
+                    emit("voicemail.new", voicemail_id=cur.lastrowid, mailbox=info["mailbox"])
+                else:
+                    expires = started + timedelta(days=cfg.retention.recordings_days)
+                    conn.execute(
+                        "INSERT INTO recordings(call_id, patient_id, queue, agent, started_at, duration_s, media_file,"
+                        " expires_at) VALUES (?,?,?,?,?,?,?,?)",
+                        (
+                            cid,
+                            info["patient"],
+                            info["queue"],
+                            info["agent"],
+                            to_db(started),
+                            round(seconds, 1),
+                            sealed.name,
+                            to_db(expires),
+                        ),
+                    )
+
+        self.c.writer.io(finalize)
+        log.info(
+            "%s of %.1f s %s", "voicemail" if is_voicemail else "recording", seconds, "kept" if keep else "discarded"
+        )
