@@ -223,6 +223,8 @@ class Controller:
             self._music_on(call)
         if self.outbound is not None:
             self.outbound.leg_media(leg)
+        if self.reminders is not None:
+            self.reminders.media(call)
 
     def on_leg_digit(self, leg: Leg, digit: str, method: int) -> None:
         call = self.calls.get(leg.owner)
@@ -324,6 +326,8 @@ class Controller:
         )
         self.calls.pop(call.id, None)
         self.dirty = True
+        if self.reminders is not None:
+            self.reminders.call_gone(call)
         self.emit("call.ended", call_id=call.id, disposition=disposition)
         log.info("call %s ended: %s", call.id[:8], disposition)
 

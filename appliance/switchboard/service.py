@@ -13,6 +13,7 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,6 +37,7 @@ from appliance.switchboard.legs import SbAccount
 from appliance.switchboard.lookup import CallerLookup
 from appliance.switchboard.loop import PjLoop
 from appliance.switchboard.outbound import Outbound
+from appliance.switchboard.scripts import CallResult, CallScript, ScriptRunner
 from appliance.switchboard.trunk import TrunkMonitor
 from appliance.switchboard.voicemail import Voicemail
 from appliance.switchboard.writer import StoreWriter
@@ -88,6 +90,7 @@ class SwitchboardService:
         c.outbound.route_for = self.route
         c.on_registration = self.trunk.on_registration
         c.voicemail = Voicemail(c, store)
+        c.reminders = ScriptRunner(c)
         self.control = ControlServer(cfg.control_socket, ControlHandler(self), bus, cfg.control.socket_group)
         self.loop.on_started.append(self._on_loop_started)
         self.loop.on_tick.append(self._tick)
@@ -294,6 +297,46 @@ class SwitchboardService:
         if self._route == "trunk" and self.trunk.state == "disabled":
             return "none"
         return self._route
+
+    # -- the API other services use (any thread) -----------------------------------------------
+    def place_call(
+        self,
+        number: str,
+        script: CallScript,
+        on_result: Callable[[CallResult], None],
+        *,
+        purpose: str = "reminder",
+        language: str | None = None,
+        patient_id: int | None = None,
+        ring_s: float = 45.0,
+        timeout: float = 5.0,
+    ) -> str:
+        """Dial ``number`` and run ``script`` on the answered call; returns the call id.
+
+        Raises:
+            CapacityError: no line free. SwitchboardError: no route, bad number, not running.
+        """
+        runner = self.controller.reminders
+        return str(
+            self.loop.call(
+                lambda: runner.place(
+                    number, script, on_result, purpose=purpose, language=language, patient_id=patient_id, ring_s=ring_s
+                ),
+                timeout=timeout,
+            )
+        )
+
+    def lines(self) -> dict[str, int]:
+        """For the reminder dialer's line budget: what is in use and who waits."""
+        snapshot = self.snapshot
+        waiting = sum(1 for q in snapshot.get("queues", []) for w in q["waiting"] if not w["virtual"])
+        outbound = sum(1 for c in snapshot.get("calls", []) if c.get("purpose") == "reminder")
+        return {
+            "allowed": self.capacity.allowed,
+            "in_use": snapshot.get("capacity", {}).get("in_use", 0),
+            "waiting": waiting,
+            "reminder_calls": outbound,
+        }
 
     # -- commands ----------------------------------------------------------------------------
     def set_night_mode(self, on: bool) -> dict[str, Any]:
