@@ -27,9 +27,11 @@ COMMAND_MODULES = [
     "users",
     "audit",
     "doctor",
+    "calls",
     "provision",
     "web",
     "modem",
+    "station",
 ]
 
 

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 CHECK_MODULES = [
     "appliance.doctor.system",
     "appliance.doctor.storage",
+    "appliance.doctor.switchboard",
     "appliance.doctor.appliance",
     "appliance.doctor.modem",
 ]
