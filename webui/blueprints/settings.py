@@ -114,6 +114,8 @@ def section(section: str) -> Any:
         problems = save(ov.with_section(data, section, values), version, section)
         if problems is None:
             return redirect(url_for("settings.section", section=section))
+        if not problems:  # someone saved first: their version is the base now
+            version = overlay().version()
         errors, others = forms.problems_by_field(problems, f"{section}.")
     forms.apply_errors(specs, errors, request.form)
     return _section_page(section, specs, 400, version=version, others=others, failed=True)
@@ -174,6 +176,8 @@ def item(kind: str, item_id: str) -> Any:
         problems = save(ov.with_collection(data, (kind,), table), version, f"{kind}.{item_id}")
         if problems is None:
             return redirect(url_for("settings.item", kind=kind, item_id=item_id))
+        if not problems:  # someone saved first: their version is the base now
+            version = overlay().version()
         errors, others = forms.problems_by_field(problems, f"{kind}.{item_id}.")
     forms.apply_errors(specs, errors, request.form)
     return _item_page(kind, item_id, specs, 400, version=version, others=others)

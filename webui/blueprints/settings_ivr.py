@@ -114,16 +114,19 @@ def node(name: str) -> Any:
                 spec.value = wanted_type
         return _node_page(name, specs)
     version = request.form.get("version", "")
-    values, errors = forms.parse(request.form, specs)
+    kind = request.form.get("type", current.type)
+    used = set(ivr_tree.TYPE_FIELDS.get(kind, ())) | {"type"}
+    # Only the fields of the chosen type count; the others are hidden in the form.
+    values, errors = forms.parse(request.form, [s for s in specs if s.name in used])
     others: list[str] = []
     if not errors:
-        kind = values.get("type", current.type)
-        used = set(ivr_tree.TYPE_FIELDS.get(kind, ())) | {"type"}
         table = _nodes_table()
-        table[name] = {k: v for k, v in values.items() if k in used}
+        table[name] = values
         problems = _save_nodes(table, version, f"ivr.nodes.{name}")
         if problems is None:
             return redirect(url_for("settings_ivr.ivr"))
+        if not problems:  # someone saved first: their version is the base now
+            version = overlay().version()
         errors, others = forms.problems_by_field(problems, f"ivr.nodes.{name}.")
     forms.apply_errors(specs, errors, request.form)
     return _node_page(name, specs, 400, version=version, others=others, failed=True)

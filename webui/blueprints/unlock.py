@@ -4,8 +4,9 @@ While the store key is wrapped by the manager passphrase and nobody has
 unlocked it, no one can log in (the accounts are inside the encrypted
 store), so this page is open without a login: knowing the passphrase is
 the credential. Attempts are throttled per address. After unlocking here,
-the web UI tells the core (``store.unlocked``), which re-reads the key
-file itself.
+the web UI tells the core over the control socket (``store.unlock``
+with the passphrase, or ``store.unlocked`` where the core re-reads the key
+file itself), so calls get their screen pop and reminders resume.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 from flask import Blueprint, redirect, render_template, request, url_for
 
+from appliance.control import COMMANDS, ControlClient
 from appliance.errors import StoreError, WrongPassphraseError
 from webui import auth
 from webui.auth import public
@@ -24,6 +26,14 @@ from webui.views import control, notice
 
 log = logging.getLogger(__name__)
 bp = Blueprint("unlock", __name__)
+
+
+def tell_core(client: ControlClient, passphrase: str) -> object:
+    """Let the core unlock too: with the passphrase where the protocol takes
+    it (``store.unlock``), else by a notice that it re-reads the key file."""
+    if "store.unlock" in COMMANDS:
+        return client.call("store.unlock", passphrase=passphrase)
+    return client.call("store.unlocked")
 
 
 @bp.route("/unlock", methods=["GET", "POST"])
@@ -55,7 +65,7 @@ def unlock() -> Any:
                 rt.throttle.succeeded(where)
                 rt.repos.audit.record(f"web:{auth.client_address()}", "unlock", "store")
                 log.info("store unlocked from the web UI")
-                ok, message, _result = control(lambda: rt.control.call("store.unlocked"))
+                ok, message, _result = control(lambda: tell_core(rt.control, passphrase))
                 notice("ok", _("The store is unlocked. Log in to continue."))
                 if not ok:
                     notice("info", message)
