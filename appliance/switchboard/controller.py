@@ -161,6 +161,26 @@ class Controller:
         else:
             self.soon(lambda: self._greet(call))
 
+    def on_rejected(self, source: str, code: int, raw: str) -> None:
+        """PJSUA refused an INVITE by itself (every line in use): log the busy caller."""
+        if not self.admission.check(source, time.monotonic()).allowed:
+            return
+        try:
+            request = sipmsg.parse(raw.encode("utf-8", "replace"))
+        except sipmsg.SipParseError:
+            return
+        if request.method != "INVITE":
+            return
+        raw_user = sipmsg.uri_user(request.header("from"))
+        number = normalize_caller(raw_user, self.cfg.clinic.country) or (raw_user[:32] or "anonymous")
+        cid = self.new_id()
+        log.warning("every line is in use: caller %s got %d", mask_phone(number), code)
+        self.writer.db(
+            cdr.start(cid, "inbound", self.now(), number, sipmsg.uri_user(request.header("to")), "patient", "trunk")
+        )
+        self.writer.db(cdr.update(cid, ended_at=self.now(), disposition="busy", sip_code=code, hangup_by="box"))
+        self.emit("call.busy", caller=number)
+
     def _lookup_done(self, call_id: str, match: Any) -> None:
         call = self.calls.get(call_id)
         if call is None:

@@ -57,6 +57,22 @@ class _LogWriter(pj.LogWriter):  # type: ignore[misc]
             pjlog.debug("%s", masked)
 
 
+class _Endpoint(pj.Endpoint):  # type: ignore[misc]
+    """The endpoint, reporting calls PJSUA refused on its own (over its call cap)."""
+
+    def __init__(self, on_rejected: Callable[[str, int, str], None]) -> None:
+        super().__init__()
+        self._on_rejected = on_rejected
+
+    def onRejectedIncomingCall(self, prm: Any) -> None:  # noqa: N802 - PJSUA2's name
+        try:
+            source = str(prm.rdata.srcAddress)
+            whole = str(prm.rdata.wholeMsg)
+        except Exception:
+            source, whole = "", ""
+        self._on_rejected(source, int(prm.statusCode), whole)
+
+
 class TimerHandle:
     __slots__ = ("callback", "cancelled", "deadline")
 
@@ -90,6 +106,8 @@ class PjLoop:
         self.on_started: list[Callable[[], None]] = []  # run on the loop after the endpoint starts
         self.on_stopping: list[Callable[[], None]] = []  # run on the loop before libDestroy
         self.on_tick: list[Callable[[], None]] = []  # every ~100 ms
+        # (source, status, raw INVITE) of calls PJSUA refused by itself; called on this thread.
+        self.on_rejected: Callable[[str, int, str], None] = lambda source, code, msg: None
 
     # -- lifecycle -------------------------------------------------------------
     def start(self, timeout: float = 30.0) -> Capacity:
@@ -237,7 +255,7 @@ class PjLoop:
 
     def _init_endpoint(self) -> None:
         cfg = self.cfg
-        ep = pj.Endpoint()
+        ep = _Endpoint(lambda source, code, msg: self.soon(lambda: self.on_rejected(source, code, msg)))
         ep.libCreate()
         self.ep = ep
         ep_cfg = pj.EpConfig()

@@ -92,6 +92,7 @@ class SwitchboardService:
         c.voicemail = Voicemail(c, store)
         c.reminders = ScriptRunner(c)
         self.control = ControlServer(cfg.control_socket, ControlHandler(self), bus, cfg.control.socket_group)
+        self.loop.on_rejected = self.controller.on_rejected
         self.loop.on_started.append(self._on_loop_started)
         self.loop.on_tick.append(self._tick)
         self.loop.on_stopping.append(self._on_loop_stopping)
