@@ -19,7 +19,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from appliance.config.callflow import HoursSettings
@@ -87,3 +87,20 @@ class BusinessHours:
             return False
         minute = local.hour * 60 + local.minute
         return any(start <= minute < end for start, end in self._spans[local.weekday()])
+
+    def spans_on(self, day: date) -> list[tuple[datetime, datetime]]:
+        """Opening spans of a local date as aware datetimes (none on holidays).
+
+        Used by the reports to know when agents were expected to be available.
+        """
+        if self.is_holiday(day):
+            return []
+        out = []
+        for start, end in self._spans[day.weekday()]:
+            opens = datetime.combine(day, time(start // 60, start % 60), self.tz)
+            if end < 24 * 60:
+                closes = datetime.combine(day, time(end // 60, end % 60), self.tz)
+            else:
+                closes = datetime.combine(day + timedelta(days=1), time(0), self.tz)
+            out.append((opens, closes))
+        return out
