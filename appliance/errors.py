@@ -100,6 +100,10 @@ class SwitchboardError(ClinicBoxError):
     """The telephony engine failed or refused a command."""
 
 
+class StationError(ClinicBoxError):
+    """A headset station (or the GSM gateway) cannot start or lost its device."""
+
+
 class CapacityError(SwitchboardError):
     """No line is free for this call (the build's or the config's call cap)."""
 
