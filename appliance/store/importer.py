@@ -39,6 +39,7 @@ from appliance.store import appointments as appts
 from appliance.store import patients as pats
 from appliance.store.audit import AuditLog
 from appliance.store.connection import Connection, Store
+from appliance.store.importpool import check_all
 from appliance.store.timefmt import to_db
 
 MAX_BYTES = 64 * 1024 * 1024
@@ -176,6 +177,23 @@ def _bool(value: str, name: str, default: bool) -> bool:
     raise ValidationError(f"{name}: write yes or no")
 
 
+def patient_from_row(row: dict[str, str], region: str, language: str) -> pats.PatientInput:
+    """One CSV row as a checked patient (raises ValidationError with the reasons)."""
+    phones = [p for chunk in row.get("phone", "").replace("|", ";").split(";") for p in [chunk.strip()] if p]
+    return pats.PatientInput(
+        family_name=row.get("family_name", ""),
+        given_name=row.get("given_name", ""),
+        name=row.get("name", ""),
+        date_of_birth=row.get("date_of_birth", ""),
+        phones=phones,
+        language=row.get("language", ""),
+        reminder_channel=row.get("reminder_channel", "") or "sms",
+        consent_reminders=_bool(row.get("consent_reminders", ""), "consent_reminders", True),
+        notes=row.get("notes", ""),
+        external_id=row.get("external_id", ""),
+    ).validated(region, language)
+
+
 def _patient_required(cols: set[str]) -> str | None:
     if not ({"name"} & cols or {"family_name", "given_name"} & cols):
         return "a patient file needs a 'name' column or 'family_name'/'given_name' columns"
@@ -260,23 +278,48 @@ class Importer:
 
     # -- patients --------------------------------------------------------------
     def patients(self, data: bytes, actor: str, skip_bad: bool = False) -> ImportReport:
-        def parse(conn: Connection, row: dict[str, str]) -> tuple[str, pats.PatientInput]:
-            phones = [p for chunk in row.get("phone", "").replace("|", ";").split(";") for p in [chunk.strip()] if p]
-            item = pats.PatientInput(
-                family_name=row.get("family_name", ""),
-                given_name=row.get("given_name", ""),
-                name=row.get("name", ""),
-                date_of_birth=row.get("date_of_birth", ""),
-                phones=phones,
-                language=row.get("language", ""),
-                reminder_channel=row.get("reminder_channel", "") or "sms",
-                consent_reminders=_bool(row.get("consent_reminders", ""), "consent_reminders", True),
-                notes=row.get("notes", ""),
-                external_id=row.get("external_id", ""),
-            ).validated(self.region, self.default_language)
-            return item.import_key(), item
+        """Import patients; large files are checked by worker processes (see importpool)."""
+        _check_disk(self.store, self.min_free_mb)
+        text = _decode(data)
+        report = ImportReport("patients")
+        rows: list[tuple[int, dict[str, str]]] = []
+        for line, row in _rows(text, PATIENT_ALIASES, _patient_required):
+            report.rows += 1
+            if isinstance(row, str):
+                report.errors.append((line, row))
+            else:
+                rows.append((line, row))
+        now = to_db(self.store.clock.now())
+        with self.store.transaction() as conn:
+            seen: dict[str, int] = {}
+            batch: list[pats.PatientInput] = []
+            for line, key, item, error in check_all(rows, self.region, self.default_language):
+                if error is not None or key is None:
+                    report.errors.append((line, error or "invalid"))
+                    continue
+                if key in seen:
+                    report.errors.append((line, f"the same patient as line {seen[key]}"))
+                    continue
+                seen[key] = line
+                if report.errors and not skip_bad:
+                    continue  # keep checking (to report every bad row); nothing will be written
+                batch.append(item)
+                if len(batch) >= BATCH:
+                    self._count(report, pats.upsert_many(conn, batch, now))
+                    batch = []
+            if report.errors and not skip_bad:
+                report.errors.sort()
+                raise ImportFileError(report.errors)  # rolls the whole import back
+            if batch:
+                self._count(report, pats.upsert_many(conn, batch, now))
+            report.errors.sort()
+            self.audit.append(conn, actor, "import", "patients", "", report.summary())
+        return report
 
-        return self._run("patients", data, actor, skip_bad, PATIENT_ALIASES, _patient_required, parse, pats.upsert_many)
+    @staticmethod
+    def _count(report: ImportReport, statuses: list[str]) -> None:
+        for status in statuses:
+            setattr(report, status, getattr(report, status) + 1)
 
     # -- appointments ------------------------------------------------------------
     def _time(self, value: str, name: str) -> datetime:

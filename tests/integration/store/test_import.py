@@ -141,3 +141,24 @@ def test_appointment_import_links_patients_and_reports_bad_rows(repos: Repos) ->
     assert "no patient with that clinic id" in report.errors[0][1]
     first = repos.store.query_one("SELECT starts_at, ends_at FROM appointments WHERE external_id = 'A1'")
     assert tuple(first) == ("2026-03-10T08:00:00.000Z", "2026-03-10T08:30:00.000Z")  # Warsaw is UTC+1 in March
+
+
+def test_large_file_checked_in_parallel_reports_the_same_lines(repos: Repos) -> None:
+    """Above PARALLEL_MIN_ROWS rows are checked by worker processes; the
+    report and the result must not differ from the in-process path."""
+    from appliance.store.importpool import PARALLEL_MIN_ROWS
+
+    n = PARALLEL_MIN_ROWS + 1000
+    bad = {7, 2500, n - 3}
+    rows = ["external_id,name,date_of_birth,phone"]
+    for i in range(n):
+        dob = "not-a-date" if i in bad else "1980-01-01"
+        rows.append(f"L{i},Person Number{i},{dob},+48601{i:06d}")
+    data = ("\n".join(rows) + "\n").encode()
+    with pytest.raises(ImportFileError) as err:
+        repos.importer.patients(data, "tech")
+    assert [line for line, _ in err.value.errors] == sorted(i + 2 for i in bad)
+    assert _count(repos) == 0
+    report = repos.importer.patients(data, "tech", skip_bad=True)
+    assert report.inserted == n - len(bad)
+    assert _count(repos) == n - len(bad)
