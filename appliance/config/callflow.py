@@ -67,8 +67,6 @@ class IvrNode:
 class IvrSettings:
     entry: str = setting(doc="The node every inbound call starts at.")
     nodes: dict[str, IvrNode] = setting(doc="The call flow, by node name.")
-    dtmf_inter_digit_s: float = setting(doc="Seconds between digits of a multi-digit entry.", min=0.5, max=10)
-
 
 @dataclass(frozen=True)
 class QueueSettings:
