@@ -12,7 +12,6 @@ import logging
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from flask import current_app
 
@@ -65,9 +64,6 @@ class Runtime:
             self.sessions.idle_s = cfg.web.idle_logout_min * 60
             log.info("web UI reloaded its configuration")
             return cfg
-
-    def extra(self) -> dict[str, Any]:
-        return {}
 
 
 def runtime() -> Runtime:

@@ -116,25 +116,25 @@ class FakeCore:
         station = request.args.get("station")
         agent = self.agent(station) if station else None
         if request.cmd == "agent.login":
-            self._set_agent(station, state="available")
+            self.set_agent(station, state="available")
         elif request.cmd == "agent.logout":
-            self._set_agent(station, state="logged-out", call_id="", caller="", queue="")
+            self.set_agent(station, state="logged-out", call_id="", caller="", queue="")
         elif request.cmd == "agent.pause":
-            self._set_agent(station, state="paused", reason=request.args.get("reason", ""))
+            self.set_agent(station, state="paused", reason=request.args.get("reason", ""))
         elif request.cmd == "agent.unpause":
-            self._set_agent(station, state="available", reason="")
+            self.set_agent(station, state="available", reason="")
         elif request.cmd == "call.answer":
             if agent is None or agent["state"] != "ringing":
                 raise Refused("not-ringing", f"station {station} is not ringing")
-            self._set_agent(station, state="on-call")
+            self.set_agent(station, state="on-call")
         elif request.cmd in ("call.hold", "call.unhold"):
-            self._set_agent(station, on_hold=request.cmd == "call.hold")
+            self.set_agent(station, on_hold=request.cmd == "call.hold")
         elif request.cmd == "call.hangup":
             call_id = agent["call_id"] if agent else ""
-            self._set_agent(station, state="wrap-up", on_hold=False)
+            self.set_agent(station, state="wrap-up", on_hold=False)
             self.bus.emit("call.ended", call_id=call_id, disposition="answered")
         elif request.cmd == "call.wrapup_done":
-            self._set_agent(station, state="available", call_id="", caller="", queue="")
+            self.set_agent(station, state="available", call_id="", caller="", queue="")
         elif request.cmd == "night_mode.set":
             with self._lock:
                 self.state["box"]["night_mode"] = bool(request.args["on"])
@@ -153,7 +153,7 @@ class FakeCore:
                     return dict(agent)
         return None
 
-    def _set_agent(self, station: str | None, **fields: Any) -> None:
+    def set_agent(self, station: str | None, **fields: Any) -> None:
         with self._lock:
             for agent in self.state["agents"]:
                 if agent["station"] == station:
@@ -203,7 +203,7 @@ class FakeCore:
     def ring(self, station: str, call_id: str, caller: str, queue: str = "front-desk") -> None:
         """The station rings with a caller: state, event, snapshot."""
         self.remove_waiting(call_id)
-        self._set_agent(station, state="ringing", call_id=call_id, caller=caller, queue=queue)
+        self.set_agent(station, state="ringing", call_id=call_id, caller=caller, queue=queue)
         self.bus.emit("agent.ringing", station=station, call_id=call_id, caller=caller, queue=queue)
 
     def set(self, section: str, **fields: Any) -> None:
