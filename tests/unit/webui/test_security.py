@@ -28,6 +28,8 @@ MANAGER_ONLY = [
     "/recordings",
     "/patients/1/export.json",
     "/patients/1/erase",
+    "/reports",
+    "/reports.csv",
 ]
 STAFF = [
     "/console",
