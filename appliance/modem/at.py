@@ -79,6 +79,8 @@ URC_WORDS = frozenset(
 TWO_LINE_URCS = ("+CMT:", "+CDS:", "+CBM:")
 
 _CALL_ENDINGS = frozenset({"NO CARRIER", "BUSY", "NO ANSWER", "NO DIALTONE"})
+_OTHER_URCS = ("MISSED_CALL:", "VOICE CALL: END", "DST:")
+_PREFIXED = re.compile(r"^[+*][A-Za-z][A-Za-z0-9_]*\s*:")
 
 
 @dataclass(frozen=True)
@@ -136,11 +138,15 @@ def is_urc(line: str, expect: tuple[str, ...] = (), *, busy: bool = True, dialin
         return False
     if text in URC_WORDS:
         return not (dialing and text in _CALL_ENDINGS)
+    if final_result(text) is not None:
+        return False
     if text.startswith("^"):
         return True  # Huawei ^RSSI, ^MODE, ^BOOT, ^CEND...
-    if text.startswith(("MISSED_CALL:", "VOICE CALL: END")):
+    if text.startswith(_OTHER_URCS) or text.startswith(URC_PREFIXES):
         return True
-    return text.startswith(URC_PREFIXES)
+    # Any other "+NAME:" / "*NAME:" line that the command in flight does not
+    # answer with is a URC this table does not know yet (firmware adds them).
+    return bool(_PREFIXED.match(text))
 
 
 def expected_prefixes(command: str) -> tuple[str, ...]:

@@ -332,7 +332,9 @@ def cclk(line: str) -> datetime:
         raise AtParseError(f"no time in {line!r}")
     if m[7] is None:
         raise AtParseError(f"the modem's clock has no time zone ({line!r})")
-    year = int(m[1]) + (2000 if len(m[1]) == 2 else 0)
+    year = int(m[1])
+    if len(m[1]) == 2:  # an unset modem clock reads 80/01/06 (1980), not 2080
+        year += 2000 if year < 70 else 1900
     try:
         zone = timezone(timedelta(minutes=15 * int(m[7])))
         local = datetime(year, int(m[2]), int(m[3]), int(m[4]), int(m[5]), int(m[6]), tzinfo=zone)

@@ -53,6 +53,7 @@ _EXT_CHARS = frozenset(_EXT_CODE)
 _TO_SEPTETS = {ord(ch): chr(code) for ch, code in _BASIC_CODE.items()}
 _TO_SEPTETS.update({ord(ch): chr(ESCAPE) + chr(code) for ch, code in _EXT_CODE.items()})
 _FROM_BASIC = {i: ch for i, ch in enumerate(BASIC) if i != ESCAPE}
+_FROM_BASIC_TABLE = {i: BASIC[i & 0x7F] for i in range(256)}
 
 
 class EncodingError(ModemError):
@@ -90,6 +91,8 @@ def to_septets(text: str) -> bytes:
 def from_septets(septets: bytes) -> str:
     """Map septet values back to text. Unknown extension codes become a space,
     as TS 23.038 asks a receiver to do (the escape falls back to the basic table)."""
+    if ESCAPE not in septets:
+        return septets.decode("latin-1").translate(_FROM_BASIC_TABLE)
     out: list[str] = []
     escaped = False
     for s in septets:

@@ -68,7 +68,6 @@ class SubmitPdu:
 class EncodedSms:
     encoding: str
     parts: tuple[SubmitPdu, ...]
-    texts: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -125,51 +124,53 @@ def choose_encoding(text: str) -> str:
     return GSM7 if gsm7.is_gsm7(text) else UCS2
 
 
-def _units(ch: str) -> int:
-    return 2 if ord(ch) > 0xFFFF else 1
-
-
-def split_text(text: str, encoding: str) -> list[str]:
-    """Cut ``text`` into the parts of a (possibly concatenated) SMS.
+def payload_parts(text: str, encoding: str) -> list[bytes]:
+    """Cut ``text`` into per-part payloads: septet values (GSM 7-bit) or UTF-16
+    bytes (UCS-2), never splitting an escape sequence or a surrogate pair.
 
     Raises:
-        EncodingError: empty text, or more than 255 parts.
+        EncodingError: empty text, a character the alphabet lacks, or more than 255 parts.
     """
     if not text:
         raise EncodingError("an SMS needs some text")
     if encoding == GSM7:
-        size, single, limit = gsm7.char_septets, SINGLE_GSM7, PART_GSM7
-        total = gsm7.septet_length(text)
+        data, single, limit = gsm7.to_septets(text), SINGLE_GSM7, PART_GSM7
     else:
-        size, single, limit = _units, SINGLE_UCS2, PART_UCS2
-        total = len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
-    if total <= single:
-        return [text]
-    parts: list[str] = []
-    start = used = 0
-    for i, ch in enumerate(text):
-        n = size(ch)
-        if used + n > limit:
-            parts.append(text[start:i])
-            start, used = i, 0
-        used += n
-    parts.append(text[start:])
+        data, single, limit = text.encode("utf-16-be"), SINGLE_UCS2 * 2, PART_UCS2 * 2
+    if len(data) <= single:
+        return [data]
+    parts: list[bytes] = []
+    start, size = 0, len(data)
+    while start < size:
+        end = min(start + limit, size)
+        if end < size:
+            if encoding == GSM7 and data[end - 1] == gsm7.ESCAPE:
+                end -= 1  # keep the escape with its character
+            elif encoding != GSM7 and 0xD8 <= data[end - 2] <= 0xDB:
+                end -= 2  # keep a high surrogate with its low half
+        parts.append(data[start:end])
+        start = end
     if len(parts) > MAX_PARTS:
         raise EncodingError(f"the text needs {len(parts)} SMS; at most {MAX_PARTS} can be joined")
     return parts
 
 
-def build_user_data(text: str, encoding: str, udh: bytes) -> tuple[int, bytes]:
-    """(TP-UDL, TP-UD) for one part."""
+def split_text(text: str, encoding: str) -> list[str]:
+    """The text of each part of a (possibly concatenated) SMS (see :func:`payload_parts`)."""
     if encoding == GSM7:
-        septets = gsm7.to_septets(text)
+        return [gsm7.from_septets(p) for p in payload_parts(text, encoding)]
+    return [p.decode("utf-16-be") for p in payload_parts(text, encoding)]
+
+
+def build_user_data(payload: bytes, encoding: str, udh: bytes) -> tuple[int, bytes]:
+    """(TP-UDL, TP-UD) for one part's payload."""
+    if encoding == GSM7:
         if not udh:
-            return len(septets), gsm7.pack(septets)
+            return len(payload), gsm7.pack(payload)
         fill = (7 - (len(udh) * 8) % 7) % 7
         header_septets = (len(udh) * 8 + fill) // 7
-        return header_septets + len(septets), udh + gsm7.pack(septets, fill)
-    body = text.encode("utf-16-be")
-    return len(udh) + len(body), udh + body
+        return header_septets + len(payload), udh + gsm7.pack(payload, fill)
+    return len(udh) + len(payload), udh + payload
 
 
 def encode_sms(
@@ -197,20 +198,20 @@ def encode_sms(
         EncodingError / PduError: text or number that cannot be sent.
     """
     alphabet = encoding or choose_encoding(text)
-    texts = split_text(text, alphabet)
-    total = len(texts)
+    payloads = payload_parts(text, alphabet)
+    total = len(payloads)
     first = 0x01 | (0x20 if status_report else 0) | (0x10 if validity is not None else 0)
     head = encode_address(number) + bytes([0x00, dcs_for(alphabet)])
     if validity is not None:
         head += bytes([relative_validity(validity)])
     sca = encode_smsc(smsc)
     parts = []
-    for seq, part in enumerate(texts, start=1):
+    for seq, payload in enumerate(payloads, start=1):
         udh = build_udh(Concat(concat_ref, total, seq)) if total > 1 else b""
-        udl, ud = build_user_data(part, alphabet, udh)
+        udl, ud = build_user_data(payload, alphabet, udh)
         tpdu = bytes([first | (0x40 if udh else 0), 0x00]) + head + bytes([udl]) + ud
         parts.append(SubmitPdu((sca + tpdu).hex().upper(), len(tpdu), seq, total))
-    return EncodedSms(alphabet, tuple(parts), tuple(texts))
+    return EncodedSms(alphabet, tuple(parts))
 
 
 def _decode_user_data(reader: Reader, alphabet: str, udhi: bool) -> tuple[str, Concat | None]:
@@ -319,5 +320,6 @@ __all__ = [
     "clean_text",
     "decode_pdu",
     "encode_sms",
+    "payload_parts",
     "split_text",
 ]

@@ -72,14 +72,12 @@ def encode_semi_octets(digits: str) -> bytes:
     return bytes(codes[i] | (codes[i + 1] << 4) for i in range(0, len(codes), 2))
 
 
+_SWAP_NIBBLES = bytes(((b & 0x0F) << 4) | (b >> 4) for b in range(256))
+_HEX_TO_BCD = str.maketrans({"a": "*", "b": "#", "c": "a", "d": "b", "e": "c", "f": None})
+
+
 def decode_semi_octets(data: bytes, count: int | None = None) -> str:
-    out = []
-    for octet in data:
-        for nibble in (octet & 0x0F, octet >> 4):
-            if nibble == 0xF:
-                continue
-            out.append(_BCD[nibble] if nibble < len(_BCD) else "?")
-    text = "".join(out)
+    text = data.translate(_SWAP_NIBBLES).hex().translate(_HEX_TO_BCD)
     return text[:count] if count is not None else text
 
 
@@ -147,9 +145,9 @@ def decode_timestamp(reader: Reader, field: str) -> datetime:
         quarters = (tz_raw & 0x07) * 10 + (tz_raw >> 4)
         if tz_raw & 0x08:
             quarters = -quarters
-        local = datetime(
-            2000 + year, month, day, hour, minute, second, tzinfo=timezone(timedelta(minutes=15 * quarters))
-        )
+        century = 2000 if year < 90 else 1900  # two-digit years: 1990-2089
+        zone = timezone(timedelta(minutes=15 * quarters))
+        local = datetime(century + year, month, day, hour, minute, second, tzinfo=zone)
     except ValueError as exc:
         raise PduError(f"{field} is not a valid time stamp ({raw.hex().upper()})") from exc
     return local.astimezone(UTC)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from appliance.modem.pdu import build_user_data, choose_encoding, split_text
+from appliance.modem.pdu import build_user_data, choose_encoding, payload_parts
 from appliance.modem.pdufields import (
     Concat,
     build_udh,
@@ -37,11 +37,11 @@ def encode_deliver(
 ) -> list[tuple[str, int]]:
     """(hex PDU with SMSC prefix, TPDU length) for each part of a delivered SMS."""
     alphabet = encoding or choose_encoding(text)
-    texts = split_text(text, alphabet)
-    total = len(texts)
+    payloads = payload_parts(text, alphabet)
+    total = len(payloads)
     sca = encode_smsc(smsc)
     out = []
-    for seq, part in enumerate(texts, start=1):
+    for seq, part in enumerate(payloads, start=1):
         udh = build_udh(Concat(concat_ref, total, seq)) if total > 1 else b""
         udl, ud = build_user_data(part, alphabet, udh)
         first = 0x04 | (0x40 if udh else 0)  # SMS-DELIVER, no more messages to send

@@ -153,8 +153,8 @@ def _cpin(sim: ModemSimulator, name: str, arg: str) -> list[str]:
 
 
 # -- network ---------------------------------------------------------------------------
-def schedule_registration(sim: ModemSimulator, delay: float = 0.15) -> None:
-    sim.later(delay, lambda: update_registration(sim))
+def schedule_registration(sim: ModemSimulator) -> None:
+    sim.later(sim.state.register_delay_s, lambda: update_registration(sim))
 
 
 def update_registration(sim: ModemSimulator) -> None:

@@ -41,7 +41,7 @@ def handle(sim: PtySimulator, request: dict[str, Any]) -> dict[str, Any]:
     modem = sim.modem
     cmd = request.get("cmd")
     if cmd == "sms":
-        options = {k: request[k] for k in ("encoding", "order", "drop", "duplicate") if k in request}
+        options = {k: request[k] for k in ("encoding", "order", "drop", "duplicate", "only", "ref") if k in request}
         parts = modem.inject_sms(str(request["from"]), str(request["text"]), **options)
         return {"ok": True, "parts": parts}
     if cmd == "call":

@@ -214,7 +214,9 @@ def finish_send(sim: ModemSimulator, body: str) -> tuple[list[str], CmdError | N
         st.store(_store_name(st.cpms[1]))[index] = StoredSms(2, body, int(param) if param.isdigit() else 0)
         return [f"+CMGW: {index}"], None
     if st.sms_errors:
-        return [], CmdError("CMS", st.sms_errors.pop(0))
+        code = st.sms_errors.pop(0)
+        if code:
+            return [], CmdError("CMS", code)
     if st.reg_stat not in (1, 5):
         return [], CmdError("CMS", 331)
     mr = st.next_mr
@@ -251,6 +253,9 @@ def deliver(
     order: list[int] | None = None,
     duplicate: list[int] | None = None,
     drop: list[int] | None = None,
+    only: list[int] | None = None,
+    ref: int | None = None,
+    sent_at: datetime | None = None,
 ) -> int:
     """Send ``text`` from ``sender`` to the modem as the network would.
 
@@ -258,13 +263,19 @@ def deliver(
         order: part numbers (1-based) in arrival order; default 1..n.
         duplicate: parts that arrive a second time at the end.
         drop: parts that never arrive.
+        only: deliver just these parts (a late part of an earlier message,
+            with the same ``ref`` and ``sent_at``).
+        ref: concatenation reference; default the next one.
+        sent_at: the sender's time stamp; default now.
     """
     st = sim.state
-    ref = st.next_concat_ref
-    st.next_concat_ref = (ref + 1) % 256
-    pdus = encode_deliver(sender, text, datetime.now(UTC), concat_ref=ref, smsc=st.smsc, encoding=encoding)
+    if ref is None:
+        ref = st.next_concat_ref
+        st.next_concat_ref = (ref + 1) % 256
+    stamp = sent_at or datetime.now(UTC)
+    pdus = encode_deliver(sender, text, stamp, concat_ref=ref, smsc=st.smsc, encoding=encoding)
     seqs = order or list(range(1, len(pdus) + 1))
-    seqs = [s for s in seqs if s not in (drop or [])] + list(duplicate or [])
+    seqs = [s for s in seqs if s not in (drop or []) and (only is None or s in only)] + list(duplicate or [])
     for seq in seqs:
         pdu, length = pdus[seq - 1]
         st.undelivered.append((pdu, length))

@@ -100,6 +100,7 @@ class SimState:
     calls: list[SimCall] = field(default_factory=list)
     busy_numbers: set[str] = field(default_factory=set)
     answer_delay_s: float = 0.3
+    register_delay_s: float = 0.15
     dtmf: str = ""
     # faults
     hung: bool = False
@@ -123,7 +124,6 @@ class SimState:
         self.drop_answers = 0
         self.calls.clear()
         self.reg_stat = 0
-        self.pin_tries = 3 if self.sim != "puk" else 0
         if self.network_sticky_loss:
             self.network = True
             self.network_sticky_loss = False

@@ -235,10 +235,10 @@ class ModemSimulator:
         with self._lock:
             self.state.drop_answers = count
 
-    def fail_next_sms(self, code: int, count: int = 1) -> None:
-        """Answer the next ``count`` sends with ``+CMS ERROR: code``."""
+    def fail_next_sms(self, code: int, count: int = 1, after: int = 0) -> None:
+        """Let ``after`` sends through, then answer ``count`` with ``+CMS ERROR: code``."""
         with self._lock:
-            self.state.sms_errors.extend([code] * count)
+            self.state.sms_errors.extend([0] * after + [code] * count)
 
     def interleave(self, *urcs: str) -> None:
         """Put these URC lines in the middle of the next answer."""

@@ -43,6 +43,7 @@ from appliance.modem.smsqueue import RateLimiter, retry_delay
 from appliance.privacy import mask_phone
 from appliance.store.phones import normalize_caller
 from appliance.store.sms import SmsRecord, SmsRepo
+from appliance.store.timefmt import from_db
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +159,14 @@ class SmsService:
             if not done:
                 break
         return sent
+
+    def seconds_until_due(self, limit: float) -> float:
+        """How long the worker may wait before the next queued SMS is due."""
+        wait = limit
+        due = from_db(self.repo.next_due_at())
+        if due is not None:
+            wait = min(wait, (due - self.clock.now()).total_seconds())
+        return max(0.1, wait)
 
     def _send_one(self, record: SmsRecord, port: SmsPort) -> tuple[int, bool]:
         encoded = encode_sms(

@@ -117,6 +117,8 @@ class ModemWorker:
         if self.ready and self.host.sms_ready() and now >= self._next_sms:
             self._next_sms = now + 5.0
             self._guard(lambda: self.host.sms.send_due(self.modem))
+            self._next_sms = now + self.host.sms.seconds_until_due(5.0)
+        if self.ready and self.host.sms_ready() and self.host.sms.reassembler.pending():
             self._guard(lambda: self.host.sms.expire(self.modem))
         if self.ready and self.host.settings.network_time and now >= self._next_time:
             self._next_time = now + 3600

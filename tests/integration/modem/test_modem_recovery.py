@@ -1,0 +1,88 @@
+"""Health and recovery on a real pty: hang, lost registration, SIM and PIN problems."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from appliance.doctor import Context
+from appliance.doctor import modem as checks
+from appliance.modem.simpty import PtySimulator
+from appliance.modem.simulator import ModemSimulator
+from appliance.modem.status import read_status
+from tests.integration.modem.conftest import Rig, modem_config, wait_until
+
+
+def test_hung_modem_is_recovered_by_a_usb_reset_and_sms_flows_again(make_rig: Callable[..., Rig]) -> None:
+    rig = make_rig(command_timeout_s=0.5)
+    rig.bus.emit("trunk.down", reason="internet down")
+    assert rig.svc.failover.route() == "gsm"
+    generation = rig.sim.generation
+    rig.modem.hang()
+    rig.events.wait("modem.recovery", timeout=8, step="reinit", outcome="started")
+    rig.events.wait("failover.changed", route="none")  # nothing can go out while it recovers
+    rig.events.wait("modem.recovery", timeout=12, step="usb-reset", outcome="started")
+    rig.events.wait("modem.recovery", timeout=12, outcome="recovered")
+    assert rig.svc.failover.route() == "gsm"
+    assert rig.sim.generation == generation + 1  # the device went away and came back
+    assert rig.svc.status.state == "ready"
+    assert [e["state"] for e in rig.events.of("modem.status")].count("recovering") >= 2
+    sms_id = rig.svc.send_sms("+48601234567", "po awarii")
+    rig.events.wait("modem.sms.status", sms_id=sms_id, status="sent")
+    status = read_status(rig.cfg.paths.run_dir)
+    assert status is not None and status["last_recovery"]["outcome"] == "recovered"
+
+
+def test_registration_lost_for_long_is_recovered_by_a_radio_reset(make_rig: Callable[..., Rig]) -> None:
+    rig = make_rig(registration_lost_s=1)
+    rig.modem.set_network(False, sticky=True)  # only a reboot brings it back
+    rig.events.wait("modem.status", state="searching")
+    rig.events.wait("modem.recovery", timeout=8, step="reinit", outcome="started")
+    rig.events.wait("modem.recovery", timeout=8, step="radio-reset", outcome="started")
+    rig.events.wait("modem.recovery", timeout=12, outcome="recovered")
+    assert rig.svc.status.registered
+    assert not any(e["step"] == "usb-reset" for e in rig.events.of("modem.recovery"))
+
+
+def test_a_short_network_gap_needs_no_recovery(rig: Rig) -> None:
+    rig.modem.set_network(False)
+    rig.events.wait("modem.status", state="searching")
+    rig.modem.set_network(True)
+    rig.events.wait("modem.status", timeout=4, state="ready")
+    assert rig.events.of("modem.recovery") == []
+
+
+def test_wrong_pin_is_tried_once_and_never_again(make_rig: Callable[..., Rig], tmp_path) -> None:  # type: ignore[no-untyped-def]
+    modem = ModemSimulator(pin="1234")
+    cfg = modem_config(tmp_path, pin="0000")
+    first = make_rig(cfg=cfg, sim=PtySimulator(modem), start=False).start(ready=False)
+    first.events.wait("modem.status", state="pin-rejected")
+    assert modem.state.pin_tries == 2
+    first.svc.stop()
+    second = make_rig(cfg=cfg, sim=PtySimulator(modem), start=False).start(ready=False)
+    second.events.wait("modem.status", state="pin-rejected")
+    wait_until(lambda: second.svc.status.detail, what="the reason")
+    assert "not tried again" in second.svc.status.detail
+    assert modem.state.pin_tries == 2  # the SIM was not asked again: no lock-out
+    assert second.events.of("modem.recovery") == []  # a reset cannot fix a PIN
+    second.svc.stop()
+    fixed = modem_config(tmp_path, pin="1234")
+    third = make_rig(cfg=fixed, sim=PtySimulator(modem))
+    assert third.svc.status.sim == "ready" and modem.state.pin_tries == 3
+
+
+def test_sim_needing_a_pin_without_one_configured(make_rig: Callable[..., Rig]) -> None:
+    rig = make_rig(sim=PtySimulator(ModemSimulator(pin="1234")), start=False).start(ready=False)
+    rig.events.wait("modem.status", state="sim-locked")
+    assert "modem.pin" in rig.svc.status.detail
+
+
+def test_missing_sim_is_reported_to_doctor(make_rig: Callable[..., Rig]) -> None:
+    modem = ModemSimulator()
+    modem.state.sim = "absent"
+    rig = make_rig(sim=PtySimulator(modem), start=False).start(ready=False)
+    rig.events.wait("modem.status", state="no-sim")
+    ctx = Context(rig.cfg)
+    results = {r.name: r for r in (checks.modem_present(ctx), checks.modem_sim(ctx), *checks.modem_network(ctx))}
+    assert results["modem"].status == "OK" and "owned by the running core" in results["modem"].detail
+    assert results["modem SIM"].status == "FAIL" and "insert the SIM" in results["modem SIM"].fix
+    assert results["modem network"].status == "WARN"
