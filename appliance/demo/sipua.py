@@ -132,6 +132,7 @@ class UserAgent:
         self._inbuf = b""
         self._next_report = 0.0
         self._closing: list[tuple[Any, int, str]] = []
+        self._finishing: list[tuple[int, str, float]] = []
 
     def emit(self, event: str, **data: Any) -> None:
         line = json.dumps({"event": event, **data}, ensure_ascii=False) + "\n"
@@ -168,7 +169,7 @@ class UserAgent:
         self.buddies.clear()
         for call in list(self.rt.calls.values()):
             self._close_media(call)
-        self._finish_recordings()
+        self._finish_recordings(final=True)  # libDestroy closes the files
 
     def _read_commands(self) -> None:
         ready, _, _ = select.select([0], [], [], 0)
@@ -298,9 +299,7 @@ class UserAgent:
             headers=extension_headers(msg),
             src=str(prm.rdata.srcAddress),
         )
-        op = pj.CallOpParam()
-        op.statusCode = self.args.answer_code if self.args.auto_answer else 180
-        call.answer(op)
+        self.rt.answer_soon(prm.callId, self.args.answer_code if self.args.auto_answer else 180)
 
     def on_call_state(self, call: _Call) -> None:
         info = call.getInfo()
@@ -335,14 +334,23 @@ class UserAgent:
             call.recorder = None
             self._closing.append((recorder, call.serial, wav))
 
-    def _finish_recordings(self) -> None:
-        """Destroy stopped recorders (which writes their WAV header), then say so."""
-        if not self._closing:
-            return
-        done = [(cid, wav) for _, cid, wav in self._closing]
+    def _finish_recordings(self, final: bool = False) -> None:
+        """Destroy stopped recorders; say "recorded" once the WAV is complete.
+
+        The conference bridge removes a port on its next clock tick, and only
+        then does the WAV writer fill in the header's sizes.
+        """
+        for recorder, serial, wav in self._closing:
+            self.rt.drop(recorder)
+            self._finishing.append((serial, wav, time.monotonic() + 1.0))
         self._closing = []
-        for cid, wav in done:
-            self.emit("recorded", call=cid, wav=wav)
+        waiting = []
+        for serial, wav, deadline in self._finishing:
+            if final or _wav_complete(wav) or time.monotonic() > deadline:
+                self.emit("recorded", call=serial, wav=wav)
+            else:
+                waiting.append((serial, wav, deadline))
+        self._finishing = waiting
 
     def _close_media(self, call: _Call) -> None:
         self._stop_recording(call)
@@ -371,6 +379,16 @@ class UserAgent:
             self.emit("audio", call=call.serial, seconds=round(seconds, 2), heard=round(heard, 2), peak=peak)
 
 
+def _wav_complete(path: str) -> bool:
+    """Whether a WAV's RIFF size is filled in (PJMEDIA writes 0 until it closes the file)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+    except OSError:
+        return False
+    return len(head) == 8 and head[4:8] != b"\0\0\0\0"
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m appliance.demo.sipua", description=__doc__.split("\n\n")[0])
     p.add_argument("--port", type=int, default=0, help="SIP port (0 = any free port)")
@@ -391,7 +409,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose or os.environ.get("CLINICBOX_PJSIP_LOG") else logging.WARNING, stream=sys.stderr
+        level=logging.DEBUG if args.verbose or os.environ.get("CLINICBOX_PJSIP_LOG") else logging.WARNING,
+        stream=sys.stderr,
     )
     out_fd = keep_stdout_clean()
     return UserAgent(args, out_fd).run()

@@ -245,8 +245,6 @@ class Station:
         call = _Call(self, account, prm.callId)
         self.rt.calls[prm.callId] = call
         decision = self.guard.check_invite(str(prm.rdata.wholeMsg), busy=self._active() is not None)
-        op = pj.CallOpParam()
-        op.statusCode = decision.code
         if not decision.accept:
             log.warning(
                 "refused a call from %s (caller %s): %s",
@@ -254,19 +252,20 @@ class Station:
                 mask_phone(decision.caller),
                 decision.reason,
             )
-            call.answer(op)
+            self.rt.answer_soon(prm.callId, decision.code)
             return
         self.active_id = prm.callId
         call.mode = decision.mode
         if self.ringer.stop():
             self._stop_tone()
+            log.info("ring stopped: call answered")
         if decision.mode == "auto" and self._tones is not None:
             self._tones.play("beep", BEEP, loop=False)
             call.hear_at = self.clock.monotonic() + BEEP.on_ms / 1000
         else:
             call.hear_at = self.clock.monotonic()
         log.info("answering call %s (%s) from caller %s", prm.callId, decision.mode, mask_phone(decision.caller))
-        call.answer(op)
+        self.rt.answer_soon(prm.callId, 200)
 
     def on_media(self, call: _Call) -> None:
         info = call.getInfo()

@@ -108,6 +108,7 @@ class UaRuntime:
         self.accounts: list[Any] = []
         self.objects: list[Any] = []
         self._graveyard: list[Any] = []
+        self._answers: list[tuple[int, int]] = []
         self._writer: _LogWriter | None = None
         self._rtp_base = config.rtp_port or random.randrange(20000, 40000, 2)
 
@@ -206,6 +207,9 @@ class UaRuntime:
         acfg = pj.AccountConfig()
         acfg.idUri = id_uri
         acfg.sipConfig.transportId = self.transport_id
+        # No re-INVITE to "lock" the codec after a multi-codec answer: one
+        # offer/answer per call keeps peers (baresip restarts its stream) simple.
+        acfg.mediaConfig.lockCodecEnabled = False
         media = acfg.mediaConfig.transportConfig
         media.port = self._rtp_base
         media.portRange = 2000
@@ -255,9 +259,30 @@ class UaRuntime:
                 del self.calls[cid]
         self._graveyard.append(obj)
 
+    def answer_soon(self, call_id: int, code: int) -> None:
+        """Answer an incoming call right after the current callback returns.
+
+        Answering (above all refusing) from inside ``onIncomingCall`` can
+        trip PJSUA2's own bookkeeping: a sipvicious INVITE answered 403 there
+        aborts the process on a freed rdata. Deferring to the next poll
+        costs ~10 ms and is always safe.
+        """
+        self._answers.append((call_id, code))
+
     def poll(self, ms: int = 10) -> None:
         self._graveyard.clear()
         self.ep.libHandleEvents(ms)
+        answers, self._answers = self._answers, []
+        for call_id, code in answers:
+            call = self.calls.get(call_id)
+            if call is None:
+                continue  # gone already (CANCEL)
+            op = pj.CallOpParam()
+            op.statusCode = code
+            try:
+                call.answer(op)
+            except pj.Error as exc:
+                log.debug("answering call %s with %s failed: %s", call_id, code, exc.info())
 
     # -- stop ----------------------------------------------------------------------
     def shutdown(self, release: Callable[[], None] | None = None, grace_s: float = 1.5) -> None:

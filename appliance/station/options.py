@@ -116,6 +116,6 @@ def resolve(
         gateway=gateway,
         simulate=cfg.simulate,
         sip_trace=cfg.logging.sip_trace,
-        user_agent=f"{cfg.sip.user_agent} station {sid}",
+        user_agent=cfg.sip.user_agent,  # not the station id: a scanner learns nothing
         asound_root=asound_root,
     )

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from tests.integration.sip.peers.common import free_port
 
-_ROW = re.compile(r"^\|\s*(\S+)\s*\|\s*(.*?)\s*\|$")
+_ROW = re.compile(r"^\|\s*(.*?)\s*\|\s*(.*?)\s*\|$")
 
 
 @dataclass(frozen=True)
@@ -45,8 +45,21 @@ def svmap(port: int, home: Path, *, method: str = "OPTIONS", timeout: float = 30
 
 
 def svwar(
-    port: int, home: Path, *, extensions: str = "100-110", method: str = "REGISTER", timeout: float = 60.0
+    port: int,
+    home: Path,
+    *,
+    extensions: str = "100-110",
+    method: str = "REGISTER",
+    force: bool = False,
+    timeout: float = 60.0,
 ) -> ScanResult:
-    """Enumerate extensions on 127.0.0.1:``port`` (rows: extension, authentication)."""
+    """Enumerate extensions on 127.0.0.1:``port`` (rows: extension, authentication).
+
+    svwar first sends one request for a random extension and gives up when
+    the answer looks like every other answer will (a 403 to all, say);
+    ``force`` makes it try every extension anyway.
+    """
     argv = ["svwar", "-p", str(port), "-P", str(free_port()), "-b", "127.0.0.1", "-e", extensions, "-m", method]
+    if force:
+        argv.append("--force")
     return _run([*argv, "127.0.0.1"], home, timeout)

@@ -16,7 +16,7 @@ _CONTACT = re.compile(r"(?:station|GSM gateway) (\S+) at (sip:\S+),")
 
 MINIMAL_CONFIG = """\
 config_version = 1
-simulate = true
+simulate = {simulate}
 
 [clinic]
 name = "Test Clinic"
@@ -43,17 +43,21 @@ port = {sip_port}
 """
 
 
-def write_station_config(directory: Path, stations: dict[str, dict[str, object]], sip_port: int = 5060) -> Path:
+def write_station_config(
+    directory: Path, stations: dict[str, dict[str, object]], sip_port: int = 5060, *, simulate: bool = True
+) -> Path:
     """A minimal clinic config with ``stations`` (passwords go to secrets.toml, 0600).
 
     Args:
         stations: id → settings; a ``password`` key is written to the secrets file.
+        simulate: ``simulate = true`` makes stations use no sound device at all;
+            false lets them look for one (the PyPI PJSUA2 build has none).
 
     Returns:
         The path of clinicbox.toml.
     """
     directory.mkdir(parents=True, exist_ok=True)
-    lines = [MINIMAL_CONFIG.format(sip_port=sip_port)]
+    lines = [MINIMAL_CONFIG.format(sip_port=sip_port, simulate="true" if simulate else "false")]
     secrets = []
     for sid, settings in stations.items():
         lines.append(f"[stations.{sid}]")
