@@ -150,12 +150,14 @@ class LiveHub:
     def _set_down(self, reason: str) -> None:
         with self._lock:
             was_up = self._core_up
+            changed = was_up or reason != self._core_reason
             self._core_up = False
             self._core_reason = reason
             self._snapshot = None
         if was_up:
             log.warning("lost the core's event stream: %s", reason)
-        self._broadcast("core", {"up": False, "reason": reason})
+        if changed:  # retries while the core stays down say nothing new
+            self._broadcast("core", {"up": False, "reason": reason})
 
     def _follow(self, stream: Iterator[tuple[str, Any]]) -> None:
         for kind, data in stream:
