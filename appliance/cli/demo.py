@@ -28,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,
 def demo_children(config: Path, traffic: bool) -> list[Child]:
     """The demo box's processes: the same programs the appliance runs under systemd."""
     exe = [sys.executable, "-m", "appliance", "--config", str(config)]
-    children = [Child("core", [*exe, "run"])]
+    children = [Child("core", [*exe, "run"]), Child("web", [*exe, "web"])]
     _ = traffic
     return children
 

@@ -16,6 +16,7 @@ import logging
 import os
 import queue
 import socket
+import struct
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -224,13 +225,15 @@ class _Subscriber:
         self.conn = conn
         self._lock = threading.Lock()
         self.closed = False
+        # A send timeout only: a timeout set with settimeout() would also end
+        # the connection's read loop (which waits, blocking, for more commands).
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", 2, 0))
 
     def send(self, data: bytes) -> None:
         if self.closed:
             return
         with self._lock:
             try:
-                self.conn.settimeout(2.0)
                 self.conn.sendall(data)
             except OSError:
                 self.close()

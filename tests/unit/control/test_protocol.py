@@ -90,3 +90,18 @@ def test_subscribers_get_snapshots_and_events(server: Any, tmp_path: Path) -> No
 def test_client_says_when_the_core_is_down(tmp_path: Path) -> None:
     with pytest.raises(ControlError, match="core is not running"):
         ControlClient(tmp_path / "nothing.sock").status()
+
+
+def test_a_subscription_stays_open_across_quiet_periods(server: Any, tmp_path: Path) -> None:
+    """A wallboard may see no change for minutes; its stream must not drop."""
+    import time
+
+    _, bus, _ = server
+    stream = ControlClient(tmp_path / "c.sock").subscribe()
+    assert next(stream)[0] == "snapshot"
+    bus.emit("agent.state", station="desk1", state="available")
+    assert next(e for e, _ in stream if e != "snapshot") == "agent.state"
+    time.sleep(3.0)  # longer than any send timeout
+    bus.emit("agent.ringing", station="desk1", call_id="c2")
+    event, data = next((e, d) for e, d in stream if e != "snapshot")
+    assert (event, data["call_id"]) == ("agent.ringing", "c2")
