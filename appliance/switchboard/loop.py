@@ -14,15 +14,18 @@ serial I/O.
 from __future__ import annotations
 
 import collections
+import contextlib
 import gc
 import heapq
 import itertools
 import logging
+import os
 import queue
 import re
+import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from typing import Any
 
@@ -64,13 +67,27 @@ class _Endpoint(pj.Endpoint):  # type: ignore[misc]
         super().__init__()
         self._on_rejected = on_rejected
 
-    def onRejectedIncomingCall(self, prm: Any) -> None:  # noqa: N802 - PJSUA2's name
+    def onRejectedIncomingCall(self, prm: Any) -> None:
         try:
             source = str(prm.rdata.srcAddress)
             whole = str(prm.rdata.wholeMsg)
         except Exception:
             source, whole = "", ""
         self._on_rejected(source, int(prm.statusCode), whole)
+
+
+@contextlib.contextmanager
+def _quiet_stdout() -> Iterator[None]:
+    sys.stdout.flush()
+    saved = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
 
 
 class TimerHandle:
@@ -256,7 +273,8 @@ class PjLoop:
     def _init_endpoint(self) -> None:
         cfg = self.cfg
         ep = _Endpoint(lambda source, code, msg: self.soon(lambda: self.on_rejected(source, code, msg)))
-        ep.libCreate()
+        with _quiet_stdout():  # pjlib prints its banner before any log config applies
+            ep.libCreate()
         self.ep = ep
         ep_cfg = pj.EpConfig()
         ua = ep_cfg.uaConfig
