@@ -64,10 +64,10 @@ class SimProblem(SimError):
 
 
 class PinGuard:
-    """Remembers PINs the SIM rejected, across restarts, so none is tried twice.
+    """Remembers PINs a SIM rejected, across restarts, so none is tried twice.
 
-    Only a SHA-256 of the PIN is kept. A technician who corrects
-    ``modem.pin`` gets one try of the new PIN.
+    Only a SHA-256 of the SIM's ICCID and the PIN is kept. A technician who
+    corrects ``modem.pin``, or puts in another SIM, gets one try.
     """
 
     def __init__(self, path: Path | None) -> None:
@@ -80,14 +80,15 @@ class PinGuard:
                 log.warning("cannot read %s; assuming no PIN was rejected", path)
 
     @staticmethod
-    def _digest(pin: str) -> str:
-        return hashlib.sha256(f"clinicbox-sim-pin:{pin}".encode()).hexdigest()
+    def _digest(pin: str, iccid: str) -> str:
+        return hashlib.sha256(f"clinicbox-sim-pin:{iccid}:{pin}".encode()).hexdigest()
 
-    def rejected(self, pin: str) -> bool:
-        return self._digest(pin) in self._rejected
+    def rejected(self, pin: str, iccid: str = "") -> bool:
+        """Did this SIM (by ICCID, when the modem tells it) reject this PIN before?"""
+        return self._digest(pin, iccid) in self._rejected
 
-    def reject(self, pin: str) -> None:
-        self._rejected.add(self._digest(pin))
+    def reject(self, pin: str, iccid: str = "") -> None:
+        self._rejected.add(self._digest(pin, iccid))
         self._save()
 
     def _save(self) -> None:
@@ -229,6 +230,16 @@ class Modem:
             status, "error"
         )
 
+    def iccid(self) -> str:
+        """The SIM's serial number (readable before the PIN on most modems), or ""."""
+        for command in ("AT+QCCID", "AT+CCID", "AT+CICCID"):
+            resp = self.at(command, check=False)
+            if resp.final.ok:
+                found = re.search(r"(\d{18,20})", " ".join(resp.lines))
+                if found:
+                    return found[1]
+        return ""
+
     def unlock_sim(self, wait_s: float = 10.0) -> None:
         """Enter the PIN if the SIM asks for one; never a PIN it rejected before.
 
@@ -248,7 +259,8 @@ class Modem:
         pin = self.settings.pin
         if not pin:
             raise SimProblem("the SIM needs a PIN; set modem.pin in the secrets file", "pin-required")
-        if self.pin_guard.rejected(pin):
+        iccid = self.iccid()
+        if self.pin_guard.rejected(pin, iccid):
             raise SimProblem(
                 "the SIM rejected this PIN before; it is not tried again (a third wrong try locks the SIM). "
                 "Correct modem.pin and restart",
@@ -258,7 +270,7 @@ class Modem:
             self.at(f'AT+CPIN="{pin}"', 15.0)
         except ModemCommandError as exc:
             if exc.code in (12, 16):
-                self.pin_guard.reject(pin)
+                self.pin_guard.reject(pin, iccid)
                 raise SimProblem(
                     "the SIM rejected modem.pin; it will not be tried again. Correct it and restart", "pin-rejected"
                 ) from exc

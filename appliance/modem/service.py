@@ -197,12 +197,12 @@ class ModemService:
             old = self.status
             new = old.with_(**changes, last_recovery=self.last_recovery)
             self.status = new
+            write_status(self.cfg.paths.run_dir, new)
         if new.key() != old.key():
             log.info(
                 "modem %s (registered=%s, signal %d/5, %s)", new.state, new.registered, new.signal, new.operator or "-"
             )
             self.bus.emit("modem.status", **new.event_data())
-        write_status(self.cfg.paths.run_dir, new)
 
     def recovery_event(self, *, step: str, reason: str, outcome: str) -> None:
         self.last_recovery = {"step": step, "reason": reason, "outcome": outcome, "at": time.time()}

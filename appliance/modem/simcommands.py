@@ -93,7 +93,8 @@ def _imsi(sim: ModemSimulator, name: str, arg: str) -> list[str]:
 
 
 def _iccid(sim: ModemSimulator, name: str, arg: str) -> list[str]:
-    _need_sim(sim)
+    if sim.state.sim == "absent":  # readable before the PIN, as on real modems
+        raise CmdError("CME", 10)
     label = {"+QCCID": "+QCCID: ", "+CICCID": "ICCID: ", "+CCID": "+CCID: "}[name]
     return [f"{label}{sim.state.iccid}"]
 

@@ -181,7 +181,7 @@ class ModemWorker:
             host.set_status(state="unresponsive", detail=str(exc))
             self._later_connect()
             return False
-        self._refresh()
+        self._guard(self._refresh)
         if host.sms_ready():
             self._guard(self._scan_stored)
         self._next_time = 0.0

@@ -86,3 +86,15 @@ def test_missing_sim_is_reported_to_doctor(make_rig: Callable[..., Rig]) -> None
     assert results["modem"].status == "OK" and "owned by the running core" in results["modem"].detail
     assert results["modem SIM"].status == "FAIL" and "insert the SIM" in results["modem SIM"].fix
     assert results["modem network"].status == "WARN"
+
+
+def test_another_sim_gets_its_own_try_of_the_pin(make_rig: Callable[..., Rig], tmp_path) -> None:  # type: ignore[no-untyped-def]
+    cfg = modem_config(tmp_path, pin="0000")
+    first = ModemSimulator(pin="1234")
+    rig = make_rig(cfg=cfg, sim=PtySimulator(first), start=False).start(ready=False)
+    rig.events.wait("modem.status", state="pin-rejected")
+    rig.svc.stop()
+    swapped = ModemSimulator(pin="0000")  # the technician put in the SIM this PIN belongs to
+    swapped.state.iccid = "8948022999999999999"
+    again = make_rig(cfg=cfg, sim=PtySimulator(swapped))
+    assert again.svc.status.sim == "ready" and first.state.pin_tries == 2
