@@ -26,13 +26,14 @@ from appliance.config.core import (
 from appliance.config.modem import ModemSettings, modem_checks
 from appliance.config.panel import PanelSettings, panel_checks
 from appliance.config.provisioning import ProvisioningSettings
+from appliance.config.reminders import ReminderSettings, reminder_checks
 from appliance.config.schema import setting
 from appliance.config.telephony import SipSettings, StationSettings, TrunkSettings
 
 EMERGENCY_BY_COUNTRY = {"US": "911", "CA": "911", "KR": "119", "CN": "120", "MX": "911"}
 
 #: Collections a user defines wholesale (their table replaces the default).
-REPLACED_COLLECTIONS = frozenset({"queues", "stations", "ivr.nodes", "prompts.texts"})
+REPLACED_COLLECTIONS = frozenset({"queues", "stations", "ivr.nodes", "prompts.texts", "reminders.simulator.keys"})
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ class Config:
     panel: PanelSettings = setting(doc="Status LEDs and panel buttons.")
     provisioning: ProvisioningSettings = setting(doc="USB-stick provisioning.")
     modem: ModemSettings = setting(doc="The GSM/LTE modem: fallback calls and SMS.")
+    reminders: ReminderSettings = setting(doc="Appointment reminders by call and SMS.")
 
     # Derived locations -------------------------------------------------
     @property
@@ -210,4 +212,5 @@ CROSS_CHECKS: list[CrossCheck] = [
     panel_checks,
     _callflow,
     modem_checks,
+    reminder_checks,
 ]

@@ -7,6 +7,10 @@ placeholders (``{clinic}``, ``{emergency}``) are filled from the config;
 dynamic ones (``{position}``, ``{minutes}``, ``{key}``) from the
 :class:`PromptRef`'s parameters.
 
+Other packages add prompts of their own (the reminder calls' phrases, with
+``{date}``, ``{time}``...) by listing a texts module in :data:`TEXT_MODULES`;
+clinics override those texts the same way.
+
 Dynamic numbers are whole cached sentences, one per value ("Your place in
 line: 3."), not a sentence fragment followed by a number clip: word order
 differs by language (Korean and Chinese put the number inside the
@@ -25,8 +29,10 @@ Example:
 
 from __future__ import annotations
 
+import importlib
 import string
 from collections.abc import Iterator, Mapping
+from functools import cache
 
 from appliance.config import Config
 from appliance.config.checks import LANGUAGES
@@ -58,6 +64,39 @@ QUEUE_KEYS = (
     "leave_message",
     "recording_notice",
 )
+
+
+#: Modules that add prompts of their own to the catalogue (like the CLI's
+#: COMMAND_MODULES): each defines ``TEXTS`` ({key: {language: template}}),
+#: ``PLACEHOLDERS`` (its dynamic ``{names}``, filled from the PromptRef's
+#: parameters) and ``refs(cfg) -> list[PromptRef]`` (what :func:`config_refs`
+#: warms). Their keys must not clash with the IVR's. Imported on first use,
+#: so a module listed here may itself import the IVR.
+TEXT_MODULES = ["appliance.reminders.texts"]
+
+
+@cache
+def extension_texts() -> tuple[dict[str, dict[str, str]], frozenset[str]]:
+    """The texts and dynamic placeholders the :data:`TEXT_MODULES` add."""
+    texts: dict[str, dict[str, str]] = {}
+    names: frozenset[str] = frozenset()
+    for name in TEXT_MODULES:
+        module = importlib.import_module(name)
+        clash = set(module.TEXTS) & (set(TEXTS) | set(texts))
+        if clash:
+            raise PromptError(f"{name} redefines prompt {sorted(clash)[0]!r}")
+        texts.update(module.TEXTS)
+        names |= frozenset(module.PLACEHOLDERS)
+    return texts, names
+
+
+def all_texts(key: str) -> Mapping[str, str]:
+    """Built-in texts of ``key`` per language, the IVR's or an extension's."""
+    return TEXTS.get(key) or extension_texts()[0].get(key, {})
+
+
+def dynamic_placeholders() -> frozenset[str]:
+    return DYNAMIC_PLACEHOLDERS | extension_texts()[1]
 
 
 def position_prompt(position: int) -> PromptRef:
@@ -118,13 +157,13 @@ def text_problems(texts: Mapping[str, Mapping[str, str]]) -> Iterator[tuple[str,
             except ValueError as exc:
                 yield where, f"{exc}; write a literal brace as {{{{ or }}}}"
                 continue
-            unknown = used - PLACEHOLDERS
+            unknown = used - PLACEHOLDERS - extension_texts()[1]
             if unknown:
                 yield (
                     where,
                     (
                         f"unknown placeholder {{{sorted(unknown)[0]}}}; allowed: "
-                        + ", ".join(f"{{{p}}}" for p in sorted(PLACEHOLDERS))
+                        + ", ".join(f"{{{p}}}" for p in sorted(PLACEHOLDERS | extension_texts()[1]))
                     ),
                 )
 
@@ -152,13 +191,13 @@ class PromptCatalogue:
 
     def known_keys(self) -> set[str]:
         """Every key with a text in at least one language."""
-        keys = set(TEXTS)
+        keys = set(TEXTS) | set(extension_texts()[0])
         for entries in self._overrides.values():
             keys.update(entries)
         return keys
 
     def has_text(self, key: str, language: str) -> bool:
-        return key in self._overrides.get(language, {}) or language in TEXTS.get(key, {})
+        return key in self._overrides.get(language, {}) or language in all_texts(key)
 
     def template(self, key: str, language: str) -> str:
         """The unfilled text of ``key`` in ``language``.
@@ -168,7 +207,7 @@ class PromptCatalogue:
         """
         text = self._overrides.get(language, {}).get(key)
         if text is None:
-            text = TEXTS.get(key, {}).get(language)
+            text = all_texts(key).get(language)
         if text is None:
             raise PromptError(
                 f"prompt {key!r} has no {language!r} text; add it under [prompts.texts.{language}] "
@@ -185,14 +224,14 @@ class PromptCatalogue:
         lang = ref.language or language
         template = self.template(ref.key, lang)
         params = dict(ref.params)
-        values = {
-            "clinic": self.clinic,
-            "emergency": " ".join(self.emergency),
-            "position": params.get("position", ""),
-            "minutes": params.get("minutes", ""),
-            "key": key_word(lang, params["key"]) if "key" in params else "",
-        }
-        missing = sorted(name for name in placeholders(template) & DYNAMIC_PLACEHOLDERS if name not in params)
+        dynamic = dynamic_placeholders()
+        values = {name: params.get(name, "") for name in dynamic}
+        values.update(
+            clinic=self.clinic,
+            emergency=" ".join(self.emergency),
+            key=key_word(lang, params["key"]) if "key" in params else "",
+        )
+        missing = sorted(name for name in placeholders(template) & dynamic if name not in params)
         if missing:
             raise PromptError(f"prompt {ref.key!r} needs the parameter {missing[0]!r} (got {ref})")
         return template.format_map(values)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from appliance.clock import Clock
 from appliance.config import Config
 from appliance.store.appointments import AppointmentHook, Appointments
 from appliance.store.audit import AuditLog
@@ -35,15 +36,17 @@ class Repos:
     appointment_hooks: list[AppointmentHook] = field(default_factory=list)
 
 
-def appointment_hooks(cfg: Config) -> list[AppointmentHook]:
-    """Hooks every process runs when an appointment changes."""
-    hooks: list[AppointmentHook] = []
+def appointment_hooks(cfg: Config, clock: Clock | None = None) -> list[AppointmentHook]:
+    """Hooks every process runs when an appointment changes (``clock``: the store's)."""
+    from appliance.reminders.planning import ReminderPlanner  # the reminders build on the store
+
+    hooks: list[AppointmentHook] = [ReminderPlanner(cfg, clock).on_appointment_change]
     return hooks
 
 
 def make_repos(cfg: Config, store: Store) -> Repos:
     audit = AuditLog(store)
-    hooks = appointment_hooks(cfg)
+    hooks = appointment_hooks(cfg, store.clock)
     return Repos(
         cfg=cfg,
         store=store,

@@ -1,0 +1,428 @@
+"""The dispatcher: turns due reminder rows into calls and SMS, and results into rows.
+
+Each :meth:`Dispatcher.tick` (the service's worker thread, woken by
+APScheduler and by every result) first records the results that came in,
+then, if nothing blocks dispatching (clock, pause, store, windows), claims
+due reminders and places them:
+
+1. The attempt row is inserted (``dialing``/``sending``) and **committed**.
+2. Only then is the call placed (``place_call``) or the SMS queued.
+3. The call's id / the SMS id is written to the attempt (``in-progress``).
+
+So a crash between 1 and 3 leaves an attempt that *may* have rung: at the
+next start :meth:`recover` marks it ``interrupted`` and its reminder is
+never redialed. SMS are recovered exactly, because the modem's queue row
+names the attempt: found means queued, absent means never sent.
+
+Line budget (voice): at most ``reminders.max_calls`` at once, never into
+the last ``reserve_lines`` lines, none while callers wait in a queue; on
+the GSM route one call at a time, and mobile numbers are texted instead
+(``gsm_prefer_sms``). SMS: no more handed to the modem than it sends in
+``sms_outstanding_per_min`` minutes, so texts do not trail past the window.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from appliance.clock import Clock
+from appliance.config import Config
+from appliance.errors import CapacityError, ClinicBoxError, StoreLockedError, SwitchboardError, ValidationError
+from appliance.ivr.prompts import PromptRef
+from appliance.privacy import mask_phone
+from appliance.reminders import messages
+from appliance.reminders.outcomes import CallOutcome, OutcomeWriter, call_outcome
+from appliance.reminders.planner import channels_for
+from appliance.reminders.script import ReminderScript
+from appliance.reminders.texts import machine_prompt
+from appliance.store import reminders as rows
+from appliance.store.connection import Store
+
+log = logging.getLogger(__name__)
+
+NOT_PLACED_RETRY_S = 60.0
+RECONCILE_EVERY_S = 60.0
+
+
+class Dialer(Protocol):
+    """The switchboard (or the fake one) as the dispatcher sees it."""
+
+    def place_call(self, number: str, script: Any, on_result: Callable[[Any], None], **kw: Any) -> str: ...
+
+    def lines(self) -> dict[str, int]: ...
+
+    def route(self) -> str: ...
+
+
+class SmsSender(Protocol):
+    def send_sms(
+        self, number: str, text: str, reminder_attempt_id: int | None = None, patient_id: int | None = None
+    ) -> int: ...
+
+
+class Prompts(Protocol):
+    def prepare(self, refs: list[PromptRef], language: str) -> bool: ...
+
+
+@dataclass
+class InFlight:
+    attempt_id: int
+    reminder_id: int
+    channel: str
+    route: str
+    started: float
+    script: ReminderScript | None = None
+    announced_start: datetime | None = None
+
+
+class Dispatcher:
+    """See the module docstring. Not thread-safe: one worker thread drives it;
+    :meth:`on_call_result` and :meth:`on_sms_status` may be called from any thread."""
+
+    def __init__(
+        self,
+        cfg: Config,
+        clock: Clock,
+        store: Store,
+        writer: OutcomeWriter,
+        dialer: Dialer | None,
+        *,
+        sms: SmsSender | None = None,
+        prompts: Prompts | None = None,
+        gsm_voice_free: Callable[[], bool] | None = None,
+        wake: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.cfg = cfg
+        self.r = cfg.reminders
+        self.clock = clock
+        self.store = store
+        self.writer = writer
+        self.policy = writer.policy
+        self.dialer = dialer
+        self.sms = sms
+        self.prompts = prompts
+        self.gsm_voice_free = gsm_voice_free or (lambda: True)
+        self.wake = wake
+        self.paused = False
+        self.inflight: dict[int, InFlight] = {}
+        self.blocked = "not started"
+        self.stats = {"calls": 0, "sms": 0, "results": 0, "not_placed": 0}
+        self._results: queue.SimpleQueue[tuple[str, int, Any]] = queue.SimpleQueue()
+        self._last_reconcile = -1e9
+        self._prompt_failures: set[tuple[str, str]] = set()
+
+    # -- from any thread ------------------------------------------------------------------
+    def on_call_result(self, attempt_id: int, result: CallOutcome) -> None:
+        """The switchboard's ``on_result`` (PJSUA2 thread): queue it, wake the worker."""
+        self._results.put(("call", attempt_id, result))
+        self.wake()
+
+    def on_sms_status(self, sms_id: int, status: str) -> None:
+        self._results.put(("sms", sms_id, status))
+        self.wake()
+
+    # -- the worker thread ------------------------------------------------------------------
+    def tick(self) -> None:
+        """Record results, then dispatch what is due and allowed."""
+        self.process_results()
+        now = self.clock.now()
+        reason = self.block_reason(now)
+        self.blocked = reason
+        if self.store.locked:
+            return
+        mono = self.clock.monotonic()
+        if mono - self._last_reconcile >= RECONCILE_EVERY_S:
+            self._last_reconcile = mono
+            self._sweep_stale(now)
+            self.reconcile_sms()
+        with self.store.transaction() as conn:
+            expired = rows.expire_overdue(conn, now)
+        if expired:
+            log.info("%d reminders expired before they could go out", len(expired))
+        if reason:
+            return
+        self._dispatch_voice(now)
+        self._dispatch_sms(now)
+
+    def block_reason(self, now: datetime) -> str:
+        """Why nothing may go out now ("" when it may)."""
+        if not self.r.enabled:
+            return "reminders are disabled (reminders.enabled = false)"
+        sync = self.clock.sync_state()
+        if not sync.trusted:
+            return f"the clock is not trusted ({sync.detail}); reminders wait for network time"
+        if self.paused:
+            return "paused (web UI or `clinicbox reminders pause`)"
+        if self.store.locked:
+            return "the store is locked; a manager must unlock it"
+        if not self.policy.windows.is_open(now):
+            return "outside the calling windows"
+        return ""
+
+    def process_results(self) -> int:
+        count = 0
+        while True:
+            try:
+                kind, key, value = self._results.get_nowait()
+            except queue.Empty:
+                return count
+            count += 1
+            try:
+                if kind == "call":
+                    self._call_result(key, value)
+                else:
+                    self._sms_status(key, value)
+            except StoreLockedError:
+                log.warning("store locked: a reminder result waits")
+                self._results.put((kind, key, value))
+                return count
+            except ClinicBoxError as exc:
+                log.error("recording a reminder result failed: %s", exc)
+
+    # -- voice ---------------------------------------------------------------------------------
+    def voice_budget(self) -> int:
+        if self.dialer is None:
+            return 0
+        lines = self.dialer.lines()
+        if self.r.pause_while_callers_wait and lines.get("waiting", 0) > 0:
+            return 0
+        mine = sum(1 for f in self.inflight.values() if f.channel == "voice")
+        free = lines["allowed"] - lines["in_use"] - self.r.reserve_lines
+        budget = min(self.r.max_calls - mine, free)
+        route = self.dialer.route()
+        if route == "none":
+            return 0
+        if route == "gsm":
+            gsm_busy = sum(1 for f in self.inflight.values() if f.channel == "voice" and f.route == "gsm")
+            budget = min(budget, 0 if gsm_busy or not self.gsm_voice_free() else 1)
+        return max(0, budget)
+
+    def _dispatch_voice(self, now: datetime) -> None:
+        budget = self.voice_budget()
+        if budget <= 0 or self.dialer is None:
+            return
+        route = self.dialer.route()
+        prefer_sms = route == "gsm" and self.r.gsm_prefer_sms and self.sms is not None
+        for due in rows.due(self.store.connection(), now, "voice", budget * 3 + 5):
+            if budget <= 0:
+                return
+            phone = self._checked(due, now)
+            if phone is None:
+                continue
+            number, kind = phone
+            if prefer_sms and kind == "mobile":
+                self._send_sms(due, number, now, "the trunk is down: texted instead of calling")
+                continue
+            language = messages.language_of(self.cfg, due.language)
+            when, provider = messages.voice_refs(self.cfg, due.starts_at, language, due.provider)
+            wanted = [when, *([provider] if provider else [])]
+            if self.prompts is not None and not self.prompts.prepare(wanted, language):
+                if (when.key, language) not in self._prompt_failures:
+                    self._prompt_failures.add((when.key, language))
+                    log.error(
+                        "reminder prompts in %s cannot be generated; reminder calls in %s wait", language, language
+                    )
+                continue
+            with self.store.transaction() as conn:
+                attempt_id = rows.claim(conn, due.reminder_id, "voice", route, now)
+            if attempt_id is None:
+                continue
+            script = ReminderScript(
+                attempt_id,
+                language,
+                when=when,
+                provider=provider,
+                machine=machine_prompt(self.cfg),
+                desk_queue=self.r.desk_queue,
+                desk_priority=self.r.desk_priority,
+                key_timeout_s=self.r.key_timeout_s,
+                menu_plays=self.r.menu_plays,
+            )
+            flight = InFlight(
+                attempt_id, due.reminder_id, "voice", route, self.clock.monotonic(), script, due.starts_at
+            )
+            self.inflight[attempt_id] = flight
+            if not self._place(flight, number, language, due.patient_id, now):
+                return
+            budget -= 1
+
+    def _place(self, flight: InFlight, number: str, language: str, patient_id: int, now: datetime) -> bool:
+        """Place the call of a committed attempt; False when no more calls should be tried now."""
+        assert self.dialer is not None and flight.script is not None
+        attempt_id = flight.attempt_id
+        try:
+            call_id = self.dialer.place_call(
+                number,
+                flight.script,
+                lambda result: self.on_call_result(attempt_id, result),
+                purpose="reminder",
+                language=language,
+                patient_id=patient_id,
+                ring_s=float(self.r.ring_s),
+            )
+        except (CapacityError, SwitchboardError) as exc:
+            self.inflight.pop(attempt_id, None)
+            self.stats["not_placed"] += 1
+            with self.store.transaction() as conn:
+                self.writer.not_placed(conn, attempt_id, str(exc), now, NOT_PLACED_RETRY_S)
+            log.info("reminder call not placed: %s", exc)
+            return False
+        except Exception as exc:  # e.g. the switchboard did not answer in time: it may still dial
+            log.warning("reminder call %d: placing it did not complete (%s); waiting for its result", attempt_id, exc)
+            return False
+        flight.script.call_id = call_id
+        self.stats["calls"] += 1
+        with self.store.transaction() as conn:
+            rows.placed(conn, attempt_id, call_uuid=call_id)
+        log.info("reminder call %d to %s placed (%s)", attempt_id, mask_phone(number), flight.route)
+        return True
+
+    def _call_result(self, attempt_id: int, result: CallOutcome) -> None:
+        flight = self.inflight.pop(attempt_id, None)
+        heard = bool(flight and flight.script and flight.script.heard_details)
+        outcome, detail = call_outcome(result, heard)
+        now = self.clock.now()
+        with self.store.transaction() as conn:
+            applied = self.writer.apply(
+                conn, attempt_id, outcome, detail, now, announced_start=flight.announced_start if flight else None
+            )
+            conn.execute(
+                "UPDATE calls SET reminder_attempt_id = ? WHERE uuid = ? AND reminder_attempt_id IS NULL",
+                (attempt_id, result.call_id),
+            )
+        self.stats["results"] += 1
+        if applied is not None:
+            log.info("reminder call %d: %s", attempt_id, outcome)
+
+    # -- SMS -----------------------------------------------------------------------------------
+    def sms_budget(self) -> int:
+        if self.sms is None:
+            return 50  # each due SMS reminder is failed clearly: there is no modem
+        limit = self.r.sms_outstanding_per_min * self.cfg.modem.sms_per_minute
+        return max(0, limit - rows.outstanding_sms(self.store.connection()))
+
+    def _dispatch_sms(self, now: datetime) -> None:
+        budget = self.sms_budget()
+        if budget <= 0:
+            return
+        for due in rows.due(self.store.connection(), now, "sms", budget):
+            phone = self._checked(due, now)
+            if phone is not None:
+                self._send_sms(due, phone[0], now, "")
+
+    def _send_sms(self, due: rows.Due, number: str, now: datetime, detail: str) -> None:
+        with self.store.transaction() as conn:
+            attempt_id = rows.claim(conn, due.reminder_id, "sms", "gsm", now, detail)
+        if attempt_id is None:
+            return
+        if self.sms is None:
+            self._sms_failed(attempt_id, "no modem: SMS cannot be sent (modem.enabled = false)", now)
+            return
+        language = messages.language_of(self.cfg, due.language)
+        text = messages.sms_text(self.cfg, "reminder", due.starts_at, language)
+        try:
+            sms_id = self.sms.send_sms(number, text, reminder_attempt_id=attempt_id, patient_id=due.patient_id)
+        except ValidationError as exc:
+            self._sms_failed(attempt_id, str(exc), now)
+            return
+        except ClinicBoxError as exc:
+            with self.store.transaction() as conn:
+                self.writer.not_placed(conn, attempt_id, str(exc), now, NOT_PLACED_RETRY_S)
+            return
+        self.stats["sms"] += 1
+        with self.store.transaction() as conn:
+            rows.placed(conn, attempt_id, sms_id=sms_id)
+
+    def _sms_failed(self, attempt_id: int, reason: str, now: datetime) -> None:
+        """An SMS that can never go out: the attempt and its reminder fail, saying why."""
+        with self.store.transaction() as conn:
+            applied = self.writer.apply(conn, attempt_id, "failed", reason, now)
+            if applied is not None:
+                reminder = rows.attempt_row(conn, attempt_id)
+                if reminder is not None:
+                    rows.set_reminder(conn, int(reminder[0]), "failed", "failed", now)
+        log.warning("reminder SMS %d failed: %s", attempt_id, reason)
+
+    def _sms_status(self, sms_id: int, status: str) -> None:
+        now = self.clock.now()
+        with self.store.transaction() as conn:
+            attempt_id = rows.attempt_of_sms(conn, sms_id)
+            if attempt_id is None:
+                return
+            attempt = rows.attempt_row(conn, attempt_id)
+            if attempt is None or attempt[4] not in (None, sms_id):
+                return
+            state, outcome = str(attempt[2]), str(attempt[3])
+            if state != "finished" and attempt[4] is None:
+                rows.placed(conn, attempt_id, sms_id=sms_id)
+            if status == "sent" and state != "finished":
+                self.writer.apply(conn, attempt_id, "sent", "", now)
+            elif status == "delivered" and (state != "finished" or outcome == "sent"):
+                self.writer.apply(conn, attempt_id, "delivered", "", now, reopen=state == "finished")
+            elif status == "failed" and (state != "finished" or outcome == "sent"):
+                self.writer.apply(
+                    conn, attempt_id, "failed", "the modem could not send it", now, reopen=state == "finished"
+                )
+
+    def reconcile_sms(self) -> None:
+        """Catch up on SMS status events missed while the core was down."""
+        conn = self.store.connection()
+        for attempt in rows.open_attempts(conn):
+            if attempt.channel != "sms" or attempt.attempt_id in self.inflight:
+                continue
+            found = rows.sms_of_attempt(conn, attempt.attempt_id)
+            if found is not None and found[1] in ("sent", "delivered", "failed"):
+                self._sms_status(found[0], found[1])
+
+    # -- checks and recovery ---------------------------------------------------------------
+    def _checked(self, due: rows.Due, now: datetime) -> tuple[str, str] | None:
+        """The number to use, or None when the reminder should not go out (it is re-planned)."""
+        conn = self.store.connection()
+        phone = rows.phone_for(conn, due.patient_id, due.channel)
+        channels = channels_for(due.reminder_channel, due.consent, due.opted_out, phone is not None)
+        if due.channel in channels:
+            return phone
+        from appliance.reminders.planning import ReminderPlanner
+
+        with self.store.transaction() as tx:
+            ReminderPlanner(self.cfg, self.clock).replan(tx, due.appointment_id, now)
+        return None
+
+    def recover(self) -> None:
+        """At start: settle attempts a previous run left open (see the module docstring)."""
+        now = self.clock.now()
+        with self.store.transaction() as conn:
+            for attempt in rows.open_attempts(conn):
+                if attempt.channel == "voice":
+                    self.writer.interrupted(conn, attempt.attempt_id, "the box restarted during the call", now)
+                    continue
+                found = rows.sms_of_attempt(conn, attempt.attempt_id)
+                if found is None:
+                    self.writer.not_placed(conn, attempt.attempt_id, "the box restarted first", now, 0)
+                else:
+                    rows.placed(conn, attempt.attempt_id, sms_id=found[0])
+        self.reconcile_sms()
+
+    def _sweep_stale(self, now: datetime) -> None:
+        """Calls whose result never came (the switchboard lost them) end as interrupted."""
+        limit = self.r.stale_after_min * 60
+        mono = self.clock.monotonic()
+        for attempt_id, flight in list(self.inflight.items()):
+            if flight.channel == "voice" and mono - flight.started > limit:
+                self.inflight.pop(attempt_id)
+                with self.store.transaction() as conn:
+                    self.writer.interrupted(conn, attempt_id, f"no result after {self.r.stale_after_min} min", now)
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "blocked": self.blocked,
+            "paused": self.paused,
+            "calls_in_flight": sum(1 for f in self.inflight.values() if f.channel == "voice"),
+            "route": self.dialer.route() if self.dialer is not None else "none",
+            **self.stats,
+        }

@@ -1,0 +1,295 @@
+"""The reminders as a core service: APScheduler wakes, one worker thread acts.
+
+APScheduler (3.11, ``BackgroundScheduler``) is only the alarm clock: an
+interval job wakes the dispatcher every ``reminders.interval_s`` seconds
+(``misfire_grace_time`` and ``coalesce`` set, so a box that was busy or
+suspended runs one catch-up tick, not a burst) and a cron job runs the
+nightly planning at ``reminders.plan_time`` in the clinic's time zone.
+Both only queue work for the service's own worker thread, which is the
+only thread that dispatches, so the rows never see two dispatchers.
+Call results (PJSUA2 thread), SMS status events and bus events are
+queued for the same thread.
+
+The dialer is chosen in config: the switchboard, or the shipped
+simulator (:class:`~appliance.switchboard.fake.FakeSwitchboard`) with
+``reminders.dialer = "simulator"``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import queue
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from appliance.clock import Clock
+from appliance.config import Config
+from appliance.errors import ClinicBoxError
+from appliance.events import Event, EventBus
+from appliance.ivr.prompts import PromptRef
+from appliance.reminders.dispatcher import Dialer, Dispatcher, SmsSender
+from appliance.reminders.inbox import ReplyHandler
+from appliance.reminders.outcomes import OutcomeWriter
+from appliance.reminders.planning import ReminderPlanner
+from appliance.reminders.texts import refs as static_refs
+from appliance.store.connection import Store
+from appliance.store.repos import Repos, make_repos
+
+log = logging.getLogger(__name__)
+
+STATUS_FILE = "reminders-status.json"
+PAUSED_KEY = "reminders.paused"
+
+
+class LibraryPrompts:
+    """Makes sure a call's prompts exist before it is placed (espeak-ng; on the worker thread)."""
+
+    def __init__(self, cfg: Config, library: Callable[[], Any]) -> None:
+        self.library = library
+        self.static = [*static_refs(cfg), PromptRef("invalid")]
+
+    def prepare(self, refs: list[PromptRef], language: str) -> bool:
+        lib = self.library()
+        missing = [r for r in [*self.static, *refs] if not lib.ready(r, language)]
+        return not missing or bool(lib.warm(missing, languages=[language], workers=1).ok)
+
+
+class ReminderService:
+    """Runs reminders in the core. ``from_core`` builds it from the other services."""
+
+    name = "reminders"
+
+    def __init__(
+        self,
+        cfg: Config,
+        clock: Clock,
+        bus: EventBus,
+        store: Store,
+        dialer: Dialer | None,
+        *,
+        sms: SmsSender | None = None,
+        incoming: Callable[[Any], None] | None = None,
+        prompts: Any = None,
+        gsm_voice_free: Callable[[], bool] | None = None,
+        repos: Repos | None = None,
+        status_dir: Path | None = None,
+    ) -> None:
+        self.cfg = cfg
+        self.clock = clock
+        self.bus = bus
+        self.store = store
+        self.dialer = dialer
+        self.repos = repos or make_repos(cfg, store)
+        self.planner = ReminderPlanner(cfg, clock)
+        self.writer = OutcomeWriter(self.planner.policy, self.repos.audit, self.repos.appointments)
+        self.dispatcher = Dispatcher(
+            cfg,
+            clock,
+            store,
+            self.writer,
+            dialer,
+            sms=sms,
+            prompts=prompts,
+            gsm_voice_free=gsm_voice_free,
+            wake=self.wake,
+        )
+        self.replies = ReplyHandler(cfg, clock, store, self.writer, self.repos.patients, sms)
+        self._register_incoming = incoming
+        self.status_path = (status_dir or cfg.paths.run_dir) / STATUS_FILE
+        self.scheduler = BackgroundScheduler(
+            timezone=self.planner.policy.windows.tz,
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": cfg.reminders.misfire_grace_s},
+        )
+        self._jobs: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+        self._tick_pending = threading.Event()
+        self._thread = threading.Thread(target=self._work, name="reminders", daemon=True)
+        self._unsubscribe: list[Callable[[], None]] = []
+        self._recovered = False
+        self._last_status: dict[str, Any] = {}
+        self.last_plan = ""
+
+    @classmethod
+    def from_core(
+        cls, cfg: Config, clock: Clock, bus: EventBus, store: Store, switchboard: Any, modem: Any = None
+    ) -> ReminderService:
+        """The service as the core runs it: the dialer and the modem chosen by config."""
+        if cfg.reminders.dialer == "simulator":
+            from appliance.switchboard.fake import FakeSwitchboard
+
+            sim = cfg.reminders.simulator
+            dialer: Any = FakeSwitchboard(
+                clock,
+                sim,
+                lines=cfg.sip.max_calls,
+                dial_log=sim.dial_log or None,
+                seed=sim.seed,
+                time_scale=sim.time_scale,
+            )
+            prompts = None
+        else:
+            dialer = switchboard
+            prompts = LibraryPrompts(cfg, lambda: switchboard.library) if switchboard is not None else None
+        sms = modem if modem is not None and cfg.modem.enabled else None
+        free = (lambda: modem.failover.voice_capacity() > 0) if sms is not None else None
+        return cls(
+            cfg,
+            clock,
+            bus,
+            store,
+            dialer,
+            sms=sms,
+            incoming=sms.on_incoming if sms is not None else None,
+            prompts=prompts,
+            gsm_voice_free=free,
+        )
+
+    # -- lifecycle ----------------------------------------------------------------------
+    def start(self) -> None:
+        start = getattr(self.dialer, "start", None)
+        if self.cfg.reminders.dialer == "simulator" and start is not None:
+            start()
+        if self._register_incoming is not None:
+            self._register_incoming(self.replies)
+        self._unsubscribe = [
+            self.bus.subscribe(self._on_event, "reminders."),
+            self.bus.subscribe(self._on_event, "store.unlocked"),
+            self.bus.subscribe(self._on_event, "modem.sms.status"),
+            self.bus.subscribe(self._on_event, "failover.changed"),
+            self.bus.subscribe(self._on_event, "trunk."),
+        ]
+        self._thread.start()
+        if not self.store.locked:
+            self._jobs.put("startup")
+        r = self.cfg.reminders
+        hh, mm = (int(x) for x in r.plan_time.split(":"))
+        self.scheduler.add_job(self.wake, "interval", seconds=r.interval_s, id="reminders-dispatch")
+        self.scheduler.add_job(
+            lambda: self._jobs.put("plan"), "cron", hour=hh, minute=mm, id="reminders-plan", misfire_grace_time=3600
+        )
+        self.scheduler.start()
+        log.info("reminders running (dialer: %s)", r.dialer)
+
+    def stop(self) -> None:
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        self._jobs.put(None)
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
+        stop = getattr(self.dialer, "stop", None)
+        if self.cfg.reminders.dialer == "simulator" and stop is not None:
+            stop()
+        with contextlib.suppress(OSError):
+            self.status_path.unlink()
+
+    def healthy(self) -> bool:
+        return self._thread.is_alive() and self.scheduler.running
+
+    def wake(self) -> None:
+        """Ask the worker for a dispatcher tick (any thread; ticks never pile up)."""
+        if not self._tick_pending.is_set():
+            self._tick_pending.set()
+            self._jobs.put("tick")
+
+    # -- events ---------------------------------------------------------------------------
+    def _on_event(self, event: Event) -> None:
+        if event.kind == "modem.sms.status":
+            self.dispatcher.on_sms_status(int(event.data.get("sms_id", 0)), str(event.data.get("status", "")))
+        elif event.kind in ("reminders.paused", "reminders.resumed"):
+            self._jobs.put(event.kind)
+        elif event.kind == "store.unlocked":
+            self._jobs.put("startup")
+        else:
+            self.wake()
+
+    # -- the worker thread --------------------------------------------------------------------
+    def _work(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            try:
+                self._run(job)
+            except ClinicBoxError as exc:
+                log.error("reminders: %s failed: %s", job, exc)
+            except Exception:
+                log.exception("reminders: %s crashed", job)
+            self._write_status()
+
+    def _run(self, job: str) -> None:
+        if job == "tick":
+            self._tick_pending.clear()
+            if self._recovered:
+                self.dispatcher.tick()
+        elif job == "startup" and not self._recovered and not self.store.locked:
+            self.dispatcher.paused = bool(self.repos.settings.get(PAUSED_KEY, False))
+            if self.dispatcher.paused:
+                mirror = getattr(self.dialer, "set_reminders_paused", None)
+                if mirror is not None:
+                    mirror(True)
+            self.dispatcher.recover()
+            self._recovered = True
+            self._plan()
+            self.dispatcher.tick()
+        elif job == "plan":
+            self._plan()
+        elif job in ("reminders.paused", "reminders.resumed"):
+            paused = job == "reminders.paused"
+            self.dispatcher.paused = paused
+            if not self.store.locked:
+                self.repos.settings.set(PAUSED_KEY, paused, "control")
+            log.info("reminders %s", "paused" if paused else "resumed")
+            if not paused:
+                self.wake()
+
+    def _plan(self) -> None:
+        if self.store.locked:
+            return
+        if not self.clock.sync_state().trusted:
+            log.warning("nightly reminder planning skipped: the clock is not trusted yet")
+            return
+        self.last_plan = str(self.planner.plan_horizon(self.store))
+
+    def _write_status(self) -> None:
+        status = {**self.dispatcher.status(), "last_plan": self.last_plan}
+        if status == self._last_status:
+            return
+        self._last_status = status
+        data = {**status, "pid": os.getpid(), "at": self.clock.now().isoformat()}
+        try:
+            self.status_path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.status_path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(data))
+            os.replace(tmp, self.status_path)
+        except OSError as exc:
+            log.debug("reminder status not written: %s", exc)
+
+
+def read_status(run_dir: Path) -> dict[str, Any] | None:
+    """The running core's reminder status (doctor, CLI); None when it does not run."""
+    try:
+        data = json.loads((run_dir / STATUS_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    pid = int(data.get("pid", 0) or 0)
+    return data if pid > 0 and _alive(pid) else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return True
