@@ -12,7 +12,7 @@ import logging
 import signal
 import threading
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from appliance.clock import SystemClock
 from appliance.config import Config
@@ -47,6 +47,8 @@ class Core:
         self.store: Store | None = None
         self.repos: Repos | None = None
         self.services: list[Service] = []
+        self.modem: Any = None
+        self.switchboard: Any = None
         self._started: list[Service] = []
         self._stop = threading.Event()
 
@@ -71,7 +73,15 @@ class Core:
         """The services of this box, in start order; stopped in reverse."""
         from appliance.switchboard import SwitchboardService
 
-        services: list[Service] = [SwitchboardService(self.cfg, self.clock, self.bus, self.store, self.config_path)]
+        services: list[Service] = []
+        if self.cfg.modem.enabled:
+            from appliance.modem import ModemService
+
+            # Before the switchboard: the modem's failover must hear the first trunk.up/down.
+            self.modem = ModemService(self.cfg, self.bus, self.store, self.clock)
+            services.append(self.modem)
+        self.switchboard = SwitchboardService(self.cfg, self.clock, self.bus, self.store, self.config_path)
+        services.append(self.switchboard)
         if self.cfg.panel.enabled:
             from appliance.panel import PanelService
 

@@ -78,6 +78,12 @@ friday = ["07:00-22:00"]
 saturday = ["09:00-14:00"]
 sunday = []
 
+[modem]
+# The simulated GSM modem (an EC25 on a pty inside the core): SMS replies and
+# the fallback line work without hardware.
+enabled = true
+simulate = true
+
 [stations.desk1]
 name = "Front desk 1"
 queues = ["front-desk", "appointments", "results", "billing"]

@@ -277,7 +277,10 @@ class SwitchboardService:
 
     def _on_bus(self, event: Any) -> None:
         if event.kind == "modem.status":
-            self.modem_view = {**self.modem_view, **event.data}
+            data = dict(event.data)
+            if "signal" in data:
+                data["bars"] = data["signal"]  # the snapshot's name for 0-5 bars
+            self.modem_view = {**self.modem_view, **data}
             self.controller.dirty = True
         elif event.kind == "failover.changed":
             self._route = str(event.data.get("route", "trunk"))
