@@ -21,6 +21,7 @@ Example:
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import random
@@ -45,6 +46,9 @@ _LEVELS = {0: logging.CRITICAL, 1: logging.ERROR, 2: logging.WARNING, 3: logging
 #: G.711 first (what the core and SIPp's pcaps speak); the rest off, to keep
 #: the conference bridge at 8 kHz and the CPU low.
 CODECS = ("PCMA/8000/1", "PCMU/8000/1")
+
+#: How often the PJSUA2 thread collects cyclic garbage (see UaRuntime.start).
+GC_EVERY_S = 2.0
 
 STATE_NAMES = {
     pj.PJSIP_INV_STATE_NULL: "NULL",
@@ -109,6 +113,7 @@ class UaRuntime:
         self.objects: list[Any] = []
         self._graveyard: list[Any] = []
         self._answers: list[tuple[int, int]] = []
+        self._next_gc = 0.0
         self._writer: _LogWriter | None = None
         self._rtp_base = config.rtp_port or random.randrange(20000, 40000, 2)
 
@@ -116,9 +121,14 @@ class UaRuntime:
     def start(self) -> None:
         """Create the endpoint and the SIP transport.
 
+        Python's cyclic garbage collector is switched to manual and run from
+        :meth:`poll`: left automatic, it may run on PJMEDIA's clock thread
+        (inside a media port's callback) and destroy a PJSUA2 object there.
+
         Raises:
             StationError: PJSUA2 could not start or the SIP port is taken.
         """
+        gc.disable()
         c = self.config
         ep = pj.Endpoint()
         ep.libCreate()
@@ -272,6 +282,10 @@ class UaRuntime:
     def poll(self, ms: int = 10) -> None:
         self._graveyard.clear()
         self.ep.libHandleEvents(ms)
+        now = time.monotonic()
+        if now >= self._next_gc:
+            self._next_gc = now + GC_EVERY_S
+            gc.collect()
         answers, self._answers = self._answers, []
         for call_id, code in answers:
             call = self.calls.get(call_id)
