@@ -40,6 +40,7 @@ from appliance.config import Config, load_config
 from appliance.control import CommandRefused, ControlClient
 from appliance.errors import ClinicBoxError
 from appliance.privacy import mask_phone
+from appliance.station.options import GATEWAY_STATION
 from appliance.station.sipmsg import host_port
 
 log = logging.getLogger("appliance.demo.traffic")
@@ -241,7 +242,7 @@ class Traffic:
         if self.args.stations:
             exe = [sys.executable, "-m", "appliance", "--config", str(self.args.config), "station", "--station"]
             for sid, st in self.cfg.stations.items():
-                if not st.contact and st.password:
+                if not st.contact and st.password and sid != GATEWAY_STATION:  # headsets only
                     self.stations.append(subprocess.Popen([*exe, sid], stdin=subprocess.DEVNULL))
         log.info(
             "demo traffic: PSTN at %s:%s calls %s about %.1f times a minute (%d patient numbers, menu keys %s)",
