@@ -80,8 +80,15 @@ class Core:
             # Before the switchboard: the modem's failover must hear the first trunk.up/down.
             self.modem = ModemService(self.cfg, self.bus, self.store, self.clock)
             services.append(self.modem)
-        self.switchboard = SwitchboardService(self.cfg, self.clock, self.bus, self.store, self.config_path)
+        self.switchboard = SwitchboardService(self.cfg, self.clock, self.bus, self.store, self.config_path, self.modem)
         services.append(self.switchboard)
+        if self.cfg.reminders.enabled and self.store is not None:
+            from appliance.reminders import ReminderService
+
+            # After the switchboard and the modem: it dials through one and texts through the other.
+            services.append(
+                ReminderService.from_core(self.cfg, self.clock, self.bus, self.store, self.switchboard, self.modem)
+            )
         if self.cfg.panel.enabled:
             from appliance.panel import PanelService
 

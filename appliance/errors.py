@@ -145,6 +145,10 @@ class ModemBusyError(ModemError):
     """The modem's one voice line is in use, or the modem is not ready."""
 
 
+class ReminderError(ClinicBoxError):
+    """Reminders cannot be planned or sent right now; the message says why."""
+
+
 class ProvisioningError(ClinicBoxError):
     """A provisioning bundle was refused; nothing was changed."""
 

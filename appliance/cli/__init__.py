@@ -32,6 +32,7 @@ COMMAND_MODULES = [
     "web",
     "modem",
     "station",
+    "reminders",
 ]
 
 

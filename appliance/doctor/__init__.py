@@ -30,6 +30,7 @@ CHECK_MODULES = [
     "appliance.doctor.switchboard",
     "appliance.doctor.appliance",
     "appliance.doctor.modem",
+    "appliance.doctor.reminders",
 ]
 
 
