@@ -26,10 +26,23 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,
 
 
 def demo_children(config: Path, traffic: bool) -> list[Child]:
-    """The demo box's processes: the same programs the appliance runs under systemd."""
+    """The demo box's processes: the same programs the appliance runs under systemd
+    (core, web UI, one station per headset, the GSM gateway), plus the traffic
+    generator playing callers and agents unless switched off."""
+    from appliance.config import load_config
+
+    cfg = load_config(config)
     exe = [sys.executable, "-m", "appliance", "--config", str(config)]
     children = [Child("core", [*exe, "run"]), Child("web", [*exe, "web"])]
-    _ = traffic
+    for sid, st in cfg.stations.items():
+        if sid == "gsm":
+            children.append(Child("gsm-gateway", [*exe, "gsm-gateway"]))
+        elif not st.contact:
+            children.append(Child(f"station-{sid}", [*exe, "station", "--station", sid]))
+    if traffic:
+        children.append(
+            Child("traffic", [sys.executable, "-m", "appliance.demo.traffic", "--config", str(config), "--no-stations"])
+        )
     return children
 
 

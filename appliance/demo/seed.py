@@ -70,13 +70,16 @@ registrar = "sip:127.0.0.1:{pstn_port}"
 provider_networks = ["127.0.0.1/32"]
 
 [hours]
-monday = ["07:00-22:00"]
-tuesday = ["07:00-22:00"]
-wednesday = ["07:00-22:00"]
-thursday = ["07:00-22:00"]
-friday = ["07:00-22:00"]
-saturday = ["09:00-14:00"]
-sunday = []
+# Open around the clock so the demo's queue and wallboard move at any hour;
+# switch on night mode (web UI or the panel button) to hear the after-hours flow.
+monday = ["00:00-24:00"]
+tuesday = ["00:00-24:00"]
+wednesday = ["00:00-24:00"]
+thursday = ["00:00-24:00"]
+friday = ["00:00-24:00"]
+saturday = ["00:00-24:00"]
+sunday = ["00:00-24:00"]
+holidays = []
 
 [modem]
 # The simulated GSM modem (an EC25 on a pty inside the core): SMS replies and
@@ -93,6 +96,10 @@ answer_mode = "manual"
 name = "Front desk 2"
 queues = ["front-desk", "appointments"]
 answer_mode = "auto"
+
+# The GSM gateway: the modem's audio side; a line, not an agent.
+[stations.gsm]
+name = "GSM gateway"
 """
 
 
@@ -136,9 +143,11 @@ def seed(
         raise ClinicBoxError(f"{directory} already holds a clinic; choose an empty folder")
     directory.mkdir(parents=True, exist_ok=True)
     os.chmod(directory, 0o700)
-    _write_private(config_path, DEMO_CONFIG.format(web_port=web_port, sip_port=sip_port, rtp_port=rtp_port, pstn_port=pstn_port))
+    _write_private(
+        config_path, DEMO_CONFIG.format(web_port=web_port, sip_port=sip_port, rtp_port=rtp_port, pstn_port=pstn_port)
+    )
     station_secrets = "\n".join(
-        f'[stations.{sid}]\npassword = "{secrets.token_urlsafe(12)}"\n' for sid in ("desk1", "desk2")
+        f'[stations.{sid}]\npassword = "{secrets.token_urlsafe(12)}"\n' for sid in ("desk1", "desk2", "gsm")
     )
     _write_private(directory / "secrets.toml", station_secrets)
     cfg = load_config(config_path)

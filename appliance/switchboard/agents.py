@@ -31,6 +31,8 @@ from appliance.switchboard.legs import Leg, Messenger
 
 log = logging.getLogger(__name__)
 RECHECK_PHONE_S = 30.0
+#: The GSM gateway announces itself like a station but is a line, not an agent.
+GATEWAY_STATION = "gsm"
 
 
 class NotRinging(SwitchboardError):
@@ -63,7 +65,18 @@ class AgentDesk:
         self.c = controller
         cfg = controller.cfg
         self.stations: dict[str, Station] = {}
+        self.gateway: Station | None = None
         for sid, st in cfg.stations.items():
+            if sid == GATEWAY_STATION:
+                self.gateway = Station(
+                    id=sid,
+                    name="GSM gateway",
+                    password=st.password,
+                    kind="program",
+                    answer_mode="auto",
+                    contact=st.contact,
+                )
+                continue
             self.stations[sid] = Station(
                 id=sid,
                 name=st.name or sid,
@@ -100,13 +113,17 @@ class AgentDesk:
     def on_message(self, source: str, content_type: str, body: str) -> None:
         if content_type.split(";")[0].strip().lower() != P.CONTENT_TYPE:
             return
-        secrets = {s.id: s.password for s in self.stations.values() if s.password}
+        known = [*self.stations.values(), *([self.gateway] if self.gateway else [])]
+        secrets = {s.id: s.password for s in known if s.password}
         try:
             data = P.verify_message(body, secrets, nonces=self.nonces)
         except P.StationAuthError as exc:
             log.warning("station message from %s refused: %s", source.rsplit(":", 1)[0], exc)
             return
         if data.get("kind") != "heartbeat":
+            return
+        if self.gateway is not None and data["station"] == GATEWAY_STATION:
+            self._gateway_heartbeat(data)
             return
         st = self.stations[str(data["station"])]
         st.last_seen = time.monotonic()
@@ -122,8 +139,25 @@ class AgentDesk:
         else:
             self._up(st, "heartbeat")
 
+    def _gateway_heartbeat(self, data: dict[str, Any]) -> None:
+        gw = self.gateway
+        assert gw is not None
+        gw.last_seen = time.monotonic()
+        gw.audio_ok, gw.detail = bool(data.get("audio")), str(data.get("detail", ""))
+        gw.contact = str(data.get("contact", "")) or gw.contact
+        up = data.get("state") != "down"
+        if up != gw.reachable:
+            gw.reachable = up
+            log.info("GSM gateway %s (%s)", "up" if up else "down", gw.detail or "audio ok")
+            self.c.emit("gsm.gateway", reachable=up, audio=gw.audio_ok, detail=gw.detail)
+        self.c.outbound.gsm_uri = gw.contact if up else None
+        self.c.dirty = True
+
     def tick(self) -> None:
         now = time.monotonic()
+        gw = self.gateway
+        if gw is not None and gw.reachable and now - gw.last_seen > P.STALE_AFTER_S:
+            self._gateway_heartbeat({"state": "down", "audio": False, "detail": "no heartbeat", "contact": gw.contact})
         for st in self.stations.values():
             if st.kind == "program" and st.reachable and now - st.last_seen > P.STALE_AFTER_S:
                 self._down(st, "no heartbeat")

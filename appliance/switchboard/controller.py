@@ -75,6 +75,7 @@ class Controller:
         self.outbound: Any = None
         self.voicemail: Any = None
         self.reminders: Any = None  # reminder call scripts, when the reminders service runs
+        self.gsm: Any = None  # the GSM line (modem + gateway), when a modem is configured
         self.on_registration: Callable[[int, str, bool], None] | None = None
 
     # -- bookkeeping ------------------------------------------------------------
@@ -199,7 +200,8 @@ class Controller:
         if call.ended or call.answered:
             return
         call.answered = True
-        call.leg.answer_with(200)
+        if not call.extra.pop("no_sip_answer", False):
+            call.leg.answer_with(200)
         call.state = "ivr"
         call.was_open = self.ivr.is_open()
         call.session = self.ivr.session(call.id, call.language)
@@ -309,6 +311,8 @@ class Controller:
             call.agent_leg.end()
         if self.outbound is not None:
             self.outbound.caller_gone(call)
+        if call.route == "gsm" and self.gsm is not None:
+            self.gsm.ended(call)
         for timer_id in [t for t in self.timers if t.startswith(f"ivr:{call.id}:")]:
             self.timers.pop(timer_id).cancel()
         if call.hold_since is not None:

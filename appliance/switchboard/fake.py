@@ -104,6 +104,7 @@ class _Call:
     play_event: _Event | None = None
     timers: dict[str, _Event] = field(default_factory=dict)
     keys_left: list[str] = field(default_factory=list)
+    generation: int = 0
     ended: bool = False
 
 
@@ -344,18 +345,19 @@ class FakeSwitchboard:
         call.playing = action.play_id
         play_id = action.play_id
         call.play_event = self._after(self.prompt_s * len(action.prompts), lambda: self._prompt_done(call, play_id))
+        call.generation += 1  # a key planned during an earlier prompt is no longer pressed
         if not call.keys_left:
             return
         keys = {ref.key for ref in action.prompts}
+        generation = call.generation
         if "reminder_hello" in keys and call.keys_left[0] == "1" and len(call.keys_left) > 1:
-            self._after(min(2.0, self.prompt_s / 2), lambda: self._digit(call, play_id))
+            self._after(min(2.0, self.prompt_s / 2), lambda: self._digit(call, generation))
         elif "reminder_menu" in keys:
-            self._after(
-                min(call.behaviour.listen_s, self.prompt_s * len(action.prompts)), lambda: self._digit(call, play_id)
-            )
+            # The patient presses after listening this long: during the prompt or in the pause after it.
+            self._after(call.behaviour.listen_s, lambda: self._digit(call, generation))
 
-    def _digit(self, call: _Call, play_id: int) -> None:
-        if call.ended or call.playing != play_id or not call.keys_left:
+    def _digit(self, call: _Call, generation: int) -> None:
+        if call.ended or call.generation != generation or not call.keys_left:
             return
         digit = call.keys_left.pop(0)
         self._execute(call, call.script.on_digit(digit))

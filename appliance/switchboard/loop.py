@@ -47,8 +47,13 @@ _NUMBER = re.compile(r"\+?\d{6,}")
 class _LogWriter(pj.LogWriter):  # type: ignore[misc]
     """PJSIP's log, into Python logging; SIP messages to the wire logger, masked."""
 
+    quiet = False  # during the capacity probe PJSIP's refusals are expected
+
     def write(self, entry: Any) -> None:
         text = entry.msg.rstrip()
+        if self.quiet and entry.level > 0:
+            pjlog.debug("%s", text)
+            return
         masked = _NUMBER.sub(lambda m: mask_phone(m.group(0)), text)
         if "\n" in text and ("SIP/2.0" in text):
             wire.debug("%s", masked)
@@ -120,6 +125,7 @@ class PjLoop:
         self._running = False
         self._writer: _LogWriter | None = None
         self.last_tick = 0.0
+        self.keepalive: list[Any] = []  # objects that must outlive libDestroy (accounts)
         self.on_started: list[Callable[[], None]] = []  # run on the loop after the endpoint starts
         self.on_stopping: list[Callable[[], None]] = []  # run on the loop before libDestroy
         self.on_tick: list[Callable[[], None]] = []  # every ~100 ms
@@ -285,8 +291,8 @@ class PjLoop:
         log_cfg = ep_cfg.logConfig
         self._writer = _LogWriter()
         log_cfg.writer = self._writer
-        log_cfg.consoleLevel = 0
         log_cfg.level = 5 if cfg.logging.sip_trace else 2
+        log_cfg.consoleLevel = log_cfg.level  # a LogWriter only gets lines at or below consoleLevel
         log_cfg.msgLogging = bool(cfg.logging.sip_trace)
         log_cfg.decor = 0
         med = ep_cfg.medConfig
@@ -346,9 +352,13 @@ class PjLoop:
         acc_cfg.mediaConfig.transportConfig.publicAddress = "127.0.0.1"
         account = pj.Account()
         account.create(acc_cfg, False)
+        if self._writer is not None:
+            self._writer.quiet = True
         try:
             return probe_calls(pj, self.ep, account, self.cfg.sip.max_calls, self.pump)
         finally:
+            if self._writer is not None:
+                self._writer.quiet = False
             account.shutdown()
             del account
 
@@ -370,8 +380,11 @@ class PjLoop:
                 fut.set_exception(SwitchboardError("the switchboard stopped"))
         gc.collect()
         try:
-            self.ep.libDestroy()
+            # Accounts stay referenced through libDestroy (a MESSAGE in flight reports
+            # to its account); BYEs and un-REGISTERs are already out: no network wait.
+            self.ep.libDestroy(pj.PJSUA_DESTROY_NO_NETWORK)
         except Exception:
             log.exception("libDestroy failed")
         self.ep = None
+        self.keepalive.clear()
         self._running = False

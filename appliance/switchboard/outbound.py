@@ -85,7 +85,9 @@ class Outbound:
         route = self.route_for()
         if route == "none":
             raise SwitchboardError("neither the trunk nor the GSM line is available")
-        uri = self.target(number, route)
+        if route == "gsm":
+            self.c.gsm.reserve()
+        uri = self.target(number, route) if route != "gsm" else ""
         account = self.c.trunk if route == "trunk" and self.c.trunk is not None else self.c.local
         call = ActiveCall(
             id=self.c.new_id(),
@@ -104,20 +106,19 @@ class Outbound:
         call.leg = leg
         call.extra.update(on_answer=on_answer, on_fail=on_fail)
         self.c.calls[call.id] = call
-        prm = pj.CallOpParam(True)
-        if route == "gsm":
-            header = pj.SipHeader()
-            header.hName, header.hValue = "X-ClinicBox-Route", "gsm"
-            headers = pj.SipHeaderVector()
-            headers.append(header)
-            prm.txOption.headers = headers
         try:
-            leg.makeCall(uri, prm)
-        except pj.Error as exc:
+            if route == "gsm":
+                call.extra["gsm"] = "out"
+                self.c.gsm.invite(leg, "out")
+            else:
+                leg.makeCall(uri, pj.CallOpParam(True))
+        except (pj.Error, SwitchboardError) as exc:
+            if route == "gsm":
+                self.c.gsm.modem.failover.release_voice()
             self.c.calls.pop(call.id, None)
             leg.gone = True
             self.c.legs.discard(leg)
-            raise SwitchboardError(f"could not place the call: {exc.reason}") from None
+            raise SwitchboardError(f"could not place the call: {getattr(exc, 'reason', exc)}") from None
         self.c.writer.db(
             cdr.start(
                 call.id, "outbound", call.started_at, self.c.cfg.trunk.caller_id, number, purpose, route, patient_id
@@ -142,8 +143,16 @@ class Outbound:
             self._transfer_answered(leg)
             return
         call = self.c.calls.get(leg.owner)
-        if call is None or leg is not call.leg or call.direction != "outbound" or call.answered:
+        if call is None or leg is not call.leg:
             return
+        if call.route == "gsm":
+            self.c.gsm.leg_confirmed(call)  # the gateway answered; the patient answers on the modem
+            return
+        if call.direction == "outbound" and not call.answered:
+            self.answered(call)
+
+    def answered(self, call: ActiveCall) -> None:
+        """The patient picked up an outgoing call (SIP 200, or the modem's call went active)."""
         call.answered = True
         timer = call.extra.pop("answer_timer", None)
         if timer is not None:

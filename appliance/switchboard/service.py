@@ -9,6 +9,7 @@ the pings and systemd restarts the core.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import queue
 import threading
@@ -24,14 +25,15 @@ from appliance.clock import Clock
 from appliance.config import Config, load_config
 from appliance.control import ControlServer
 from appliance.errors import StoreLockedError, SwitchboardError
-from appliance.events import EventBus
+from appliance.events import Event, EventBus
 from appliance.ivr import Ivr, PromptLibrary
 from appliance.store import Store
 from appliance.store.timefmt import from_db
 from appliance.switchboard import snapshot as snap
-from appliance.switchboard.agents import AgentDesk
+from appliance.switchboard.agents import GATEWAY_STATION, AgentDesk
 from appliance.switchboard.capacity import Capacity
 from appliance.switchboard.controller import Controller
+from appliance.switchboard.gsm import GsmLine
 from appliance.switchboard.handler import ControlHandler
 from appliance.switchboard.legs import SbAccount
 from appliance.switchboard.lookup import CallerLookup
@@ -45,10 +47,17 @@ from appliance.switchboard.writer import StoreWriter
 log = logging.getLogger(__name__)
 
 
+def agents_config(cfg: Config) -> Config:
+    """The config the ACD sees: every station but the GSM gateway, which is a line, not an agent."""
+    return dataclasses.replace(cfg, stations={k: v for k, v in cfg.stations.items() if k != GATEWAY_STATION})
+
+
 class SwitchboardService:
     name = "switchboard"
 
-    def __init__(self, cfg: Config, clock: Clock, bus: EventBus, store: Store | None, config_path: Any = None) -> None:
+    def __init__(
+        self, cfg: Config, clock: Clock, bus: EventBus, store: Store | None, config_path: Any = None, modem: Any = None
+    ) -> None:
         self.cfg = cfg
         self.clock = clock
         self.bus = bus
@@ -63,7 +72,6 @@ class SwitchboardService:
             "bars": 0,
             "operator": "",
         }
-        self._route = "trunk"
         self.snapshot: dict[str, Any] = {}
         self._events: queue.Queue[tuple[str, dict[str, Any]] | None] = queue.Queue()
         self._publisher = threading.Thread(target=self._publish_loop, name="sb-events", daemon=True)
@@ -77,7 +85,7 @@ class SwitchboardService:
             cfg,
             self.loop,
             clock,
-            acd=Acd.from_config(cfg, clock),
+            acd=Acd.from_config(agents_config(cfg), clock),
             ivr=Ivr.from_config(cfg, clock),
             library=self.library,
             writer=self.writer,
@@ -91,6 +99,8 @@ class SwitchboardService:
         c.on_registration = self.trunk.on_registration
         c.voicemail = Voicemail(c, store)
         c.reminders = ScriptRunner(c)
+        c.gsm = GsmLine(c, modem)
+        self.modem = modem
         self.control = ControlServer(cfg.control_socket, ControlHandler(self), bus, cfg.control.socket_group)
         self.loop.on_rejected = self.controller.on_rejected
         self.loop.on_started.append(self._on_loop_started)
@@ -112,6 +122,8 @@ class SwitchboardService:
         self.controller.capacity_allowed = self.capacity.allowed
         self.trunk.start()
         self._unsubscribe = self.bus.subscribe(self._on_bus)
+        if self.modem is not None:  # it started first; its status events came before we listened
+            self._on_bus(Event("modem.status", self.modem.status.event_data()))
         self.loop.call(self._rebuild_snapshot)
         self.control.start()
         log.info("switchboard running: %s", self.capacity.describe())
@@ -179,6 +191,7 @@ class SwitchboardService:
         tc.boundAddress = cfg.sip.bind_address if cfg.sip.bind_address != "0.0.0.0" else ""
         if cfg.sip.public_address or cfg.sip.bind_address != "0.0.0.0":
             tc.publicAddress = cfg.sip.public_address or cfg.sip.bind_address
+        acc.mediaConfig.lockCodecEnabled = False  # its re-INVITE delays the far end's audio
         acc.natConfig.sipStunUse = pj.PJSUA_STUN_USE_DISABLED
         acc.natConfig.mediaStunUse = pj.PJSUA_STUN_USE_DISABLED
         if cfg.sip.srtp != "disabled" and self.capacity.srtp:
@@ -258,9 +271,13 @@ class SwitchboardService:
         for st in c.agents.stations.values():
             st.messenger = None
             st.leg = None
-        for account in (c.trunk, c.local):
-            if account is not None:
-                account.shutdown()
+        if c.trunk is not None and self.cfg.trunk.register:
+            try:
+                c.trunk.setRegistration(False)
+                self.loop.pump(0.5)
+            except pj.Error:
+                pass
+        self.loop.keepalive += [a for a in (c.trunk, c.local) if a is not None]
         c.trunk = c.local = None
 
     # -- events --------------------------------------------------------------------------
@@ -283,8 +300,13 @@ class SwitchboardService:
             self.modem_view = {**self.modem_view, **data}
             self.controller.dirty = True
         elif event.kind == "failover.changed":
-            self._route = str(event.data.get("route", "trunk"))
             self.controller.dirty = True
+        elif event.kind == "modem.call.incoming":
+            number = str(event.data.get("number", ""))
+            self.loop.submit(self.controller.gsm.incoming, number)
+        elif event.kind == "modem.call.state":
+            state, reason = str(event.data.get("state", "")), str(event.data.get("reason", ""))
+            self.loop.submit(self.controller.gsm.modem_state, state, reason)
         elif event.kind == "panel.night_mode":
             self.loop.submit(self.set_night_mode, bool(event.data.get("on")))
         elif event.kind == "panel.answer_next":
@@ -298,9 +320,12 @@ class SwitchboardService:
             log.info("answer-next button: %s", exc)
 
     def route(self) -> str:
-        if self._route == "trunk" and self.trunk.state == "disabled":
+        """Where outgoing calls go: the failover policy's choice when a modem exists."""
+        if self.modem is not None:
+            return str(self.modem.failover.route())
+        if self.trunk.state in ("disabled", "down"):
             return "none"
-        return self._route
+        return "trunk"
 
     # -- the API other services use (any thread) -----------------------------------------------
     def place_call(

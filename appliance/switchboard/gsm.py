@@ -1,0 +1,162 @@
+"""Calls over the GSM modem, through the GSM gateway.
+
+The modem's AT control lives in the core (:mod:`appliance.modem`); its
+audio belongs to the GSM gateway, a station-like PJSUA2 process. A GSM
+call is therefore a SIP leg between the core and the gateway plus the
+modem's call:
+
+* **incoming**: ``modem.call.incoming`` → the core calls the gateway (signed
+  INVITE) → the gateway answers → ``ATA`` → the call enters the same IVR and
+  queue as any other, with route ``gsm``;
+* **outgoing** (the trunk is down): the core calls the gateway → ``ATD`` →
+  the patient answers when the modem reports the call ``active``; busy and
+  no-answer come from the modem's call state.
+
+One GSM voice call at a time (the modem's line); the failover policy
+hands it out.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pjsua2 as pj
+
+from appliance.errors import CapacityError, SwitchboardError
+from appliance.privacy import mask_phone
+from appliance.station import protocol as P
+from appliance.store.phones import normalize_caller
+from appliance.switchboard import cdr
+from appliance.switchboard.legs import Leg
+from appliance.switchboard.state import ActiveCall
+
+log = logging.getLogger(__name__)
+_FAIL = {"busy": "busy", "no-answer": "no-answer", "missed": "no-answer", "no-network": "failed"}
+
+
+class GsmLine:
+    def __init__(self, controller: Any, modem: Any) -> None:
+        self.c = controller
+        self.modem = modem  # ModemService or None
+
+    @property
+    def available(self) -> bool:
+        gw = self.c.agents.gateway
+        return self.modem is not None and gw is not None and gw.reachable and bool(gw.contact)
+
+    def invite(self, leg: Leg, direction: str) -> None:
+        """Call the gateway on ``leg`` with its signed token."""
+        gw = self.c.agents.gateway
+        if gw is None or not gw.contact:
+            raise SwitchboardError("the GSM gateway is not running")
+        prm = pj.CallOpParam(True)
+        headers = pj.SipHeaderVector()
+        for name, value in (
+            (P.AUTH_HEADER, P.invite_token(gw.id, gw.password)),
+            (P.ANSWER_HEADER, "auto"),
+            ("X-ClinicBox-Gsm", direction),
+        ):
+            h = pj.SipHeader()
+            h.hName, h.hValue = name, value
+            headers.append(h)
+        prm.txOption.headers = headers
+        leg.makeCall(gw.contact, prm)
+
+    # -- incoming ---------------------------------------------------------------------
+    def incoming(self, number: str) -> None:
+        """The modem rings (loop thread)."""
+        caller = normalize_caller(number, self.c.cfg.clinic.country) or (number or "anonymous")
+        if not self.available:
+            log.warning("GSM call from %s cannot be answered: no GSM gateway", mask_phone(caller))
+            return
+        if self.c.free_lines() < 1:
+            log.warning("GSM call from %s: every line is in use", mask_phone(caller))
+            return
+        call = ActiveCall(
+            id=self.c.new_id(),
+            leg=None,  # type: ignore[arg-type]  # set just below
+            direction="inbound",
+            purpose="patient",  # type: ignore[arg-type]
+            route="gsm",
+            caller=caller,
+            callee="",
+            started_at=self.c.now(),
+        )
+        leg = self.c.track(Leg(self.c, self.c.local, role="caller", owner=call.id))
+        call.leg = leg
+        call.extra["gsm"] = "in"
+        self.c.calls[call.id] = call
+        self.c.writer.db(cdr.start(call.id, "inbound", call.started_at, caller, "", "patient", "gsm"))
+        try:
+            self.invite(leg, "in")
+        except (pj.Error, SwitchboardError) as exc:
+            log.warning("cannot reach the GSM gateway: %s", exc)
+            call.extra["fail_outcome"] = "failed"
+            leg.gone = True
+            self.c.legs.discard(leg)
+            self.c._caller_gone(call, 503)
+            return
+        log.info("GSM call %s from %s", call.id[:8], mask_phone(caller))
+        self.c.emit("call.started", call_id=call.id, caller=caller, route="gsm")
+
+    # -- outgoing -------------------------------------------------------------------------
+    def reserve(self) -> None:
+        if not self.available:
+            raise SwitchboardError("the GSM line is not available (modem or gateway down)")
+        if not self.modem.failover.reserve_voice():
+            raise CapacityError("the GSM line is busy (one call at a time)")
+
+    # -- both ---------------------------------------------------------------------------------
+    def leg_confirmed(self, call: ActiveCall) -> None:
+        """The gateway answered its leg."""
+        if call.extra.get("gsm") == "in":
+            future = self.modem.answer()
+            future.add_done_callback(lambda f: self.c.loop.submit(self._answered_in, call, f.exception()))
+        elif not call.extra.get("gsm_dialed"):
+            call.extra["gsm_dialed"] = True
+            try:
+                future = self.modem.dial(call.callee)
+            except Exception as exc:  # ModemBusyError and friends: say why, end the leg
+                log.warning("GSM dial failed: %s", exc)
+                call.extra["fail_outcome"] = "failed"
+                self.c.end_call(call, "box")
+                return
+            future.add_done_callback(lambda f: self.c.loop.submit(self._dial_taken, call, f.exception()))
+
+    def _answered_in(self, call: ActiveCall, error: BaseException | None) -> None:
+        if call.ended:
+            return
+        if error is not None:
+            log.warning("the modem did not answer the GSM call: %s", error)
+            self.c.end_call(call, "box")
+            return
+        call.extra["no_sip_answer"] = True  # our leg is the outgoing one to the gateway
+        self.c._greet(call)
+
+    def _dial_taken(self, call: ActiveCall, error: BaseException | None) -> None:
+        if error is not None and not call.ended:
+            log.warning("the modem refused to dial: %s", error)
+            call.extra["fail_outcome"] = "failed"
+            self.c.end_call(call, "box")
+
+    def modem_state(self, state: str, reason: str) -> None:
+        """``modem.call.state`` (loop thread): far-end answer and hang-up."""
+        call = next((c for c in self.c.calls.values() if c.route == "gsm" and not c.ended), None)
+        if call is None:
+            return
+        if state == "active" and call.direction == "outbound" and not call.answered:
+            self.c.outbound.answered(call)
+        elif state == "idle":
+            if not call.answered:
+                call.extra["fail_outcome"] = _FAIL.get(reason, "failed")
+            self.c.end_call(call, "caller" if call.answered else "far-end")
+
+    def ended(self, call: ActiveCall) -> None:
+        """The switchboard is done with a GSM call: free the modem's line."""
+        if self.modem is None:
+            return
+        if self.modem.call_state().state != "idle":
+            self.modem.hangup()
+        if call.direction == "outbound":
+            self.modem.failover.release_voice()
