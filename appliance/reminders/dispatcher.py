@@ -140,9 +140,9 @@ class Dispatcher:
             self._last_reconcile = mono
             self._sweep_stale(now)
             self.reconcile_sms()
-        with self.store.transaction() as conn:
-            expired = rows.expire_overdue(conn, now)
-        if expired:
+        if rows.any_overdue(self.store.connection(), now):
+            with self.store.transaction() as conn:
+                expired = rows.expire_overdue(conn, now)
             log.info("%d reminders expired before they could go out", len(expired))
         if reason:
             return

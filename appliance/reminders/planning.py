@@ -112,12 +112,13 @@ class ReminderPlanner:
         started = time.perf_counter()
         now = self.clock.now()
         end = now + timedelta(days=days if days is not None else self.cfg.reminders.horizon_days)
-        result = rows.SyncResult()
+        result = rows.SyncResult(held=[])
         with store.transaction() as conn:
             targets = rows.targets_between(conn, now, end)
             current = rows.existing_between(conn, now, end)
             for target in targets:
                 self._sync(conn, target, now, current.get(target.appointment_id, {}), result)
+            rows.insert_held(conn, result)
             rows.expire_overdue(conn, now)
         report.appointments = len(targets)
         report.added, report.updated, report.cancelled = result.added, result.updated, result.cancelled

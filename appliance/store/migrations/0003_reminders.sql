@@ -8,3 +8,5 @@ ALTER TABLE reminders ADD COLUMN planned_for TEXT NOT NULL DEFAULT '';
 CREATE INDEX reminder_attempts_open ON reminder_attempts(state) WHERE state != 'finished';
 -- The SMS of a reminder attempt (crash recovery: was it queued before the crash?).
 CREATE INDEX sms_reminder_attempt ON sms_messages(reminder_attempt_id) WHERE reminder_attempt_id IS NOT NULL;
+-- Pending reminders whose window closed (every dispatcher tick asks).
+CREATE INDEX reminders_expiry ON reminders(status, expires_at);
