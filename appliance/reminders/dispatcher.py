@@ -116,10 +116,21 @@ class Dispatcher:
         self._last_reconcile = -1e9
         self._prompt_failures: set[tuple[str, str]] = set()
 
+    def reconfigure(self, cfg: Config) -> None:
+        """Follow a reloaded configuration; calls in flight keep their script."""
+        self.cfg = cfg
+        self.r = cfg.reminders
+        self.policy = self.writer.policy
+
     # -- from any thread ------------------------------------------------------------------
     def on_call_result(self, attempt_id: int, result: CallOutcome) -> None:
         """The switchboard's ``on_result`` (PJSUA2 thread): queue it, wake the worker."""
         self._results.put(("call", attempt_id, result))
+        self.wake()
+
+    def on_decision(self, attempt_id: int, outcome: str) -> None:
+        """The patient pressed 1, 2 or 3 (PJSUA2 thread): record it before the call ends."""
+        self._results.put(("decision", attempt_id, outcome))
         self.wake()
 
     def on_sms_status(self, sms_id: int, status: str) -> None:
@@ -175,6 +186,8 @@ class Dispatcher:
             try:
                 if kind == "call":
                     self._call_result(key, value)
+                elif kind == "decision":
+                    self._decision(key, value)
                 else:
                     self._sms_status(key, value)
             except StoreLockedError:
@@ -242,6 +255,7 @@ class Dispatcher:
                 desk_priority=self.r.desk_priority,
                 key_timeout_s=self.r.key_timeout_s,
                 menu_plays=self.r.menu_plays,
+                on_decision=lambda outcome, attempt=attempt_id: self.on_decision(attempt, outcome),
             )
             flight = InFlight(
                 attempt_id, due.reminder_id, "voice", route, self.clock.monotonic(), script, due.starts_at
@@ -281,6 +295,20 @@ class Dispatcher:
             rows.placed(conn, attempt_id, call_uuid=call_id)
         log.info("reminder call %d to %s placed (%s)", attempt_id, mask_phone(number), flight.route)
         return True
+
+    def _decision(self, attempt_id: int, outcome: str) -> None:
+        flight = self.inflight.get(attempt_id)  # the call goes on (goodbye, or the desk queue): its line stays counted
+        now = self.clock.now()
+        with self.store.transaction() as conn:
+            self.writer.apply(
+                conn,
+                attempt_id,
+                outcome,
+                "chosen by key",
+                now,
+                announced_start=flight.announced_start if flight else None,
+            )
+        log.info("reminder call %d: %s", attempt_id, outcome)
 
     def _call_result(self, attempt_id: int, result: CallOutcome) -> None:
         flight = self.inflight.pop(attempt_id, None)

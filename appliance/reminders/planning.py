@@ -60,10 +60,14 @@ class ReminderPlanner:
     """
 
     def __init__(self, cfg: Config, clock: Clock | None = None) -> None:
+        self.clock: Clock = clock or SystemClock(assume_synced=cfg.clock.assume_synced or cfg.simulate)
+        self.reconfigure(cfg)
+
+    def reconfigure(self, cfg: Config) -> None:
+        """Follow a reloaded configuration (the web UI's settings screens)."""
         self.cfg = cfg
         self.enabled = cfg.reminders.enabled
         self.policy = Policy.from_config(cfg)
-        self.clock: Clock = clock or SystemClock(assume_synced=cfg.clock.assume_synced or cfg.simulate)
 
     def on_appointment_change(self, conn: Connection, appointment_id: int, change: str) -> None:
         """The appointment hook: re-plan (or cancel) this visit's pending reminders."""

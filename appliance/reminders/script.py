@@ -17,7 +17,8 @@ It implements the switchboard's ``CallScript`` contract
 I/O, no clock. The dispatcher sets :attr:`call_id` as soon as
 ``place_call`` returns; should the patient answer before that (a fast
 answer on a slow box), the script waits on a short timer until it knows
-its call.
+its call. ``on_decision`` hears a confirmation, cancellation or request
+for the desk the moment the key is pressed.
 
 Example:
     >>> s = ReminderScript(7, "en", when=PromptRef("w"), machine=PromptRef("m"))
@@ -28,6 +29,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from appliance.ivr.actions import CancelTimer, EnterQueue, Hangup, Play, StartTimer, StopPlayback
@@ -57,8 +59,10 @@ class ReminderScript:
         key_timeout_s: float = 7.0,
         menu_plays: int = 2,
         hello_plays: int = 2,
+        on_decision: Callable[[str], None] | None = None,
     ) -> None:
         self.attempt_id = attempt_id
+        self.on_decision = on_decision
         self.language = language
         self.when = when
         self.machine = machine
@@ -116,6 +120,13 @@ class ReminderScript:
         self.state = ENDING
         return self._play([prompt], False, after=then)
 
+    def _decide(self, outcome: str) -> None:
+        """The patient chose: report it now, not at hang-up (a crash while saying
+        goodbye must not lose a confirmation). The hook only queues; it never blocks."""
+        self.outcome = outcome
+        if self.on_decision is not None:
+            self.on_decision(outcome)
+
     # -- the CallScript contract ---------------------------------------------------------
     def start(self) -> list[Any]:
         if self.call_id is None:
@@ -139,13 +150,13 @@ class ReminderScript:
             self._plays_left = self.menu_plays - 1
             return out + self._details()
         if digit == "1":
-            self.outcome = CONFIRMED
+            self._decide(CONFIRMED)
             return out + self._finish(PromptRef("reminder_confirmed"), "hangup")
         if digit == "2":
-            self.outcome = CANCELLED
+            self._decide(CANCELLED)
             return out + self._finish(PromptRef("reminder_cancelled"), "hangup")
         if digit == "3":
-            self.outcome = DESK
+            self._decide(DESK)
             return out + self._finish(PromptRef("reminder_desk"), "queue")
         if digit == "9":
             return out + self._details()

@@ -224,7 +224,33 @@ class ReminderService:
                 log.exception("reminders: %s crashed", job)
             self._write_status()
 
+    def _follow_config(self) -> None:
+        """The switchboard applies ``config.reload`` (web UI settings) to itself; follow it."""
+        new = getattr(self.dialer, "cfg", None) if self.cfg.reminders.dialer == "switchboard" else None
+        if new is None or new is self.cfg:
+            return
+        old, self.cfg = self.cfg, new
+        self.planner.reconfigure(new)
+        self.writer.policy = self.planner.policy
+        self.dispatcher.reconfigure(new)
+        self.replies.cfg = new
+        for hook in [*self.repos.appointments.hooks, *self.repos.importer.hooks]:
+            owner = getattr(hook, "__self__", None)
+            if isinstance(owner, ReminderPlanner):
+                owner.reconfigure(new)
+        r = new.reminders
+        if self.scheduler.running and (r.interval_s, r.plan_time) != (
+            old.reminders.interval_s,
+            old.reminders.plan_time,
+        ):
+            hh, mm = (int(x) for x in r.plan_time.split(":"))
+            self.scheduler.reschedule_job("reminders-dispatch", trigger="interval", seconds=r.interval_s)
+            self.scheduler.reschedule_job("reminders-plan", trigger="cron", hour=hh, minute=mm)
+        log.info("reminders follow the reloaded configuration")
+        self._plan()
+
     def _run(self, job: str) -> None:
+        self._follow_config()
         if job == "tick":
             self._tick_pending.clear()
             if self._recovered:

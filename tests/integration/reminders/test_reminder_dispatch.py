@@ -227,3 +227,32 @@ def test_voice_outside_the_windows_waits_for_the_window(make_world: Any) -> None
     assert world.switchboard.placed == [] and world.dispatcher.blocked == "outside the calling windows"
     world.run(15 * 60, step=60)
     assert len(world.switchboard.placed) == 1
+
+
+def test_a_confirmation_is_recorded_when_the_key_is_pressed_so_a_crash_after_it_loses_nothing(world: World) -> None:
+    _, aid = due_visit(world, behaviours=(Behaviour("answer", 3.0, "1", 4.0),))
+    world.dispatcher.tick()
+    while world.status(aid) != "confirmed":  # step the call until the patient's choice is in
+        world.switchboard.advance(0.5)
+        world.dispatcher.tick()
+        assert world.clock.now() < world.clock.now().replace(hour=9)
+    assert world.switchboard.calls  # "thank you, goodbye" is still playing...
+    world.dispatcher.inflight.clear()  # ...when the power fails
+    world.dispatcher.recover()
+    assert world.attempts() == [(1, "voice", "trunk", "finished", "confirmed")]
+    assert world.status(aid) == "confirmed"
+
+
+def test_a_reloaded_config_is_followed_at_the_next_wake(world: World, tmp_path: Any) -> None:
+    from tests.conftest import clinic_config
+
+    pid = world.patient("601999886")
+    world.visit(pid, 72)
+    assert [r[1] for r in world.reminders()] == [1440]
+    changed = clinic_config(
+        tmp_path / "reloaded", reminders={"windows": world.cfg.reminders.windows.__dict__, "offsets_h": [48, 24]}
+    )
+    world.switchboard.cfg = changed  # what SwitchboardService.reload_config does to its own cfg
+    world.service._run("tick")
+    assert sorted(r[1] for r in world.reminders()) == [1440, 2880]
+    assert world.dispatcher.r.offsets_h == [48, 24]
