@@ -23,6 +23,7 @@ the GSM route one call at a time, and mobile numbers are texted instead
 
 from __future__ import annotations
 
+import functools
 import logging
 import queue
 from collections.abc import Callable
@@ -255,7 +256,7 @@ class Dispatcher:
                 desk_priority=self.r.desk_priority,
                 key_timeout_s=self.r.key_timeout_s,
                 menu_plays=self.r.menu_plays,
-                on_decision=lambda outcome, attempt=attempt_id: self.on_decision(attempt, outcome),
+                on_decision=functools.partial(self.on_decision, attempt_id),
             )
             flight = InFlight(
                 attempt_id, due.reminder_id, "voice", route, self.clock.monotonic(), script, due.starts_at
