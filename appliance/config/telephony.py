@@ -25,7 +25,7 @@ class SipSettings:
         choices=("PCMA", "PCMU", "G722", "GSM", "opus", "speex"),
     )
     rtp_timeout_s: int = setting(doc="Hang up a call whose RTP has been silent this long.", min=5, max=600)
-    max_call_duration_s: int = setting(doc="Hard limit on any one call.", min=60, max=86400)
+    max_call_duration_s: int = setting(doc="Hard limit on any one call.", min=10, max=86400)
     trusted_networks: list[str] = setting(
         doc="Besides the provider, who may send the box calls (stations, GSM gateway).",
         check=checks.networks,
@@ -40,7 +40,7 @@ class SipSettings:
         doc="SRTP to the provider: disabled, optional or mandatory (build permitting).",
         choices=("disabled", "optional", "mandatory"),
     )
-    user_agent: str = setting(doc="User-Agent header.")
+    user_agent: str = setting(doc="User-Agent header; empty = a neutral value naming no product.")
 
 
 @dataclass(frozen=True)

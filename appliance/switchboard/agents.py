@@ -381,6 +381,8 @@ class AgentDesk:
         st.last_call = call.id
         if first:
             self.c.emit("agent.connected", station=st.id, call_id=call.id, caller=call.caller)
+            if call.direction == "outbound":  # a callback: no queue wait recorded it
+                self.c.writer.db(cdr.update(call.id, agent=st.id, agent_answered_at=self.c.now()))
             if st.extra.pop("record", False):
                 self.c.voicemail.record_call(call, st.id)
         self.c.dirty = True

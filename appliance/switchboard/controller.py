@@ -155,8 +155,10 @@ class Controller:
             deadline = self.loop.later(LOOKUP_WAIT_S, lambda: self._greet(call))
             call.extra["lookup_deadline"] = deadline
 
+            call_id = call.id  # the reply crosses threads: it must not hold the call (or its leg)
+
             def reply(match: Any) -> None:
-                self.loop.submit(self._lookup_done, call.id, match)
+                self.loop.submit(self._lookup_done, call_id, match)
 
             self.lookup.lookup(number, reply)
         else:

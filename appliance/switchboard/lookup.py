@@ -83,3 +83,4 @@ class CallerLookup:
                 reply(match)
             except Exception:
                 log.exception("caller-ID reply failed")
+            del item, reply, match  # don't keep the last request alive while waiting for the next

@@ -287,7 +287,7 @@ class PjLoop:
         ua.maxCalls = cfg.sip.max_calls
         ua.threadCnt = 0
         ua.mainThreadOnly = True
-        ua.userAgent = cfg.sip.user_agent or "-"
+        ua.userAgent = cfg.sip.user_agent or "SIP UA"  # pjsua's default names itself and its version
         log_cfg = ep_cfg.logConfig
         self._writer = _LogWriter()
         log_cfg.writer = self._writer
