@@ -145,8 +145,8 @@ class Dispatcher:
         now = self.clock.now()
         reason = self.block_reason(now)
         self.blocked = reason
-        if self.store.locked:
-            return
+        if self.store.locked or not self.clock.sync_state().trusted:
+            return  # a wrong clock must not expire or give up anything either
         mono = self.clock.monotonic()
         if mono - self._last_reconcile >= RECONCILE_EVERY_S:
             self._last_reconcile = mono

@@ -270,7 +270,7 @@ class ReminderService:
         elif job in ("reminders.paused", "reminders.resumed"):
             paused = job == "reminders.paused"
             self.dispatcher.paused = paused
-            if not self.store.locked:
+            if not self.store.locked and bool(self.repos.settings.get(PAUSED_KEY, False)) != paused:
                 self.repos.settings.set(PAUSED_KEY, paused, "control")
             log.info("reminders %s", "paused" if paused else "resumed")
             if not paused:

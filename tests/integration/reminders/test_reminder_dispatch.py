@@ -256,3 +256,11 @@ def test_a_reloaded_config_is_followed_at_the_next_wake(world: World, tmp_path: 
     world.service._run("tick")
     assert sorted(r[1] for r in world.reminders()) == [1440, 2880]
     assert world.dispatcher.r.offsets_h == [48, 24]
+
+
+def test_a_clock_that_jumped_ahead_untrusted_expires_nothing(world: World) -> None:
+    due_visit(world)
+    world.clock.set_trusted(False)
+    world.clock.advance(10 * 24 * 3600)  # a Pi that booted with a wrong date
+    world.dispatcher.tick()
+    assert world.reminders()[0][3] == "pending"
