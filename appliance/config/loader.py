@@ -138,7 +138,7 @@ def load_config(
                 _secret_problems(Config, secrets, "", problems)
                 if problems:
                     raise ConfigError(problems.lines, str(secrets_path))
-                data = deep_merge(data, secrets, frozenset())
+                data = deep_merge(data, _known_entries(secrets, data), frozenset())
 
     cfg = build(Config, data, problems)
     if problems:
@@ -149,6 +149,19 @@ def load_config(
     if problems:
         raise ConfigError(problems.lines, source)
     return typing.cast(Config, cfg)
+
+
+def _known_entries(secrets: Mapping[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+    """Secrets for entries the config does not define (a station removed from
+    clinicbox.toml) are ignored: a password alone must not create a station."""
+    out: dict[str, Any] = {}
+    for key, value in secrets.items():
+        if key in REPLACED_COLLECTIONS and isinstance(value, Mapping):
+            existing = data.get(key, {})
+            out[key] = {name: entry for name, entry in value.items() if name in existing}
+        else:
+            out[key] = value
+    return out
 
 
 def _absolutise_paths(user: dict[str, Any], base_dir: Path) -> dict[str, Any]:

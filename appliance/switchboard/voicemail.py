@@ -89,12 +89,10 @@ class Voicemail:
         self.c.play_files(call, files, "voicemail", VM_PLAY_ID)
 
     def greeting_done(self, call: ActiveCall) -> None:
-        if call.extra.pop("vm_refused", False):
-            self.c.end_call(call, "box")
+        if call.extra.pop("vm_refused", False) or call.extra.pop("vm_goodbye", False):
+            self.c.end_call(call, "box")  # the refusal or the goodbye after the message was heard
             return
         if call.state != "voicemail" or call.capture is not None:
-            if call.extra.pop("vm_goodbye", False):
-                self.c.end_call(call, "box")
             return
         name = f"voicemail/{self.c.now():%Y/%m}/{call.id}"
         self._capture(call, name, [call.leg.media])

@@ -161,3 +161,9 @@ def test_emergency_number_by_country() -> None:
     for country, number in (("PL", "112"), ("TR", "112"), ("US", "911"), ("KR", "119"), ("CN", "120")):
         cfg = load_config(overrides={"clinic": {"country": country}}, use_secrets=False, use_overlay=False)
         assert cfg.emergency_number == number
+
+
+def test_a_secret_for_a_station_the_config_does_not_have_creates_nothing(tmp_path: Path) -> None:
+    path = _clinic_with_secrets(tmp_path, '[stations.old-desk]\npassword = "pw"\n[stations.desk1]\npassword = "pw1"\n', 0o600)
+    cfg = load_config(path, overrides={"stations": {"desk1": {"queues": ["front-desk"]}}})
+    assert list(cfg.stations) == ["desk1"] and cfg.stations["desk1"].password == "pw1"

@@ -1,0 +1,98 @@
+"""IVR paths with a real caller: after hours to encrypted voicemail, invalid
+input, SIP INFO digits."""
+
+from __future__ import annotations
+
+import time
+
+from appliance.store.media import MediaVault
+
+A = "+12125550001"
+
+
+def test_after_hours_voicemail_is_stored_encrypted(box, sipua, tone_wav) -> None:
+    b = box(open_hours=False)
+    caller = sipua(name="patient")
+    cid = caller.call(b.uri, from_user=A)
+    caller.wait_state("CONFIRMED", cid)
+    caller.wait_heard(2.0, cid, timeout=20)  # closed message, emergency notice, "leave a message"
+    b.wait(lambda s: any(c["state"] == "voicemail" for c in s["calls"]), timeout=20, what="voicemail")
+    time.sleep(2.5)  # greeting and beep
+    caller.play(tone_wav, cid, loop=True)  # the patient speaks
+    time.sleep(4.0)
+    caller.dtmf("#", cid)  # done
+    caller.wait_state("DISCONNECTED", cid, timeout=15)  # "goodbye" and the box hangs up
+    rec = b.call_record(lambda r: r.caller == A)
+    assert rec.disposition == "voicemail"
+    assert rec.ivr_path[:2] == ["hours", "closed"]
+    row = None
+    for _ in range(50):
+        rows = b.query("SELECT mailbox, caller, duration_s, media_file, status FROM voicemail")
+        if rows:
+            row = rows[0]
+            break
+        time.sleep(0.1)
+    assert row is not None, b.tail()
+    mailbox, caller_no, seconds, media, status = row
+    assert (mailbox, caller_no, status) == ("after-hours", A, "new")
+    assert 2.0 <= seconds <= 8.0
+    path = b.dir / "media" / media
+    raw = path.read_bytes()
+    assert not raw.startswith(b"RIFF") and b"WAVE" not in raw  # encrypted at rest
+    wav = MediaVault(b.store).read_bytes(media)
+    assert wav.startswith(b"RIFF") and wav[8:12] == b"WAVE"
+    samples = wav[44:]
+    assert len(samples) >= 16000 * 2  # two seconds or more of 8 kHz 16-bit audio
+    loud = sum(
+        1
+        for i in range(0, len(samples) - 1, 200)
+        if abs(int.from_bytes(samples[i : i + 2], "little", signed=True)) > 500
+    )
+    assert loud > 20, "the recording is silent: the caller's tone did not reach the mailbox"
+    assert not list((b.dir / "media").rglob("*.pcm")), "the temporary capture was not removed"
+    # Nobody called back yet; after-hours messages are for staff, not the callback list.
+    assert b.query("SELECT count(*) FROM callbacks") == [(0,)]
+
+
+def test_after_hours_hang_up_without_a_message_lands_on_the_callback_list(box, sipua) -> None:
+    b = box(open_hours=False)
+    caller = sipua(name="patient")
+    cid = caller.call(b.uri, from_user=A)
+    caller.wait_state("CONFIRMED", cid)
+    caller.wait_heard(1.0, cid, timeout=15)
+    caller.hangup(cid)
+    rec = b.call_record(lambda r: r.caller == A)
+    assert rec.disposition == "ivr"
+    for _ in range(50):
+        rows = b.query("SELECT number, source FROM callbacks")
+        if rows:
+            break
+        time.sleep(0.1)
+    assert rows == [(A, "after-hours")]
+
+
+def test_invalid_input_repeats_then_goes_to_the_fallback(box, sipua) -> None:
+    b = box(stations={})
+    caller = sipua(name="patient")
+    cid = caller.call(b.uri, from_user=A)
+    caller.wait_state("CONFIRMED", cid)
+    for _ in range(3):  # three wrong keys: two repeats, then the fallback
+        caller.dtmf("7", cid)
+        time.sleep(2.5)
+    b.wait(lambda s: any(c["state"] == "queued" for c in s["calls"]), timeout=20, what="the fallback queue")
+    caller.hangup(cid)
+    rec = b.call_record(lambda r: r.caller == A)
+    assert rec.ivr_path.count("key:7") == 3
+    assert rec.ivr_path[-1] == "front-desk" and rec.queue == "front-desk"
+
+
+def test_digits_sent_as_sip_info_work_like_rfc4733(box, sipua) -> None:
+    b = box(stations={})
+    caller = sipua(name="patient")
+    cid = caller.call(b.uri, from_user=A)
+    caller.wait_state("CONFIRMED", cid)
+    caller.dtmf_info("3", cid)  # billing
+    b.wait(lambda s: any(c["queue"] == "billing" for c in s["calls"]), timeout=20, what="the billing queue")
+    caller.hangup(cid)
+    rec = b.call_record(lambda r: r.caller == A)
+    assert "key:3" in rec.ivr_path and rec.queue == "billing"
