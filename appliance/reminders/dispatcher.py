@@ -12,7 +12,8 @@ due reminders and places them:
 So a crash between 1 and 3 leaves an attempt that *may* have rung: at the
 next start :meth:`recover` marks it ``interrupted`` and its reminder is
 never redialed. SMS are recovered exactly, because the modem's queue row
-names the attempt: found means queued, absent means never sent.
+names the attempt: found means queued, absent means never sent (see
+:mod:`appliance.reminders.texting`, the SMS half).
 
 Line budget (voice): at most ``reminders.max_calls`` at once, never into
 the last ``reserve_lines`` lines, none while callers wait in a queue; on
@@ -33,13 +34,14 @@ from typing import Any, Protocol
 
 from appliance.clock import Clock
 from appliance.config import Config
-from appliance.errors import CapacityError, ClinicBoxError, StoreLockedError, SwitchboardError, ValidationError
+from appliance.errors import CapacityError, ClinicBoxError, StoreLockedError, SwitchboardError
 from appliance.ivr.prompts import PromptRef
 from appliance.privacy import mask_phone
 from appliance.reminders import messages
 from appliance.reminders.outcomes import CallOutcome, OutcomeWriter, call_outcome
 from appliance.reminders.planner import channels_for
 from appliance.reminders.script import ReminderScript
+from appliance.reminders.texting import SmsSender, TextReminders
 from appliance.reminders.texts import machine_prompt
 from appliance.store import reminders as rows
 from appliance.store.connection import Store
@@ -58,12 +60,6 @@ class Dialer(Protocol):
     def lines(self) -> dict[str, int]: ...
 
     def route(self) -> str: ...
-
-
-class SmsSender(Protocol):
-    def send_sms(
-        self, number: str, text: str, reminder_attempt_id: int | None = None, patient_id: int | None = None
-    ) -> int: ...
 
 
 class Prompts(Protocol):
@@ -110,6 +106,7 @@ class Dispatcher:
         self.gsm_voice_free = gsm_voice_free or (lambda: True)
         self.wake = wake
         self.paused = False
+        self.texts = TextReminders(cfg, clock, store, writer, sms)
         self.inflight: dict[int, InFlight] = {}
         self.blocked = "not started"
         self.stats = {"calls": 0, "sms": 0, "results": 0, "not_placed": 0}
@@ -122,6 +119,7 @@ class Dispatcher:
         self.cfg = cfg
         self.r = cfg.reminders
         self.policy = self.writer.policy
+        self.texts.cfg = cfg
 
     # -- from any thread ------------------------------------------------------------------
     def on_call_result(self, attempt_id: int, result: CallOutcome) -> None:
@@ -190,7 +188,7 @@ class Dispatcher:
                 elif kind == "decision":
                     self._decision(key, value)
                 else:
-                    self._sms_status(key, value)
+                    self.texts.status(key, value)
             except StoreLockedError:
                 log.warning("store locked: a reminder result waits")
                 self._results.put((kind, key, value))
@@ -328,85 +326,23 @@ class Dispatcher:
         if applied is not None:
             log.info("reminder call %d: %s", attempt_id, outcome)
 
-    # -- SMS -----------------------------------------------------------------------------------
-    def sms_budget(self) -> int:
-        if self.sms is None:
-            return 50  # each due SMS reminder is failed clearly: there is no modem
-        limit = self.r.sms_outstanding_per_min * self.cfg.modem.sms_per_minute
-        return max(0, limit - rows.outstanding_sms(self.store.connection()))
-
+    # -- SMS (appliance.reminders.texting) -------------------------------------------------------
     def _dispatch_sms(self, now: datetime) -> None:
-        budget = self.sms_budget()
+        budget = self.texts.budget()
         if budget <= 0:
             return
         for due in rows.due(self.store.connection(), now, "sms", budget):
             phone = self._checked(due, now)
-            if phone is not None:
-                self._send_sms(due, phone[0], now, "")
+            if phone is not None and self.texts.send(due, phone[0], now, ""):
+                self.stats["sms"] += 1
 
     def _send_sms(self, due: rows.Due, number: str, now: datetime, detail: str) -> None:
-        with self.store.transaction() as conn:
-            attempt_id = rows.claim(conn, due.reminder_id, "sms", "gsm", now, detail)
-        if attempt_id is None:
-            return
-        if self.sms is None:
-            self._sms_failed(attempt_id, "no modem: SMS cannot be sent (modem.enabled = false)", now)
-            return
-        language = messages.language_of(self.cfg, due.language)
-        text = messages.sms_text(self.cfg, "reminder", due.starts_at, language)
-        try:
-            sms_id = self.sms.send_sms(number, text, reminder_attempt_id=attempt_id, patient_id=due.patient_id)
-        except ValidationError as exc:
-            self._sms_failed(attempt_id, str(exc), now)
-            return
-        except ClinicBoxError as exc:
-            with self.store.transaction() as conn:
-                self.writer.not_placed(conn, attempt_id, str(exc), now, NOT_PLACED_RETRY_S)
-            return
-        self.stats["sms"] += 1
-        with self.store.transaction() as conn:
-            rows.placed(conn, attempt_id, sms_id=sms_id)
-
-    def _sms_failed(self, attempt_id: int, reason: str, now: datetime) -> None:
-        """An SMS that can never go out: the attempt and its reminder fail, saying why."""
-        with self.store.transaction() as conn:
-            applied = self.writer.apply(conn, attempt_id, "failed", reason, now)
-            if applied is not None:
-                reminder = rows.attempt_row(conn, attempt_id)
-                if reminder is not None:
-                    rows.set_reminder(conn, int(reminder[0]), "failed", "failed", now)
-        log.warning("reminder SMS %d failed: %s", attempt_id, reason)
-
-    def _sms_status(self, sms_id: int, status: str) -> None:
-        now = self.clock.now()
-        with self.store.transaction() as conn:
-            attempt_id = rows.attempt_of_sms(conn, sms_id)
-            if attempt_id is None:
-                return
-            attempt = rows.attempt_row(conn, attempt_id)
-            if attempt is None or attempt[4] not in (None, sms_id):
-                return
-            state, outcome = str(attempt[2]), str(attempt[3])
-            if state != "finished" and attempt[4] is None:
-                rows.placed(conn, attempt_id, sms_id=sms_id)
-            if status == "sent" and state != "finished":
-                self.writer.apply(conn, attempt_id, "sent", "", now)
-            elif status == "delivered" and (state != "finished" or outcome == "sent"):
-                self.writer.apply(conn, attempt_id, "delivered", "", now, reopen=state == "finished")
-            elif status == "failed" and (state != "finished" or outcome == "sent"):
-                self.writer.apply(
-                    conn, attempt_id, "failed", "the modem could not send it", now, reopen=state == "finished"
-                )
+        if self.texts.send(due, number, now, detail):
+            self.stats["sms"] += 1
 
     def reconcile_sms(self) -> None:
         """Catch up on SMS status events missed while the core was down."""
-        conn = self.store.connection()
-        for attempt in rows.open_attempts(conn):
-            if attempt.channel != "sms" or attempt.attempt_id in self.inflight:
-                continue
-            found = rows.sms_of_attempt(conn, attempt.attempt_id)
-            if found is not None and found[1] in ("sent", "delivered", "failed"):
-                self._sms_status(found[0], found[1])
+        self.texts.reconcile()
 
     # -- checks and recovery ---------------------------------------------------------------
     def _checked(self, due: rows.Due, now: datetime) -> tuple[str, str] | None:
@@ -430,11 +366,7 @@ class Dispatcher:
                 if attempt.channel == "voice":
                     self.writer.interrupted(conn, attempt.attempt_id, "the box restarted during the call", now)
                     continue
-                found = rows.sms_of_attempt(conn, attempt.attempt_id)
-                if found is None:
-                    self.writer.not_placed(conn, attempt.attempt_id, "the box restarted first", now, 0)
-                else:
-                    rows.placed(conn, attempt.attempt_id, sms_id=found[0])
+                self.texts.recover(conn, attempt.attempt_id, now)
         self.reconcile_sms()
 
     def _sweep_stale(self, now: datetime) -> None:
