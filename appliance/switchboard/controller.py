@@ -9,6 +9,7 @@ announces goes through the event publisher; so it never blocks.
 
 from __future__ import annotations
 
+import collections
 import logging
 import time
 import uuid
@@ -33,6 +34,40 @@ from appliance.switchboard.state import ActiveCall
 log = logging.getLogger(__name__)
 
 LOOKUP_WAIT_S = 0.5  # how long the greeting waits for the caller's language
+
+
+class Rolling:
+    """The last ``size`` samples, for p50/p95 in the snapshot."""
+
+    def __init__(self, size: int = 500) -> None:
+        self.samples: collections.deque[float] = collections.deque(maxlen=size)
+
+    def add(self, value: float) -> None:
+        self.samples.append(value)
+
+    def percentiles(self) -> dict[str, float | int | None]:
+        values = sorted(self.samples)
+        if not values:
+            return {"count": 0, "p50": None, "p95": None}
+        return {
+            "count": len(values),
+            "p50": round(values[len(values) // 2], 2),
+            "p95": round(values[min(len(values) - 1, int(len(values) * 0.95))], 2),
+        }
+
+
+class Metrics:
+    """What the switchboard measures about itself (shown by doctor and bench.calls)."""
+
+    def __init__(self) -> None:
+        self.dtmf_to_prompt = Rolling()  # ms from a digit to the next prompt on the bridge
+        self.answer_delay = Rolling()  # ms from INVITE to the box answering (caller-ID lookup included)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "dtmf_to_prompt_ms": self.dtmf_to_prompt.percentiles(),
+            "answer_delay_ms": self.answer_delay.percentiles(),
+        }
 
 
 class Controller:
@@ -69,6 +104,8 @@ class Controller:
         self.capacity_allowed = cfg.sip.max_calls
         self.dirty = True
         self.refused = 0
+        self.metrics = Metrics()
+        self._digit_leg: Leg | None = None
         self.music_file = write_music(cfg.prompt_cache_dir / "builtin-music.wav")
         # Collaborators, attached by the service once built (they need the controller).
         self.agents: Any = None
@@ -146,6 +183,7 @@ class Controller:
             started_at=self.now(),
         )
         leg.owner = call.id
+        call.extra["arrived"] = now
         self.calls[call.id] = call
         self.writer.db(cdr.start(call.id, "inbound", call.started_at, number, callee, "patient", route))
         log.info("call %s from %s", call.id[:8], mask_phone(number))
@@ -204,6 +242,7 @@ class Controller:
         call.answered = True
         if not call.extra.pop("no_sip_answer", False):
             call.leg.answer_with(200)
+            self.metrics.answer_delay.add((time.monotonic() - call.extra.get("arrived", time.monotonic())) * 1000)
         call.state = "ivr"
         call.was_open = self.ivr.is_open()
         call.session = self.ivr.session(call.id, call.language)
@@ -254,14 +293,25 @@ class Controller:
         call = self.calls.get(leg.owner)
         if call is None or leg is not call.leg or call.ended:
             return
-        if call.state == "ivr" and call.session is not None:
-            self.run(call.session.on_digit(digit), "ivr")
-        elif self.acd.has_call(call.id):
-            self.run(self.acd.on_digit(call.id, digit), "acd")
-        elif call.state == "voicemail":
-            self.voicemail.digit(call, digit)
-        elif call.state == "script" and self.reminders is not None:
-            self.reminders.digit(call, digit)
+        self._digit_leg = leg  # a prompt or music started while handling it is its reaction
+        try:
+            if call.state == "ivr" and call.session is not None:
+                self.run(call.session.on_digit(digit), "ivr")
+            elif self.acd.has_call(call.id):
+                self.run(self.acd.on_digit(call.id, digit), "acd")
+            elif call.state == "voicemail":
+                self.voicemail.digit(call, digit)
+            elif call.state == "script" and self.reminders is not None:
+                self.reminders.digit(call, digit)
+        finally:
+            self._digit_leg = None
+
+    def _reacted(self, leg: Leg) -> None:
+        """Sound started for ``leg``: if it answers a digit, record how long that took
+        (from PJSUA's DTMF callback to the prompt or music on the bridge)."""
+        if self._digit_leg is leg and leg.digit_at:
+            self.metrics.dtmf_to_prompt.add((time.monotonic() - leg.digit_at) * 1000)
+            leg.digit_at = 0.0
 
     def on_leg_state(self, leg: Leg, state: int, code: int, reason: str) -> None:
         leg.state, leg.code = state, code
@@ -516,6 +566,7 @@ class Controller:
 
         player = PromptPlayer(files, done, self.loop.soon)
         player.startTransmit(call.leg.media)
+        self._reacted(call.leg)
         call.player, call.play_id, call.play_owner = player, play_id, owner
 
     def _play_done(self, call: ActiveCall, player: Any, owner: str, play_id: int) -> None:
@@ -556,6 +607,7 @@ class Controller:
                 path = custom if custom.is_file() else path
             call.music = MusicPlayer(path)
         call.music.startTransmit(call.leg.media)
+        self._reacted(call.leg)
 
     def _music_pause(self, call: ActiveCall) -> None:
         if call.music is not None and call.leg.media is not None:

@@ -10,6 +10,7 @@ DISCONNECTED state, because a Call Python forgets is destroyed under PJSUA2.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any, Protocol
 
 import pjsua2 as pj
@@ -60,6 +61,7 @@ class Leg(pj.Call):  # type: ignore[misc]
         self.code = 0
         self.gone = False
         self.rx_packets = 0
+        self.digit_at = 0.0
         self.rx_changed_at = 0.0
 
     def onCallState(self, prm: Any) -> None:
@@ -83,6 +85,7 @@ class Leg(pj.Call):  # type: ignore[misc]
 
     def onDtmfDigit(self, prm: Any) -> None:
         digit, method = str(prm.digit), int(prm.method)
+        self.digit_at = time.monotonic()  # for the DTMF-to-prompt measurement
         self.events.soon(lambda: self.events.on_leg_digit(self, digit, method))
 
     # -- helpers (loop thread) ------------------------------------------------

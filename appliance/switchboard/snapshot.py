@@ -93,6 +93,7 @@ def build(sb: Any) -> dict[str, Any]:
         "trunk": sb.trunk.view(),
         "modem": dict(sb.modem_view),
         "failover": {"route": sb.route()},
+        "metrics": c.metrics.as_dict(),
         "queues": queues,
         "agents": agents,
         "calls": calls,
