@@ -312,7 +312,11 @@ class Traffic:
         ua.send("answer", call=serial)
         log.info("box's call %s: answered, then %s", serial, f"key {plan.digit}" if plan.digit else "no key")
         if plan.digit and not ended.wait(plan.digit_after_s):
-            ua.send("dtmf", call=serial, digits=plan.digit)
+            # A reminder names only the clinic until the patient presses a key; then it
+            # gives the day and time and asks for 1, 2 or 3. (A callback ignores both.)
+            ua.send("dtmf", call=serial, digits="1")
+            if not ended.wait(round(10 / self.speed, 2)):
+                ua.send("dtmf", call=serial, digits=plan.digit)
         if not ended.wait(plan.max_s):
             ua.send("hangup", call=serial)
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
-from acd_helpers import one, only
+from tests.unit.acd.acd_helpers import one, only
 
 from appliance.acd import (
     Acd,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from acd_helpers import one, only
+from tests.unit.acd.acd_helpers import one, only
 
 from appliance.acd import Acd, AgentStateChanged, CancelRing, ConnectAgent, LeftQueue, QueueEvent, RingAgent
 from appliance.clock import FakeClock
