@@ -124,6 +124,9 @@ def add_reminders(repos: Repos, now: datetime) -> int:
     rows = repos.store.query("SELECT id, starts_at FROM appointments ORDER BY starts_at")
     made = 0
     with repos.store.transaction() as conn:
+        # Seeding already planned reminders through the appointment hook; these
+        # screens need a known set with attempts, so they replace them.
+        conn.execute("DELETE FROM reminders")
         for i, (aid, starts) in enumerate(rows):
             start = datetime.strptime(starts, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=now.tzinfo)
             due = start - timedelta(days=1)

@@ -110,6 +110,8 @@ def test_answers_the_boxs_calls_and_presses_a_key(demo: tuple[Path, SipUA, int])
     cid = box.call(f"sip:+12125550101@127.0.0.1:{pstn_port}")
     box.wait_state("EARLY", cid, timeout=5)
     box.wait_state("CONFIRMED", cid, timeout=5)
+    # Like a patient hearing a reminder: a key to hear the details, then the choice.
+    assert box.wait_for("dtmf", lambda e: e["call"] == cid, timeout=5)["digit"] == "1"
     assert box.wait_for("dtmf", lambda e: e["call"] == cid, timeout=5)["digit"] == expected.digit
     box.hangup(cid)
     traffic.communicate(timeout=20)
