@@ -8,7 +8,7 @@ import pytest
 
 from appliance.clock import FakeClock
 from appliance.errors import NotFoundError, ValidationError
-from appliance.store import calls, callerid
+from appliance.store import callerid, calls
 from appliance.store.appointments import AppointmentInput
 from appliance.store.patients import PatientInput
 from appliance.store.repos import Repos
