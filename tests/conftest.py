@@ -27,10 +27,19 @@ def free_port(kind: int = socket.SOCK_DGRAM) -> int:
 def clinic_config(tmp: Path, **overrides: Any) -> Config:
     """A valid config whose every path is inside ``tmp``."""
     base: dict[str, Any] = {
-        "clinic": {"name": "Test Clinic", "country": "PL", "timezone": "Europe/Warsaw",
-                   "languages": ["pl", "en", "es", "tr", "ko", "zh"], "default_language": "pl"},
-        "paths": {"state_dir": str(tmp / "state"), "run_dir": str(tmp / "run"),
-                  "key_file": str(tmp / "store.key"), "secrets_file": str(tmp / "secrets.toml")},
+        "clinic": {
+            "name": "Test Clinic",
+            "country": "PL",
+            "timezone": "Europe/Warsaw",
+            "languages": ["pl", "en", "es", "tr", "ko", "zh"],
+            "default_language": "pl",
+        },
+        "paths": {
+            "state_dir": str(tmp / "state"),
+            "run_dir": str(tmp / "run"),
+            "key_file": str(tmp / "store.key"),
+            "secrets_file": str(tmp / "secrets.toml"),
+        },
         "clock": {"assume_synced": True},
         "store": {"min_free_mb": 1},
     }

@@ -40,6 +40,8 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(rows, ensure_ascii=False, indent=1))
         return 0
     for d in rows:
-        print(f"{d['started_at']}  {d['direction']:<8} {d['caller']:<16} {d['disposition'] or '-':<11} "
-              f"{d['queue'] or '-':<12} {d['agent'] or '-'}")
+        print(
+            f"{d['started_at']}  {d['direction']:<8} {d['caller']:<16} {d['disposition'] or '-':<11} "
+            f"{d['queue'] or '-':<12} {d['agent'] or '-'}"
+        )
     return 0

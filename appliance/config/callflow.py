@@ -68,6 +68,7 @@ class IvrSettings:
     entry: str = setting(doc="The node every inbound call starts at.")
     nodes: dict[str, IvrNode] = setting(doc="The call flow, by node name.")
 
+
 @dataclass(frozen=True)
 class QueueSettings:
     name: str = setting(doc="Shown on the wallboard.", default="")

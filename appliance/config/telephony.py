@@ -47,12 +47,16 @@ class SipSettings:
 class TrunkSettings:
     enabled: bool = setting(doc="Use a SIP provider for outgoing calls (and accept its incoming calls).")
     register: bool = setting(doc="Register to the provider with digest auth (off for IP-authenticated trunks).")
-    registrar: str = setting(doc="Provider's registrar / outbound target, e.g. 'sip:sip.provider.example'.", check=checks.sip_uri)
+    registrar: str = setting(
+        doc="Provider's registrar / outbound target, e.g. 'sip:sip.provider.example'.", check=checks.sip_uri
+    )
     proxy: str = setting(doc="Outbound proxy URI; empty = none.", check=checks.sip_uri)
     username: str = setting(doc="Trunk user name.")
     password: str = setting(doc="Trunk password (better kept in the secrets file).", secret=True)
     realm: str = setting(doc="Digest realm; '*' accepts any.")
-    transport: str = setting(doc="udp or tls (tls needs a PJSUA2 build with TLS; doctor tells).", choices=("udp", "tls"))
+    transport: str = setting(
+        doc="udp or tls (tls needs a PJSUA2 build with TLS; doctor tells).", choices=("udp", "tls")
+    )
     register_interval_s: int = setting(doc="Registration expiry.", min=60, max=7200)
     keepalive_interval_s: int = setting(
         doc="SIP OPTIONS ping to the provider every so many seconds (0 = off).", min=0, max=3600

@@ -29,28 +29,39 @@ def capacity(ctx: Context) -> Result:
     except ControlError:
         return warn("call capacity", "core not running; not measured", "start the core")
     build = cap["build"]
-    detail = (f"{cap['allowed']} concurrent calls (sip.max_calls asks {cap['requested']}), {cap['in_use']} in use; "
-              f"PJSIP {build.get('pjsip', '?')}, TLS {'yes' if build['tls'] else 'no'}, "
-              f"SRTP {'yes' if build['srtp'] else 'no'}, {build['sound_devices']} sound devices")
+    detail = (
+        f"{cap['allowed']} concurrent calls (sip.max_calls asks {cap['requested']}), {cap['in_use']} in use; "
+        f"PJSIP {build.get('pjsip', '?')}, TLS {'yes' if build['tls'] else 'no'}, "
+        f"SRTP {'yes' if build['srtp'] else 'no'}, {build['sound_devices']} sound devices"
+    )
     if cap["allowed"] < cap["requested"]:
-        return warn("call capacity", detail,
-                    "this PJSUA2 build has a lower call limit; install the image's pjproject build (firmware/pjproject)")
+        return warn(
+            "call capacity",
+            detail,
+            "this PJSUA2 build has a lower call limit; install the image's pjproject build (firmware/pjproject)",
+        )
     return ok("call capacity", detail)
 
 
 @check("SIP trunk", order=32)
 def trunk(ctx: Context) -> Result:
     if not ctx.cfg.trunk.enabled:
-        return warn("SIP trunk", "no trunk configured; only the GSM line can carry calls",
-                    "set [trunk] in clinicbox.toml (registrar, username; password in the secrets file)")
+        return warn(
+            "SIP trunk",
+            "no trunk configured; only the GSM line can carry calls",
+            "set [trunk] in clinicbox.toml (registrar, username; password in the secrets file)",
+        )
     try:
         state = _status(ctx)["trunk"]
     except ControlError:
         return warn("SIP trunk", "core not running; not checked", "start the core")
     if state["state"] == "up":
         return ok("SIP trunk", state["detail"])
-    return fail("SIP trunk", f"{state['state']}: {state['detail']}",
-                "check the internet connection, trunk.registrar/username and the password in the secrets file")
+    return fail(
+        "SIP trunk",
+        f"{state['state']}: {state['detail']}",
+        "check the internet connection, trunk.registrar/username and the password in the secrets file",
+    )
 
 
 @check("stations", order=33)
@@ -64,8 +75,11 @@ def stations(ctx: Context) -> Result:
     down = [a["station"] for a in agents if not a["reachable"]]
     detail = ", ".join(f"{a['station']}: {a['state']}" for a in agents)
     if len(down) == len(agents):
-        return fail("stations", f"no station is reachable ({detail})",
-                    "plug in a headset or start `clinicbox station` on a front-desk PC")
+        return fail(
+            "stations",
+            f"no station is reachable ({detail})",
+            "plug in a headset or start `clinicbox station` on a front-desk PC",
+        )
     if down:
         return warn("stations", f"unreachable: {', '.join(down)} ({detail})", "check those headsets or PCs")
     return ok("stations", detail)

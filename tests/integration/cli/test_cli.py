@@ -14,10 +14,15 @@ from appliance.store.audit import AuditLog
 from appliance.store.connection import Store
 
 
-def clinicbox(*args: str, input: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def clinicbox(
+    *args: str, input: str | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "appliance", *args],
-        capture_output=True, text=True, input=input, timeout=120,
+        capture_output=True,
+        text=True,
+        input=input,
+        timeout=120,
         env={**os.environ, **(env or {})},
     )
 

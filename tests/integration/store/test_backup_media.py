@@ -101,11 +101,16 @@ def _rewrite(src: Path, dst: Path, mutate: str) -> None:
             tout.addfile(evil, io.BytesIO(b"evil"))
 
 
-@pytest.mark.parametrize(("mutate", "error", "message"), [
-    ("flip", CorruptStoreError, "missing or damaged"),
-    ("traversal", StoreError, "unsafe path"),
-])
-def test_tampered_backup_is_refused(repos: Repos, cfg: Config, tmp_path: Path, mutate: str, error: type, message: str) -> None:
+@pytest.mark.parametrize(
+    ("mutate", "error", "message"),
+    [
+        ("flip", CorruptStoreError, "missing or damaged"),
+        ("traversal", StoreError, "unsafe path"),
+    ],
+)
+def test_tampered_backup_is_refused(
+    repos: Repos, cfg: Config, tmp_path: Path, mutate: str, error: type, message: str
+) -> None:
     _patient(repos, "Zofia Nowak")
     info = backup.backup(repos.store, tmp_path / "b.tar")
     bad = tmp_path / "bad.tar"

@@ -37,7 +37,9 @@ def test_reimport_creates_no_duplicates(repos: Repos) -> None:
     again = repos.importer.patients(GOOD.encode(), "tech")
     assert (again.inserted, again.updated, again.unchanged) == (0, 0, 5)
     assert _count(repos) == 5
-    changed = repos.importer.patients(GOOD.replace("P5,García,José,1970-07-07", "P5,García,José,1970-07-08").encode(), "tech")
+    changed = repos.importer.patients(
+        GOOD.replace("P5,García,José,1970-07-07", "P5,García,José,1970-07-08").encode(), "tech"
+    )
     assert (changed.updated, changed.unchanged) == (1, 4)
     assert _count(repos) == 5
 
@@ -45,11 +47,11 @@ def test_reimport_creates_no_duplicates(repos: Repos) -> None:
 BAD = (
     "external_id,name,date_of_birth,phone\n"
     "A1,Jan Nowak,1980-01-01,601234567\n"
-    "A2,,1980-01-01,601234567\n"              # line 3: no name
-    "A3,Ewa Nowak,01.02.1980,601234567\n"     # line 4: bad date
-    "A4,Adam Nowak,1981-01-01,12\n"           # line 5: bad phone
-    "A5,Olga Nowak,1982-01-01\n"              # line 6: missing field
-    "A1,Jan Nowak,1980-01-01,601234567\n"     # line 7: duplicate of line 2
+    "A2,,1980-01-01,601234567\n"  # line 3: no name
+    "A3,Ewa Nowak,01.02.1980,601234567\n"  # line 4: bad date
+    "A4,Adam Nowak,1981-01-01,12\n"  # line 5: bad phone
+    "A5,Olga Nowak,1982-01-01\n"  # line 6: missing field
+    "A1,Jan Nowak,1980-01-01,601234567\n"  # line 7: duplicate of line 2
     "A6,Piotr Nowak,1983-01-01,603456789\n"
 )
 

@@ -29,8 +29,13 @@ def people(repos: Repos) -> dict[str, int]:
     ids = {}
     for i, (family, given, lang, phone) in enumerate(PEOPLE):
         ids[family] = repos.patients.create(
-            PatientInput(family_name=family, given_name=given, date_of_birth=f"19{60 + i}-0{1 + i}-1{i}",
-                         phones=[phone], language=lang),
+            PatientInput(
+                family_name=family,
+                given_name=given,
+                date_of_birth=f"19{60 + i}-0{1 + i}-1{i}",
+                phones=[phone],
+                language=lang,
+            ),
             "alice",
         )
     return ids
@@ -39,18 +44,18 @@ def people(repos: Repos) -> dict[str, int]:
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
-        ("wisniewska", "Wiśniewska"),   # accents folded
+        ("wisniewska", "Wiśniewska"),  # accents folded
         ("Łukasz", "Kowalski"),
-        ("lukasz", "Kowalski"),         # ł folded to l
-        ("yilmaz", "Yılmaz"),           # dotless ı folded to i
+        ("lukasz", "Kowalski"),  # ł folded to l
+        ("yilmaz", "Yılmaz"),  # dotless ı folded to i
         ("AYŞE", "Yılmaz"),
         ("jose garc", "García"),
-        ("민준", "김"),                  # Hangul, under three characters: LIKE path
-        ("김민준", "김"),                # family name first, no space
-        ("小明", "王"),                  # Chinese
+        ("민준", "김"),  # Hangul, under three characters: LIKE path
+        ("김민준", "김"),  # family name first, no space
+        ("小明", "王"),  # Chinese
         ("+48 601 234 567", "Wiśniewska"),
-        ("601234567", "Wiśniewska"),    # national format
-        ("1961-02-11", "Kowalski"),     # date of birth
+        ("601234567", "Wiśniewska"),  # national format
+        ("1961-02-11", "Kowalski"),  # date of birth
     ],
 )
 def test_search_finds_patients_in_every_script(repos: Repos, people: dict[str, int], query: str, expected: str) -> None:
@@ -100,8 +105,14 @@ def test_export_and_erase(repos: Repos, people: dict[str, int], clock: FakeClock
         AppointmentInput(patient_id=pid, starts_at=clock.now() + timedelta(days=1), provider="Dr. Adams"), "alice"
     )
     with repos.store.transaction() as conn:
-        calls.insert(conn, uuid="c1", direction="inbound", started_at="2026-03-01T10:00:00.000Z",
-                     caller="+12125550123", patient_id=pid)
+        calls.insert(
+            conn,
+            uuid="c1",
+            direction="inbound",
+            started_at="2026-03-01T10:00:00.000Z",
+            caller="+12125550123",
+            patient_id=pid,
+        )
     exported = repos.patients.export(pid, "alice")
     assert exported["patient"]["display_name"] == "Mary Smith"
     assert len(exported["appointments"]) == 1 and len(exported["calls"]) == 1
@@ -114,15 +125,23 @@ def test_export_and_erase(repos: Repos, people: dict[str, int], clock: FakeClock
     assert [e.action for e in repos.audit.search(object_id=str(pid))][0] == "erase"
 
 
-def test_caller_id_lookup_shows_next_visit_and_last_contacts(repos: Repos, people: dict[str, int], clock: FakeClock) -> None:
+def test_caller_id_lookup_shows_next_visit_and_last_contacts(
+    repos: Repos, people: dict[str, int], clock: FakeClock
+) -> None:
     pid = people["Wiśniewska"]
     soon = clock.now() + timedelta(days=2)
     later = clock.now() + timedelta(days=9)
     repos.appointments.create(AppointmentInput(patient_id=pid, starts_at=later, provider="Dr. Park"), "alice")
     repos.appointments.create(AppointmentInput(patient_id=pid, starts_at=soon, provider="Dr. Adams"), "alice")
     with repos.store.transaction() as conn:
-        calls.insert(conn, uuid="old", direction="inbound", started_at="2026-02-20T10:00:00.000Z",
-                     caller="+48601234567", patient_id=pid)
+        calls.insert(
+            conn,
+            uuid="old",
+            direction="inbound",
+            started_at="2026-02-20T10:00:00.000Z",
+            caller="+48601234567",
+            patient_id=pid,
+        )
         calls.update(conn, "old", disposition="answered")
     match = callerid.lookup(repos.store.connection(), "+48601234567", clock.now())
     assert len(match.patients) == 1

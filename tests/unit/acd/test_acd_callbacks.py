@@ -6,7 +6,6 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
-from tests.unit.acd.acd_helpers import one, only
 
 from appliance.acd import (
     Acd,
@@ -25,6 +24,7 @@ from appliance.acd import (
 from appliance.clock import FakeClock
 from appliance.errors import ValidationError
 from appliance.ivr import Hangup, Play, PromptRef, StartTimer, StartVoicemail, StopPlayback
+from tests.unit.acd.acd_helpers import one, only
 
 A, B, C = "+48600000001", "+48600000002", "+48600000003"
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from tests.unit.acd.acd_helpers import one, only
 
 from appliance.acd import Acd, AgentStateChanged, CancelRing, ConnectAgent, LeftQueue, QueueEvent, RingAgent
 from appliance.clock import FakeClock
 from appliance.errors import ValidationError
 from appliance.ivr import CancelTimer, Play, PromptRef, StartTimer
+from tests.unit.acd.acd_helpers import one, only
 
 NUM = "+48601234567"
 

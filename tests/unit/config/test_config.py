@@ -164,6 +164,8 @@ def test_emergency_number_by_country() -> None:
 
 
 def test_a_secret_for_a_station_the_config_does_not_have_creates_nothing(tmp_path: Path) -> None:
-    path = _clinic_with_secrets(tmp_path, '[stations.old-desk]\npassword = "pw"\n[stations.desk1]\npassword = "pw1"\n', 0o600)
+    path = _clinic_with_secrets(
+        tmp_path, '[stations.old-desk]\npassword = "pw"\n[stations.desk1]\npassword = "pw1"\n', 0o600
+    )
     cfg = load_config(path, overrides={"stations": {"desk1": {"queues": ["front-desk"]}}})
     assert list(cfg.stations) == ["desk1"] and cfg.stations["desk1"].password == "pw1"

@@ -59,7 +59,7 @@ def server(tmp_path: Path):
 
 
 def test_commands_and_refusals(server: Any, tmp_path: Path) -> None:
-    srv, _, handler = server
+    _, _, handler = server
     client = ControlClient(tmp_path / "c.sock")
     assert client.login("desk1") == {"ok": "agent.login"}
     with pytest.raises(CommandRefused, match="nothing is ringing"):

@@ -40,9 +40,16 @@ def test_a_valid_change_goes_to_the_overlay_only_and_the_core_reloads(
     response = post(client, "/settings/section/hours", hours_form(client, saturday="09:00-13:00"), token)
     assert response.status_code == 302
     base = load_config(clinic.config_path, use_overlay=False).hours
-    form = {"monday": ["08:00-16:00"], "tuesday": ["08:00-16:00"], "wednesday": ["08:00-16:00"],
-            "thursday": ["08:00-16:00"], "friday": ["08:00-16:00"], "saturday": ["09:00-13:00"], "sunday": [],
-            "holidays": ["01-01", "12-25"]}
+    form = {
+        "monday": ["08:00-16:00"],
+        "tuesday": ["08:00-16:00"],
+        "wednesday": ["08:00-16:00"],
+        "thursday": ["08:00-16:00"],
+        "friday": ["08:00-16:00"],
+        "saturday": ["09:00-13:00"],
+        "sunday": [],
+        "holidays": ["01-01", "12-25"],
+    }
     # Only what differs from the clinic's own file goes to the overlay.
     assert overlay(clinic) == {"hours": {k: v for k, v in form.items() if getattr(base, k) != v}}
     assert overlay(clinic)["hours"]["saturday"] == ["09:00-13:00"]
