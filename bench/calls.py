@@ -193,12 +193,10 @@ def main() -> None:
                 "-mp",
                 str(free_port()),
                 "-nostdin",
-                "-bg",
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        uas.wait(timeout=10)
         pairs = args.pairs or min(20, allowed // 2)
         stations = {
             f"agent{i}": {
@@ -214,7 +212,8 @@ def main() -> None:
             run_phase("bridged", core, d / "sipp-bridged", pairs, args.hold)
         finally:
             core.stop()
-            subprocess.run(["pkill", "-f", f"sipp.*-p {uas_port}"], check=False)
+            uas.terminate()
+            uas.wait(timeout=10)
 
 
 def _write(path: Path, text: str) -> Path:

@@ -315,11 +315,10 @@ class Store:
         pages = 0
         for sql in (
             "SELECT count(e164) FROM patient_phones INDEXED BY patient_phones_e164",
-            "SELECT count(*) FROM appointments INDEXED BY appointments_patient WHERE patient_id > 0",
+            "SELECT count(location) FROM appointments INDEXED BY appointments_patient WHERE patient_id > 0",
             "SELECT count(disposition) FROM calls INDEXED BY calls_patient WHERE patient_id > 0",
             "SELECT count(disposition) FROM calls INDEXED BY calls_caller WHERE caller > ''",
             "SELECT count(notes) FROM patients",
-            "SELECT count(location) FROM appointments",
         ):
             pages += int(conn.execute(sql).fetchone()[0])
         return pages

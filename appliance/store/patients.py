@@ -29,7 +29,7 @@ _CONTROL = re.compile("[\x00-\x1f\x7f]")
 PHONE_KINDS = ("mobile", "home", "work", "other")
 
 
-@dataclass
+@dataclass(slots=True)
 class PatientInput:
     """What a person or an import gives us; :meth:`validated` checks and normalises."""
 

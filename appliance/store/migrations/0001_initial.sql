@@ -21,7 +21,6 @@ CREATE TABLE patients (
     updated_at      TEXT NOT NULL
 );
 CREATE INDEX patients_dob ON patients(date_of_birth);
-CREATE INDEX patients_name ON patients(name_search);
 
 CREATE VIRTUAL TABLE patients_fts USING fts5(
     name_search, content='patients', content_rowid='id', tokenize='trigram'
@@ -66,7 +65,8 @@ CREATE TABLE appointments (
     updated_at  TEXT NOT NULL,
     CHECK (ends_at > starts_at)
 );
-CREATE INDEX appointments_patient ON appointments(patient_id, starts_at);
+-- Covers the screen pop's "next visit" (no row fetch) and a patient's history.
+CREATE INDEX appointments_patient ON appointments(patient_id, starts_at, status, provider, location);
 CREATE INDEX appointments_start ON appointments(starts_at);
 
 -- Call detail records: one row per call leg the box handled.
