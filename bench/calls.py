@@ -120,6 +120,9 @@ def pct(values: list[float], p: int) -> float:
 
 def run_phase(name: str, core: Core, workdir: Path, callers: int, hold_s: float) -> None:
     workdir.mkdir(parents=True, exist_ok=True)
+    idle_before, idle_t0 = cpu_seconds(core.proc.pid), time.monotonic()
+    time.sleep(10)
+    idle = (cpu_seconds(core.proc.pid) - idle_before) / (time.monotonic() - idle_t0)  # cores with no call
     before = cpu_seconds(core.proc.pid)
     t0 = time.monotonic()
     # Press 0 once the menu plays (greeting and emergency notice take ~11 s in English).
@@ -133,7 +136,7 @@ def run_phase(name: str, core: Core, workdir: Path, callers: int, hold_s: float)
         concurrent=callers,
         rate=max(10, callers * 2),
         timeout_s=hold_s + 60,
-        extra=["-trace_rtt"],
+        extra=["-trace_rtt", "-rtt_freq", "1"],
     )
     peak_rss = 0.0
     while run.proc.poll() is None:
@@ -156,9 +159,11 @@ def run_phase(name: str, core: Core, workdir: Path, callers: int, hold_s: float)
     print(f"[{name}] box answer delay: p50 {ans['p50']} ms  p95 {ans['p95']} ms ({ans['count']} calls)")
     print(f"[{name}] DTMF to prompt: p50 {dtmf['p50']} ms  p95 {dtmf['p95']} ms ({dtmf['count']} digits)")
     if call_seconds:
+        net = max(0.0, cpu - idle * wall)
         print(
             f"[{name}] core CPU {cpu:.2f} s for {call_seconds:.0f} call-seconds = "
-            f"{cpu / call_seconds:.4f} CPU-s per call-second ({cpu / wall:.3f} cores)"
+            f"{cpu / call_seconds:.4f} CPU-s per call-second ({cpu / wall:.3f} cores); the idle core "
+            f"uses {idle:.3f} cores, so the calls themselves cost {net / call_seconds:.4f} CPU-s per call-second"
         )
     print(f"[{name}] core RSS peak {peak_rss:.1f} MB")
 
