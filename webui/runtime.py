@@ -18,6 +18,7 @@ from flask import current_app
 from appliance.clock import Clock
 from appliance.config import Config, load_config
 from appliance.control import ControlClient
+from appliance.reports import ReportRunner
 from appliance.store import Store
 from appliance.store.repos import Repos, make_repos
 from webui.live import LiveHub
@@ -46,6 +47,7 @@ class Runtime:
 
     def __post_init__(self) -> None:
         self.repos = make_repos(self.cfg, self.store)
+        self.reports = ReportRunner(self.store, self.cfg.store.report_cache_mb)
 
     @property
     def region(self) -> str:

@@ -53,6 +53,7 @@ class StoreSettings:
         doc="Page cache (decrypted pages) per ordinary database connection, in MB.", min=2, max=1024
     )
     lookup_cache_mb: int = setting(doc="Page cache of the core's caller-ID lookup connection, in MB.", min=8, max=2048)
+    report_cache_mb: int = setting(doc="Page cache of the connection KPI reports run on, in MB.", min=8, max=2048)
 
 
 @dataclass(frozen=True)

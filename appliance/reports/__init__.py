@@ -45,6 +45,7 @@ from appliance.reports.kpis import (
 from appliance.reports.query import kpi_report, kpi_report_for
 from appliance.reports.report import KpiReport, StaffingRow, build_report, report_from_calls
 from appliance.reports.rows import AbandonRow, AgentEventRow, CallbackRow, CallRow, ContactRow, ReminderAttemptRow
+from appliance.reports.runner import ReportRunner
 
 __all__ = [
     "AbandonRow",
@@ -62,6 +63,7 @@ __all__ = [
     "QueueTally",
     "ReminderAttemptRow",
     "ReminderKpis",
+    "ReportRunner",
     "Staffing",
     "StaffingRow",
     "agents_for_service_level",

@@ -29,7 +29,7 @@ from appliance.reports.adherence import (
     state_intervals,
 )
 from appliance.reports.heatmap import HeatMap, hour_of_week
-from appliance.reports.kpis import FCR_WINDOW_S, QueueTally
+from appliance.reports.kpis import ANONYMOUS, FCR_WINDOW_S, FcrKpis, QueueTally, ratio
 from appliance.reports.report import KpiReport, build_report
 from appliance.reports.rows import AbandonRow, AgentEventRow, CallbackRow, CallRow, ContactRow, ReminderAttemptRow
 from appliance.store.connection import Store, translate
@@ -123,6 +123,44 @@ def load_contacts(store: Store, start: datetime, end: datetime) -> list[ContactR
         (to_db(start), to_db(end)),
     )
     return [ContactRow(r[0], r[1], bool(r[2])) for r in rows]
+
+
+def load_fcr(store: Store, start: datetime, end: datetime, now: datetime, window_s: float = FCR_WINDOW_S) -> FcrKpis:
+    """:func:`~appliance.reports.kpis.first_call_resolution` computed in SQL.
+
+    For each inbound call the window function finds the same caller's next
+    inbound call strictly later (as the pure function's ``bisect_right``
+    does), so only three numbers leave the database. The integration tests
+    hold it equal to the pure definition.
+    """
+    names = {f"a{i}": value for i, value in enumerate(sorted(ANONYMOUS))}
+    days = window_s / 86400.0
+    # Stored times are fixed-width UTC text, so "7 days later" compares as text, and the
+    # caller's next call is one seek in the (caller, started_at) index: no sort of the period.
+    sql = f"""
+        SELECT coalesce(sum(due), 0),
+               coalesce(sum(due AND (nxt IS NULL OR nxt > strftime('%Y-%m-%dT%H:%M:%fZ', started_at, :plus))), 0),
+               coalesce(sum(NOT due), 0)
+        FROM (
+            SELECT c.started_at, c.started_at <= :due AS due,
+                   CASE WHEN c.started_at <= :due THEN (
+                       SELECT min(n.started_at) FROM calls n
+                       WHERE n.caller = c.caller AND n.started_at > c.started_at AND n.direction = 'inbound')
+                   END AS nxt
+            FROM calls c
+            WHERE c.direction = 'inbound' AND c.started_at >= :start AND c.started_at < :end
+              AND c.queued_at IS NOT NULL AND c.agent_answered_at IS NOT NULL
+              AND lower(c.caller) NOT IN ({", ".join(":" + n for n in names)})
+        )"""
+    params = {
+        "due": to_db(now - timedelta(seconds=window_s)),
+        "plus": f"+{days:.6f} days",
+        "start": to_db(start),
+        "end": to_db(end),
+    }
+    row = store.query_one(sql, {**params, **names})
+    eligible, resolved, pending = (int(row[0]), int(row[1]), int(row[2])) if row else (0, 0, 0)
+    return FcrKpis(eligible, resolved, pending, ratio(resolved, eligible))
 
 
 def load_abandons(store: Store, start: datetime, end: datetime) -> list[AbandonRow]:
@@ -234,7 +272,7 @@ def kpi_report(
         now=now.timestamp(),
         timezone=timezone,
         tallies=load_queue_tallies(store, start, end, service_level_s=service_level_s),
-        contacts=load_contacts(store, start, fcr_end),
+        fcr=load_fcr(store, start, end, now),
         abandons=load_abandons(store, start, end),
         callbacks=load_callbacks(store, start, fcr_end),
         reminder_attempts=load_reminder_attempts(store, start, end),

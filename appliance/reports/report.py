@@ -30,7 +30,7 @@ from appliance.reports.kpis import (
     tally_by_queue,
     total_tally,
 )
-from appliance.reports.rows import AbandonRow, CallbackRow, CallRow, ContactRow, ReminderAttemptRow
+from appliance.reports.rows import AbandonRow, CallbackRow, CallRow, ReminderAttemptRow
 
 DEFAULT_AHT_S = 180.0
 
@@ -86,7 +86,7 @@ def build_report(
     now: float,
     timezone: str,
     tallies: Mapping[str, QueueTally],
-    contacts: Sequence[ContactRow],
+    fcr: FcrKpis,
     abandons: Sequence[AbandonRow],
     callbacks: Sequence[CallbackRow],
     reminder_attempts: Sequence[ReminderAttemptRow],
@@ -100,8 +100,8 @@ def build_report(
 
     Args:
         tallies: queue tally per queue for calls that started in the period.
-        contacts: inbound calls that started in [start, end + 7 days): the
-            period's calls plus the follow-ups the FCR proxy looks for.
+        fcr: the first-call-resolution proxy for the period (from
+            :func:`first_call_resolution`, or computed in SQL by the store query).
         abandons: the period's abandoned queued calls.
         now: FCR leaves out calls younger than 7 days at ``now``.
     """
@@ -113,7 +113,7 @@ def build_report(
         timezone=timezone,
         queue=queue,
         by_queue={name: tally.kpis(service_level_s) for name, tally in sorted(tallies.items())},
-        fcr=first_call_resolution(contacts, start, end, now),
+        fcr=fcr,
         callbacks=callback_kpis(abandons, callbacks),
         adherence=adherence,
         reminders=reminder_kpis(reminder_attempts),
@@ -146,7 +146,7 @@ def report_from_calls(
         now=now,
         timezone=timezone,
         tallies=tally_by_queue(period, service_level_s),
-        contacts=contacts_of(calls),
+        fcr=first_call_resolution(contacts_of(calls), start, end, now),
         abandons=abandons_of(period),
         callbacks=callbacks,
         reminder_attempts=reminder_attempts,

@@ -74,12 +74,17 @@ class Store:
         busy_timeout_ms: int = 5000,
         media_dir: Path | None = None,
         cache_mb: int = 32,
+        shared: bool = False,
     ) -> None:
         self.db_path = Path(db_path)
         self.key_path = keymod.resolve_key_path(Path(key_path))
         self.clock: Clock = clock or SystemClock()
         self.busy_timeout_ms = busy_timeout_ms
         self.cache_mb = cache_mb
+        # shared: one connection for every thread (the caller serialises use);
+        # for a big-cache connection that must not be duplicated per thread.
+        self.shared = shared
+        self._shared_conn: Connection | None = None
         self.media_dir = Path(media_dir) if media_dir else self.db_path.parent / "media"
         self._key: bytes | None = None
         self._wrapped: dict[str, object] | None = None
@@ -263,7 +268,13 @@ class Store:
         return conn
 
     def connection(self) -> Connection:
-        """This thread's connection (opened on first use)."""
+        """This thread's connection (opened on first use), or the shared one."""
+        if self.shared:
+            with self._lock:
+                if self._shared_conn is None:
+                    self._shared_conn = self._new_connection()
+                    self._all.append(self._shared_conn)
+                return self._shared_conn
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = self._new_connection()
@@ -308,6 +319,27 @@ class Store:
         except sqlite.Error as exc:
             raise translate(exc) from exc
 
+    def sibling(self, cache_mb: int, shared: bool = False) -> Store:
+        """Another handle on this (unlocked) database with its own connections and
+        page cache size: reports and lookups get a cache that fits their work
+        without every connection growing that large.
+
+        Raises:
+            StoreLockedError: the store is locked.
+        """
+        other = Store(
+            self.db_path,
+            self.key_path,
+            clock=self.clock,
+            busy_timeout_ms=self.busy_timeout_ms,
+            media_dir=self.media_dir,
+            cache_mb=cache_mb,
+            shared=shared,
+        )
+        other._key = self.key
+        other._key_checked = self._key_checked
+        return other
+
     def warm(self) -> int:
         """Read the screen-pop indexes into this thread's page cache (at start-up,
         off the switchboard thread); returns the index entries read."""
@@ -327,6 +359,7 @@ class Store:
         """Close every connection this store opened (all threads)."""
         with self._lock:
             conns, self._all = self._all, []
+            self._shared_conn = None
         for conn in conns:
             with contextlib.suppress(Exception):
                 conn.close()

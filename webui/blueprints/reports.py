@@ -36,7 +36,7 @@ def _period() -> service.Period:
 def reports() -> Any:
     rt = runtime()
     p = _period()
-    rep = service.report(rt.cfg, rt.store, p, rt.clock.now())
+    rep = service.report(rt.cfg, rt.reports, p, rt.clock.now())
     rt.repos.audit.record(auth.actor(), "view", "report", "", f"{p.first.isoformat()}..{p.last.isoformat()}")
     chart = {
         "weekdays": weekday_names(),
@@ -51,7 +51,7 @@ def reports() -> Any:
 def reports_csv() -> Any:
     rt = runtime()
     p = _period()
-    rep = service.report(rt.cfg, rt.store, p, rt.clock.now())
+    rep = service.report(rt.cfg, rt.reports, p, rt.clock.now())
     rt.repos.audit.record(auth.actor(), "export", "report", "", f"{p.first.isoformat()}..{p.last.isoformat()}")
     name = f"clinicbox-report-{p.first.isoformat()}-{p.last.isoformat()}.csv"
     return Response(

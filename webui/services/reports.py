@@ -15,8 +15,7 @@ from zoneinfo import ZoneInfo
 
 from appliance.config import Config
 from appliance.errors import ValidationError
-from appliance.reports import KpiReport, kpi_report_for
-from appliance.store import Store
+from appliance.reports import KpiReport, ReportRunner
 
 PRESETS = ("7d", "30d", "this-month", "last-month", "custom")
 MAX_DAYS = 400
@@ -61,8 +60,9 @@ def period(preset: str, first: str, last: str, today: date, tz: ZoneInfo) -> Per
     return Period(preset, a, b, start, end)
 
 
-def report(cfg: Config, store: Store, p: Period, now: datetime) -> KpiReport:
-    return kpi_report_for(cfg, store, p.start, p.end, now)
+def report(cfg: Config, runner: ReportRunner, p: Period, now: datetime) -> KpiReport:
+    """The KPI report for a period, on the report connection (see ReportRunner)."""
+    return runner.report(cfg, p.start, p.end, now)
 
 
 def _cell(value: object) -> str:
