@@ -32,6 +32,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,
     p.add_argument("--to", required=True, metavar="PATH", help="file or folder to write the backup to")
     p.set_defaults(func=cmd_backup)
 
+    p = dsub.add_parser("retention", help="delete what is past [retention] (recordings, voicemail, calls, audit)")
+    p.set_defaults(func=cmd_retention)
+
     p = dsub.add_parser("restore", help="restore a backup (stop the services first)")
     p.add_argument("backup", metavar="FILE", help="a backup .tar made by `clinicbox db backup`")
     p.set_defaults(func=cmd_restore)
@@ -93,6 +96,18 @@ def cmd_backup(args: argparse.Namespace) -> int:
     store = context.open_store(cfg)
     info = backup.backup(store, Path(args.to))
     print(f"backup written: {info.path} ({info.files} files, key {info.key_id}, schema {info.schema_version})")
+    if info.path.parent.resolve() == cfg.backup_dir.resolve():  # the box's own folder: keep backup_keep of them
+        for old in backup.prune(cfg.backup_dir, cfg.store.backup_keep):
+            print(f"removed old backup {old.name} (store.backup_keep = {cfg.store.backup_keep})")
+    return 0
+
+
+def cmd_retention(args: argparse.Namespace) -> int:
+    from appliance.store.retention import apply_retention
+
+    cfg = context.config(args)
+    store = context.open_store(cfg)
+    print(apply_retention(cfg, store, store.clock.now(), actor=context.actor()))
     return 0
 
 

@@ -47,7 +47,6 @@ class PathsSettings:
 class StoreSettings:
     busy_timeout_ms: int = setting(doc="How long a writer waits for a lock before failing.", min=100, max=60000)
     backup_keep: int = setting(doc="How many nightly backups to keep in state_dir/backups.", min=1, max=365)
-    backup_time: str = setting(doc="Local time of the nightly backup.", check=checks.hhmm)
     min_free_mb: int = setting(doc="Refuse imports and recordings when less disk than this is free.", min=1, max=100000)
     cache_mb: int = setting(
         doc="Page cache (decrypted pages) per ordinary database connection, in MB.", min=2, max=1024

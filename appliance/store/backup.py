@@ -61,8 +61,9 @@ def _sha256(path: Path) -> str:
 def backup(store: Store, dest: Path) -> BackupInfo:
     """Write a backup of the open store to ``dest`` (a .tar file)."""
     dest = Path(dest)
-    if dest.is_dir():
-        dest = dest / f"clinicbox-{store.clock.now():%Y%m%d-%H%M%S}.tar"
+    if dest.is_dir() or dest.suffix != ".tar":  # a folder (created if missing), not a file name
+        now = store.clock.now()
+        dest = dest / f"clinicbox-{now:%Y%m%d-%H%M%S}-{now.microsecond // 1000:03d}.tar"
     dest.parent.mkdir(parents=True, exist_ok=True)
     key = store.key
     with tempfile.TemporaryDirectory(dir=dest.parent, prefix=".backup-") as tmp:
