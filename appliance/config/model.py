@@ -189,6 +189,8 @@ def _trunk(cfg: Config) -> Iterator[tuple[str, str]]:
             "trunk.registrar",
             "the trunk is enabled but has no registrar; set it or set trunk.enabled = false",
         )
+    if cfg.trunk.transport == "tls" and not cfg.sip.tls:
+        yield "trunk.transport", "TLS to the provider needs sip.tls = true"
     if cfg.trunk.enabled and cfg.trunk.register and not cfg.trunk.username:
         yield "trunk.username", "the trunk registers but has no user name; set it or set trunk.register = false"
 

@@ -35,7 +35,8 @@ class SipSettings:
         min=1,
         max=1000,
     )
-    tls: bool = setting(doc="Use TLS to the provider when the PJSUA2 build supports it.")
+    tls: bool = setting(doc="Listen for SIP over TLS too (needed for trunk.transport = tls; the build must have TLS).")
+    tls_port: int = setting(doc="SIP TLS port of the box.", min=1, max=65535)
     srtp: str = setting(
         doc="SRTP to the provider: disabled, optional or mandatory (build permitting).",
         choices=("disabled", "optional", "mandatory"),

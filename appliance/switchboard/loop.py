@@ -125,6 +125,7 @@ class PjLoop:
         self._running = False
         self._writer: _LogWriter | None = None
         self.last_tick = 0.0
+        self.tls_error = ""
         self.keepalive: list[Any] = []  # objects that must outlive libDestroy (accounts)
         self.on_started: list[Callable[[], None]] = []  # run on the loop after the endpoint starts
         self.on_stopping: list[Callable[[], None]] = []  # run on the loop before libDestroy
@@ -315,6 +316,19 @@ class PjLoop:
                 f"cannot listen for SIP on {cfg.sip.bind_address}:{cfg.sip.port} ({exc.reason}); "
                 "is another PBX or a second ClinicBox running? Change sip.port or stop it"
             ) from None
+        self.tls_error = ""
+        if cfg.sip.tls:
+            tls = pj.TransportConfig()
+            tls.port = cfg.sip.tls_port
+            tls.boundAddress = cfg.sip.bind_address
+            if cfg.sip.public_address:
+                tls.publicAddress = cfg.sip.public_address
+            tls.tlsConfig.method = pj.PJSIP_TLSV1_2_METHOD
+            try:
+                ep.transportCreate(pj.PJSIP_TRANSPORT_TLS, tls)
+            except pj.Error as exc:
+                self.tls_error = f"SIP over TLS unavailable ({exc.reason})"
+                log.error("%s; the trunk will not be used over UDP instead", self.tls_error)
         ep.libStart()
         ep.audDevManager().setNullDev()
         self._set_codecs()

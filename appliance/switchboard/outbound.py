@@ -63,10 +63,10 @@ class Outbound:
         cfg = self.c.cfg.trunk
         if not cfg.enabled or not cfg.registrar:
             raise SwitchboardError("no trunk is configured for outgoing calls (trunk.enabled, trunk.registrar)")
-        host = cfg.registrar.split(":", 1)[1]
+        host = cfg.registrar.split(":", 1)[1].split(";")[0]
         host = host.split("@")[-1]
-        scheme = "sips" if cfg.transport == "tls" else "sip"
-        return f"{scheme}:{cfg.dial_prefix}{digits}@{host}"
+        suffix = ";transport=tls" if cfg.transport == "tls" else ""
+        return f"sip:{cfg.dial_prefix}{digits}@{host}{suffix}"
 
     def dial(
         self,

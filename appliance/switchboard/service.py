@@ -47,6 +47,13 @@ from appliance.switchboard.writer import StoreWriter
 log = logging.getLogger(__name__)
 
 
+def with_transport(uri: str, transport: str) -> str:
+    """``sip:host`` → ``sip:host;transport=tls`` for a TLS trunk."""
+    if transport != "tls" or ";transport=" in uri:
+        return uri
+    return f"{uri};transport=tls"
+
+
 def agents_config(cfg: Config) -> Config:
     """The config the ACD sees: every station but the GSM gateway, which is a line, not an agent."""
     return dataclasses.replace(cfg, stations={k: v for k, v in cfg.stations.items() if k != GATEWAY_STATION})
@@ -161,14 +168,18 @@ class SwitchboardService:
         self._media_config(acc)
         local.create(acc, True)
         c.local = local
-        if cfg.trunk.enabled and cfg.trunk.registrar:
+        tls_missing = cfg.trunk.transport == "tls" and (not self.capacity.tls or self.loop.tls_error)
+        if cfg.trunk.enabled and cfg.trunk.registrar and tls_missing:
+            detail = self.loop.tls_error or "this PJSUA2 build has no TLS"
+            self.trunk.on_registration(503, f"trunk.transport = tls but {detail}", False)
+        elif cfg.trunk.enabled and cfg.trunk.registrar:
             trunk = SbAccount(c, "trunk")
             tacc = pj.AccountConfig()
             domain = cfg.trunk.registrar.split(":", 1)[1].split(";")[0]
             user = cfg.trunk.username or "clinicbox"
             tacc.idUri = f"sip:{user}@{domain}"
             if cfg.trunk.register:
-                tacc.regConfig.registrarUri = cfg.trunk.registrar
+                tacc.regConfig.registrarUri = with_transport(cfg.trunk.registrar, cfg.trunk.transport)
                 tacc.regConfig.timeoutSec = cfg.trunk.register_interval_s
                 tacc.regConfig.retryIntervalSec = 30
                 cred = pj.AuthCredInfo("digest", cfg.trunk.realm or "*", cfg.trunk.username, 0, cfg.trunk.password)

@@ -158,3 +158,25 @@ def test_silent_calls_are_hung_up_and_no_call_outlasts_the_limit(box, sipp) -> N
     assert rec2.hangup_by == "timeout"
     silent.close()
     talking.close()
+
+
+def test_sip_over_tls_listens_when_asked(box) -> None:
+    import socket
+
+    from tests.conftest import free_port
+
+    port = free_port(socket.SOCK_STREAM)
+    b = box(overlay={"sip": {"tls": True, "tls_port": port}}, stations={})
+    assert b.status()["capacity"]["build"]["tls"] is True
+    with socket.create_connection(("127.0.0.1", port), timeout=3):
+        pass  # the TLS listener accepts connections
+
+
+def test_a_tls_trunk_without_sip_tls_is_refused_by_the_config(tmp_path) -> None:
+    import pytest
+
+    from appliance.config import load_config
+    from appliance.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="trunk.transport: TLS to the provider needs sip.tls = true"):
+        load_config(overrides={"trunk": {"transport": "tls"}}, use_secrets=False, use_overlay=False)
