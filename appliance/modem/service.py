@@ -74,6 +74,7 @@ class ModemService:
         self.bus = bus
         self.store = store
         self.clock = clock
+        self._sim_control: Any = None
         self.simulated = hardware is None and (self.settings.simulate or cfg.simulate)
         self.simulator = simulator if self.simulated else None
         if self.simulated and self.simulator is None:
@@ -104,12 +105,20 @@ class ModemService:
     def start(self) -> None:
         if self.simulator is not None and not self.simulator.path:
             self.simulator.start()
+            # The demo and tests ring the simulated modem and send it SMS through this socket.
+            from appliance.modem.simcontrol import ControlServer as SimControl
+
+            self._sim_control = SimControl(self.simulator, self.cfg.paths.run_dir / "modem-sim.sock")
+            self._sim_control.start()
         self.set_status(state="starting")
         self.worker.start()
 
     def stop(self) -> None:
         self._unsubscribe()
         self.worker.stop()
+        if self._sim_control is not None:
+            self._sim_control.stop()
+            self._sim_control = None
         if self.simulator is not None:
             self.simulator.stop()
         self.failover.close()

@@ -372,6 +372,8 @@ class AgentDesk:
         leg = st.leg
         if leg is None or leg.media is None or call.leg.media is None:
             return
+        if call.direction == "outbound" and not call.answered:
+            return  # a call the agent placed: connect when the far end answers, not before
         self.c.stop_play(call)
         self.c._music_off(call)
         call.leg.media.startTransmit(leg.media)

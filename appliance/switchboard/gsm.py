@@ -143,6 +143,12 @@ class GsmLine:
     def modem_state(self, state: str, reason: str) -> None:
         """``modem.call.state`` (loop thread): far-end answer and hang-up."""
         call = next((c for c in self.c.calls.values() if c.route == "gsm" and not c.ended), None)
+        log.info(
+            "GSM call state %s%s%s",
+            state,
+            f" ({reason})" if reason else "",
+            f" for call {call.id[:8]}" if call else " (no call of ours)",
+        )
         if call is None:
             return
         if state == "active" and call.direction == "outbound" and not call.answered:

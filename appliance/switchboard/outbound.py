@@ -165,6 +165,8 @@ class Outbound:
         hook = call.extra.get("on_answer")
         if hook is not None:
             hook(call)
+        if call.extra.get("station"):
+            self._bridge_console(call)
         self.c.dirty = True
 
     def leg_media(self, leg: Leg) -> None:
