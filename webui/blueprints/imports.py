@@ -13,6 +13,7 @@ from typing import Any
 from flask import Blueprint, render_template, request
 
 from appliance.errors import DiskFullError, ImportFileError
+from appliance.reminders.ics import IcsImporter, looks_like_ics
 from appliance.store.importer import describe_columns
 from webui import auth
 from webui.auth import MANAGER, requires
@@ -40,12 +41,14 @@ def imports() -> Any:
         context["error"] = _("Choose what the file holds: patients or appointments.")
         return render_template("import.html", **context), 400
     if upload is None or not upload.filename:
-        context["error"] = _("Choose a CSV file to import.")
+        context["error"] = _("Choose a CSV file (or, for appointments, an iCalendar .ics file) to import.")
         return render_template("import.html", **context), 400
     data = upload.read()
     try:
         if kind == "patients":
             report = rt.repos.importer.patients(data, auth.actor(), skip_bad=skip_bad)
+        elif upload.filename.lower().endswith(".ics") or looks_like_ics(data):  # a calendar export (RFC 5545)
+            report = IcsImporter(rt.repos).run(data, auth.actor(), skip_bad=skip_bad)
         else:
             report = rt.repos.importer.appointments(data, auth.actor(), skip_bad=skip_bad)
     except ImportFileError as exc:

@@ -121,3 +121,23 @@ def test_an_oversized_upload_is_refused_before_it_is_read(clinic: Clinic, clock)
     assert response.status_code == 413
     assert "too large" in response.get_data(as_text=True)
     rt(app).store.close()
+
+
+def test_a_calendar_export_imports_appointments_and_reports_bad_events(client: FlaskClient, app: Flask) -> None:
+    token = login_as(client, app, "manager")
+    ics = (
+        b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Test//EN\r\n"
+        b"BEGIN:VEVENT\r\nUID:visit-1@test\r\nDTSTART;TZID=America/New_York:20301104T093000\r\n"
+        b"DURATION:PT30M\r\nX-PATIENT-ID:DEMO-0001\r\nLOCATION:Room 1\r\nEND:VEVENT\r\n"
+        b"BEGIN:VEVENT\r\nUID:visit-2@test\r\nDTSTART;VALUE=DATE:20301105\r\nX-PATIENT-ID:DEMO-0002\r\nEND:VEVENT\r\n"
+        b"END:VCALENDAR\r\n"
+    )
+    form = {"kind": "appointments", "csrf_token": token, "file": (io.BytesIO(ics), "export.ics")}
+    response = client.post("/import", data=form, content_type="multipart/form-data")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400 and 'data-line="' in page  # the all-day event is refused, by line
+    form = {"kind": "appointments", "csrf_token": token, "skip_bad": "on", "file": (io.BytesIO(ics), "export.ics")}
+    response = client.post("/import", data=form, content_type="multipart/form-data")
+    assert response.status_code == 200
+    rows = repos(app).store.query("SELECT location, source FROM appointments WHERE external_id = 'ics:visit-1@test'")
+    assert [tuple(r) for r in rows] == [("Room 1", "ics")]
