@@ -113,4 +113,5 @@ class VoicemailSettings:
 class PromptsSettings:
     tts_voices: dict[str, str] = setting(doc="espeak-ng voice per language code.")
     tts_speed: int = setting(doc="espeak-ng words per minute.", min=80, max=300)
+    cache_dir: str = setting(doc="Where generated prompts are cached (absolute); empty = <state_dir>/prompts/cache.")
     texts: dict[str, dict[str, str]] = setting(doc="Override prompt texts: [prompts.texts.<lang>] key = text.")

@@ -82,6 +82,8 @@ class Config:
 
     @property
     def prompt_cache_dir(self) -> Path:
+        if self.prompts.cache_dir:
+            return Path(self.prompts.cache_dir)
         return self.paths.state_dir / "prompts" / "cache"
 
     @property

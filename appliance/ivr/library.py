@@ -32,6 +32,7 @@ import hashlib
 import importlib
 import logging
 import math
+import os
 import struct
 import threading
 import time
@@ -104,7 +105,7 @@ def write_tone(path: Path, seconds: float = 0.4, hz: float = 440.0) -> None:
     """A short, quiet sine tone: the fallback that exists without any program."""
     frames = int(RATE * seconds)
     data = b"".join(struct.pack("<h", int(6000 * math.sin(2 * math.pi * hz * i / RATE))) for i in range(frames))
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     with wave.open(str(tmp), "wb") as wav:
         wav.setnchannels(1)
         wav.setsampwidth(2)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import struct
+import threading
 import wave
 from collections.abc import Callable
 from pathlib import Path
@@ -107,7 +109,7 @@ def write_music(path: Path) -> Path:
             env = min(1.0, i / 400, (count - i) / 400)
             sample = 0.18 * env * math.sin(2 * math.pi * freq * i / rate) if freq else 0.0
             frames += struct.pack("<h", int(sample * 32767))
-    tmp = path.with_suffix(".tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     with wave.open(str(tmp), "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)
@@ -128,7 +130,7 @@ def write_beep(path: Path) -> Path:
     for i in range(count):
         env = min(1.0, i / 200, (count - i) / 200)
         frames += struct.pack("<h", int(0.3 * env * math.sin(2 * math.pi * 1000 * i / rate) * 32767))
-    tmp = path.with_suffix(".tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     with wave.open(str(tmp), "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)

@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import tomllib
 from collections.abc import Callable
@@ -28,6 +29,7 @@ from tests.conftest import free_port
 from tests.integration.sip.peers.common import child_env
 
 REPO = Path(__file__).resolve().parents[3]
+SHARED_PROMPTS = Path(tempfile.gettempdir()) / f"clinicbox-test-prompts-{os.getuid()}"
 
 SHORT_TEXTS = {
     "en": {
@@ -85,7 +87,8 @@ class Box:
             "modem": {"enabled": False},
             "panel": {"enabled": False},
             "hours": {**hours, "holidays": []},
-            "prompts": {"texts": SHORT_TEXTS},
+            # One prompt cache for every test core (files are named by content hash).
+            "prompts": {"texts": SHORT_TEXTS, "cache_dir": str(SHARED_PROMPTS)},
             "trunk": {"keepalive_interval_s": 0},
             "sip": {"rtp_timeout_s": 30},
             "queues": {
