@@ -26,6 +26,7 @@ from pathlib import Path
 from appliance.clock import Clock
 from appliance.config import Config
 from appliance.errors import ClinicBoxError, ProvisioningError
+from appliance.fsutil import fsync_dir
 from appliance.store import Store
 from appliance.store import backup as backups
 from appliance.store import keys as keymod
@@ -110,7 +111,7 @@ class _Swapper:
             os.replace(item.tmp, item.target)
             item.swapped = True
         for directory in {item.target.parent for item in self.items}:
-            _fsync_dir(directory)
+            fsync_dir(directory)
 
     def rollback(self) -> None:
         for item in reversed(self.items):
@@ -125,14 +126,6 @@ class _Swapper:
         for item in self.items:
             if item.backup is not None and not item.keep:
                 item.backup.unlink(missing_ok=True)
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _restore(plan: Plan, services: ServiceManager, applied: Applied) -> None:

@@ -30,6 +30,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from appliance.errors import KeyFileError, WrongPassphraseError
+from appliance.fsutil import fsync_dir
 
 KEY_BYTES = 32
 SCRYPT_N = 2**15
@@ -192,18 +193,10 @@ def write_key_file(path: Path, key: bytes, passphrase: str | None = None, replac
     finally:
         os.close(fd)
     os.replace(tmp, path)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
     return KeyFile(
         path,
         "wrapped" if passphrase else "raw",
         None if passphrase else key,
         payload if passphrase else None,
     )
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

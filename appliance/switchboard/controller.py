@@ -509,36 +509,19 @@ class Controller:
                 call.outcome = a.outcome
             if a.outcome == "answered":
                 self.writer.db(cdr.update(a.call_id, agent=a.agent, agent_answered_at=a.at))
-        elif isinstance(a, A.CallerAbandoned):
+        elif isinstance(a, (A.CallerAbandoned, A.CallbackRequested)):
+            # Abandoned (hung up while waiting) or asked to be called back: one open entry per number.
             call = self.calls.get(a.call_id)
+            if isinstance(a, A.CallerAbandoned):
+                source, place_at = "abandoned", a.entered_at
+            else:
+                source, place_at = a.source, a.place_at
             self.writer.db(
                 cdr.callback_open(
-                    a.call_id,
-                    a.number,
-                    call.patient_id if call else None,
-                    a.queue,
-                    "abandoned",
-                    a.at,
-                    a.entered_at,
-                    a.waited_s,
+                    a.call_id, a.number, call.patient_id if call else None, a.queue, source, a.at, place_at, a.waited_s
                 )
             )
-            self.emit("callback.new", call_id=a.call_id, source="abandoned")
-        elif isinstance(a, A.CallbackRequested):
-            call = self.calls.get(a.call_id)
-            self.writer.db(
-                cdr.callback_open(
-                    a.call_id,
-                    a.number,
-                    call.patient_id if call else None,
-                    a.queue,
-                    a.source,
-                    a.at,
-                    a.place_at,
-                    a.waited_s,
-                )
-            )
-            self.emit("callback.new", call_id=a.call_id, source=a.source)
+            self.emit("callback.new", call_id=a.call_id, source=source)
         elif isinstance(a, A.CallbackResult):
             self.writer.db(cdr.callback_result(a.request_id, a.status, a.outcome, a.at, a.agent, a.call_id))
             self.emit("callback.result", call_id=a.request_id, status=a.status, outcome=a.outcome)

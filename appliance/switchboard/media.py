@@ -95,19 +95,16 @@ class FrameCapture(pj.AudioMediaPort):  # type: ignore[misc]
         return self.bytes / 16000.0
 
 
-def write_music(path: Path) -> Path:
-    """The built-in music on hold: a calm, repeating three-note phrase (8 kHz WAV)."""
-    if path.exists():
-        return path
+def _write_wav(path: Path, tones: list[tuple[float, float, float]]) -> Path:
+    """Write (frequency, seconds, level) tones as an 8 kHz 16-bit mono WAV, atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
     rate = 8000
-    notes = [(523.25, 0.6), (659.25, 0.6), (783.99, 0.9), (0.0, 0.9)]
     frames = bytearray()
-    for freq, seconds in notes * 2:
+    for freq, seconds, level in tones:
         count = int(rate * seconds)
         for i in range(count):
-            env = min(1.0, i / 400, (count - i) / 400)
-            sample = 0.18 * env * math.sin(2 * math.pi * freq * i / rate) if freq else 0.0
+            env = min(1.0, i / 200, (count - i) / 200)
+            sample = level * env * math.sin(2 * math.pi * freq * i / rate) if freq else 0.0
             frames += struct.pack("<h", int(sample * 32767))
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     with wave.open(str(tmp), "wb") as w:
@@ -119,25 +116,19 @@ def write_music(path: Path) -> Path:
     return path
 
 
+def write_music(path: Path) -> Path:
+    """The built-in music on hold: a calm, repeating three-note phrase."""
+    if path.exists():
+        return path
+    phrase = [(523.25, 0.6, 0.18), (659.25, 0.6, 0.18), (783.99, 0.9, 0.18), (0.0, 0.9, 0.0)]
+    return _write_wav(path, phrase * 2)
+
+
 def write_beep(path: Path) -> Path:
     """The beep before a voicemail recording."""
     if path.exists():
         return path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    rate, seconds = 8000, 0.4
-    frames = bytearray()
-    count = int(rate * seconds)
-    for i in range(count):
-        env = min(1.0, i / 200, (count - i) / 200)
-        frames += struct.pack("<h", int(0.3 * env * math.sin(2 * math.pi * 1000 * i / rate) * 32767))
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    with wave.open(str(tmp), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(bytes(frames))
-    tmp.replace(path)
-    return path
+    return _write_wav(path, [(1000.0, 0.4, 0.3)])
 
 
 def wav_header(pcm_bytes: int, rate: int = 8000) -> bytes:
