@@ -130,3 +130,46 @@ def test_manual_station_rings_until_the_agent_answers_in_the_console(box, sipua,
     caller.wait_state("DISCONNECTED", cid, timeout=10)
     rec = b.call_record(lambda r: r.caller == A)
     assert (rec.disposition, rec.agent, rec.hangup_by) == ("answered", "desk1", "agent")
+
+
+def test_a_recorded_queue_stores_the_conversation_encrypted(box, sipua, station_proc, tone_wav) -> None:
+    from appliance.store.media import MediaVault
+
+    b = box(
+        stations={"desk2": DESKS["desk2"]},
+        overlay={
+            "queues": {
+                "front-desk": {
+                    "name": "Front desk",
+                    "ring_timeout_s": 6,
+                    "wrap_up_s": 1,
+                    "announce_every_s": 0,
+                    "mailbox": "general",
+                    "record": True,
+                },
+                "appointments": {"name": "A", "mailbox": "general"},
+            }
+        },
+    )
+    station_proc(b.config, station="desk2", core=b.core)
+    b.wait_agent("desk2", "available")
+    caller = sipua(name="patient")
+    cid = enter_queue(caller, b, A)
+    b.wait_agent("desk2", "on-call", timeout=20)
+    caller.play(tone_wav, cid, loop=True)
+    time.sleep(3.0)
+    caller.hangup(cid)
+    rec = b.call_record(lambda r: r.caller == A)
+    assert rec.disposition == "answered"
+    rows = []
+    for _ in range(50):
+        rows = b.query("SELECT media_file, duration_s, agent, queue, expires_at > started_at FROM recordings")
+        if rows:
+            break
+        time.sleep(0.1)
+    assert rows, b.tail()
+    media, seconds, agent, queue, expires_later = rows[0]
+    assert (agent, queue, expires_later) == ("desk2", "front-desk", 1) and seconds >= 2.0
+    assert b"RIFF" not in (b.dir / "media" / media).read_bytes()[:64]
+    wav = MediaVault(b.store).read_bytes(media)
+    assert wav.startswith(b"RIFF") and len(wav) > 44 + 16000 * 2
