@@ -28,6 +28,7 @@ _ITEMS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("schedule.schedule", "Schedule", (MANAGER, FRONT_DESK)),
     ("calllog.calls", "Call log", (MANAGER, FRONT_DESK)),
     ("media.voicemail", "Voicemail", (MANAGER, FRONT_DESK)),
+    ("messages.messages", "Text messages", (MANAGER, FRONT_DESK)),
     ("reminders.reminders", "Reminders", (MANAGER, FRONT_DESK)),
     ("reports.reports", "Reports", (MANAGER,)),
     ("settings.index", "Settings", (MANAGER,)),
