@@ -38,6 +38,7 @@ from typing import IO, Any
 
 from appliance.config import Config, load_config
 from appliance.control import CommandRefused, ControlClient
+from appliance.demo.mobile import MobileNetwork
 from appliance.errors import ClinicBoxError
 from appliance.privacy import mask_phone
 from appliance.station.options import GATEWAY_STATION
@@ -362,6 +363,15 @@ class Traffic:
     # -- main ------------------------------------------------------------------------
     def run(self) -> int:
         self.start()
+        # The mobile network texts and rings the simulated modem now and then.
+        mobile = MobileNetwork(
+            self.cfg.paths.run_dir / "modem-sim.sock",
+            patient_numbers(self.cfg),
+            random.Random(None if self.args.seed is None else self.args.seed + 7),
+            self.stop,
+            every_s=90.0 / max(0.1, self.speed),
+        )
+        threading.Thread(target=mobile.run, name="mobile", daemon=True).start()
         threading.Thread(target=self.agents, name="agents", daemon=True).start()
         mean_gap = 60.0 / max(self.args.calls_per_min, 0.01)
         started = time.monotonic()
