@@ -17,14 +17,24 @@ def test_runner_gives_the_same_report_from_any_thread_on_one_connection(cfg: Con
         for i in range(30):
             t = now - timedelta(hours=i)
             calls.insert(conn, uuid=f"c{i}", direction="inbound", started_at=to_db(t), caller=f"+4860123{i:04d}")
-            calls.update(conn, f"c{i}", queue="front-desk", queued_at=t + timedelta(seconds=5),
-                         agent_answered_at=t + timedelta(seconds=20 + i) if i % 3 else None,
-                         ended_at=t + timedelta(seconds=200), disposition="answered" if i % 3 else "abandoned")
+            calls.update(
+                conn,
+                f"c{i}",
+                queue="front-desk",
+                queued_at=t + timedelta(seconds=5),
+                agent_answered_at=t + timedelta(seconds=20 + i) if i % 3 else None,
+                ended_at=t + timedelta(seconds=200),
+                disposition="answered" if i % 3 else "abandoned",
+            )
     runner = ReportRunner(store, cache_mb=16)
     expected = kpi_report_for(cfg, store, now - timedelta(days=2), now + timedelta(minutes=1), now)
     results = []
-    threads = [threading.Thread(target=lambda: results.append(
-        runner.report(cfg, now - timedelta(days=2), now + timedelta(minutes=1), now))) for _ in range(2)]
+    threads = [
+        threading.Thread(
+            target=lambda: results.append(runner.report(cfg, now - timedelta(days=2), now + timedelta(minutes=1), now))
+        )
+        for _ in range(2)
+    ]
     for t in threads:
         t.start()
     for t in threads:

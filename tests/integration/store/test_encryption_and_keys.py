@@ -40,11 +40,11 @@ def _add_patient(repos: Repos, name: str = "Zofia Wiśniewska") -> int:
 
 def test_file_on_disk_is_not_sqlite_and_holds_no_names(repos: Repos, cfg: Config) -> None:
     _add_patient(repos, "Zofia Wiśniewska")
-    _add_patient(repos, "민준 김")
+    _add_patient(repos, "민준 남궁")  # needles of 6+ bytes: a 3-byte one turns up in ciphertext by chance
     repos.store.connection().execute("PRAGMA wal_checkpoint(TRUNCATE)")
     raw = cfg.db_path.read_bytes()
     assert not raw.startswith(b"SQLite format 3")
-    for needle in ("Wiśniewska", "Zofia", "김", "+48601234567", "1961-04-12", "patients"):
+    for needle in ("Wiśniewska", "Zofia", "남궁", "민준", "+48601234567", "1961-04-12", "patients"):
         assert needle.encode("utf-8") not in raw, needle
     wal = Path(f"{cfg.db_path}-wal")
     if wal.exists():
