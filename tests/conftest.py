@@ -3,7 +3,10 @@ SQLCipher store, the repositories, a fake clock."""
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +18,20 @@ from appliance.clock import FakeClock
 from appliance.config import Config, load_config
 from appliance.store import Store
 from appliance.store.repos import Repos, make_repos
+
+
+def run_cli(
+    *args: str, input: str | None = None, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run ``clinicbox ARGS`` in a child process as a technician would; output as text."""
+    return subprocess.run(
+        [sys.executable, "-m", "appliance", *args],
+        capture_output=True,
+        text=True,
+        input=input,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def free_port(kind: int = socket.SOCK_DGRAM) -> int:

@@ -11,32 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from appliance.modem.simstate import CmdError, SimCall
+from appliance.modem.simstate import CmdError, SimCall, arg_ints, arg_value, need_sim
 
 if TYPE_CHECKING:
     from appliance.modem.simulator import ModemSimulator
 
 Handler = Callable[["ModemSimulator", str, str], Any]
-
-
-def _value(arg: str) -> str:
-    return arg[1:].strip() if arg.startswith("=") else ""
-
-
-def _ints(arg: str) -> list[int]:
-    out = []
-    for part in _value(arg).split(","):
-        part = part.strip().strip('"')
-        out.append(int(part) if part.lstrip("-").isdigit() else 0)
-    return out
-
-
-def _need_sim(sim: ModemSimulator) -> None:
-    st = sim.state
-    if st.sim == "absent":
-        raise CmdError("CME", 10)
-    if st.sim in ("pin", "puk"):
-        raise CmdError("CME", 11 if st.sim == "pin" else 12)
 
 
 def _next_index(sim: ModemSimulator) -> int:
@@ -74,7 +54,7 @@ def _dial(sim: ModemSimulator, name: str, arg: str) -> list[str]:
     st = sim.state
     if not arg.endswith(";"):
         raise CmdError("ERROR")  # data calls are not simulated
-    _need_sim(sim)
+    need_sim(sim.state.sim)
     if st.reg_stat not in (1, 5):
         raise CmdError("CME", 30)
     if st.calls:
@@ -134,7 +114,7 @@ def _clcc(sim: ModemSimulator, name: str, arg: str) -> list[str]:
 def _vts(sim: ModemSimulator, name: str, arg: str) -> list[str]:
     if not any(c.state == "active" for c in sim.state.calls):
         raise CmdError("CME", 3)
-    digit = _value(arg).strip('"')
+    digit = arg_value(arg).strip('"')
     if not digit or any(ch not in "0123456789*#ABCD" for ch in digit):
         raise CmdError("CME", 4)
     sim.state.dtmf += digit
@@ -146,7 +126,7 @@ def _clip(sim: ModemSimulator, name: str, arg: str) -> list[str]:
         return [f"+CLIP: {int(sim.state.clip)},1"]
     if arg == "=?":
         return ["+CLIP: (0,1)"]
-    sim.state.clip = _ints(arg)[0] == 1
+    sim.state.clip = arg_ints(arg)[0] == 1
     return []
 
 

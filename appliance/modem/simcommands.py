@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from appliance.modem import simcalls
-from appliance.modem.simstate import PROFILES, CmdError
+from appliance.modem.simstate import PROFILES, CmdError, arg_ints, arg_value, need_sim
 
 if TYPE_CHECKING:
     from appliance.modem.simulator import ModemSimulator
@@ -29,28 +29,6 @@ CME_TEXT = {
     30: "no network service",
     100: "unknown",
 }
-
-
-def _value(arg: str) -> str:
-    return arg[1:].strip() if arg.startswith("=") else ""
-
-
-def _ints(arg: str) -> list[int]:
-    out = []
-    for part in _value(arg).split(","):
-        part = part.strip().strip('"')
-        out.append(int(part) if part.lstrip("-").isdigit() else 0)
-    return out
-
-
-def _need_sim(sim: ModemSimulator) -> None:
-    st = sim.state
-    if st.sim == "absent":
-        raise CmdError("CME", 10)
-    if st.sim == "pin":
-        raise CmdError("CME", 11)
-    if st.sim == "puk":
-        raise CmdError("CME", 12)
 
 
 # -- basic V.250 commands ---------------------------------------------------------------
@@ -88,7 +66,7 @@ def _imei(sim: ModemSimulator, name: str, arg: str) -> list[str]:
 
 
 def _imsi(sim: ModemSimulator, name: str, arg: str) -> list[str]:
-    _need_sim(sim)
+    need_sim(sim.state.sim)
     return [] if arg == "=?" else [sim.state.imsi]
 
 
@@ -104,7 +82,7 @@ def _cmee(sim: ModemSimulator, name: str, arg: str) -> list[str]:
         return [f"+CMEE: {sim.state.cmee}"]
     if arg == "=?":
         return ["+CMEE: (0-2)"]
-    sim.state.cmee = _ints(arg)[0]
+    sim.state.cmee = arg_ints(arg)[0]
     return []
 
 
@@ -113,7 +91,7 @@ def _cscs(sim: ModemSimulator, name: str, arg: str) -> list[str]:
         return [f'+CSCS: "{sim.state.cscs}"']
     if arg == "=?":
         return ['+CSCS: ("GSM","IRA","UCS2")']
-    value = _value(arg).strip('"').upper()
+    value = arg_value(arg).strip('"').upper()
     if value not in ("GSM", "IRA", "UCS2"):
         raise CmdError("CME", 4)
     sim.state.cscs = value
@@ -129,7 +107,7 @@ def _cpin(sim: ModemSimulator, name: str, arg: str) -> list[str]:
         return [f"+CPIN: {st.cpin_text()}"]
     if arg == "=?":
         return []
-    codes = [c.strip().strip('"') for c in _value(arg).split(",")]
+    codes = [c.strip().strip('"') for c in arg_value(arg).split(",")]
     if st.sim == "absent":
         raise CmdError("CME", 10)
     if st.sim == "ready":
@@ -193,7 +171,7 @@ def _reg(attr: str, label: str) -> Handler:
             n = getattr(st, attr)
             extra = ',"1A2B","01A2B3C4",7' if n == 2 and st.reg_stat in (1, 5) else ""
             return [f"{label}: {n},{st.reg_stat}{extra}"]
-        setattr(st, attr, _ints(arg)[0])
+        setattr(st, attr, arg_ints(arg)[0])
         return []
 
     return handler
@@ -234,7 +212,7 @@ def _ctzu(sim: ModemSimulator, name: str, arg: str) -> list[str]:
     allowed = (0, 1, 3) if sim.state.profile == "ec25" else (0, 1)
     if arg == "?":
         return [f"+CTZU: {sim.state.ctzu}"]
-    value = _ints(arg)[0]
+    value = arg_ints(arg)[0]
     if value not in allowed:
         raise CmdError("CME", 4)
     sim.state.ctzu = value
@@ -247,7 +225,7 @@ def _cfun(sim: ModemSimulator, name: str, arg: str) -> list[str]:
         return [f"+CFUN: {st.cfun}"]
     if arg == "=?":
         return ["+CFUN: (0,1,4),(0-1)"]
-    values = _ints(arg)
+    values = arg_ints(arg)
     if len(values) > 1 and values[1] == 1:
         sim.later(0.1, sim.power_cycle)  # the module reboots: USB goes away and comes back
         return []

@@ -21,6 +21,30 @@ class CmdError(Exception):
         self.code = code
 
 
+def arg_value(arg: str) -> str:
+    """The part of an AT argument after ``=``: ``=1,"x"`` → ``1,"x"``."""
+    return arg[1:].strip() if arg.startswith("=") else ""
+
+
+def arg_ints(arg: str) -> list[int]:
+    """An AT argument's comma-separated numbers; what is not a number reads as 0."""
+    out = []
+    for part in arg_value(arg).split(","):
+        part = part.strip().strip('"')
+        out.append(int(part) if part.lstrip("-").isdigit() else 0)
+    return out
+
+
+def need_sim(sim: str) -> None:
+    """Refuse a command that needs the SIM (``sim`` is the SIM's state) as a real modem does."""
+    if sim == "absent":
+        raise CmdError("CME", 10)
+    if sim == "pin":
+        raise CmdError("CME", 11)
+    if sim == "puk":
+        raise CmdError("CME", 12)
+
+
 @dataclass
 class StoredSms:
     stat: int  # 0 unread, 1 read, 2 unsent, 3 sent

@@ -3,28 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from appliance.store.audit import AuditLog
 from appliance.store.connection import Store
+from tests.conftest import run_cli
 
-
-def clinicbox(
-    *args: str, input: str | None = None, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "appliance", *args],
-        capture_output=True,
-        text=True,
-        input=input,
-        timeout=120,
-        env={**os.environ, **(env or {})},
-    )
+clinicbox = run_cli
 
 
 @pytest.fixture(scope="module")

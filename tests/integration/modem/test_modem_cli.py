@@ -20,6 +20,7 @@ from appliance.doctor import Context, Result
 from appliance.doctor import modem as checks
 from appliance.modem.status import ModemStatus, write_status
 from appliance.store import Store
+from tests.conftest import run_cli
 from tests.integration.modem.conftest import wait_until
 
 CONFIG = """
@@ -52,12 +53,7 @@ def write_config(folder: Path, extra: str = "", simulate: bool = True) -> Path:
 
 
 def clinicbox(config: Path, *args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "appliance", "--config", str(config), *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    return run_cli("--config", str(config), *args, timeout=timeout)
 
 
 def test_status_talks_to_the_simulated_modem(tmp_path: Path) -> None:

@@ -4,9 +4,7 @@ as a technician runs them: real processes, a real store."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,6 +16,7 @@ from appliance.store import Store
 from appliance.store.appointments import AppointmentInput
 from appliance.store.patients import PatientInput
 from appliance.store.repos import make_repos
+from tests.conftest import run_cli
 
 CONFIG = """\
 config_version = 1
@@ -46,13 +45,7 @@ sunday = ["00:00-24:00"]
 
 
 def clinicbox(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "appliance", "--config", str(config), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=dict(os.environ),
-    )
+    return run_cli("--config", str(config), *args)
 
 
 @pytest.fixture

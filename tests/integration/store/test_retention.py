@@ -11,6 +11,7 @@ from appliance.store.audit import AuditLog
 from appliance.store.repos import Repos
 from appliance.store.retention import apply_retention
 from appliance.store.timefmt import to_db
+from tests.conftest import run_cli
 
 
 def test_old_data_goes_recent_data_stays(cfg: Config, repos: Repos, clock: FakeClock) -> None:
@@ -52,28 +53,15 @@ def test_old_data_goes_recent_data_stays(cfg: Config, repos: Repos, clock: FakeC
 
 
 def test_backup_into_the_box_folder_keeps_backup_keep(tmp_path, cfg: Config) -> None:
-    import subprocess
-    import sys
-
     from appliance.demo.seed import seed
 
     result = seed(tmp_path / "clinic")
     config = str(result.config_path)
     backups = tmp_path / "clinic" / "backups"
     for _ in range(3):
-        out = subprocess.run(
-            [sys.executable, "-m", "appliance", "--config", config, "db", "backup", "--to", str(backups)],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        out = run_cli("--config", config, "db", "backup", "--to", str(backups))
         assert out.returncode == 0, out.stderr
         (tmp_path / "clinic" / "settings.toml").write_text("[store]\nbackup_keep = 2\n")
     assert len(list(backups.glob("clinicbox-*.tar"))) == 2
-    out = subprocess.run(
-        [sys.executable, "-m", "appliance", "--config", config, "db", "retention"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    out = run_cli("--config", config, "db", "retention")
     assert out.returncode == 0 and "deleted 0 recordings" in out.stdout
