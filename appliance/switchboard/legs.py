@@ -16,6 +16,7 @@ from typing import Any, Protocol
 import pjsua2 as pj
 
 from appliance.switchboard import sipmsg
+from appliance.switchboard.owned import LoopOwned
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ class LegEvents(Protocol):
     def soon(self, fn: Any) -> None: ...
 
 
-class Leg(pj.Call):  # type: ignore[misc]
+class Leg(LoopOwned, pj.Call):  # type: ignore[misc]
     """One SIP call. ``role``: caller, agent, outbound, gateway."""
 
     def __init__(
@@ -122,7 +123,7 @@ class Leg(pj.Call):  # type: ignore[misc]
             return None
 
 
-class SbAccount(pj.Account):  # type: ignore[misc]
+class SbAccount(LoopOwned, pj.Account):  # type: ignore[misc]
     """An account of the box: ``kind`` local (direct calls, stations) or trunk."""
 
     def __init__(self, events: LegEvents, kind: str) -> None:
@@ -155,7 +156,7 @@ class SbAccount(pj.Account):  # type: ignore[misc]
         self.events.soon(lambda: self.events.on_reg_state(self, code, reason, active))
 
 
-class Messenger(pj.Buddy):  # type: ignore[misc]
+class Messenger(LoopOwned, pj.Buddy):  # type: ignore[misc]
     """Sends out-of-dialog MESSAGEs to one URI (a station's contact)."""
 
     def __init__(self, account: Any, uri: str) -> None:

@@ -34,6 +34,7 @@ import pjsua2 as pj
 from appliance.config import Config
 from appliance.errors import SwitchboardError
 from appliance.privacy import mask_phone
+from appliance.switchboard import owned
 from appliance.switchboard.capacity import Capacity, build_info, probe_calls
 
 log = logging.getLogger(__name__)
@@ -125,6 +126,7 @@ class PjLoop:
         self._running = False
         self._writer: _LogWriter | None = None
         self.last_tick = 0.0
+        self.collector = owned.Collector()
         self.tls_error = ""
         self.keepalive: list[Any] = []  # objects that must outlive libDestroy (accounts)
         self.on_started: list[Callable[[], None]] = []  # run on the loop after the endpoint starts
@@ -193,6 +195,8 @@ class PjLoop:
 
     # -- the thread ----------------------------------------------------------------
     def _main(self) -> None:
+        owned.adopt(self._thread)
+        self.collector.start()
         try:
             self._init_endpoint()
         except Exception as exc:
@@ -224,7 +228,9 @@ class PjLoop:
                     next_tick = self.last_tick + 0.1
                     for fn in self.on_tick:
                         fn()
+                    self.collector.tick()
                 self._run_soon()
+                owned.release()
             except Exception:
                 log.exception("error in the switchboard loop (continuing)")
         try:
@@ -377,6 +383,13 @@ class PjLoop:
             del account
 
     def _destroy(self) -> None:
+        try:
+            self._destroy_endpoint()
+        finally:
+            owned.adopt(None)
+            self.collector.stop()
+
+    def _destroy_endpoint(self) -> None:
         if self.ep is None:
             return
         try:
@@ -392,6 +405,7 @@ class PjLoop:
             _, _, fut = self._commands.get_nowait()
             if fut is not None and not fut.done():
                 fut.set_exception(SwitchboardError("the switchboard stopped"))
+        owned.release()
         gc.collect()
         try:
             # Accounts stay referenced through libDestroy (a MESSAGE in flight reports

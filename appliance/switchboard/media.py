@@ -19,12 +19,14 @@ from typing import Any
 
 import pjsua2 as pj
 
+from appliance.switchboard.owned import LoopOwned
+
 log = logging.getLogger(__name__)
 
 FRAME_BYTES = 320  # 20 ms of 8 kHz 16-bit mono
 
 
-class PromptPlayer(pj.AudioMediaPlayer):  # type: ignore[misc]
+class PromptPlayer(LoopOwned, pj.AudioMediaPlayer):  # type: ignore[misc]
     """Plays a list of WAV files once, then calls ``on_done`` (via the loop)."""
 
     def __init__(
@@ -46,7 +48,7 @@ class PromptPlayer(pj.AudioMediaPlayer):  # type: ignore[misc]
             self._soon(self._on_done)
 
 
-class MusicPlayer(pj.AudioMediaPlayer):  # type: ignore[misc]
+class MusicPlayer(LoopOwned, pj.AudioMediaPlayer):  # type: ignore[misc]
     """Loops a WAV for callers on hold or waiting in a queue."""
 
     def __init__(self, path: Path) -> None:
@@ -54,7 +56,7 @@ class MusicPlayer(pj.AudioMediaPlayer):  # type: ignore[misc]
         self.createPlayer(str(path), 0)
 
 
-class FrameCapture(pj.AudioMediaPort):  # type: ignore[misc]
+class FrameCapture(LoopOwned, pj.AudioMediaPort):  # type: ignore[misc]
     """Receives the bridge's mix for this port as 8 kHz PCM and hands it on
     in chunks (``sink(bytes)``), so nothing is written in clear to disk."""
 
