@@ -41,7 +41,9 @@ from appliance.reports.rows import AbandonRow, CallbackRow, CallRow, ContactRow,
 SHORT_ABANDON_S = 5.0
 SERVICE_LEVEL_S = 20.0
 FCR_WINDOW_S = 7 * 86400.0
-ANONYMOUS = frozenset({"", "anonymous", "unknown", "private", "restricted", "unavailable"})
+#: Callers that are not a number anyone can ring back; "erased" is what
+#: erasing a patient writes over their calls' numbers.
+ANONYMOUS = frozenset({"", "anonymous", "unknown", "private", "restricted", "unavailable", "erased"})
 
 
 def ratio(part: float, whole: float) -> float | None:

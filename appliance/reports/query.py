@@ -128,29 +128,25 @@ def load_contacts(store: Store, start: datetime, end: datetime) -> list[ContactR
 def load_fcr(store: Store, start: datetime, end: datetime, now: datetime, window_s: float = FCR_WINDOW_S) -> FcrKpis:
     """:func:`~appliance.reports.kpis.first_call_resolution` computed in SQL.
 
-    For each inbound call the window function finds the same caller's next
-    inbound call strictly later (as the pure function's ``bisect_right``
-    does), so only three numbers leave the database. The integration tests
-    hold it equal to the pure definition.
+    Each inbound call carries the time of the same caller's next inbound
+    call (``next_inbound_at``, kept by triggers as calls are written; see
+    migration 0004), so this is one range scan and only three numbers leave
+    the database. The integration tests hold it equal to the pure definition.
     """
     names = {f"a{i}": value for i, value in enumerate(sorted(ANONYMOUS))}
     days = window_s / 86400.0
-    # Stored times are fixed-width UTC text, so "7 days later" compares as text, and the
-    # caller's next call is one seek in the (caller, started_at) index: no sort of the period.
+    # Stored times are fixed-width UTC text, so "7 days later" compares as text.
     sql = f"""
         SELECT coalesce(sum(due), 0),
-               coalesce(sum(due AND (nxt IS NULL OR nxt > strftime('%Y-%m-%dT%H:%M:%fZ', started_at, :plus))), 0),
+               coalesce(sum(due AND (next_inbound_at IS NULL
+                                     OR next_inbound_at > strftime('%Y-%m-%dT%H:%M:%fZ', started_at, :plus))), 0),
                coalesce(sum(NOT due), 0)
         FROM (
-            SELECT c.started_at, c.started_at <= :due AS due,
-                   CASE WHEN c.started_at <= :due THEN (
-                       SELECT min(n.started_at) FROM calls n
-                       WHERE n.caller = c.caller AND n.started_at > c.started_at AND n.direction = 'inbound')
-                   END AS nxt
-            FROM calls c
-            WHERE c.direction = 'inbound' AND c.started_at >= :start AND c.started_at < :end
-              AND c.queued_at IS NOT NULL AND c.agent_answered_at IS NOT NULL
-              AND lower(c.caller) NOT IN ({", ".join(":" + n for n in names)})
+            SELECT started_at, next_inbound_at, started_at <= :due AS due
+            FROM calls
+            WHERE direction = 'inbound' AND started_at >= :start AND started_at < :end
+              AND queued_at IS NOT NULL AND agent_answered_at IS NOT NULL
+              AND lower(caller) NOT IN ({", ".join(":" + n for n in names)})
         )"""
     params = {
         "due": to_db(now - timedelta(seconds=window_s)),

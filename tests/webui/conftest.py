@@ -66,6 +66,11 @@ def make_clinic() -> Clinic:
     return Clinic(directory, result.config_path, cfg, demo_logins(directory, result.password))
 
 
+def remove_clinic(clinic: Clinic) -> None:
+    """Delete what :func:`make_clinic` made (its temporary folder)."""
+    shutil.rmtree(clinic.directory.parent, ignore_errors=True)
+
+
 def start_web(clinic: Clinic) -> None:
     port = free_port(kind=__import__("socket").SOCK_STREAM)
     env = dict(os.environ, PYTHONUNBUFFERED="1")
@@ -113,7 +118,7 @@ def clinic() -> Iterator[Clinic]:
     yield c
     stop_web(c)
     c.core.stop()
-    shutil.rmtree(c.directory.parent, ignore_errors=True)
+    remove_clinic(c)
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ import pytest
 from appliance.store import Store
 from appliance.store.repos import make_repos
 from tests.webui import data
-from tests.webui.conftest import Clinic, login, make_clinic, screenshot, start_web, stop_web
+from tests.webui.conftest import Clinic, login, make_clinic, remove_clinic, screenshot, start_web, stop_web
 from tests.webui.fakecore import FakeCore
 
 pytestmark = pytest.mark.timeout(180)
@@ -61,6 +61,7 @@ def busy() -> Iterator[Clinic]:
     yield c
     stop_web(c)
     c.core.stop()
+    remove_clinic(c)
 
 
 def set_language(clinic: Clinic, username: str, lang: str) -> None:
@@ -162,3 +163,4 @@ def test_the_console_says_clearly_when_the_core_is_not_running(page) -> None:
         assert page.locator("[data-testid=patient-row]").count() >= 1, "patient work goes on without the core"
     finally:
         stop_web(clinic)
+        remove_clinic(clinic)
