@@ -20,9 +20,12 @@ from __future__ import annotations
 
 import collections
 import gc
+import logging
 import threading
 import time
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 _home: threading.Thread | None = None
 _parked: collections.deque[Any] = collections.deque()  # append/popleft are thread-safe
@@ -69,7 +72,10 @@ class Collector:
     """Python's generational collection, run from the loop instead of anywhere.
 
     ``gc.get_count()`` keeps counting while automatic collection is off,
-    so the same thresholds decide when each generation is due.
+    so the same thresholds decide when each generation is due; a full
+    collection (every object in the core, several ms) waits at least
+    :data:`FULL_EVERY_S` after the last one, as Python's own heuristic
+    also spaces them out.
     """
 
     def __init__(self, clock: Any = time.monotonic) -> None:
@@ -77,6 +83,7 @@ class Collector:
         self._was_enabled = False
         self._next_full = 0.0
         self.collections = [0, 0, 0]
+        self.longest_ms = 0.0
 
     def start(self) -> None:
         self._was_enabled = gc.isenabled()
@@ -88,10 +95,10 @@ class Collector:
             gc.enable()
 
     def tick(self) -> None:
-        t0, t1, _ = gc.get_threshold()
-        c0, c1, _ = gc.get_count()
+        t0, t1, t2 = gc.get_threshold()
+        c0, c1, c2 = gc.get_count()
         now = self._clock()
-        if now >= self._next_full:
+        if c2 >= t2 and now >= self._next_full:
             self._next_full = now + FULL_EVERY_S
             generation = 2
         elif c1 >= t1:
@@ -100,5 +107,10 @@ class Collector:
             generation = 0
         else:
             return
+        started = time.perf_counter()
         gc.collect(generation)
+        elapsed_ms = (time.perf_counter() - started) * 1000
         self.collections[generation] += 1
+        if elapsed_ms > self.longest_ms:
+            self.longest_ms = elapsed_ms
+            log.debug("garbage collection of generation %d took %.1f ms (longest yet)", generation, elapsed_ms)

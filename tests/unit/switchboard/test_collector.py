@@ -33,6 +33,10 @@ def test_collects_cycles_while_automatic_collection_is_off() -> None:
         collector.tick()
         assert collector.collections[0] + collector.collections[1] >= 1
         assert not any(isinstance(o, Node) for o in gc.get_objects())
+        for _ in range(gc.get_threshold()[2] + 1):
+            gc.collect(1)  # each middle-generation collection counts toward a full one
+        collector.tick()
+        assert collector.collections[2] == 0, "a full collection waits FULL_EVERY_S after start"
         clock.now += FULL_EVERY_S
         collector.tick()
         assert collector.collections[2] == 1
