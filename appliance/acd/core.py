@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from appliance.acd.actions import (
     AcdAction,
@@ -41,6 +41,12 @@ log = logging.getLogger(__name__)
 
 Out = list[AcdAction]
 
+# After an agent declines (or its station cannot be rung), it is not offered a
+# call again for this long, like app_queue's ``retry`` (5 s by default). Other
+# free agents are still rung at once; without the rest, a station that fails
+# instantly would be re-rung in a tight loop.
+DECLINE_REST_S = 5.0
+
 
 class AcdCore:
     """State and shared moves; see :class:`appliance.acd.engine.Acd` for the API."""
@@ -51,11 +57,17 @@ class AcdCore:
         clock: Clock,
         *,
         callback_dial_timeout_s: float = 60.0,
+        decline_rest_s: float = DECLINE_REST_S,
         handle_times: HandleTimes | None = None,
     ) -> None:
         self.queues = dict(queues)
         self.clock = clock
         self.callback_dial_timeout_s = callback_dial_timeout_s
+        self.decline_rest_s = decline_rest_s
+        # Free lines of the switchboard (None: unlimited). Ringing an agent takes
+        # one line, calling a patient back takes two (patient and agent); the
+        # switchboard sets it and calls ``lines_freed`` when a line comes back.
+        self.free_lines: Callable[[], int] | None = None
         self.handle_times = handle_times or HandleTimes()
         self._agents: dict[str, Agent] = {}
         self._entries: dict[str, Entry] = {}
@@ -244,9 +256,14 @@ class AcdCore:
 
     # -- routing --------------------------------------------------------------
     def _dispatch(self, out: Out) -> None:
-        """Give free agents to the callers at the front, until one side runs out."""
+        """Give free agents to the callers at the front, until agents or lines run out.
+
+        A caller whose connection needs more lines than are free is passed
+        over, not rung into a failure; ``lines_freed`` dispatches again.
+        """
+        lines = self.free_lines() if self.free_lines is not None else None
         while True:
-            free = [a for a in self._agents.values() if a.state is AgentState.AVAILABLE]
+            free = [a for a in self._agents.values() if a.state is AgentState.AVAILABLE and a.rest_timer is None]
             if not free or not self._entries:
                 return
             for entry in self._ordered():
@@ -255,12 +272,17 @@ class AcdCore:
                 )
                 if not ready:
                     continue
+                needs = 1 if entry.state is EntryState.WAITING else 2
+                if lines is not None and lines < needs:
+                    continue
                 agent = self._pick(entry, free)
                 if agent is not None:
                     if entry.state is EntryState.WAITING:
                         self._ring(entry, agent, out)
                     else:
                         self._dial_back(entry, agent, out)
+                    if lines is not None:
+                        lines -= needs
                     break
             else:
                 return

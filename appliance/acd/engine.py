@@ -212,13 +212,25 @@ class Acd(AcdCore):
         return out
 
     def agent_declined(self, call_id: str, agent_id: str) -> Out:
-        """The agent refused, or ringing its station failed (busy, 480...): next agent now."""
+        """The agent refused, or ringing its station failed (busy, 480...): next agent now.
+
+        The declining agent rests for ``decline_rest_s`` before it is offered a
+        call again.
+        """
         agent = self._agents.get(agent_id)
         if agent is None or agent.activity is not Activity.RINGING or agent.call_id != call_id:
             return []
         out: Out = []
         self._release_pending(agent, out)
+        self._cancel_timer(agent.rest_timer, out)
+        agent.rest_timer = self._start_timer("rest", agent.id, self.decline_rest_s, out)
         self._after_ring(call_id, out)
+        return out
+
+    def lines_freed(self) -> Out:
+        """The switchboard has a line free again: ring the callers who waited for one."""
+        out: Out = []
+        self._dispatch(out)
         return out
 
     def call_ended(self, call_id: str) -> Out:
@@ -335,6 +347,12 @@ class Acd(AcdCore):
             if agent is not None and agent.wrap_timer == timer_id:
                 agent.wrap_timer = None
                 self._end_wrap(agent, out)
+            self._dispatch(out)
+            return out
+        if kind == "rest":
+            agent = self._agents.get(key)
+            if agent is not None and agent.rest_timer == timer_id:
+                agent.rest_timer = None
             self._dispatch(out)
             return out
         entry = self._entries.get(key)

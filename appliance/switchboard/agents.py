@@ -27,6 +27,7 @@ from appliance.errors import SwitchboardError
 from appliance.privacy import mask_phone
 from appliance.station import protocol as P
 from appliance.switchboard import cdr
+from appliance.switchboard.capacity import PJ_ETOOMANY
 from appliance.switchboard.legs import Leg, Messenger
 
 log = logging.getLogger(__name__)
@@ -319,10 +320,14 @@ class AgentDesk:
         try:
             leg.makeCall(st.contact, prm)
         except pj.Error as exc:
-            log.warning("cannot call station %s: %s", st.id, exc.reason)
             st.leg = None
             leg.gone = True
             self.c.legs.discard(leg)
+            if exc.status == PJ_ETOOMANY:  # every line in use: not the station's fault
+                log.warning("cannot call station %s: every line is in use", st.id)
+                self.c.soon(lambda: self.c.run(self.c.acd.agent_declined(call_id, st.id), "acd"))
+                return
+            log.warning("cannot call station %s: %s", st.id, exc.reason)
             self.c.soon(lambda: self._failed(st, call_id))
 
     def leg_media(self, leg: Leg) -> None:

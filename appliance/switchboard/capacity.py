@@ -21,6 +21,9 @@ from appliance.switchboard import sipmsg
 
 log = logging.getLogger(__name__)
 
+# pjlib's status for "too many objects": every call slot of the build is in use.
+PJ_ETOOMANY = 70010
+
 
 @dataclass(frozen=True)
 class Capacity:
@@ -103,7 +106,7 @@ def probe_calls(pj: Any, ep: Any, account: Any, requested: int, pump: Any) -> in
             try:
                 call.makeCall(f"sip:probe@127.0.0.1:{responder.port}", pj.CallOpParam(True))
             except pj.Error as exc:
-                if exc.status != 70010:  # PJ_ETOOMANY
+                if exc.status != PJ_ETOOMANY:
                     log.warning("capacity probe stopped early: %s", exc.reason)
                 del call
                 break

@@ -107,6 +107,8 @@ class SwitchboardService:
         c.voicemail = Voicemail(c, store)
         c.reminders = ScriptRunner(c)
         c.gsm = GsmLine(c, modem)
+        c.acd.free_lines = c.free_lines  # the ACD rings agents only on a line that is free
+        self._free_lines = c.free_lines()
         self.modem = modem
         self.control = ControlServer(cfg.control_socket, ControlHandler(self), bus, cfg.control.socket_group)
         self.loop.on_rejected = self.controller.on_rejected
@@ -245,6 +247,10 @@ class SwitchboardService:
             self._check_rtp(now)
             c.dirty = True
         if c.dirty:
+            free = c.free_lines()
+            if free > self._free_lines:
+                c.run(c.acd.lines_freed(), "acd")
+            self._free_lines = free
             c.dirty = False
             self._rebuild_snapshot()
 
