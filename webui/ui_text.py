@@ -99,6 +99,7 @@ def callback_sources() -> dict[str, str]:
         "requested": _("Asked to be called back"),
         "after-hours": _("Called after hours"),
         "overflow": _("Queue full"),
+        "busy": _("All lines were busy"),
         "voicemail": _("Left a voicemail"),
     }
 

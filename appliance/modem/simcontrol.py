@@ -15,6 +15,7 @@ socket for JSON lines, one command per line, and answers one JSON line:
 ``{"cmd": "signal", "rssi": 12}``                  signal strength (0-31)
 ``{"cmd": "sms_error", "code": 500}``              next send fails
 ``{"cmd": "sent"}``                                SMS the host sent so far
+``{"cmd": "calls"}``                               the voice calls on the line now
 =================================================  ===========================
 
 Answers are ``{"ok": true, ...}`` or ``{"ok": false, "error": "..."}``.
@@ -62,6 +63,11 @@ def handle(sim: PtySimulator, request: dict[str, Any]) -> dict[str, Any]:
         return {
             "ok": True,
             "sent": [{"mr": s.mr, "number": s.number, "text": s.text, "encoding": s.encoding} for s in modem.sent],
+        }
+    elif cmd == "calls":
+        return {
+            "ok": True,
+            "calls": [{"state": c.state, "outgoing": c.outgoing, "number": c.number} for c in modem.state.calls],
         }
     else:
         return {"ok": False, "error": f"unknown command {cmd!r}"}

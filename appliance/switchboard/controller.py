@@ -162,15 +162,10 @@ class Controller:
             if request is not None and request.header("x-clinicbox-route") == "gsm"
             else ("trunk" if verdict.kind == "provider" else "local")
         )
-        reserve = 1 if self.cfg.stations else 0
-        if self.legs_in_use() + reserve > self.capacity_allowed:
+        if self.free_lines() < self.agent_reserve():  # this caller's leg is already counted
             leg.owner = ""
             self.soon(lambda: leg.end(486, "Busy Here"))
-            log.warning("all %d lines busy: caller %s gets busy", self.capacity_allowed, mask_phone(number))
-            cid = self.new_id()
-            self.writer.db(cdr.start(cid, "inbound", self.now(), number, callee, "patient", route))
-            self.writer.db(cdr.update(cid, ended_at=self.now(), disposition="busy", sip_code=486, hangup_by="box"))
-            self.emit("call.busy", caller=number)
+            self.turned_away(number, callee, route, 486)
             return
         call = ActiveCall(
             id=self.new_id(),
@@ -214,12 +209,25 @@ class Controller:
             return
         raw_user = sipmsg.uri_user(request.header("from"))
         number = normalize_caller(raw_user, self.cfg.clinic.country) or (raw_user[:32] or "anonymous")
-        cid = self.new_id()
-        log.warning("every line is in use: caller %s got %d", mask_phone(number), code)
-        self.writer.db(
-            cdr.start(cid, "inbound", self.now(), number, sipmsg.uri_user(request.header("to")), "patient", "trunk")
-        )
-        self.writer.db(cdr.update(cid, ended_at=self.now(), disposition="busy", sip_code=code, hangup_by="box"))
+        self.turned_away(number, sipmsg.uri_user(request.header("to")), "trunk", code)
+
+    def agent_reserve(self) -> int:
+        """Lines kept free when a caller is let in, so an agent can be rung for them."""
+        return 1 if self.cfg.stations else 0
+
+    def turned_away(self, number: str, callee: str, route: str, code: int, why: str = "") -> None:
+        """The box could not take the call (every line in use): a missed call, never a lost one.
+
+        The call is logged, and a caller with a number goes on the callback list.
+        """
+        why = why or f"all {self.capacity_allowed} lines busy"
+        log.warning("%s: caller %s gets busy", why, mask_phone(number))
+        cid, now = self.new_id(), self.now()
+        self.writer.db(cdr.start(cid, "inbound", now, number, callee, "patient", route))
+        self.writer.db(cdr.update(cid, ended_at=now, disposition="busy", sip_code=code, hangup_by="box"))
+        if number.startswith("+"):
+            self.writer.db(cdr.callback_open(cid, number, None, self._front_desk_queue(), "busy", now, now, 0.0))
+            self.emit("callback.new", call_id=cid, source="busy")
         self.emit("call.busy", caller=number)
 
     def _lookup_done(self, call_id: str, match: Any) -> None:
@@ -381,7 +389,7 @@ class Controller:
                     call.id,
                     call.caller,
                     call.patient_id,
-                    self._after_hours_queue(),
+                    self._front_desk_queue(),
                     "after-hours",
                     self.now(),
                     self.now(),
@@ -416,7 +424,7 @@ class Controller:
             return "answered" if call.answered else ("busy" if code == 486 else "failed")
         return "ivr"
 
-    def _after_hours_queue(self) -> str:
+    def _front_desk_queue(self) -> str:
         return "front-desk" if "front-desk" in self.cfg.queues else next(iter(self.cfg.queues))
 
     # -- executing IVR and ACD actions -----------------------------------------------------------

@@ -68,10 +68,10 @@ class GsmLine:
         """The modem rings (loop thread)."""
         caller = normalize_caller(number, self.c.cfg.clinic.country) or (number or "anonymous")
         if not self.available:
-            log.warning("GSM call from %s cannot be answered: no GSM gateway", mask_phone(caller))
+            self._turn_away(caller, 503, "no GSM gateway to answer the GSM call")
             return
-        if self.c.free_lines() < 1:
-            log.warning("GSM call from %s: every line is in use", mask_phone(caller))
+        if self.c.free_lines() < 1 + self.c.agent_reserve():
+            self._turn_away(caller, 486, "")
             return
         call = ActiveCall(
             id=self.c.new_id(),
@@ -99,6 +99,12 @@ class GsmLine:
             return
         log.info("GSM call %s from %s", call.id[:8], mask_phone(caller))
         self.c.emit("call.started", call_id=call.id, caller=caller, route="gsm")
+
+    def _turn_away(self, caller: str, code: int, why: str) -> None:
+        """Reject the modem's ringing call; the caller lands on the callback list."""
+        if self.modem is not None:
+            self.modem.hangup()
+        self.c.turned_away(caller, "", "gsm", code, why)
 
     # -- outgoing -------------------------------------------------------------------------
     def reserve(self) -> None:

@@ -68,3 +68,28 @@ def test_with_the_trunk_down_outgoing_calls_use_the_modem(box, station_proc) -> 
     ControlClient(b.dir / "run" / "control.sock").hangup("desk2")
     rec = b.call_record(lambda r: r.route == "gsm", timeout=15)
     assert rec.direction == "outbound" and rec.disposition == "answered" and rec.agent == "desk2"
+
+
+def test_a_gsm_call_with_no_line_left_for_an_agent_is_rejected_and_kept_for_a_callback(
+    box, station_proc, sipua
+) -> None:
+    b = gsm_box(box, station_proc)
+    patient = sipua(name="patients")
+    for n in range(3):  # three callers in the menu; the fourth line stays free to ring an agent
+        cid = patient.call(b.uri, from_user=f"+1212555010{n}")
+        patient.wait_state("CONFIRMED", cid)
+    b.wait(lambda s: s["capacity"]["in_use"] == 3, timeout=10, what="three lines in use")
+    assert sim(b, cmd="call", **{"from": A})["ok"]
+    deadline = time.monotonic() + 10
+    while sim(b, cmd="calls")["calls"]:  # the box rejects the mobile call instead of letting it ring out
+        assert time.monotonic() < deadline, b.tail()
+        time.sleep(0.2)
+    rows: list[Any] = []
+    for _ in range(50):
+        rows = b.query("SELECT number, source, status FROM callbacks WHERE number = ?", (A,))
+        if rows:
+            break
+        time.sleep(0.1)
+    assert rows == [(A, "busy", "open")], b.tail()
+    assert b.query("SELECT route, disposition FROM calls WHERE caller = ?", (A,)) == [("gsm", "busy")]
+    assert b.proc.poll() is None

@@ -105,6 +105,8 @@ def test_a_fifth_caller_gets_busy_at_the_builds_cap(box, sipp) -> None:
     assert (result.successful, result.failed) == (4, 1), result.log
     busy = b.query("SELECT count(*) FROM calls WHERE disposition = 'busy' AND sip_code = 486")
     assert busy == [(1,)]
+    # A caller who got busy is a missed call: on the callback list, not lost.
+    assert b.query("SELECT number, source, status FROM callbacks") == [(A, "busy", "open")]
     assert b.proc.poll() is None  # and nothing crashed
 
 
