@@ -71,7 +71,7 @@ class AbandonRow(NamedTuple):
 
 class CallbackRow(NamedTuple):
     number: str
-    source: str  # abandoned, requested, after-hours, overflow, voicemail
+    source: str  # abandoned, requested, after-hours, overflow, voicemail, busy
     status: str  # open, dialing, done, failed, cancelled
     requested: float
     completed: float | None = None
