@@ -22,6 +22,7 @@ import logging
 import os
 import queue
 import re
+import socket
 import sys
 import threading
 import time
@@ -134,6 +135,11 @@ class PjLoop:
         self.on_tick: list[Callable[[], None]] = []  # every ~100 ms
         # (source, status, raw INVITE) of calls PJSUA refused by itself; called on this thread.
         self.on_rejected: Callable[[str, int, str], None] = lambda source, code, msg: None
+        # Work queued from another thread would wait for libHandleEvents' timeout
+        # (up to TICK_MS). A CRLF keep-alive (RFC 5626) sent to our own SIP port
+        # ends the poll at once; PJSIP drops it without a trace.
+        self._wake_to: tuple[str, int] | None = None
+        self._wake_sock: socket.socket | None = None
 
     # -- lifecycle -------------------------------------------------------------
     def start(self, timeout: float = 30.0) -> Capacity:
@@ -164,6 +170,7 @@ class PjLoop:
             fut.set_exception(SwitchboardError("the switchboard is not running"))
             return fut
         self._commands.put((fn, args, fut))
+        self._wake()
         return fut
 
     def call(self, fn: Callable[..., Any], *args: Any, timeout: float = 5.0) -> Any:
@@ -180,6 +187,17 @@ class PjLoop:
         from PJMEDIA's clock thread): the deque's append is atomic.
         """
         self._soon.append(fn)
+        if threading.current_thread() is not self._thread:
+            self._wake()
+
+    def _wake(self) -> None:
+        """End the PJSUA2 thread's poll now (called from other threads)."""
+        sock, to = self._wake_sock, self._wake_to
+        if sock is not None and to is not None:
+            try:
+                sock.sendto(b"\r\n\r\n", to)
+            except OSError:
+                pass  # a full socket buffer means the loop is awake already
 
     def later(self, seconds: float, fn: Callable[[], None]) -> TimerHandle:
         handle = TimerHandle(time.monotonic() + max(0.0, seconds), fn)
@@ -316,12 +334,17 @@ class PjLoop:
         if cfg.sip.public_address:
             tcfg.publicAddress = cfg.sip.public_address
         try:
-            ep.transportCreate(pj.PJSIP_TRANSPORT_UDP, tcfg)
+            udp = ep.transportCreate(pj.PJSIP_TRANSPORT_UDP, tcfg)
         except pj.Error as exc:
             raise SwitchboardError(
                 f"cannot listen for SIP on {cfg.sip.bind_address}:{cfg.sip.port} ({exc.reason}); "
                 "is another PBX or a second ClinicBox running? Change sip.port or stop it"
             ) from None
+        host, _, port = ep.transportGetInfo(udp).localName.rpartition(":")
+        if ":" not in host:  # IPv4 (the loop then simply polls for IPv6 binds)
+            self._wake_sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self._wake_sock.setblocking(False)
+            self._wake_to = ("127.0.0.1" if host in ("0.0.0.0", "") else host, int(port))
         self.tls_error = ""
         if cfg.sip.tls:
             tls = pj.TransportConfig()
@@ -388,6 +411,9 @@ class PjLoop:
         finally:
             owned.adopt(None)
             self.collector.stop()
+            sock, self._wake_to, self._wake_sock = self._wake_sock, None, None
+            if sock is not None:
+                sock.close()
 
     def _destroy_endpoint(self) -> None:
         if self.ep is None:
