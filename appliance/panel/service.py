@@ -151,7 +151,7 @@ class PanelService:
     def start(self) -> None:
         for prefix in CONSUMED:
             self._unsubscribe.append(self.bus.subscribe(self._events.put, prefix))
-        self._unsubscribe.append(self.bus.subscribe(self._on_night_mode, "night_mode."))
+        self._unsubscribe.append(self.bus.subscribe(self._on_night_mode, "box.night_mode"))
         self.step()
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="panel", daemon=True)

@@ -194,6 +194,22 @@ class SwitchboardService:
             trunk.create(tacc, False)
             c.trunk = trunk
         c.agents.start()
+        self._restore_from_store()
+
+    def _restore_from_store(self) -> None:
+        """What must survive a restart (loop thread): night mode and callback requests.
+
+        Runs at start-up, or after a manager unlocks a store that was locked then.
+        """
+        if self.store is None or self.store.locked:
+            return
+        rows = self.store.query("SELECT value FROM settings WHERE key = 'night_mode'")
+        if rows and (rows[0][0] == "true") != self.controller.ivr.night_mode:
+            on = rows[0][0] == "true"
+            self.controller.ivr.night_mode = on
+            self.controller.dirty = True
+            self.emit("box.night_mode", on=on)
+            log.info("night mode %s (as it was before the restart)", "on" if on else "off")
         self._requeue_callbacks()
 
     def _media_config(self, acc: Any) -> None:
@@ -428,6 +444,7 @@ class SwitchboardService:
         self.store.unlock(passphrase)
         self.emit("store.unlocked")
         self.controller.dirty = True
+        self.loop.submit(self._restore_from_store)
         return {"unlocked": True}
 
     def require_store(self) -> Store:

@@ -120,6 +120,10 @@ class Box:
             self._write_station_secrets(stations)
         self.log = directory / "core.log"
         self._logfh = self.log.open("wb")
+        self.control = ControlClient(directory / "run" / "control.sock", timeout=5)
+        self._spawn()
+
+    def _spawn(self) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "appliance", "--config", str(self.config), "run"],
             stdout=self._logfh,
@@ -127,9 +131,16 @@ class Box:
             env=child_env(),
             cwd=REPO,
         )
-        self.control = ControlClient(directory / "run" / "control.sock", timeout=5)
         self.wait(lambda s: True, timeout=30, what="the core to start")
-        self.store = Store.open(directory / "clinicbox.db", directory / "store.key", media_dir=directory / "media")
+        d = self.dir
+        self.store = Store.open(d / "clinicbox.db", d / "store.key", media_dir=d / "media")
+
+    def restart(self) -> None:
+        """Stop the core as systemd would (SIGTERM) and start it again on the same clinic."""
+        self.proc.send_signal(signal.SIGTERM)
+        assert self.proc.wait(timeout=15) == 0, self.tail()
+        self.store.close()
+        self._spawn()
 
     def _write_station_secrets(self, stations: dict[str, dict[str, Any]]) -> None:
         path = self.dir / "secrets.toml"

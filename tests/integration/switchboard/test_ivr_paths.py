@@ -1,5 +1,5 @@
 """IVR paths with a real caller: after hours to encrypted voicemail, invalid
-input, SIP INFO digits."""
+input, SIP INFO digits, night mode across a restart."""
 
 from __future__ import annotations
 
@@ -96,3 +96,21 @@ def test_digits_sent_as_sip_info_work_like_rfc4733(box, sipua) -> None:
     caller.hangup(cid)
     rec = b.call_record(lambda r: r.caller == A)
     assert "key:3" in rec.ivr_path and rec.queue == "billing"
+
+
+def test_night_mode_from_the_console_survives_a_restart(box, sipua) -> None:
+    b = box(open_hours=True)
+    b.control.night_mode(True)
+    b.wait(lambda s: s["box"]["night_mode"], timeout=5, what="night mode on")
+    b.restart()  # a power cut or a watchdog restart must not reopen a closed clinic
+    b.wait(lambda s: s["box"]["night_mode"], timeout=10, what="night mode restored")
+    caller = sipua(name="patient")
+    cid = caller.call(b.uri, from_user=A)
+    caller.wait_state("CONFIRMED", cid)
+    caller.wait_heard(1.0, cid, timeout=15)
+    caller.hangup(cid)
+    rec = b.call_record(lambda r: r.caller == A)
+    assert rec.ivr_path[:2] == ["hours", "closed"]
+    b.control.night_mode(False)
+    b.restart()
+    b.wait(lambda s: s["box"]["night_mode"] is False, timeout=10, what="night mode off after restart")

@@ -183,6 +183,20 @@ def test_night_mode_button_must_be_held_three_seconds(tmp_path: Path) -> None:
     r.service.stop()
 
 
+def test_night_mode_set_in_the_console_keeps_the_button_in_step(tmp_path: Path) -> None:
+    r = Rig(tmp_path, panel={"night_mode_pin": 5}).begin()
+    r.emit("box.night_mode", on=True)  # what the switchboard emits on a console change
+    pin = r.factory.pin(5)
+    pin.drive_low()
+    for _ in range(35):
+        r.at(0.1)
+    pin.drive_high()
+    r.at(0.1)
+    # The first hold after the console turned night mode on turns it off, not on again.
+    assert [e.data for e in r.seen if e.kind == "panel.night_mode"] == [{"on": False}]
+    r.service.stop()
+
+
 def test_answer_next_buttons_name_their_station_and_ignore_bounce(tmp_path: Path) -> None:
     r = Rig(tmp_path, panel={"answer_next_pins": {"desk1": 5, "desk2": 6}}).begin()
     p6 = r.factory.pin(6)
