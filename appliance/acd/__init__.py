@@ -42,7 +42,8 @@ confirmation). Records returned: QueueEvent, AgentStateChanged, LeftQueue
 (the CDR disposition: answered, abandoned, callback, overflow),
 CallerAbandoned and CallbackRequested (callbacks rows: source abandoned /
 requested / overflow, with the wait endured and the kept place),
-CallbackResult (done / failed / cancelled; exactly one per request).
+CallbackResult (done / failed / cancelled; exactly one per request) and
+WrapUpDone (the seconds an agent wrapped up a call).
 
 Rules: callers are served by (higher priority, earlier arrival) across
 queues; each goes to the longest-idle free agent with the skill, preferring
@@ -71,6 +72,7 @@ from appliance.acd.actions import (
     QueueEvent,
     RingAgent,
     StartMusic,
+    WrapUpDone,
 )
 from appliance.acd.engine import Acd
 from appliance.acd.estimate import DEFAULT_HANDLE_S, HandleTimes, estimated_wait
@@ -100,5 +102,6 @@ __all__ = [
     "RingAgent",
     "StartMusic",
     "WaitingCaller",
+    "WrapUpDone",
     "estimated_wait",
 ]

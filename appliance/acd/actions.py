@@ -117,6 +117,16 @@ class AgentStateChanged:
 
 
 @dataclass(frozen=True, slots=True)
+class WrapUpDone:
+    """The agent finished wrapping up ``call_id`` after ``seconds`` (the
+    call's ``wrap_seconds``, part of its handle time)."""
+
+    call_id: str
+    agent: str
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
 class LeftQueue:
     """The caller left the queue; ``outcome`` is the CDR disposition:
     answered, abandoned, callback or overflow."""
@@ -187,6 +197,7 @@ AcdAction = (
     | CallerAbandoned
     | CallbackRequested
     | CallbackResult
+    | WrapUpDone
     | Play
     | StopPlayback
     | StartTimer

@@ -27,6 +27,7 @@ from appliance.acd.actions import (
     LeftQueue,
     QueueEvent,
     RingAgent,
+    WrapUpDone,
 )
 from appliance.acd.estimate import HandleTimes, estimated_wait
 from appliance.acd.model import Activity, Agent, AgentState, Connected, Entry, EntryState
@@ -148,6 +149,7 @@ class AcdCore:
         agent.activity = Activity.WRAP_UP
         agent.call_id = None
         agent.queue = connected.queue
+        agent.wrap_call = call_id
         agent.wrap_started = self.clock.monotonic()
         agent.wrap_talk_s = talk
         agent.wrap_timer = self._start_timer("wrap", agent.id, wrap_s, out)
@@ -157,8 +159,12 @@ class AcdCore:
         """Wrap-up is over: count the handle time, the agent is free (last in line)."""
         self._cancel_timer(agent.wrap_timer, out)
         agent.wrap_timer = None
+        wrapped = self.clock.monotonic() - agent.wrap_started
         if agent.queue is not None:
-            self.handle_times.add(agent.queue, agent.wrap_talk_s + self.clock.monotonic() - agent.wrap_started)
+            self.handle_times.add(agent.queue, agent.wrap_talk_s + wrapped)
+        if agent.wrap_call is not None:
+            out.append(WrapUpDone(agent.wrap_call, agent.id, round(wrapped, 1)))
+            agent.wrap_call = None
         self._set_idle(agent, out, to_back=True)
 
     # -- callers --------------------------------------------------------------

@@ -54,6 +54,7 @@ class Agent:
     idle_since: float = 0.0
     state_since: float = 0.0
     wrap_timer: str | None = None
+    wrap_call: str | None = None  # the call being wrapped up
     rest_timer: str | None = None  # set after a decline: not offered calls until it fires
     wrap_started: float = 0.0
     wrap_talk_s: float = 0.0

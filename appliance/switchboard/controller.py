@@ -449,7 +449,15 @@ class Controller:
                 handle.cancel()
         elif isinstance(
             a,
-            (A.QueueEvent, A.AgentStateChanged, A.LeftQueue, A.CallerAbandoned, A.CallbackRequested, A.CallbackResult),
+            (
+                A.QueueEvent,
+                A.AgentStateChanged,
+                A.LeftQueue,
+                A.CallerAbandoned,
+                A.CallbackRequested,
+                A.CallbackResult,
+                A.WrapUpDone,
+            ),
         ):
             self._record(a)
         elif isinstance(a, (A.RingAgent, A.CancelRing, A.ConnectAgent)):
@@ -530,6 +538,8 @@ class Controller:
                 )
             )
             self.emit("callback.new", call_id=a.call_id, source=source)
+        elif isinstance(a, A.WrapUpDone):
+            self.writer.db(cdr.update(a.call_id, wrap_seconds=a.seconds))
         elif isinstance(a, A.CallbackResult):
             self.writer.db(cdr.callback_result(a.request_id, a.status, a.outcome, a.at, a.agent, a.call_id))
             self.emit("callback.result", call_id=a.request_id, status=a.status, outcome=a.outcome)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from appliance.config import load_config
 from appliance.reports import kpi_report_for
@@ -44,9 +45,17 @@ def test_caller_reaches_a_station_and_the_call_log_is_right(box, sipua, station_
     events = [e["event"] for e in b.query_events(rec.uuid)]
     assert events[:3] == ["enter", "ring", "answer"]
     b.wait_agent("desk2", "available")  # back after wrap-up
+    wrap: list[Any] = []
+    for _ in range(50):
+        wrap = b.query("SELECT wrap_seconds FROM calls WHERE uuid = ?", (rec.uuid,))
+        if wrap and wrap[0][0] > 0:
+            break
+        time.sleep(0.1)
+    assert 0.9 <= wrap[0][0] <= 3.0, wrap  # the queue's 1 s wrap-up counts in the handle time
     cfg = load_config(b.config)
     now = datetime.now(UTC)
     report = kpi_report_for(cfg, b.store, now - timedelta(hours=1), now + timedelta(minutes=1)).as_dict()
     assert report["queue"]["answered"] == 1
     assert report["queue"]["abandoned"] == 0
     assert 0 <= report["queue"]["asa_s"] < 10
+    assert report["queue"]["aht_s"] >= report["queue"]["avg_talk_s"] + 0.9

@@ -6,7 +6,16 @@ from collections.abc import Callable
 
 import pytest
 
-from appliance.acd import Acd, AgentStateChanged, CancelRing, ConnectAgent, LeftQueue, QueueEvent, RingAgent
+from appliance.acd import (
+    Acd,
+    AgentStateChanged,
+    CancelRing,
+    ConnectAgent,
+    LeftQueue,
+    QueueEvent,
+    RingAgent,
+    WrapUpDone,
+)
 from appliance.clock import FakeClock
 from appliance.errors import ValidationError
 from appliance.ivr import CancelTimer, Play, PromptRef, StartTimer
@@ -190,6 +199,21 @@ def test_agent_ready_ends_wrap_up_early(make_acd: Callable[..., Acd], clock: Fak
     actions = acd.agent_ready("d1")
     assert CancelTimer(wrap.timer_id) in actions and one(actions, RingAgent).call_id == "b"
     assert acd.on_timer(wrap.timer_id) == []  # a late wrap timer does nothing
+
+
+def test_wrap_up_time_is_reported_for_the_call(make_acd: Callable[..., Acd], clock: FakeClock) -> None:
+    acd = make_acd({"d1": ["front-desk"]})  # wrap_up_s = 10
+    acd.enter("a", "front-desk")
+    acd.agent_answered("a", "d1")
+    clock.advance(60)
+    wrap = one(acd.call_ended("a"), StartTimer)
+    clock.advance(4)
+    assert one(acd.agent_ready("d1"), WrapUpDone) == WrapUpDone("a", "d1", 4.0)  # done early from the console
+    acd.enter("b", "front-desk")
+    acd.agent_answered("b", "d1")
+    wrap = one(acd.call_ended("b"), StartTimer)
+    clock.advance(10)
+    assert one(acd.on_timer(wrap.timer_id), WrapUpDone) == WrapUpDone("b", "d1", 10.0)  # the full wrap-up
 
 
 def test_recording_notice_for_recorded_queue(make_acd: Callable[..., Acd]) -> None:
