@@ -7,9 +7,13 @@ only counts, key names, file names, versions and the doctor's results.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import platform
+import secrets
+import stat
 import sys
 from datetime import datetime
 from importlib import metadata
@@ -19,6 +23,7 @@ from typing import Any
 from appliance import __version__
 from appliance.config import Config
 from appliance.doctor import Context, run_checks
+from appliance.errors import ProvisioningError
 from appliance.panel.gpio import board_model
 
 CPUINFO = Path("/proc/cpuinfo")
@@ -110,14 +115,68 @@ def build_report(
 
 
 def write_report(directory: Path, report: dict[str, Any], when: datetime) -> Path:
-    """Write the report into ``directory`` (the stick's root) atomically; returns its path."""
+    """Write the report into ``directory`` (the stick's root) atomically; returns its path.
+
+    The box runs this as root on a filesystem anyone can prepare (ext4
+    sticks hold symlinks), so no name on the stick is trusted: the folder
+    is opened once without following a link, the temporary file gets an
+    unpredictable name and is created exclusively (never through an
+    existing entry), and the rename stays inside that opened folder.
+
+    Raises:
+        ProvisioningError: the folder is a symlink or not a folder, or the
+            report's name on the stick is a symlink or not a regular file
+            (nothing is written).
+    """
     serial = "".join(c for c in str(report["box"]["serial"]) if c.isalnum())[:32] or "unknown"
-    path = Path(directory) / f"clinicbox-report-{serial}-{when:%Y%m%d-%H%M%S}.json"
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(report, fh, indent=1, ensure_ascii=False)
-        fh.write("\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    name = f"clinicbox-report-{serial}-{when:%Y%m%d-%H%M%S}.json"
+    path = Path(directory) / name
+    dir_fd = _open_report_dir(Path(directory))
+    try:
+        _refuse_odd_target(dir_fd, name, path)
+        tmp = f".{name}.{secrets.token_hex(8)}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644, dir_fd=dir_fd)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(report, fh, indent=1, ensure_ascii=False)
+                fh.write("\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+            # rename(2) replaces the directory entry and never follows a link there.
+            os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp, dir_fd=dir_fd)
+            raise
+    finally:
+        os.close(dir_fd)
     return path
+
+
+def _open_report_dir(directory: Path) -> int:
+    try:
+        return os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+            kind = "a symlink" if directory.is_symlink() else "not a folder"
+            raise ProvisioningError(
+                f"the report folder {directory} is {kind}; the report was not written "
+                "(reports go only into the stick's mount point, a plain folder the box creates)"
+            ) from exc
+        raise
+
+
+def _refuse_odd_target(dir_fd: int, name: str, path: Path) -> None:
+    try:
+        st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(st.st_mode):
+        kind = "a symlink"
+    elif not stat.S_ISREG(st.st_mode):
+        kind = "not a regular file"
+    else:
+        return
+    raise ProvisioningError(
+        f"{path} on the stick is {kind}; the report was not written (delete it from the stick and provision again)"
+    )

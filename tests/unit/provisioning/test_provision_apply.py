@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
 import tomllib
 from pathlib import Path
@@ -151,8 +152,8 @@ class FakeMounter:
 
     def mount(self, device: Path, target: Path) -> None:
         self.calls.append(f"mount {device}")
-        os.rmdir(target)
-        os.symlink(self.image, target)
+        # A real mount point is a plain folder (the box refuses to write its report through a symlink).
+        shutil.copytree(self.image, target, symlinks=True, dirs_exist_ok=True)
 
     def remount_rw(self, target: Path) -> None:
         self.calls.append("remount-rw")
@@ -160,7 +161,7 @@ class FakeMounter:
     def unmount(self, target: Path) -> None:
         self.calls.append("unmount")
         self.files_at_unmount = sorted(p.name for p in target.iterdir())
-        os.unlink(target)
+        shutil.rmtree(target)
 
 
 def test_a_block_device_is_mounted_applied_reported_and_unmounted(box: Box, tmp_path: Path) -> None:
