@@ -381,6 +381,7 @@ class Controller:
         if (
             not call.was_open
             and not call.voicemail_left
+            and not call.extra.get("transferred")  # the on-call doctor took it
             and call.caller.startswith("+")
             and call.direction == "inbound"
         ):

@@ -4,10 +4,13 @@ input, SIP INFO digits, night mode across a restart."""
 from __future__ import annotations
 
 import time
+import tomllib
+from pathlib import Path
 
 from appliance.store.media import MediaVault
 
 A = "+12125550001"
+DEFAULTS = Path(__file__).resolve().parents[3] / "appliance" / "config" / "defaults.toml"
 
 
 def test_after_hours_voicemail_is_stored_encrypted(box, sipua, tone_wav) -> None:
@@ -114,3 +117,26 @@ def test_night_mode_from_the_console_survives_a_restart(box, sipua) -> None:
     b.control.night_mode(False)
     b.restart()
     b.wait(lambda s: s["box"]["night_mode"] is False, timeout=10, what="night mode off after restart")
+
+
+def test_after_hours_transfer_reaches_the_on_call_doctor(box, sipua) -> None:
+    doctor = "+12125550999"
+    nodes = tomllib.loads(DEFAULTS.read_text(encoding="utf-8"))["ivr"]["nodes"]  # a clinic's flow replaces all nodes
+    nodes["closed-emergency"]["next"] = "on-call"
+    nodes["on-call"] = {"type": "transfer", "number": doctor}
+    b = box(open_hours=False, overlay={"ivr": {"nodes": nodes}})
+    pstn = sipua(name="pstn", port=b.pstn_port, auto_answer=True)  # the provider: the doctor's mobile
+    caller = sipua(name="patient")
+    cid = caller.call(b.uri, from_user=A)
+    caller.wait_state("CONFIRMED", cid)
+    incoming = pstn.wait_for("incoming", timeout=30)  # after the closed notice and the emergency notice
+    assert doctor.lstrip("+") in incoming["to"]
+    b.wait(lambda s: any(c["state"] == "talking" for c in s["calls"]), timeout=10, what="caller and doctor bridged")
+    time.sleep(1.0)
+    caller.hangup(cid)
+    rec = b.call_record(lambda r: r.caller == A)
+    assert rec.disposition == "transferred"
+    assert rec.ivr_path[:2] == ["hours", "closed"]
+    time.sleep(1.0)
+    # The doctor spoke to the patient: nobody needs to call them back.
+    assert b.query("SELECT count(*) FROM callbacks") == [(0,)]
