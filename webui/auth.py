@@ -31,8 +31,11 @@ TECHNICIAN = "technician"
 ALL_ROLES = (MANAGER, FRONT_DESK, TECHNICIAN)
 STAFF = (MANAGER, FRONT_DESK)  # may see patient data
 
-#: Endpoints that do not count as activity for idle logout (live streams, polls).
-PASSIVE_ENDPOINTS = frozenset({"dashboard.stream", "dashboard.snapshot_json", "auth.session_state"})
+#: Endpoints that do not count as activity for idle logout: what the page
+#: scripts fetch on their own (live stream, snapshot polls, the session check,
+#: the dashboard's and wallboard's "today" figures every minute), so a page
+#: left open still lets its session time out.
+PASSIVE_ENDPOINTS = frozenset({"dashboard.stream", "dashboard.snapshot_json", "dashboard.today", "auth.session_state"})
 #: Endpoints reachable while a password change is pending.
 PASSWORD_CHANGE_ENDPOINTS = frozenset({"auth.change_password", "auth.logout", "auth.session_state", "static"})
 
@@ -96,6 +99,12 @@ def actor() -> str:
 
 
 def client_address() -> str:
+    """The computer making the request (login throttle, audit log).
+
+    Behind nginx this is the forwarded client address: ``clinicbox web``
+    has waitress take it from ``X-Forwarded-For`` sent by the loopback
+    proxy only (see :func:`appliance.cli.web.proxy_options`).
+    """
     return request.remote_addr or "unknown"
 
 
