@@ -114,6 +114,16 @@ def callback_outcomes() -> dict[str, str]:
     }
 
 
+def callback_results() -> dict[str, str]:
+    """How closed callbacks ended, for the list (staff's outcomes plus the box's own)."""
+    return {
+        **callback_outcomes(),
+        "answered": _("Reached the caller"),
+        "called-in": _("Called in again and was answered"),
+        "cancelled": _("Cancelled"),
+    }
+
+
 def appointment_statuses() -> dict[str, str]:
     return {
         "booked": _("Booked"),

@@ -143,6 +143,14 @@ class Acd(AcdCore):
         now = self.clock.now()
         entry = Entry(call_id, queue, priority, number, language, self.clock.monotonic(), now, next(self._seq))
         out: Out = [QueueEvent(call_id, queue, "enter", now, None, {"priority": priority})]
+        kept = self._entries.get(self.pending_callback(number) or "") if number else None
+        if kept is not None and kept.state is EntryState.CALLBACK and kept.queue == queue:
+            # They asked to be called back and ring again: the call takes the place they kept,
+            # and the box will not also dial them.
+            entry.arrival, entry.seq, entry.priority = kept.arrival, kept.seq, max(priority, kept.priority)
+            self._cancel_entry_timers(kept, out)
+            del self._entries[kept.key]
+            out.append(CallbackResult(kept.key, "cancelled", "called-in", now))
         live = sum(
             1
             for e in self._entries.values()
@@ -327,9 +335,11 @@ class Acd(AcdCore):
         self._dispatch(out)
         return out
 
-    def pending_callback(self, number: str) -> str | None:
+    def pending_callback(self, number: str, exclude: str | None = None) -> str | None:
         """The open callback request for ``number``, if any (a caller ringing again)."""
         for entry in self._entries.values():
+            if entry.key == exclude:
+                continue
             if entry.number == number and entry.state in (EntryState.CALLBACK, EntryState.DIALING):
                 return entry.key
         return None

@@ -67,6 +67,9 @@ def agent_event(at: datetime, agent: str, state: str, reason: str) -> Op:
     return op
 
 
+LIVE_REQUESTS = ("requested", "overflow")  # sources the ACD holds a place for
+
+
 def callback_open(
     call_id: str,
     number: str,
@@ -82,13 +85,20 @@ def callback_open(
     def op(conn: Any) -> None:
         cid = calls.call_id(conn, call_id)
         existing = conn.execute(
-            "SELECT id, place_at FROM callbacks WHERE number = ? AND status IN ('open', 'dialing')", (number,)
+            "SELECT id, place_at, source FROM callbacks WHERE number = ? AND status IN ('open', 'dialing')", (number,)
         ).fetchone()
         if existing is None:
             conn.execute(
                 "INSERT INTO callbacks(number, patient_id, queue, source, call_id, requested_at, place_at,"
                 " waited_seconds) VALUES (?,?,?,?,?,?,?,?)",
                 (number, patient_id, queue, source, cid, to_db(requested), to_db(place_at), round(waited_s, 1)),
+            )
+        elif existing[2] in LIVE_REQUESTS and source not in LIVE_REQUESTS:
+            # The queue still holds their "call me back" request (its result finds the row by
+            # that call): a later missed call only adds to the wait they endured.
+            conn.execute(
+                "UPDATE callbacks SET waited_seconds = waited_seconds + ? WHERE id = ?",
+                (round(waited_s, 1), existing[0]),
             )
         else:
             conn.execute(
@@ -119,6 +129,19 @@ def callback_result(
             " completed_at = CASE WHEN ? = 'done' THEN ? ELSE completed_at END, handled_by = ?,"
             " callback_call_id = COALESCE(?, callback_call_id) WHERE id = ?",
             (final, outcome, to_db(at), status, to_db(at), agent, new_cid, row[0]),
+        )
+
+    return op
+
+
+def callbacks_answered(number: str, at: datetime, agent: str | None) -> Op:
+    """The patient called in again and an agent answered: their open callback is done."""
+
+    def op(conn: Any) -> None:
+        conn.execute(
+            "UPDATE callbacks SET status = 'done', outcome = 'called-in', completed_at = ?, handled_by = ?"
+            " WHERE number = ? AND status = 'open'",
+            (to_db(at), agent, number),
         )
 
     return op

@@ -211,6 +211,16 @@ class Controller:
         number = normalize_caller(raw_user, self.cfg.clinic.country) or (raw_user[:32] or "anonymous")
         self.turned_away(number, sipmsg.uri_user(request.header("to")), "trunk", code)
 
+    def withdraw_callback(self, number: str, keep: str | None = None) -> None:
+        """Stop the ACD from calling ``number`` back (staff handled it, or the patient got through).
+
+        ``keep`` names a request to leave alone. The callbacks row is left to the caller.
+        """
+        key = self.acd.pending_callback(number, exclude=keep)
+        if key is not None:
+            log.info("callback for %s withdrawn", mask_phone(number))
+            self.run([a for a in self.acd.cancel_callback(key) if not isinstance(a, A.CallbackResult)], "acd")
+
     def agent_reserve(self) -> int:
         """Lines kept free when a caller is let in, so an agent can be rung for them."""
         return 1 if self.cfg.stations else 0
@@ -526,6 +536,10 @@ class Controller:
                 call.outcome = a.outcome
             if a.outcome == "answered":
                 self.writer.db(cdr.update(a.call_id, agent=a.agent, agent_answered_at=a.at))
+                if call is not None and call.direction == "inbound" and call.caller.startswith("+"):
+                    # They got through: their open callback is done, and a kept place is given up.
+                    self.withdraw_callback(call.caller)
+                    self.writer.db(cdr.callbacks_answered(call.caller, a.at, a.agent))
         elif isinstance(a, (A.CallerAbandoned, A.CallbackRequested)):
             # Abandoned (hung up while waiting) or asked to be called back: one open entry per number.
             call = self.calls.get(a.call_id)
@@ -533,6 +547,7 @@ class Controller:
                 source, place_at = "abandoned", a.entered_at
             else:
                 source, place_at = a.source, a.place_at
+                self.withdraw_callback(a.number, keep=a.request_id)  # one request per number: the newest
             self.writer.db(
                 cdr.callback_open(
                     a.call_id, a.number, call.patient_id if call else None, a.queue, source, a.at, place_at, a.waited_s

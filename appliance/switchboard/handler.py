@@ -16,7 +16,7 @@ from appliance.store.timefmt import to_db
 
 log = logging.getLogger(__name__)
 
-CALLBACK_OUTCOMES = ("reached", "no-answer", "voicemail-left", "wrong-number", "not-needed", "cancelled")
+CALLBACK_OUTCOMES = ("reached", "no-answer", "left-message", "wrong-number", "not-needed", "cancelled")
 
 
 class ControlHandler:
@@ -111,9 +111,14 @@ class ControlHandler:
         status = (
             "cancelled"
             if outcome in ("not-needed", "cancelled", "wrong-number")
-            else ("done" if outcome in ("reached", "voicemail-left") else "open")
+            else ("done" if outcome in ("reached", "left-message") else "open")
         )
         now = to_db(self.sb.clock.now())
+        row = store.query_one("SELECT number FROM callbacks WHERE id = ?", (callback_id,))
+        if row is None:
+            raise NotFoundError(f"no callback {callback_id}")
+        if status != "open":  # handled by staff: a kept place in the queue is given up
+            self.sb.loop.call(self.sb.controller.withdraw_callback, row[0])
         with store.transaction() as conn:
             cur = conn.execute(
                 "UPDATE callbacks SET status = ?, outcome = ?, handled_by = ?, completed_at = CASE WHEN ? != 'open'"

@@ -253,6 +253,7 @@ class Outbound:
         if st.leg is not None or not st.reachable:
             raise SwitchboardError(f"{st.name} is busy or unavailable")
         call = self.dial(number, purpose="callback")
+        self.c.withdraw_callback(number)  # the ACD must not call them back a second time
         call.extra.update(station=station, callback_id=callback_id, actor=actor)
         self.c.run(self.c.acd.pause(station, "callback"), "acd")
         st.call, st.direct = call.id, True

@@ -12,7 +12,7 @@ from webui.blueprints.console import my_station
 from webui.i18n import gettext as _
 from webui.runtime import runtime
 from webui.services import callbacks as service
-from webui.ui_text import callback_outcomes
+from webui.ui_text import callback_outcomes, callback_results
 from webui.views import control_json, json_error
 
 bp = Blueprint("callbacks", __name__, url_prefix="/callbacks")
@@ -30,6 +30,7 @@ def callbacks() -> Any:
         station=my_station(),
         stations=rt.cfg.stations,
         outcomes=callback_outcomes(),
+        results=callback_results(),
     )
 
 

@@ -173,3 +173,46 @@ def test_a_recorded_queue_stores_the_conversation_encrypted(box, sipua, station_
     assert b"RIFF" not in (b.dir / "media" / media).read_bytes()[:64]
     wav = MediaVault(b.store).read_bytes(media)
     assert wav.startswith(b"RIFF") and len(wav) > 44 + 16000 * 2
+
+
+def kept_place(b, caller, number: str) -> None:
+    """``number`` asks to be called back and hangs up; the queue keeps their place."""
+    cid = enter_queue(caller, b, number)
+    b.wait(lambda s: len(waiting(s)) == 1, timeout=20, what="the caller to wait")
+    caller.dtmf("1", cid)
+    caller.wait_state("DISCONNECTED", cid, timeout=20)
+    b.wait(lambda s: any(w["virtual"] for w in waiting(s)), timeout=5, what="the kept place")
+
+
+def test_a_callback_closed_by_staff_is_not_dialled_again(box, sipua, station_proc) -> None:
+    b = box(stations={"desk2": DESKS["desk2"]})
+    pstn = sipua(name="pstn", port=b.pstn_port, auto_answer=True)
+    kept_place(b, sipua(name="patient"), A)
+    (callback_id,) = b.query("SELECT id FROM callbacks WHERE number = ?", (A,))[0]
+    b.control.call("callback.close", callback_id=callback_id, outcome="reached", actor="frontdesk")  # phoned them
+    b.wait(lambda s: not waiting(s), timeout=5, what="the kept place given up")
+    station_proc(b.config, station="desk2", core=b.core)  # an agent comes free
+    b.wait_agent("desk2", "available")
+    time.sleep(3.0)
+    assert pstn.seen("incoming") == [], "the box called back a patient staff had already reached"
+    assert b.query("SELECT status, outcome FROM callbacks") == [("done", "reached")]
+
+
+def test_a_patient_who_rings_again_takes_the_kept_place_and_is_not_called_back(box, sipua, station_proc) -> None:
+    b = box(stations={"desk2": DESKS["desk2"]})
+    pstn = sipua(name="pstn", port=b.pstn_port, auto_answer=True)
+    patient = sipua(name="patient")
+    kept_place(b, patient, A)
+    cid = enter_queue(patient, b, A)  # they ring again before anyone is free
+    status = b.wait(lambda s: len(waiting(s)) == 1 and not waiting(s)[0]["virtual"], timeout=20, what="one live place")
+    assert waiting(status)[0]["caller"] == A
+    station_proc(b.config, station="desk2", core=b.core)
+    b.wait(
+        lambda s: any(c["caller"] == A and c["agent"] == "desk2" for c in s["calls"]),
+        timeout=20,
+        what="the patient's own call connected",
+    )
+    patient.hangup(cid)
+    time.sleep(3.0)
+    assert pstn.seen("incoming") == [], "the box dialled a patient who was already on the line"
+    assert b.query("SELECT status, outcome FROM callbacks") == [("cancelled", "called-in")]

@@ -10,10 +10,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from appliance.control import ControlClient
+from appliance.switchboard.handler import CALLBACK_OUTCOMES
 from tests.unit.webui.conftest import NOW, Clinic, build_app, login_as, post, repos, rt
 from tests.webui.data import add_callbacks
 from tests.webui.fakecore import FakeCore
 from webui.live import LiveHub
+from webui.ui_text import callback_outcomes
 
 FETCH = {"X-Requested-With": "fetch"}
 
@@ -84,6 +86,12 @@ def test_callbacks_list_oldest_first_and_close_through_the_core(
     post(client, f"/callbacks/{ids[0]}/close", {"outcome": "reached"}, token, headers=FETCH)
     assert core.received("callback.close") == [{"callback_id": ids[0], "outcome": "reached", "actor": "frontdesk"}]
     assert repos(app).audit.search(action="view", object_type="callbacks")
+
+
+def test_every_outcome_the_callback_list_offers_is_one_the_core_accepts(app: Flask) -> None:
+    with app.test_request_context("/callbacks"):
+        offered = set(callback_outcomes())
+    assert offered <= set(CALLBACK_OUTCOMES), offered - set(CALLBACK_OUTCOMES)
 
 
 def wait_for(predicate, timeout: float = 3.0) -> None:  # type: ignore[no-untyped-def]
