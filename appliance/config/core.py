@@ -84,7 +84,10 @@ class WebSettings:
     idle_logout_min: int = setting(doc="Log a user out after this many idle minutes.", min=1, max=720)
     login_max_failures: int = setting(doc="Failed logins before the account is locked for a while.", min=3, max=20)
     lockout_min: int = setting(doc="How long a locked account stays locked.", min=1, max=1440)
-    behind_tls: bool = setting(doc="Set Secure cookies and HSTS (true when nginx serves HTTPS in front).")
+    behind_tls: bool = setting(
+        doc="Set Secure cookies and HSTS, and take the client address from nginx's X-Forwarded-For"
+        " (loopback peer only); true when nginx serves HTTPS in front."
+    )
     live_streams: int = setting(
         doc="Live-update connections (dashboards, consoles) served at once; each has a waitress thread of its own.",
         min=1,
