@@ -3,30 +3,29 @@
 :class:`Modem` knows the command sequences (startup, status, SMS in PDU
 mode, voice) and nothing about scheduling: :mod:`appliance.modem.service`
 calls it from one worker thread. Startup: echo off, numeric errors, SIM
-PIN (a PIN the SIM once rejected is never sent again: three wrong tries
-lock the SIM), caller ID, PDU mode, new-message indications
-(``+CMTI`` for SMS stored on the SIM, ``+CDS`` for delivery reports),
+PIN (see :mod:`appliance.modem.pin`: a PIN that did not unlock the SIM
+is never sent again, three wrong tries lock it), caller ID, PDU mode,
+new-message indications (``+CMTI`` for SMS stored on the SIM, ``+CDS`` for delivery reports),
 registration URCs, network time zone updates.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import re
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 from appliance.clock import EARLIEST_PLAUSIBLE
 from appliance.config.modem import ModemSettings
-from appliance.errors import ModemCommandError, ModemError, ModemNotFoundError, SimError
+from appliance.errors import ModemError, ModemNotFoundError, SimError
 from appliance.modem import atparse
+from appliance.modem import pin as pins
 from appliance.modem.channel import AtChannel, Response, UrcHandler
 from appliance.modem.hardware import ModemHardware
 from appliance.modem.pdu import SubmitPdu
+from appliance.modem.pin import PinGuard
 from appliance.modem.transport import PortBusyError, SerialTransport
 
 log = logging.getLogger(__name__)
@@ -63,47 +62,6 @@ class SimProblem(SimError):
         self.sim = sim
 
 
-class PinGuard:
-    """Remembers PINs a SIM rejected, across restarts, so none is tried twice.
-
-    Only a SHA-256 of the SIM's ICCID and the PIN is kept. A technician who
-    corrects ``modem.pin``, or puts in another SIM, gets one try.
-    """
-
-    def __init__(self, path: Path | None) -> None:
-        self.path = path
-        self._rejected: set[str] = set()
-        if path is not None and path.exists():
-            try:
-                self._rejected = set(json.loads(path.read_text()).get("rejected", []))
-            except (OSError, ValueError):
-                log.warning("cannot read %s; assuming no PIN was rejected", path)
-
-    @staticmethod
-    def _digest(pin: str, iccid: str) -> str:
-        return hashlib.sha256(f"clinicbox-sim-pin:{iccid}:{pin}".encode()).hexdigest()
-
-    def rejected(self, pin: str, iccid: str = "") -> bool:
-        """Did this SIM (by ICCID, when the modem tells it) reject this PIN before?"""
-        return self._digest(pin, iccid) in self._rejected
-
-    def reject(self, pin: str, iccid: str = "") -> None:
-        self._rejected.add(self._digest(pin, iccid))
-        self._save()
-
-    def _save(self) -> None:
-        if self.path is None:
-            return
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_suffix(".tmp")
-            tmp.write_text(json.dumps({"rejected": sorted(self._rejected)}))
-            tmp.chmod(0o600)
-            tmp.replace(self.path)
-        except OSError:
-            log.exception("cannot record the rejected PIN in %s", self.path)
-
-
 class Modem:
     """One modem over one AT channel.
 
@@ -111,7 +69,7 @@ class Modem:
         settings: the ``[modem]`` section.
         hardware: where its ports are and how to power-cycle it.
         on_urc: URC handler, called on the reader thread (queue work only).
-        pin_guard: remembers rejected PINs.
+        pin_guard: remembers PINs that did not unlock the SIM.
     """
 
     def __init__(
@@ -130,6 +88,9 @@ class Modem:
         self.trace = trace
         self.channel: AtChannel | None = None
         self.info: ModemInfo | None = None
+        # (PIN, ICCID) sent on this connection that did not unlock the SIM in time;
+        # forgiven if the SIM turns READY later on the same connection.
+        self._unconfirmed: tuple[str, str] | None = None
 
     # -- connection --------------------------------------------------------------
     def connect(self) -> ModemInfo:
@@ -188,6 +149,7 @@ class Modem:
         if self.channel is not None:
             self.channel.close()
         self.channel = None
+        self._unconfirmed = None
 
     @property
     def connected(self) -> bool:
@@ -226,9 +188,21 @@ class Modem:
         if not resp.final.ok:
             return "absent" if resp.final.code in (10, 13) else "error"
         status = next((atparse.cpin(x) for x in resp.lines if x.startswith("+CPIN")), "")
-        return {"READY": "ready", "SIM PIN": "pin-required", "SIM PUK": "puk", "NOT INSERTED": "absent"}.get(
+        state = {"READY": "ready", "SIM PIN": "pin-required", "SIM PUK": "puk", "NOT INSERTED": "absent"}.get(
             status, "error"
         )
+        if state == "ready" and self._unconfirmed is not None:
+            self._ready_after_all()
+        return state
+
+    def _ready_after_all(self) -> None:
+        """The SIM turned READY after a PIN that seemed to fail: the PIN was right."""
+        assert self._unconfirmed is not None
+        pin, iccid = self._unconfirmed
+        self._unconfirmed = None
+        if self.iccid() == iccid:
+            self.pin_guard.forgive(pin, iccid)
+            log.info("the SIM became ready after all: modem.pin was right and may be used again")
 
     def iccid(self) -> str:
         """The SIM's serial number (readable before the PIN on most modems), or ""."""
@@ -240,12 +214,29 @@ class Modem:
                     return found[1]
         return ""
 
+    def pin_tries_left(self) -> int | None:
+        """SIM PIN tries left, when the modem can tell (see :data:`pin.TRIES_COMMANDS`)."""
+        for command in pins.TRIES_COMMANDS:
+            resp = self.at(command, check=False)
+            if resp.final.ok:
+                left = pins.tries_left(resp.lines)
+                if left is not None:
+                    return left
+        return None
+
     def unlock_sim(self, wait_s: float = 10.0) -> None:
-        """Enter the PIN if the SIM asks for one; never a PIN it rejected before.
+        """Enter the PIN if the SIM asks for one, at most once per PIN and SIM.
+
+        The PIN is recorded as refused before it is sent, and forgiven only
+        when the SIM answers ``OK`` and then turns READY; a wrong PIN, any
+        other error, a timeout or a crash in between leave it recorded
+        (:class:`~appliance.modem.pin.PinGuard`). The SIM's last try is
+        never spent.
 
         Raises:
-            SimProblem: no SIM, no PIN configured, PIN rejected (now or
-                earlier), or the SIM wants its PUK.
+            SimProblem: no SIM, no PIN configured, PIN not accepted (now or
+                earlier), one try or none left, or the SIM wants its PUK.
+            ModemError: the modem stopped answering before the PIN was sent.
         """
         state = self.sim_state()
         if state == "ready":
@@ -260,27 +251,54 @@ class Modem:
         if not pin:
             raise SimProblem("the SIM needs a PIN; set modem.pin in the secrets file", "pin-required")
         iccid = self.iccid()
-        if self.pin_guard.rejected(pin, iccid):
-            raise SimProblem(
-                "the SIM rejected this PIN before; it is not tried again (a third wrong try locks the SIM). "
-                "Correct modem.pin and restart",
-                "pin-rejected",
-            )
+        guard = self.pin_guard
+        if guard.rejected(pin, iccid):
+            raise SimProblem(pins.refused_before(guard), "pin-rejected")
+        left = self.pin_tries_left()
+        if left == 0:
+            raise SimProblem(pins.NO_TRIES, "puk")
+        if left == 1:
+            raise SimProblem(pins.LAST_TRY, "pin-required")
         try:
-            self.at(f'AT+CPIN="{pin}"', 15.0)
-        except ModemCommandError as exc:
-            if exc.code in (12, 16):
-                self.pin_guard.reject(pin, iccid)
-                raise SimProblem(
-                    "the SIM rejected modem.pin; it will not be tried again. Correct it and restart", "pin-rejected"
-                ) from exc
-            raise
-        deadline = time.monotonic() + wait_s
-        while time.monotonic() < deadline:
-            if self.sim_state() == "ready":
-                return
-            time.sleep(0.2)
-        raise SimProblem("the SIM accepted the PIN but did not become ready", "error")
+            guard.reject(pin, iccid)  # first: whatever happens once it is sent, it is not sent again
+        except OSError as exc:
+            raise SimProblem(
+                f"cannot record the PIN attempt in {guard.where} ({exc}), so the PIN is not sent "
+                "(it could be sent again after a restart). Make the state directory writable and restart",
+                "pin-required",
+            ) from exc
+        log.info("entering the SIM PIN (%s tries left)", "unknown" if left is None else left)
+        why = self._enter_pin(pin, wait_s)
+        if not why:
+            guard.forgive(pin, iccid)
+            return
+        self._unconfirmed = (pin, iccid)
+        after, left = "", None
+        try:
+            after = self.sim_state()  # READY after all forgives the PIN
+            left = self.pin_tries_left() if after == "pin-required" else None
+        except ModemError:
+            pass  # the modem stopped answering: the PIN stays refused all the same
+        if after == "ready":
+            return
+        if after == "puk":
+            raise SimProblem(pins.PUK_NOW, "puk")
+        log.error("the SIM did not accept modem.pin (%s); it will not be sent again", why)
+        raise SimProblem(pins.not_accepted(why, left, guard), "pin-rejected")
+
+    def _enter_pin(self, pin: str, wait_s: float) -> str:
+        """Send ``AT+CPIN`` once; "" when the SIM then turned READY, else why not."""
+        try:
+            # SIM operations are slower than ordinary commands.
+            self.at(f'AT+CPIN="{pin}"', 3 * self.settings.command_timeout_s)
+            deadline = time.monotonic() + wait_s
+            while time.monotonic() < deadline:
+                if self.sim_state() == "ready":
+                    return ""
+                time.sleep(0.2)
+        except ModemError as exc:
+            return str(exc)
+        return f"it answered OK but the SIM was not ready {wait_s:g} s later"
 
     # -- status ---------------------------------------------------------------------
     def network_status(self) -> NetworkStatus:

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from appliance.modem import simcalls
-from appliance.modem.simstate import PROFILES, CmdError, arg_ints, arg_value, need_sim
+from appliance.modem.simstate import PROFILES, SILENT, CmdError, arg_ints, arg_value, need_sim
 
 if TYPE_CHECKING:
     from appliance.modem.simulator import ModemSimulator
@@ -99,7 +99,7 @@ def _cscs(sim: ModemSimulator, name: str, arg: str) -> list[str]:
 
 
 # -- SIM ---------------------------------------------------------------------------------
-def _cpin(sim: ModemSimulator, name: str, arg: str) -> list[str]:
+def _cpin(sim: ModemSimulator, name: str, arg: str) -> list[str] | object:
     st = sim.state
     if arg == "?":
         if st.sim == "absent":
@@ -108,8 +108,13 @@ def _cpin(sim: ModemSimulator, name: str, arg: str) -> list[str]:
     if arg == "=?":
         return []
     codes = [c.strip().strip('"') for c in arg_value(arg).split(",")]
+    st.pin_entries += 1
     if st.sim == "absent":
         raise CmdError("CME", 10)
+    if st.pin_silent:
+        return SILENT
+    if st.pin_error:
+        raise CmdError("CME", st.pin_error)
     if st.sim == "ready":
         raise CmdError("CME", 3)
     if st.sim == "puk":
@@ -129,6 +134,21 @@ def _cpin(sim: ModemSimulator, name: str, arg: str) -> list[str]:
         st.sim = "puk"
         raise CmdError("CME", 12)
     raise CmdError("CME", 16)
+
+
+def _pin_counter(field: str) -> Handler:
+    """Tries left: Quectel ``AT+QPINC="SC"`` (ec25), SIMCom ``AT+SPIC`` (sim7600)."""
+
+    def handler(sim: ModemSimulator, name: str, arg: str) -> list[str]:
+        st = sim.state
+        if st.profile != field:
+            raise CmdError("ERROR")  # the other family's command
+        if st.sim == "absent":
+            raise CmdError("CME", 10)
+        left = 0 if st.sim == "puk" else st.pin_tries
+        return [f'+QPINC: "SC",{left},10'] if name == "+QPINC" else [f"+SPIC: {left},10,3,10"]
+
+    return handler
 
 
 # -- network ---------------------------------------------------------------------------
@@ -262,6 +282,8 @@ HANDLERS: dict[str, Handler] = {
     "+CMEE": _cmee,
     "+CSCS": _cscs,
     "+CPIN": _cpin,
+    "+QPINC": _pin_counter("ec25"),
+    "+SPIC": _pin_counter("sim7600"),
     "+CREG": _reg("creg_n", "+CREG"),
     "+CEREG": _reg("cereg_n", "+CEREG"),
     "+CGREG": _reg("cgreg_n", "+CGREG"),

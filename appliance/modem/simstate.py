@@ -12,6 +12,10 @@ class Mode(enum.Enum):
     PDU_INPUT = "pdu-input"
 
 
+#: A handler's result meaning "no answer at all" (a SIM that never answers).
+SILENT = object()
+
+
 class CmdError(Exception):
     """A command fails: ``kind`` ERROR, CME or CMS, with a code."""
 
@@ -105,6 +109,9 @@ class SimState:
     # SIM and network
     sim: str = "ready"  # ready, pin, puk, absent
     pin_tries: int = 3
+    pin_entries: int = 0  # AT+CPIN=<pin> commands received, right or wrong
+    pin_error: int = 0  # a faulty SIM: answer every PIN with +CME ERROR: <this>
+    pin_silent: bool = False  # a faulty SIM: never answer a PIN
     network: bool = True
     network_sticky_loss: bool = False
     reg_stat: int = 0

@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from appliance.modem import simcalls, simcommands, simsms
-from appliance.modem.simstate import CmdError, Mode, SimState
+from appliance.modem.simstate import SILENT, CmdError, Mode, SimState
 
 log = logging.getLogger(__name__)
 
@@ -185,6 +185,8 @@ class ModemSimulator:
             except CmdError as exc:
                 error = exc
                 break
+            if result is SILENT:
+                return  # no answer at all: the host's command times out
             if result is simsms.PROMPT:
                 st.mode = Mode.PDU_INPUT
                 self.write(b"\r\n> ")

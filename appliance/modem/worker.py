@@ -32,6 +32,8 @@ VOICE, SMS_IN, BACKGROUND = 0, 1, 2
 
 _CALL_URCS = ("RING", "+CRING", "+CLIP", "NO CARRIER", "BUSY", "NO ANSWER", "VOICE CALL: END", "^CEND", "MISSED_CALL")
 _SIM_STATES = {"absent": "no-sim", "pin-required": "sim-locked", "puk": "sim-locked", "pin-rejected": "pin-rejected"}
+# What AT+CPIN? says while a SIM problem lasts (a refused PIN leaves the SIM asking for one).
+_SIM_ANSWERS = {"pin-rejected": "pin-required"}
 
 
 class ModemWorker:
@@ -60,6 +62,7 @@ class ModemWorker:
         self._next_time = 0.0
         self._next_sms = 0.0
         self._sim = "unknown"
+        self._sim_detail = ""  # what the last SimProblem said to do; shown while it lasts
 
     # -- lifecycle ----------------------------------------------------------------
     def start(self) -> None:
@@ -169,9 +172,9 @@ class ModemWorker:
         self._connect_backoff = 1.0
         try:
             self.modem.initialize()
-            self._sim = "ready"
+            self._sim, self._sim_detail = "ready", ""
         except SimProblem as exc:
-            self._sim = exc.sim
+            self._sim, self._sim_detail = exc.sim, str(exc)
             log.error("modem SIM problem: %s", exc)
             host.set_status(state=_SIM_STATES.get(exc.sim, "no-sim"), sim=exc.sim, detail=str(exc), registered=False)
             return True
@@ -194,7 +197,9 @@ class ModemWorker:
     def _refresh(self) -> None:
         """Ask the modem for SIM, registration, signal and operator; publish."""
         ns = self.modem.network_status()
-        sim = "pin-rejected" if ns.sim == "pin-required" and self._sim == "pin-rejected" else ns.sim
+        sim = self._sim if ns.sim == _SIM_ANSWERS.get(self._sim, self._sim) else ns.sim
+        if sim != self._sim:
+            self._sim_detail = ""  # that problem is over (or another one began)
         self._sim = sim
         reg = ns.registration
         registered = bool(reg and reg.registered)
@@ -202,6 +207,7 @@ class ModemWorker:
             state = _SIM_STATES.get(sim, "no-sim")
         else:
             state = "ready" if registered else "searching"
+        detail = self._sim_detail or (reg.name if reg else "")
         self.host.set_status(
             state=state,
             sim=sim,
@@ -210,7 +216,7 @@ class ModemWorker:
             signal=ns.signal.bars if ns.signal else 0,
             dbm=ns.signal.dbm if ns.signal else None,
             operator=ns.operator,
-            detail=reg.name if reg else "",
+            detail=detail,
         )
 
     # -- health and recovery --------------------------------------------------------------
@@ -219,8 +225,10 @@ class ModemWorker:
         registered: bool | None = None
         if responsive:
             try:
-                if self._sim not in ("ready", "pin-rejected") and self.modem.sim_state() != self._sim:
-                    self._bring_up()  # a SIM was inserted or swapped: run the start-up again
+                if self._sim != "ready" and self.modem.sim_state() != _SIM_ANSWERS.get(self._sim, self._sim):
+                    # A SIM was inserted or swapped, or turned READY after all: run the
+                    # start-up again (it never resends a PIN that did not unlock the SIM).
+                    self._bring_up()
                 self._refresh()
                 registered = self.host.status.registered if self._sim == "ready" else None
             except ModemError as exc:
