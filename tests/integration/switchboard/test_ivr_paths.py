@@ -13,6 +13,16 @@ A = "+12125550001"
 DEFAULTS = Path(__file__).resolve().parents[3] / "appliance" / "config" / "defaults.toml"
 
 
+def hear_and_hang_up(b, sipua):  # type: ignore[no-untyped-def]
+    """Patient A calls, hears the first prompts, hangs up; returns the call's record."""
+    caller = sipua(name="patient")
+    cid = caller.call(b.uri, from_user=A)
+    caller.wait_state("CONFIRMED", cid)
+    caller.wait_heard(1.0, cid, timeout=15)
+    caller.hangup(cid)
+    return b.call_record(lambda r: r.caller == A)
+
+
 def test_after_hours_voicemail_is_stored_encrypted(box, sipua, tone_wav) -> None:
     b = box(open_hours=False)
     caller = sipua(name="patient")
@@ -59,12 +69,7 @@ def test_after_hours_voicemail_is_stored_encrypted(box, sipua, tone_wav) -> None
 
 def test_after_hours_hang_up_without_a_message_lands_on_the_callback_list(box, sipua) -> None:
     b = box(open_hours=False)
-    caller = sipua(name="patient")
-    cid = caller.call(b.uri, from_user=A)
-    caller.wait_state("CONFIRMED", cid)
-    caller.wait_heard(1.0, cid, timeout=15)
-    caller.hangup(cid)
-    rec = b.call_record(lambda r: r.caller == A)
+    rec = hear_and_hang_up(b, sipua)
     assert rec.disposition == "ivr"
     for _ in range(50):
         rows = b.query("SELECT number, source FROM callbacks")
@@ -107,12 +112,7 @@ def test_night_mode_from_the_console_survives_a_restart(box, sipua) -> None:
     b.wait(lambda s: s["box"]["night_mode"], timeout=5, what="night mode on")
     b.restart()  # a power cut or a watchdog restart must not reopen a closed clinic
     b.wait(lambda s: s["box"]["night_mode"], timeout=10, what="night mode restored")
-    caller = sipua(name="patient")
-    cid = caller.call(b.uri, from_user=A)
-    caller.wait_state("CONFIRMED", cid)
-    caller.wait_heard(1.0, cid, timeout=15)
-    caller.hangup(cid)
-    rec = b.call_record(lambda r: r.caller == A)
+    rec = hear_and_hang_up(b, sipua)
     assert rec.ivr_path[:2] == ["hours", "closed"]
     b.control.night_mode(False)
     b.restart()
