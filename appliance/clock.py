@@ -21,6 +21,7 @@ import ctypes.util
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -73,14 +74,51 @@ class SystemClock:
     """
 
     _STA_UNSYNC = 0x0040
+    #: How long a look at the kernel's NTP state is reused by :meth:`now`.
+    NTP_RECHECK_S = 10.0
+    #: A network time older than this is not used to correct the clock.
+    NETWORK_TIME_MAX_AGE_S = 24 * 3600.0
 
-    def __init__(self, assume_synced: bool = False) -> None:
+    def __init__(self, assume_synced: bool = False, ntp_synced: Callable[[], bool] | None = None) -> None:
         self._assume_synced = assume_synced
+        self._ntp_synced = ntp_synced or _ntp_synced
         self._lock = threading.Lock()
         self._network_time: tuple[datetime, float] | None = None
+        self._ntp_seen: tuple[bool, float] = (False, -1e9)
 
     def now(self) -> datetime:
-        return datetime.now(UTC)
+        """The system clock, or the mobile network's time when NTP is absent and the two disagree.
+
+        A Pi that boots after a power cut without internet has a clock that is
+        hours or years off; the core (which owns the modem) then runs on the
+        network's time so that reminders, business hours and call records use
+        the real time. The system clock itself is left to NTP.
+        """
+        system = datetime.now(UTC)
+        if self._assume_synced or self._network_time is None:
+            return system
+        corrected = self._network_now()
+        if corrected is None or abs((corrected - system).total_seconds()) <= 60 or self._ntp_now():
+            return system
+        return corrected
+
+    def _network_now(self) -> datetime | None:
+        with self._lock:
+            network = self._network_time
+        if network is None:
+            return None
+        age = time.monotonic() - network[1]
+        if age > self.NETWORK_TIME_MAX_AGE_S:
+            return None
+        return network[0] + timedelta(seconds=age)
+
+    def _ntp_now(self) -> bool:
+        synced, checked = self._ntp_seen
+        mono = time.monotonic()
+        if mono - checked > self.NTP_RECHECK_S:
+            synced = self._ntp_synced()
+            self._ntp_seen = (synced, mono)
+        return synced
 
     def monotonic(self) -> float:
         return time.monotonic()
@@ -88,10 +126,9 @@ class SystemClock:
     def offer_network_time(self, network_now: datetime) -> None:
         """Record a time reported by the mobile network (NITZ/+CCLK).
 
-        If the system clock is unsynchronised and differs from the network by
-        more than a minute, the network time is what the box believes; the
-        caller (which runs as root on the appliance) may also step the system
-        clock with :func:`set_system_time`.
+        If NTP has not synchronised the system clock and it differs from the
+        network by more than a minute, :meth:`now` follows the network time
+        (kept with the monotonic clock) and the clock counts as trusted.
         """
         with self._lock:
             self._network_time = (network_now.astimezone(UTC), time.monotonic())
@@ -99,20 +136,28 @@ class SystemClock:
     def sync_state(self) -> TimeSync:
         if self._assume_synced:
             return TimeSync(True, "simulated", "clock trusted by configuration (clock.assume_synced)")
-        now = self.now()
-        if now < EARLIEST_PLAUSIBLE:
-            return TimeSync(False, "none", f"system clock reads {now:%Y-%m-%d}, before this software existed")
-        if _kernel_ntp_synced() or Path("/run/systemd/timesync/synchronized").exists():
+        system = datetime.now(UTC)
+        if self._ntp_synced():
+            self._ntp_seen = (True, time.monotonic())
+            if system < EARLIEST_PLAUSIBLE:
+                return TimeSync(False, "none", f"system clock reads {system:%Y-%m-%d}, before this software existed")
             return TimeSync(True, "ntp", "kernel clock disciplined by NTP")
-        with self._lock:
-            network = self._network_time
-        if network is not None:
-            net_now = network[0] + timedelta(seconds=time.monotonic() - network[1])
-            skew = abs((net_now - now).total_seconds())
+        net_now = self._network_now()
+        if net_now is not None and net_now >= EARLIEST_PLAUSIBLE:
+            skew = abs((net_now - system).total_seconds())
             if skew <= 60:
                 return TimeSync(True, "gsm", f"mobile network time agrees within {skew:.0f} s")
-            return TimeSync(False, "gsm", f"mobile network time differs by {skew:.0f} s; clock not set")
+            return TimeSync(
+                True, "gsm", f"system clock is {skew:.0f} s off and NTP is unreachable: following mobile network time"
+            )
+        if system < EARLIEST_PLAUSIBLE:
+            return TimeSync(False, "none", f"system clock reads {system:%Y-%m-%d}, before this software existed")
         return TimeSync(False, "none", "no NTP sync and no mobile network time yet")
+
+
+def _ntp_synced() -> bool:
+    """NTP (chrony, systemd-timesyncd) has synchronised the system clock."""
+    return _kernel_ntp_synced() or Path("/run/systemd/timesync/synchronized").exists()
 
 
 def _kernel_ntp_synced() -> bool:

@@ -83,6 +83,7 @@ def build(sb: Any) -> dict[str, Any]:
             "store_locked": sb.store_locked(),
             "night_mode": c.ivr.night_mode,
             "reminders_paused": sb.reminders_paused,
+            "clock": _clock(sb.clock),
         },
         "capacity": {
             "requested": cap.requested,
@@ -108,3 +109,9 @@ def panel_summary(snapshot: dict[str, Any]) -> dict[str, Any]:
         "longest_wait_s": max((w["wait_s"] for w in waiting), default=0.0),
         "calls_in_progress": len(snapshot["calls"]),
     }
+
+
+def _clock(clock: Any) -> dict[str, Any]:
+    """The core's view of its clock (it alone hears the mobile network's time)."""
+    state = clock.sync_state()
+    return {"trusted": state.trusted, "source": state.source, "detail": state.detail}
