@@ -8,12 +8,22 @@ key, so a test (or a bench) can hand it a fake:
 
 * ``asound.cards``: text of ``/proc/asound/cards``;
 * ``gpio.chips``: list of ``/dev/gpiochip*`` paths;
+* ``board.model``: the device-tree model string ('' off a Pi);
+* ``core-status``: the running core's snapshot (see
+  :func:`appliance.doctor.switchboard.core_status`); a stored
+  ``ControlError`` means the core does not answer;
 * ``web.connect``: a callable ``() -> None`` that raises ``OSError`` when
   the web UI does not answer.
+
+Checks also run inside sandboxed units (the web UI's diagnostics under
+PrivateDevices=yes, the provisioning report under PrivateNetwork=yes and
+RestrictAddressFamilies=AF_UNIX): what such a process cannot see is a WARN
+saying so, never a FAIL with advice that would break a healthy box.
 """
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import re
 import socket
@@ -23,6 +33,8 @@ from pathlib import Path
 
 from appliance.config import Config
 from appliance.doctor import Context, Result, check, fail, ok, warn
+from appliance.doctor.switchboard import core_status
+from appliance.errors import ClinicBoxError
 from appliance.panel.gpio import board_model, resolve_factory_name
 from appliance.panel.patterns import PROVISIONING_STALE_S
 from provisioning.status import read_status
@@ -95,32 +107,58 @@ def _gpio_chips() -> list[str]:
     return sorted(str(p) for p in Path("/dev").glob("gpiochip*"))
 
 
+def _panel_pins(ctx: Context) -> str:
+    panel = ctx.cfg.panel
+    return f"green {panel.green_pin}, amber {panel.amber_pin}, red {panel.red_pin}, blue {panel.blue_pin}"
+
+
+def _core_drives_panel(ctx: Context) -> bool:
+    """Is the running core driving the panel? The core's view beats ours.
+
+    The core builds its panel service at start and refuses to start when the
+    GPIO chip or library cannot be opened, so a core that answers on the
+    control socket with ``panel.enabled`` set has the LEDs. This process may
+    not see ``/dev/gpiochip*`` at all (clinicbox-web runs with
+    PrivateDevices=yes) and must not conclude anything from that.
+    """
+    try:
+        core_status(ctx)
+    except ClinicBoxError:
+        return False
+    return True
+
+
 @check("status panel", order=61)
 def status_panel(ctx: Context) -> Result:
     panel = ctx.cfg.panel
     if not panel.enabled:
         return ok("status panel", "disabled (panel.enabled = false)")
-    kind = resolve_factory_name(panel.pin_factory, ctx.cfg.simulate, board_model())
+    model = ctx.memo("board.model", board_model)
+    kind = resolve_factory_name(panel.pin_factory, ctx.cfg.simulate, model)
     if kind == "mock":
         return warn(
             "status panel",
             "simulated (gpiozero MockFactory): no LEDs light on this box",
             'on the appliance set simulate = false and panel.pin_factory = "auto"',
         )
+    if _core_drives_panel(ctx):
+        return ok("status panel", f"driven by the running core ({kind} pin factory); LEDs on GPIO {_panel_pins(ctx)}")
     chips = ctx.memo("gpio.chips", _gpio_chips)
     if not chips:
-        return fail(
+        board = model or "board model unknown"
+        return warn(
             "status panel",
-            "no GPIO chip (/dev/gpiochip*) on this machine",
-            "this is not a Raspberry Pi: set panel.enabled = false",
+            f"GPIO chip (/dev/gpiochip*) not visible from this process ({board}), and no running core "
+            "reports the panel",
+            "run `sudo clinicbox doctor` from a shell on the box (the web UI's diagnostics cannot see devices); "
+            "if that also finds no GPIO chip and this box has no status panel, set panel.enabled = false",
         )
     if kind == "lgpio":
         try:
             import lgpio  # noqa: F401
         except ImportError:
             return fail("status panel", "the lgpio library is missing (Pi 5)", "install it: pip install lgpio")
-    pins = f"green {panel.green_pin}, amber {panel.amber_pin}, red {panel.red_pin}, blue {panel.blue_pin}"
-    return ok("status panel", f"{kind} pin factory on {chips[0]}; LEDs on GPIO {pins}")
+    return ok("status panel", f"{kind} pin factory on {chips[0]}; LEDs on GPIO {_panel_pins(ctx)}")
 
 
 def web_target(cfg: Config) -> tuple[str, str | tuple[str, int]]:
@@ -146,6 +184,11 @@ def _connector(cfg: Config) -> Callable[[], None]:
     return connect
 
 
+#: Errors that mean this process may not use the network at all (a sandbox or
+#: a firewall), not that the web UI is down.
+NO_NETWORK_ERRNOS = frozenset({errno.EAFNOSUPPORT, errno.EPERM, errno.EACCES})
+
+
 @check("web UI", order=62)
 def web_ui(ctx: Context) -> Result:
     where, _ = web_target(ctx.cfg)
@@ -153,6 +196,13 @@ def web_ui(ctx: Context) -> Result:
     try:
         connect()
     except OSError as exc:
+        if exc.errno in NO_NETWORK_ERRNOS:
+            return warn(
+                "web UI",
+                f"not checked: this process may not connect to {where} ({exc.strerror or exc}); "
+                "it runs sandboxed (e.g. the USB provisioning unit has no network)",
+                "run `sudo clinicbox doctor` from a shell on the box to check the web UI",
+            )
         return fail(
             "web UI",
             f"nothing answers on {where} ({exc.strerror or exc})",

@@ -9,14 +9,19 @@ from appliance.doctor import Context, Result, check, fail, ok, warn
 from appliance.errors import ControlError
 
 
-def _status(ctx: Context) -> dict[str, Any]:
+def core_status(ctx: Context) -> dict[str, Any]:
+    """The running core's status snapshot over the control socket (memo key ``core-status``).
+
+    Raises:
+        ControlError: the core does not answer.
+    """
     return ctx.memo("core-status", lambda: ControlClient(ctx.cfg.control_socket, timeout=3).status())  # type: ignore[no-any-return]
 
 
 @check("core", order=30)
 def core_running(ctx: Context) -> Result:
     try:
-        status = _status(ctx)
+        status = core_status(ctx)
     except ControlError as exc:
         return fail("core", str(exc), "start it: sudo systemctl start clinicbox-core (journalctl -u clinicbox-core)")
     return ok("core", f"running since {status['box']['started_at']} (version {status['box']['version']})")
@@ -25,7 +30,7 @@ def core_running(ctx: Context) -> Result:
 @check("call capacity", order=31)
 def capacity(ctx: Context) -> Result:
     try:
-        cap = _status(ctx)["capacity"]
+        cap = core_status(ctx)["capacity"]
     except ControlError:
         return warn("call capacity", "core not running; not measured", "start the core")
     build = cap["build"]
@@ -52,7 +57,7 @@ def trunk(ctx: Context) -> Result:
             "set [trunk] in clinicbox.toml (registrar, username; password in the secrets file)",
         )
     try:
-        state = _status(ctx)["trunk"]
+        state = core_status(ctx)["trunk"]
     except ControlError:
         return warn("SIP trunk", "core not running; not checked", "start the core")
     if state["state"] == "up":
@@ -69,7 +74,7 @@ def stations(ctx: Context) -> Result:
     if not ctx.cfg.stations:
         return warn("stations", "no agent stations configured", "add [stations.<id>] for each headset or desk phone")
     try:
-        agents = _status(ctx)["agents"]
+        agents = core_status(ctx)["agents"]
     except ControlError:
         return warn("stations", "core not running; not checked", "start the core")
     down = [a["station"] for a in agents if not a["reachable"]]
