@@ -128,7 +128,7 @@ class ReminderSettings:
         doc="Name the provider once the patient pressed a key (the visit's reason is never spoken or sent)."
     )
     gsm_prefer_sms: bool = setting(
-        doc="While the trunk is down, text mobile numbers instead of calling them over the one GSM line."
+        doc="While the trunk is down, prefer SMS over the one GSM voice line for patients who accept SMS."
     )
     sms_outstanding_per_min: int = setting(
         doc="SMS handed to the modem ahead of sending, per modem.sms_per_minute (keeps texts inside the window).",

@@ -17,9 +17,14 @@ names the attempt: found means queued, absent means never sent (see
 
 Line budget (voice): at most ``reminders.max_calls`` at once, never into
 the last ``reserve_lines`` lines, none while callers wait in a queue; on
-the GSM route one call at a time, and mobile numbers are texted instead
-(``gsm_prefer_sms``). SMS: no more handed to the modem than it sends in
-``sms_outstanding_per_min`` minutes, so texts do not trail past the window.
+the GSM route one call at a time. There, with ``gsm_prefer_sms``, SMS is
+preferred for patients who accept it: a patient with an SMS reminder of
+their own for the visit and offset ("both") gets that one text only, the
+voice reminder waiting for the trunk; a patient who accepts SMS but has
+none for it is texted instead on a mobile number; voice-only patients are
+never texted and wait for the GSM voice line or the trunk. SMS: no more
+handed to the modem than it sends in ``sms_outstanding_per_min`` minutes,
+so texts do not trail past the window.
 """
 
 from __future__ import annotations
@@ -49,6 +54,8 @@ from appliance.store.connection import Store
 log = logging.getLogger(__name__)
 
 NOT_PLACED_RETRY_S = 60.0
+#: Patients' reminder channels that accept SMS (voice-only patients are never texted).
+SMS_ACCEPTED = frozenset({"sms", "both"})
 RECONCILE_EVERY_S = 60.0
 
 
@@ -220,16 +227,19 @@ class Dispatcher:
             return
         route = self.dialer.route()
         prefer_sms = route == "gsm" and self.r.gsm_prefer_sms and self.sms is not None
-        for due in rows.due(self.store.connection(), now, "voice", budget * 3 + 5):
+        conn = self.store.connection()
+        for due in rows.due(conn, now, "voice", budget * 3 + 5, skip_sms_covered=prefer_sms):
             if budget <= 0:
                 return
             phone = self._checked(due, now)
             if phone is None:
                 continue
-            number, kind = phone
-            if prefer_sms and kind == "mobile":
-                self._send_sms(due, number, now, "the trunk is down: texted instead of calling")
-                continue
+            number, _ = phone
+            if prefer_sms and due.reminder_channel in SMS_ACCEPTED:
+                mobile = rows.phone_for(conn, due.patient_id, "sms")
+                if mobile is not None and mobile[1] == "mobile":
+                    self._send_sms(due, mobile[0], now, "the trunk is down: texted instead of calling")
+                    continue
             language = messages.language_of(self.cfg, due.language)
             when, provider = messages.voice_refs(self.cfg, due.starts_at, language, due.provider)
             wanted = [when, *([provider] if provider else [])]

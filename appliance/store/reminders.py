@@ -54,6 +54,7 @@ class Due:
     reminder_channel: str
     consent: bool
     opted_out: bool
+    offset_minutes: int = 0
 
 
 @dataclass(frozen=True)
@@ -240,19 +241,30 @@ def cancel_pending_for_patient(conn: Connection, patient_id: int, outcome: str, 
 
 
 # -- dispatch ------------------------------------------------------------------------------
-def due(conn: Connection, now: datetime, channel: str, limit: int) -> list[Due]:
+#: A voice reminder whose visit/offset also has an SMS reminder that is still to go out or went out.
+_SMS_COVERS = (
+    " AND NOT EXISTS (SELECT 1 FROM reminders s WHERE s.appointment_id = r.appointment_id"
+    " AND s.offset_minutes = r.offset_minutes AND s.channel = 'sms' AND s.status IN ('pending', 'active', 'done'))"
+)
+
+
+def due(conn: Connection, now: datetime, channel: str, limit: int, *, skip_sms_covered: bool = False) -> list[Due]:
     """Pending reminders of ``channel`` whose next attempt is due, longest waiting first.
 
     In ``next_attempt_at`` order, which the ``reminders_due`` index gives
     without sorting: a morning with thousands due stays cheap per tick.
+    ``skip_sms_covered``: leave out voice reminders whose visit and offset
+    have their own SMS reminder (pending, in flight or sent): on the GSM
+    route they wait for the trunk instead of taking the one voice line.
     """
     stamp = to_db(now)
     rows = conn.execute(
         "SELECT r.id, r.appointment_id, r.channel, r.attempts, r.expires_at, a.starts_at, a.provider, p.id,"
-        " p.language, p.reminder_channel, p.consent_reminders, p.opted_out_at IS NOT NULL"
+        " p.language, p.reminder_channel, p.consent_reminders, p.opted_out_at IS NOT NULL, r.offset_minutes"
         " FROM reminders r JOIN appointments a ON a.id = r.appointment_id JOIN patients p ON p.id = a.patient_id"
         " WHERE r.status = 'pending' AND r.next_attempt_at <= ? AND r.channel = ?"
-        " ORDER BY r.next_attempt_at, r.id LIMIT ?",
+        + (_SMS_COVERS if skip_sms_covered else "")
+        + " ORDER BY r.next_attempt_at, r.id LIMIT ?",
         (stamp, channel, limit),
     ).fetchall()
     return [
@@ -269,6 +281,7 @@ def due(conn: Connection, now: datetime, channel: str, limit: int) -> list[Due]:
             str(r[9]),
             bool(r[10]),
             bool(r[11]),
+            int(r[12]),
         )
         for r in rows
     ]

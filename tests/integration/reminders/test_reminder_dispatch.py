@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from appliance.modem.sms import IncomingSms
 from appliance.reminders.script import ReminderScript
 from appliance.switchboard.fake import Behaviour
 from tests.integration.reminders.conftest import World
@@ -151,20 +150,6 @@ def test_on_gsm_one_call_at_a_time(make_world: Any) -> None:
     assert len(world.switchboard.calls) == 1
     world.run(20 * 60, step=5)
     assert [a[2] for a in world.attempts()] == ["gsm"] * 3
-
-
-def test_on_gsm_a_mobile_is_texted_instead_and_the_reply_confirms(make_world: Any) -> None:
-    world = make_world(modem=True)
-    pid, aid = due_visit(world)
-    world.switchboard.set_route("gsm")
-    world.dispatcher.tick()
-    assert world.switchboard.placed == []
-    assert world.attempts() == [(1, "sms", "gsm", "in-progress", "")]
-    (body,) = world.q("SELECT body FROM sms_messages WHERE direction = 'out'")[0]
-    assert "Odpisz 1 lub TAK" in body and "secret" not in body and "Nowak" not in body
-    number = world.numbers[pid]
-    assert world.service.replies(IncomingSms(99, number, "Tak!", world.clock.now(), False, pid)) == "reminders"
-    assert world.status(aid) == "confirmed"
 
 
 def test_a_reminder_dialed_before_a_crash_is_never_dialed_again(world: World) -> None:
