@@ -17,6 +17,7 @@ import importlib
 import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from appliance.config import Config
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 
 CHECK_MODULES = [
     "appliance.doctor.system",
+    "appliance.doctor.sdcard",
     "appliance.doctor.storage",
     "appliance.doctor.switchboard",
     "appliance.doctor.appliance",
@@ -59,10 +61,15 @@ def fail(name: str, detail: str, fix: str) -> Result:
 
 @dataclass
 class Context:
-    """What checks may look at. ``cache`` lets checks share expensive work."""
+    """What checks may look at. ``cache`` lets checks share expensive work.
+
+    ``root`` is where ``/sys``, ``/proc`` and ``/etc`` are read from: ``/`` on
+    the box, a fake tree in tests.
+    """
 
     cfg: Config
     cache: dict[str, Any] = field(default_factory=dict)
+    root: Path = Path("/")
 
     def memo(self, key: str, make: Callable[[], Any]) -> Any:
         if key not in self.cache:

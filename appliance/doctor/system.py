@@ -1,9 +1,8 @@
-"""Doctor checks of the machine: disk space and wear, the clock."""
+"""Doctor checks of the machine: disk space, the clock (SD-card wear: :mod:`appliance.doctor.sdcard`)."""
 
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 from appliance.clock import SystemClock
 from appliance.doctor import Context, Result, check, fail, ok, warn
@@ -30,34 +29,6 @@ def disk_space(ctx: Context) -> Result:
             "the disk is nearly full; lower retention or move backups off the box",
         )
     return ok("disk space", detail)
-
-
-def _sd_wear(device_dir: Path) -> str | None:
-    """Read the eMMC/SD life-time estimate where the card reports one."""
-    for life in device_dir.glob("mmc*/mmc*:*/life_time"):
-        try:
-            a, b = life.read_text().split()
-            worst = max(int(a, 16), int(b, 16))
-            return f"{life.parent.name}: wear level {worst}/10"
-        except (OSError, ValueError):
-            continue
-    return None
-
-
-@check("storage wear", order=11)
-def storage_wear(ctx: Context) -> Result:
-    wear = _sd_wear(Path("/sys/class/mmc_host"))
-    if wear is None:
-        return ok(
-            "storage wear",
-            "no SD/eMMC wear report on this machine (not an SD card, or not reported)",
-        )
-    level = int(wear.rsplit(" ", 1)[-1].split("/")[0])
-    if level >= 9:
-        return fail("storage wear", wear, "the SD card is worn out: replace it and restore the last backup")
-    if level >= 7:
-        return warn("storage wear", wear, "plan an SD card replacement")
-    return ok("storage wear", wear)
 
 
 @check("clock", order=12)
