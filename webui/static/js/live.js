@@ -127,6 +127,7 @@
     renderStatus(s);
     renderQueues(s.queues);
     renderAgents(s.agents);
+    noteSnapshot(s);
   }
 
   function clear() {
@@ -149,17 +150,76 @@
     });
   }, 1000);
 
+  /* Today's figures come from the call log, which the core writes as calls
+   * start, queue, are answered and end. They are fetched again shortly after
+   * anything that changes them: a snapshot whose calls, queues or agents
+   * differ in a way that matters (not the ticking wait times), or an event.
+   * A burst of changes costs one request: the fetch waits for a quiet
+   * TODAY_QUIET_MS, never more than TODAY_MAX_MS after the first change,
+   * and only one request is in flight at a time. The core's store writer
+   * may commit a moment after its snapshot, so one more fetch follows
+   * TODAY_SETTLE_MS after a burst. /dashboard/today is a passive endpoint:
+   * this never keeps an idle session alive. */
+  var TODAY_QUIET_MS = 250;
+  var TODAY_MAX_MS = 600;
+  var TODAY_SETTLE_MS = 3000;
   var todayTimer = null;
+  var todayFirst = 0;
+  var todaySettle = null;
+  var todayBusy = false;
+  var todayAgain = false;
+  var lastKey = null;
+
   function refreshToday() {
     var url = root.getAttribute("data-today-url");
     if (!url) { return; }
+    if (todayBusy) { todayAgain = true; return; }
+    todayBusy = true;
     cbx.get(url).then(function (reply) {
-      if (reply.html !== undefined && reply.ok) { document.getElementById("today").innerHTML = reply.html; }
-    }).catch(function () {});
+      if (reply.html !== undefined && reply.ok) {
+        var box = document.getElementById("today");
+        box.innerHTML = reply.html;
+        box.setAttribute("data-updated", String(Date.now()));
+      }
+    }).catch(function () {}).then(function () {
+      todayBusy = false;
+      if (todayAgain) { todayAgain = false; refreshToday(); }
+    });
   }
   function refreshTodaySoon() {
-    if (todayTimer) { window.clearTimeout(todayTimer); }
-    todayTimer = window.setTimeout(refreshToday, 1500);
+    var now = Date.now();
+    if (todayTimer) { window.clearTimeout(todayTimer); } else { todayFirst = now; }
+    var delay = Math.max(0, Math.min(TODAY_QUIET_MS, todayFirst + TODAY_MAX_MS - now));
+    todayTimer = window.setTimeout(function () {
+      todayTimer = null;
+      refreshToday();
+      if (todaySettle) { window.clearTimeout(todaySettle); }
+      todaySettle = window.setTimeout(function () { todaySettle = null; refreshToday(); }, TODAY_SETTLE_MS);
+    }, delay);
+  }
+  /* What in a snapshot can change today's figures: which calls exist and
+   * their state, who waits in which queue, open callbacks, agents' states
+   * and calls. Wait times and "since" stamps tick and are left out. */
+  function kpiKey(s) {
+    var parts = [];
+    (s.calls || []).forEach(function (c) {
+      parts.push("c" + c.call_id + ":" + (c.state || "") + ":" + (c.queue || "") + ":" + (c.agent || ""));
+    });
+    (s.queues || []).forEach(function (q) {
+      parts.push("q" + q.id + ":" + (q.callbacks || 0));
+      (q.waiting || []).forEach(function (w) {
+        parts.push("w" + q.id + ":" + w.call_id + ":" + (w.state || "") + (w.virtual ? ":v" : ""));
+      });
+    });
+    (s.agents || []).forEach(function (a) {
+      parts.push("a" + a.station + ":" + a.state + ":" + (a.call_id || ""));
+    });
+    return parts.join("|");
+  }
+  function noteSnapshot(s) {
+    var key = kpiKey(s);
+    if (lastKey !== null && key !== lastKey) { refreshTodaySoon(); }
+    lastKey = key;
   }
   refreshToday();
   window.setInterval(refreshToday, 60000);
@@ -183,6 +243,7 @@
   cbx.live(view, {
     snapshot: render,
     core: function (state) { if (!state.up) { clear(); } },
+    "agent.state": refreshTodaySoon,
     "call.ended": refreshTodaySoon,
     "callback.new": refreshTodaySoon,
     "voicemail.new": refreshTodaySoon
