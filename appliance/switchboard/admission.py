@@ -4,38 +4,74 @@ Only the provider's addresses and the configured trusted networks
 (stations, the GSM gateway) may place calls through the box; everyone else
 gets 403 — and past a few attempts a minute, not even a log line or a CDR,
 so a scanner hammering the port cannot fill the disk.
+
+When ``trunk.provider_networks`` is empty the provider is whatever the
+registrar's name resolves to. Resolving is DNS, which can block for seconds
+and fails while the internet is down (an offline boot), so it never happens
+here or on the PJSUA2 thread: :class:`~appliance.switchboard.provider.ProviderResolver`
+resolves :meth:`Admission.resolve_target` in the background — at start, after
+each successful trunk registration, periodically and after a config reload —
+and hands the answer to :meth:`Admission.set_resolved` on the loop thread.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import logging
+import re
 import socket
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from appliance.errors import SwitchboardError
+
+log = logging.getLogger(__name__)
+
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+Resolver = Callable[[str], list[Network]]
 
 
 def _networks(items: list[str]) -> list[Network]:
     return [ipaddress.ip_network(item, strict=False) for item in items]
 
 
-def registrar_networks(registrar: str) -> list[Network]:
-    """The provider's address from its registrar URI (resolved once)."""
-    host = registrar.split(":", 1)[-1].split(";")[0].split("@")[-1]
-    host = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
-    host = host.strip("[]")
-    if not host:
-        return []
+def registrar_host(registrar: str) -> str:
+    """The host of a registrar URI: 'sip:provider.example:5080;transport=tls' → 'provider.example'."""
+    rest = re.sub(r"^sips?:", "", registrar.strip(), flags=re.IGNORECASE).split(";")[0].split("@")[-1]
+    if rest.startswith("["):
+        return rest[1:].split("]", 1)[0]
+    return rest.rsplit(":", 1)[0] if rest.count(":") == 1 else rest
+
+
+def literal_network(host: str) -> Network | None:
+    """``host`` as a one-address network when it is an IP literal, else None (a name)."""
     try:
-        return [ipaddress.ip_network(host)]
+        return ipaddress.ip_network(host)
     except ValueError:
-        pass
+        return None
+
+
+def resolve_host(host: str) -> list[Network]:
+    """The addresses of ``host`` (blocking DNS: call it off the PJSUA2 thread).
+
+    Raises:
+        SwitchboardError: the name does not resolve (no internet, no DNS, a typo).
+    """
+    literal = literal_network(host)
+    if literal is not None:
+        return [literal]
     try:
         infos = socket.getaddrinfo(host, None)
-    except OSError:
-        return []
-    return [ipaddress.ip_network(info[4][0]) for info in infos]
+    except OSError as exc:
+        raise SwitchboardError(
+            f"cannot resolve the trunk registrar {host!r} ({exc}); calls from the provider are refused until it"
+            " resolves — check the internet link and DNS, or set trunk.provider_networks"
+        ) from exc
+    networks = list(dict.fromkeys(ipaddress.ip_network(str(info[4][0])) for info in infos))
+    if not networks:
+        raise SwitchboardError(f"the trunk registrar {host!r} resolves to no address; check trunk.registrar")
+    return networks
 
 
 @dataclass(frozen=True)
@@ -46,11 +82,57 @@ class Verdict:
 
 
 class Admission:
+    """The admission rules (used on the PJSUA2 thread; never blocks)."""
+
     def __init__(self, provider: list[str], trusted: list[str], registrar: str, limit_per_min: int) -> None:
-        self.provider = _networks(provider) or registrar_networks(registrar)
+        self._buckets: OrderedDict[str, tuple[float, int]] = OrderedDict()
+        self.registrar_host = ""
+        self.resolved: list[Network] = []  # the registrar's addresses, last successful resolution
+        self.configured: list[Network] = []
+        self.trusted: list[Network] = []
+        self.limit = limit_per_min
+        self.reconfigure(provider, trusted, registrar, limit_per_min)
+
+    def reconfigure(self, provider: list[str], trusted: list[str], registrar: str, limit_per_min: int) -> None:
+        """Apply a (re)loaded config. A changed registrar forgets the old one's addresses."""
+        host = registrar_host(registrar)
+        if host != self.registrar_host:
+            self.resolved = []
+        self.registrar_host = host
+        literal = literal_network(host) if host else None
+        if literal is not None:
+            self.resolved = [literal]
+        self.configured = _networks(provider)
         self.trusted = _networks(trusted)
         self.limit = limit_per_min
-        self._buckets: OrderedDict[str, tuple[float, int]] = OrderedDict()
+
+    @property
+    def provider(self) -> list[Network]:
+        return self.configured or self.resolved
+
+    def resolve_target(self) -> str:
+        """The registrar name the resolver should look up; '' when nothing needs DNS.
+
+        Read from the resolver's thread: it only reads two attributes the
+        loop thread replaces whole, so no lock is needed.
+        """
+        host = self.registrar_host
+        if self.configured or not host or literal_network(host) is not None:
+            return ""
+        return host
+
+    def set_resolved(self, host: str, networks: list[Network]) -> bool:
+        """Take a resolution of ``host`` (loop thread); stale answers for an old registrar are dropped.
+
+        Returns whether the provider's addresses changed.
+        """
+        if host != self.registrar_host or not networks:
+            return False
+        changed = set(networks) != set(self.resolved)
+        self.resolved = list(networks)
+        if changed:
+            log.info("the provider %s is at %s", host, ", ".join(str(n.network_address) for n in networks))
+        return changed
 
     @staticmethod
     def host_of(source: str) -> str:

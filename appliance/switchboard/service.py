@@ -39,6 +39,7 @@ from appliance.switchboard.legs import SbAccount
 from appliance.switchboard.lookup import CallerLookup
 from appliance.switchboard.loop import PjLoop
 from appliance.switchboard.outbound import Outbound
+from appliance.switchboard.provider import ProviderResolver
 from appliance.switchboard.scripts import CallResult, CallScript, ScriptRunner
 from appliance.switchboard.trunk import TrunkMonitor
 from appliance.switchboard.voicemail import Voicemail
@@ -104,6 +105,12 @@ class SwitchboardService:
         c.outbound = Outbound(c)
         c.outbound.route_for = self.route
         c.on_registration = self.trunk.on_registration
+        # The provider's address from DNS, re-resolved off this thread (offline boot, renumbering).
+        self.provider = ProviderResolver(
+            lambda: self.controller.admission.resolve_target(),
+            lambda host, nets: self.loop.submit(self.controller.admission.set_resolved, host, nets),
+        )
+        self.trunk.on_registered.append(self.provider.kick)
         c.voicemail = Voicemail(c, store)
         c.reminders = ScriptRunner(c)
         c.gsm = GsmLine(c, modem)
@@ -130,6 +137,7 @@ class SwitchboardService:
         self.capacity = self.loop.start()
         self.controller.capacity_allowed = self.capacity.allowed
         self.trunk.start()
+        self.provider.start()
         self._unsubscribe = self.bus.subscribe(self._on_bus)
         if self.modem is not None:  # it started first; its status events came before we listened
             self._on_bus(Event("modem.status", self.modem.status.event_data()))
@@ -142,6 +150,7 @@ class SwitchboardService:
             self._unsubscribe()
         self.control.stop()
         self.trunk.stop()
+        self.provider.stop()
         self.loop.stop()
         self.lookup.stop()
         if self.writer is not None:
@@ -430,9 +439,14 @@ class SwitchboardService:
             night = c.ivr.night_mode
             c.cfg = new
             c.ivr = Ivr.from_config(new, self.clock, night_mode=night)
+            t = new.trunk
+            c.admission.reconfigure(
+                t.provider_networks, new.sip.trusted_networks, t.registrar, new.sip.untrusted_limit_per_min
+            )
             self.cfg = new
 
         self.loop.call(apply)
+        self.provider.kick()
         self.library = PromptLibrary.from_config(new)
         self.controller.library = self.library
         threading.Thread(target=self._warm_prompts, name="prompt-warm", daemon=True).start()

@@ -53,6 +53,8 @@ class TrunkMonitor:
         self.detail = "no trunk configured" if not self.enabled else "starting"
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # Called (loop thread, must not block) after each successful registration.
+        self.on_registered: list[Callable[[], None]] = []
 
     def start(self) -> None:
         if not self.enabled:
@@ -74,6 +76,9 @@ class TrunkMonitor:
             self.reg_detail = f"{code} {reason}".strip()
         if not self.registered:
             log.warning("trunk registration failed: %s", self.reg_detail)
+        else:
+            for hook in self.on_registered:
+                hook()
         self._update()
 
     def _ping_loop(self) -> None:
