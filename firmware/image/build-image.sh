@@ -10,13 +10,21 @@
 # Steps (what needs what):
 #   1 fetch    download the pinned base image, check its SHA-256     network
 #   2 stage    render every file the image gets into OUT/stage       any machine
-#   3 wheels   clinicbox wheel (host); pinned deps and pjsua2 (arm64) network, arm64/qemu
+#   3 source   export the ClinicBox source tree (git HEAD)           git
 #   4 layout   resize the root, add the data partition (p3, ext4)    root, losetup
-#   5 install  chroot: packages, venv, units, overlayroot            arm64 or qemu-user-static
+#   5 install  chroot: build every wheel (pjsua2, clinicbox, pinned   arm64 or qemu-user-static,
+#              deps), then packages, venv, units, overlayroot         network
 #   6 finish   copy boot files and the data tree, shrink, compress   root
 #
+# Wheels are built inside the arm64 chroot (build-wheels-in-chroot.sh), never
+# on the build host: host-built wheels would be x86 ones and environment
+# markers (lgpio) would be evaluated for the host. --wheelhouse DIR seeds
+# the chroot's wheelhouse (arm64 wheels of an earlier build) and receives
+# the wheels built.
+#
 # --dry-run performs step 2 for real (and compiles the panel overlay with
-# dtc) and prints the commands of the other steps without running them.
+# dtc) and prints the commands of the other steps without running them,
+# including the chroot's wheel build (lines marked "(chroot)").
 # --keys is a folder of installer *.pub keys baked into the image; a real
 # build refuses to run without one (no bundle could ever be applied).
 # Nothing is read from the boot partition or a USB stick and executed.
@@ -45,7 +53,7 @@ while [ $# -gt 0 ]; do
         --out) out=$2; shift ;;
         --keys) keys=$2; shift ;;
         --wheelhouse) wheelhouse=$2; shift ;;
-        -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
     shift
@@ -150,13 +158,24 @@ FSTAB
     echo "staged $(wc -l < "$stage/MANIFEST") files"
 }
 
-# -- 3 wheels ---------------------------------------------------------------------------
-wheels() {
-    step "3 wheels: clinicbox (pure Python, host) and the pinned dependencies (arm64)"
-    run mkdir -p "$wheelhouse"
-    run python3 -m pip wheel --no-deps -w "$wheelhouse" "$repo"
-    run "$repo/firmware/pjproject/build-pjproject.sh" --wheelhouse "$wheelhouse"
-    run python3 -m pip wheel -w "$wheelhouse" --find-links "$wheelhouse" -r "$here/requirements.txt"
+# -- 3 source ---------------------------------------------------------------------------
+sources=$out/source
+chroot_tmp=/tmp/clinicbox
+
+export_source() {
+    rm -rf "$sources"
+    mkdir -p "$sources"
+    git -C "$repo" archive --format=tar HEAD | tar -x -C "$sources"
+}
+
+source_tree() {
+    step "3 source: export ClinicBox at $(git -C "$repo" rev-parse --short HEAD 2> /dev/null || echo '?') for the chroot"
+    if [ "$dry_run" -eq 1 ]; then
+        printf '+ git -C %s archive --format=tar HEAD | tar -x -C %s\n' "$repo" "$sources"
+    else
+        git -C "$repo" rev-parse --verify -q HEAD > /dev/null || die "$repo is not a git checkout with a commit"
+        export_source
+    fi
 }
 
 # -- 4 layout ---------------------------------------------------------------------------
@@ -194,16 +213,29 @@ install_chroot() {
     run mount "${loop}p3" "$mnt/data"
     run cp -a "$stage/root/." "$mnt/"
     run cp -a "$stage/data/." "$mnt/data/"
-    run mkdir -p "$mnt/tmp/clinicbox/wheelhouse"
-    run cp -a "$wheelhouse/." "$mnt/tmp/clinicbox/wheelhouse/"
+    run mkdir -p "$mnt$chroot_tmp/wheelhouse" "$mnt$chroot_tmp/src"
+    run cp -a "$sources/." "$mnt$chroot_tmp/src/"
+    if [ -d "$wheelhouse" ]; then
+        run cp -a "$wheelhouse/." "$mnt$chroot_tmp/wheelhouse/"
+    fi
     local fs
     for fs in proc sys dev dev/pts; do
         run mount --bind "/$fs" "$mnt/$fs"
     done
+    # Every wheel is built here, on arm64, from the exported source.
+    run chroot "$mnt" "$chroot_tmp/src/firmware/image/build-wheels-in-chroot.sh" \
+        --wheelhouse "$chroot_tmp/wheelhouse" --requirements /usr/share/clinicbox/requirements.txt
+    if [ "$dry_run" -eq 1 ]; then
+        "$here/build-wheels-in-chroot.sh" --dry-run --wheelhouse "$chroot_tmp/wheelhouse" \
+            --requirements /usr/share/clinicbox/requirements.txt | sed 's/^/    (chroot) /'
+    fi
     run chroot "$mnt" /usr/lib/clinicbox/install-in-chroot.sh "${APT_PACKAGES[@]}"
     for fs in dev/pts dev sys proc; do
         run umount "$mnt/$fs"
     done
+    # Keep the wheels built (the record of what the image holds, and a seed for the next build).
+    run mkdir -p "$wheelhouse"
+    run cp -a "$mnt$chroot_tmp/wheelhouse/." "$wheelhouse/"
 }
 
 # -- 6 finish ---------------------------------------------------------------------------
@@ -231,7 +263,7 @@ finish() {
     run cp "$stage/boot/overlays/clinicbox-panel.dtbo" "$mnt/boot/firmware/overlays/clinicbox-panel.dtbo"
     run append_cmdline
     run fill_partuuids
-    run rm -rf "$mnt/tmp/clinicbox"
+    run rm -rf "${mnt:?}$chroot_tmp"
     run umount "$mnt/data" "$mnt/boot/firmware" "$mnt"
     run losetup -d "$loop"
     run compress
@@ -243,7 +275,7 @@ if [ "$dry_run" -eq 0 ] && [ "$(id -u)" -ne 0 ]; then
 fi
 fetch
 stage_files
-wheels
+source_tree
 layout
 install_chroot
 finish

@@ -1,5 +1,6 @@
 #!/bin/bash
-# Runs inside the image's arm64 root (build-image.sh step 5): installs the
+# Runs inside the image's arm64 root (build-image.sh step 5, after
+# build-wheels-in-chroot.sh built the wheelhouse there): installs the
 # Debian packages given as arguments, ClinicBox and its pinned Python
 # packages from the wheelhouse (no index: exactly what was built), enables
 # the units and the read-only root, and records every version installed.

@@ -3,7 +3,7 @@
 # pinned release source, with ClinicBox's config_site.h, and package them as
 # the pjsua2-python wheel the clinicbox package depends on (no arm64 wheel
 # exists on PyPI). Run on an arm64 machine or inside the image's arm64
-# chroot: build-image.sh calls it there.
+# chroot: build-wheels-in-chroot.sh calls it there (build-image.sh step 5).
 #
 #   build-pjproject.sh [--dry-run] [--work DIR] [--wheelhouse DIR]
 #
@@ -16,7 +16,7 @@ PJ_URL="https://github.com/pjsip/pjproject/archive/refs/tags/${PJ_VERSION}.tar.g
 PJ_SHA256=8f3bd99caf003f96ed8038b8a36031eb9d8cd9eaea1eaff7e01c2eef6bd55706
 WHEEL_NAME=pjsua2-python
 WHEEL_VERSION="${PJ_VERSION}.post1"
-BUILD_DEPS=(build-essential swig python3-dev python3-venv libasound2-dev libssl-dev uuid-dev libopus-dev curl ca-certificates)
+BUILD_DEPS=(build-essential swig python3-dev python3-venv python3-pip libasound2-dev libssl-dev uuid-dev libopus-dev curl ca-certificates)
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 dry_run=0

@@ -67,7 +67,14 @@ def test_shellcheck(script: Path) -> None:
 
 def test_there_are_scripts_to_check() -> None:
     names = {p.name for p in _scripts()}
-    assert {"build-image.sh", "install-in-chroot.sh", "build-pjproject.sh", "first-boot", "ensure-tls-cert"} <= names
+    assert {
+        "build-image.sh",
+        "install-in-chroot.sh",
+        "build-wheels-in-chroot.sh",
+        "build-pjproject.sh",
+        "first-boot",
+        "ensure-tls-cert",
+    } <= names
 
 
 @pytest.fixture(scope="module")
@@ -130,9 +137,34 @@ def test_dry_run_runs_nothing_that_needs_arm_or_root(dry_run: tuple[Path, str]) 
     assert not (out / "wheelhouse").exists()
     assert "58a3ec57402c86332e67789a6b8f149aeeb4e7bb0a16c9388a66ea6e07012e45" in plan
     assert re.search(r"^\+ chroot .*/install-in-chroot\.sh .*overlayroot", plan, re.M)
-    assert "+ " + str(FIRMWARE / "pjproject/build-pjproject.sh") in plan
     for step in range(1, 7):
         assert f"== {step} " in plan
+
+
+def test_dry_run_builds_every_wheel_inside_the_arm64_chroot(dry_run: tuple[Path, str]) -> None:
+    _, plan = dry_run
+    lines = plan.splitlines()
+    host = [line for line in lines if line.startswith("+ ")]
+    inside = [line.removeprefix("    (chroot) ") for line in lines if line.startswith("    (chroot) ")]
+    # Nothing is compiled or resolved on the build host (x86 wheels, host environment markers).
+    for line in host:
+        assert "pip wheel" not in line and "pip install" not in line, line
+        assert not line.startswith("+ " + str(FIRMWARE / "pjproject")), line
+    # The chroot builds pjsua2, then clinicbox, then the pinned requirements, all into one wheelhouse...
+    (build,) = [i for i, line in enumerate(lines) if re.match(r"\+ chroot \S+ \S*/build-wheels-in-chroot\.sh ", line)]
+    (install,) = [i for i, line in enumerate(lines) if re.match(r"\+ chroot \S+ \S*/install-in-chroot\.sh ", line)]
+    assert build < install
+    assert all(line.startswith("    (chroot) ") for line in lines[build + 1 : install])
+    pj = next(i for i, line in enumerate(inside) if line.startswith("+ ") and "build-pjproject.sh" in line)
+    own = next(i for i, line in enumerate(inside) if re.match(r"\+ \S+/pip wheel --no-deps ", line))
+    deps = next(i for i, line in enumerate(inside) if re.match(r"\+ \S+/pip wheel .*-r /usr/share/clinicbox/", line))
+    assert pj < own < deps
+    assert "--wheelhouse /tmp/clinicbox/wheelhouse" in inside[pj]
+    assert any("python3-pip" in line for line in inside)  # the pjsua2 wheel is packaged with pip
+    assert any(line == "+ check_platforms" for line in inside)
+    # ...which install-in-chroot.sh installs from, without an index.
+    install_script = (FIRMWARE / "image/install-in-chroot.sh").read_text()
+    assert "--no-index --find-links /tmp/clinicbox/wheelhouse" in install_script
 
 
 def test_a_real_build_without_installer_keys_is_refused(tmp_path: Path) -> None:

@@ -1,0 +1,84 @@
+#!/bin/bash
+# Runs inside the image's arm64 root (build-image.sh step 5, before
+# install-in-chroot.sh) from the exported ClinicBox source: builds every
+# wheel the appliance installs, on the appliance's architecture:
+# pjsua2-python from the pinned pjproject release (no arm64 wheel exists on
+# PyPI), clinicbox itself, and the pinned requirements (sqlcipher3 against
+# Debian's libsqlcipher; markers such as lgpio's evaluated for aarch64).
+# Built on the build host instead, compiled wheels would be x86 ones and
+# environment markers would be evaluated for the wrong machine.
+#
+#   build-wheels-in-chroot.sh [--dry-run] [--wheelhouse DIR] [--requirements FILE]
+#
+# --dry-run prints the commands (and the pjproject build's own dry run)
+# without installing or building anything; it runs on any machine.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+
+# What compiling the wheels needs (build-pjproject.sh adds its own).
+BUILD_PACKAGES=(python3-venv python3-dev build-essential libsqlcipher-dev libffi-dev)
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+src=$(cd "$here/../.." && pwd)
+dry_run=0
+wheelhouse=/tmp/clinicbox/wheelhouse
+requirements=/usr/share/clinicbox/requirements.txt
+work=/tmp/clinicbox/build
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --dry-run) dry_run=1 ;;
+        --wheelhouse) wheelhouse=$2; shift ;;
+        --requirements) requirements=$2; shift ;;
+        -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+        *) echo "unknown argument: $1" >&2; exit 2 ;;
+    esac
+    shift
+done
+
+run() {
+    if [ "$dry_run" -eq 1 ]; then
+        printf '+ %s\n' "$*"
+    else
+        "$@"
+    fi
+}
+
+die() { echo "build-wheels-in-chroot: $*" >&2; exit 1; }
+
+# Every compiled wheel must be for this machine: a wheel carried in from
+# the host (--wheelhouse seed) would install and then fail to import.
+check_platforms() {
+    local whl plat bad=""
+    for whl in "$wheelhouse"/*.whl; do
+        [ -f "$whl" ] || continue
+        plat=${whl%.whl}
+        plat=${plat##*-}
+        case "$plat" in
+            any|*aarch64*) ;;
+            *) bad="$bad $(basename "$whl")" ;;
+        esac
+    done
+    [ -z "$bad" ] || die "wheels for another machine in $wheelhouse:$bad; delete them and build again"
+}
+
+if [ "$dry_run" -eq 0 ]; then
+    arch=$(dpkg --print-architecture)
+    [ "$arch" = arm64 ] || die "run this inside the image's arm64 root (chroot), not on this $arch machine"
+fi
+
+run apt-get update
+run apt-get install -y --no-install-recommends "${BUILD_PACKAGES[@]}"
+run mkdir -p "$wheelhouse" "$work"
+pjproject=("$src/firmware/pjproject/build-pjproject.sh" --work "$work/pjproject" --wheelhouse "$wheelhouse")
+if [ "$dry_run" -eq 1 ]; then
+    printf '+ %s\n' "${pjproject[*]}"
+    "${pjproject[@]}" --dry-run | sed 's/^/    /'
+else
+    "${pjproject[@]}"
+fi
+run python3 -m venv "$work/venv"
+run "$work/venv/bin/pip" wheel --no-deps -w "$wheelhouse" "$src"
+run "$work/venv/bin/pip" wheel -w "$wheelhouse" --find-links "$wheelhouse" -r "$requirements"
+run check_platforms
+run rm -rf "$work"
