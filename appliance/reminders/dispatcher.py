@@ -10,8 +10,10 @@ due reminders and places them:
 3. The call's id / the SMS id is written to the attempt (``in-progress``).
 
 So a crash between 1 and 3 leaves an attempt that *may* have rung: at the
-next start :meth:`recover` marks it ``interrupted`` and its reminder is
-never redialed. SMS are recovered exactly, because the modem's queue row
+next start :meth:`recover` marks it ``interrupted``; it is never redialed
+at once, but (since the crash may have come before the dial) it counts as
+an attempt and the reminder is retried after the back-off, like an
+unanswered call, while attempts remain inside its window. SMS are recovered exactly, because the modem's queue row
 names the attempt: found means queued, absent means never sent (see
 :mod:`appliance.reminders.texting`, the SMS half).
 

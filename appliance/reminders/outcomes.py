@@ -11,7 +11,9 @@ written to the audit log, with ids only.
 Outcomes: ``confirmed``, ``cancelled``, ``desk`` (asked for the front
 desk), ``voicemail`` (message left on a machine), ``no-answer``, ``busy``,
 ``failed``, ``opted-out``, ``sent``, ``delivered``, ``unclear-reply``,
-``interrupted`` (the box stopped mid-call: never redialed).
+``interrupted`` (the box stopped mid-call: it may have rung, so it is
+never redialed at once, but it is retried after the back-off like an
+unanswered call, so a crash before the dial loses no reminder).
 """
 
 from __future__ import annotations
@@ -32,8 +34,8 @@ from appliance.store.timefmt import from_db
 log = logging.getLogger(__name__)
 
 ACTOR = "reminders"
-#: Outcomes after which the reminder may be tried again (inside its window).
-RETRYABLE = frozenset({"no-answer", "busy", "failed"})
+#: Outcomes after which the reminder may be tried again (inside its window, after the back-off).
+RETRYABLE = frozenset({"no-answer", "busy", "failed", "interrupted"})
 #: Outcomes that finish a reminder.
 FINAL = frozenset({"confirmed", "cancelled", "desk", "voicemail", "sent", "delivered", "opted-out", "unclear-reply"})
 
@@ -161,12 +163,26 @@ class OutcomeWriter:
                 conn, int(attempt[0]), "pending", "", now, now + timedelta(seconds=retry_in_s), attempts_delta=-1
             )
 
-    def interrupted(self, conn: Connection, attempt_id: int, detail: str, now: datetime) -> None:
-        """A call that may have rung: never redialed inside the reminder's window."""
+    def interrupted(self, conn: Connection, attempt_id: int, detail: str, now: datetime) -> str | None:
+        """A call that may have rung (the box stopped between committing and
+        the result): the reminder's status after it, None when already finished.
+
+        It is never redialed at once, but the reminder is not dropped either
+        (the crash may have come before the dial): it counts as an attempt
+        and is tried again after the retry back-off, like an unanswered call,
+        while attempts remain and its window is open.
+        """
         attempt = rows.attempt_row(conn, attempt_id)
         if attempt is None or not rows.finish_attempt(conn, attempt_id, "interrupted", detail, now):
-            return
-        reminder = rows.reminder_row(conn, int(attempt[0]))
+            return None
+        reminder_id = int(attempt[0])
+        reminder = rows.reminder_row(conn, reminder_id)
+        status = None
         if reminder is not None and reminder[1] == "active":
-            rows.set_reminder(conn, int(attempt[0]), "failed", "interrupted", now)
-        self.audit.append(conn, ACTOR, "reminder-interrupted", "reminder_attempt", attempt_id, f"reminder {attempt[0]}")
+            attempts, expires = int(reminder[2]), from_db(reminder[3]) or now
+            status, retry_at = next_step(self.policy, "interrupted", attempts, now, expires)
+            rows.set_reminder(conn, reminder_id, status, "interrupted", now, retry_at)
+        self.audit.append(
+            conn, ACTOR, "reminder-interrupted", "reminder_attempt", attempt_id, f"reminder {reminder_id}"
+        )
+        return status

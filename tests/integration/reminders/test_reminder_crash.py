@@ -1,7 +1,8 @@
 """SIGKILL at random points of a reminder campaign, restart, repeat: no patient's
 phone rings twice for one attempt, a reminder whose call may have rung is never
-redialed, no call is placed before its attempt is on disk, and every due
-reminder is attempted.
+redialed at once (only after the retry back-off, counted against max_attempts),
+no call is placed before its attempt is on disk, and every due reminder is
+attempted: one whose only attempt was interrupted gets a later one.
 
 The dispatcher runs in a real subprocess over a real SQLCipher store, with the
 shipped simulator as dialer; its dial log is written and synced to disk before
@@ -29,6 +30,7 @@ from appliance.store import Store
 from appliance.store.appointments import AppointmentInput
 from appliance.store.patients import PatientInput
 from appliance.store.repos import make_repos
+from appliance.store.timefmt import from_db
 
 REPO = Path(__file__).resolve().parents[3]
 CHILD = Path(__file__).with_name("campaign_child.py")
@@ -151,6 +153,10 @@ def test_sigkill_mid_campaign_never_double_dials_and_loses_no_reminder(tmp_path:
             int(r[0]): (int(r[1]), str(r[2]), str(r[3]))
             for r in store.query("SELECT id, reminder_id, outcome, detail FROM reminder_attempts")
         }
+        times = {
+            int(r[0]): (from_db(r[1]), from_db(r[2]))
+            for r in store.query("SELECT id, started_at, ended_at FROM reminder_attempts")
+        }
         reminders = {
             int(r[0]): (str(r[1]), int(r[2])) for r in store.query("SELECT id, status, attempts FROM reminders")
         }
@@ -164,18 +170,41 @@ def test_sigkill_mid_campaign_never_double_dials_and_loses_no_reminder(tmp_path:
     # Attempts recorded as never placed really never rang.
     assert not [a for a in dialed if attempts[a][2].startswith("not placed")]
     # Per reminder: at most max_attempts rings, and a ring again only after a recorded
-    # retryable outcome; after an interrupted call (it may have rung), never again.
+    # retryable outcome; after an interrupted call (it may have rung), only after the back-off.
     by_reminder: dict[int, list[int]] = {}
     for attempt_id in dialed:
         by_reminder.setdefault(attempts[attempt_id][0], []).append(attempt_id)
     for reminder_id, rung in by_reminder.items():
         assert len(rung) <= MAX_ATTEMPTS, (reminder_id, rung)
         for earlier in rung[:-1]:
-            assert attempts[earlier][1] in ("no-answer", "busy", "failed"), (reminder_id, rung, attempts[earlier])
+            assert attempts[earlier][1] in ("no-answer", "busy", "failed", "interrupted"), (
+                reminder_id,
+                rung,
+                attempts[earlier],
+            )
+    # No reminder is lost to a crash: an interrupted attempt with attempts left is followed
+    # by another one, never sooner than the back-off (retry_min = 1 min) after the restart.
+    counted: dict[int, list[int]] = {}
+    for attempt_id in sorted(attempts):
+        reminder_id, outcome, detail = attempts[attempt_id]
+        if not (outcome == "failed" and detail.startswith("not placed")):
+            counted.setdefault(reminder_id, []).append(attempt_id)
+    retried_after_crash = 0
+    for reminder_id, made in counted.items():
+        for i, attempt_id in enumerate(made):
+            if attempts[attempt_id][1] != "interrupted" or i + 1 >= MAX_ATTEMPTS:
+                continue
+            assert i + 1 < len(made), f"reminder {reminder_id} was dropped after an interrupted attempt"
+            settled_at, retried_at = times[attempt_id][1], times[made[i + 1]][0]
+            assert settled_at is not None and retried_at is not None
+            assert retried_at >= settled_at + timedelta(minutes=1), (reminder_id, settled_at, retried_at)
+            retried_after_crash += 1
     # Every due reminder was attempted, and finished.
     assert len(reminders) == PATIENTS
     assert all(status in ("done", "failed") for status, _ in reminders.values()), reminders
     attempted = {reminder for reminder, _, _ in attempts.values()}
     assert attempted == set(reminders)
-    # The kills did land mid-call: some attempts were interrupted (and not redialed, above).
+    # The kills did land mid-call: some attempts were interrupted, and some of those reminders
+    # were attempted again afterwards (above).
     assert kills == 6 and any(outcome == "interrupted" for _, outcome, _ in attempts.values())
+    assert retried_after_crash > 0

@@ -152,13 +152,30 @@ def test_on_gsm_one_call_at_a_time(make_world: Any) -> None:
     assert [a[2] for a in world.attempts()] == ["gsm"] * 3
 
 
-def test_a_reminder_dialed_before_a_crash_is_never_dialed_again(world: World) -> None:
-    due_visit(world)
+def test_a_reminder_dialed_before_a_crash_is_not_redialed_at_once_but_retried_after_the_backoff(
+    world: World,
+) -> None:
+    due_visit(world, behaviours=(ANSWER_1, ANSWER_1))
     world.dispatcher.tick()  # dialing, then "the power fails"
     assert world.attempts() == [(1, "voice", "trunk", "in-progress", "")]
     world.dispatcher.inflight.clear()
     world.dispatcher.recover()  # the next start
     assert world.attempts() == [(1, "voice", "trunk", "finished", "interrupted")]
+    assert world.reminders()[0][3:] == ("pending", 1, "interrupted")  # counted, and not lost
+    world.run((world.cfg.reminders.retry_min - 1) * 60, step=60)
+    assert len(world.switchboard.placed) == 1  # it may have rung: no second call inside the back-off
+    world.run(5 * 60, step=30)
+    assert len(world.switchboard.placed) == 2
+    assert [a[4] for a in world.attempts()] == ["interrupted", "confirmed"]
+    assert world.reminders()[0][3:] == ("done", 2, "confirmed")
+
+
+def test_an_interrupted_last_attempt_gives_the_reminder_up(make_world: Any) -> None:
+    world = make_world(reminders={"max_attempts": 1})
+    due_visit(world)
+    world.dispatcher.tick()
+    world.dispatcher.inflight.clear()
+    world.dispatcher.recover()
     assert world.reminders()[0][3:] == ("failed", 1, "interrupted")
     world.run(3 * 3600, step=60)
     assert len(world.switchboard.placed) == 1
