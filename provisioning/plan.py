@@ -23,9 +23,11 @@ from appliance.config import Config, load_config, read_toml
 from appliance.config.loader import OVERLAY_NAME
 from appliance.config.model import REPLACED_COLLECTIONS
 from appliance.config.schema import deep_merge
-from appliance.errors import ClinicBoxError, ConfigError, ProvisioningError
+from appliance.errors import ClinicBoxError, ConfigError, ImportFileError, ProvisioningError
 from appliance.store import backup as backups
+from appliance.store import importer
 from appliance.store import keys as keymod
+from appliance.store.importpool import check_all
 from provisioning.bundle import TOML_NAME, StagedBundle, check_name
 from provisioning.media import check_tls, check_wav, prompt_target
 from provisioning.schema import ProvisionFile, parse_provision
@@ -46,6 +48,9 @@ _WEB_READS = frozenset(
 )
 _STATION_READS = frozenset({"stations", "sip", "logging", "paths", "simulate"})
 _GSM_READS = frozenset({"modem", "sip", "logging", "paths", "simulate"})
+
+#: Bad rows listed in a refusal; the rest are counted.
+MAX_ROWS_SHOWN = 20
 
 HEADER = "# Written by ClinicBox provisioning ({description}); the previous file is kept beside it.\n\n"
 
@@ -213,8 +218,11 @@ def _plan_files(plan: Plan, pf: ProvisionFile, staged: StagedBundle) -> set[str]
         used.update({files.tls_certificate, files.tls_key})
         plan.changes.append(f"web UI certificate for {info.subject} (valid until {info.not_after:%Y-%m-%d}) installed")
     if files.patients_csv:
-        plan.patients_csv = staged.path(files.patients_csv)
+        csv_path = staged.path(files.patients_csv)
+        rows = check_patients_csv(csv_path, files.patients_csv, cfg.clinic.country, cfg.clinic.default_language)
+        plan.patients_csv = csv_path
         used.add(files.patients_csv)
+        plan.changes.append(f"patients: {files.patients_csv} has {rows} rows, every one valid for this box")
     if files.backup:
         _plan_restore(plan, staged.path(files.backup), staged.path(files.backup_key))
         used.update({files.backup, files.backup_key})
@@ -249,8 +257,61 @@ def _plan_restore(plan: Plan, backup: Path, key_path: Path) -> None:
     )
 
 
+def csv_problems(data: bytes, region: str | None, language: str) -> tuple[int, list[tuple[int, str]]]:
+    """Check a patient CSV as the box's importer will, writing nothing: (rows, [(line, reason)]).
+
+    The importer's own reader and row validator are used, so a file that
+    passes here imports on the box. ``region=None`` (the box's country is
+    not known) checks only the file's structure: encoding, header, CSV
+    syntax and field counts, since phone numbers are read by country.
+    """
+    try:
+        text = importer._decode(data)
+        parsed = list(importer._rows(text, importer.PATIENT_ALIASES, importer._patient_required))
+    except ImportFileError as exc:
+        return 0, exc.errors
+    errors = [(line, row) for line, row in parsed if isinstance(row, str)]
+    rows = [(line, row) for line, row in parsed if not isinstance(row, str)]
+    if region is not None:
+        seen: dict[str, int] = {}
+        for line, key, _item, error in check_all(rows, region, language):
+            if error is not None or key is None:
+                errors.append((line, error or "invalid"))
+            elif key in seen:
+                errors.append((line, f"the same patient as line {seen[key]}"))
+            else:
+                seen[key] = line
+    return len(parsed), sorted(errors)
+
+
+def check_patients_csv(path: Path, name: str, region: str | None, language: str) -> int:
+    """Refuse a patient CSV the box would refuse, naming every bad row's line (never its content).
+
+    Returns the number of rows. Raises:
+        ProvisioningError: the bad rows, with line numbers and reasons.
+    """
+    rows, errors = csv_problems(path.read_bytes(), region, language)
+    if not errors:
+        return rows
+    shown = "\n".join(f"  line {line}: {reason}" for line, reason in errors[:MAX_ROWS_SHOWN])
+    more = f"\n  ... and {len(errors) - MAX_ROWS_SHOWN} more" if len(errors) > MAX_ROWS_SHOWN else ""
+    raise ProvisioningError(
+        f"files.patients_csv {name}: {len(errors)} bad rows; the box imports a patient file only when every row "
+        f"is good, so nothing was changed:\n{shown}{more}"
+    )
+
+
+def _bundle_clinic(pf: ProvisionFile) -> tuple[str | None, str]:
+    """The clinic country and language the bundle itself sets (None: the box's, unknown here)."""
+    clinic = pf.config.get("clinic", {}) if pf.config else {}
+    country = clinic.get("country") if isinstance(clinic, dict) else None
+    language = clinic.get("default_language") if isinstance(clinic, dict) else None
+    return (country if isinstance(country, str) else None), (language if isinstance(language, str) else "en")
+
+
 def check_structure(staged: StagedBundle) -> ProvisionFile:
-    """The checks that need no box: provision.toml's schema, every prompt's format, the TLS pair, the backup.
+    """The checks that need no box: provision.toml's schema, every prompt's format, the TLS pair, the
+    backup, the patient CSV (its rows too when the bundle sets the clinic's country).
 
     Raises:
         ProvisioningError: the first problem.
@@ -269,6 +330,9 @@ def check_structure(staged: StagedBundle) -> ProvisionFile:
     for name in (files.patients_csv, files.backup, files.backup_key):
         if name:
             staged.path(name)
+    if files.patients_csv:
+        region, language = _bundle_clinic(pf)
+        check_patients_csv(staged.path(files.patients_csv), files.patients_csv, region, language)
     if files.backup:
         scratch = Plan("", "", Path("."), new_cfg=None, old_cfg=None)  # type: ignore[arg-type]
         _plan_restore(scratch, staged.path(files.backup), staged.path(files.backup_key))
