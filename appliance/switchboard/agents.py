@@ -95,12 +95,17 @@ class AgentDesk:
                 self._up(st, "static contact")
 
     def _up(self, st: Station, why: str) -> None:
+        """A station (re)appears. Only its first appearance logs the agent in: one
+        that vanished (PC asleep) comes back as it was, so an agent who logged
+        out is not rung at an empty desk."""
         if st.reachable:
             return
         st.reachable = True
         log.info("station %s is up (%s)", st.id, why)
         self.c.run(self.c.acd.station_up(st.id), "acd")
-        self.c.run(self.c.acd.login(st.id), "acd")
+        if not st.extra.get("seen"):
+            st.extra["seen"] = True
+            self.c.run(self.c.acd.login(st.id), "acd")
         self.c.emit("agent.station", station=st.id, reachable=True)
 
     def _down(self, st: Station, why: str) -> None:
