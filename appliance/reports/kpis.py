@@ -21,8 +21,15 @@ millisecond, as the store writes them (waits and talk are rounded to ms).
 * Reminder confirmation rate: reminders with a ``confirmed`` attempt /
   reminders attempted in the period.
 
-"Queued" means the call entered a queue (``queued_at`` set), whatever its
-direction: a reminder call whose patient pressed 3 for the desk counts.
+"Queued" means a caller entered a queue (``queued_at`` set), whatever the
+direction: a reminder call whose patient pressed 3 for the desk counts. A
+virtual-hold callback call does not (``purpose = 'callback'``): the box
+rang the patient and put them through within a second, so counting it
+would add a fast answered call for every callback and flatter ASA and
+service level; the caller's wait is on their original call, and callbacks
+are measured by the callback KPIs. A caller an agent transferred back into
+a queue waited until the *first* agent answered (``CallRow.first_answered``);
+their first conversation is not queue wait.
 Queue KPIs are sums and counts (:class:`QueueTally`), so the store can add
 them up in SQL for a long period and hand over one tally per queue; the
 rates are then computed here the same way for both paths.
@@ -94,8 +101,8 @@ class QueueTally:
     longest_wait_s: float | None = None
 
     def add(self, call: CallRow, service_level_s: float = SERVICE_LEVEL_S, short_s: float = SHORT_ABANDON_S) -> None:
-        """Count one call (calls that never queued are ignored)."""
-        if call.queued is None:
+        """Count one call (calls that never queued, and callback calls, are ignored)."""
+        if not call.queued_caller:
             return
         self.queued += 1
         wait = call.wait
@@ -162,7 +169,7 @@ def tally_by_queue(
 ) -> dict[str, QueueTally]:
     tallies: dict[str, QueueTally] = defaultdict(QueueTally)
     for call in calls:
-        if call.queued is not None:
+        if call.queued_caller:
             tallies[call.queue or ""].add(call, service_level_s, short_s)
     return dict(sorted(tallies.items()))
 
@@ -247,7 +254,7 @@ def abandons_of(calls: Iterable[CallRow]) -> list[AbandonRow]:
     return [
         AbandonRow(c.caller, c.ended if c.ended is not None else c.started)
         for c in calls
-        if c.queued is not None and c.agent_answered is None and c.disposition == "abandoned"
+        if c.queued_caller and c.agent_answered is None and c.disposition == "abandoned"
     ]
 
 

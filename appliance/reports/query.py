@@ -41,19 +41,28 @@ def _epoch(column: str) -> str:
     return f"round((julianday({column}) - 2440587.5) * 86400.0, 3)"
 
 
-# Per queue, the same counts and sums as QueueTally.add, for calls that
-# started in the period and entered a queue (consistency is tested). The CTE
+# The first agent's answer (a transfer back into a queue moves agent_answered_at
+# to the second agent; the caller's wait ended with the first). One index probe.
+_FIRST_ANSWER = (
+    "coalesce((SELECT min(e.at) FROM queue_events e WHERE e.call_id = calls.id AND e.event = 'answer'),"
+    " agent_answered_at)"
+)
+
+# Per queue, the same counts and sums as QueueTally.add, for callers that
+# started in the period and entered a queue; callback calls are left out as
+# in CallRow.queued_caller (consistency is tested). The CTE
 # is MATERIALIZED so each row's wait and talk are computed once, not once per
 # aggregate that uses them.
 _TALLIES = f"""
 WITH q AS MATERIALIZED (
     SELECT coalesce(queue, '') AS queue, disposition, hold_seconds, wrap_seconds,
            agent_answered_at IS NOT NULL AS answered,
-           round(max(0, {_epoch("coalesce(agent_answered_at, ended_at)")} - {_epoch("queued_at")}), 3) AS wait,
+           round(max(0, {_epoch(f"CASE WHEN agent_answered_at IS NULL THEN ended_at ELSE {_FIRST_ANSWER} END")} - {_epoch("queued_at")}), 3) AS wait,
            CASE WHEN agent_answered_at IS NOT NULL AND ended_at IS NOT NULL
                 THEN round(max(0, {_epoch("ended_at")} - {_epoch("agent_answered_at")} - hold_seconds), 3)
                 ELSE 0 END AS talk
     FROM calls WHERE started_at >= :start AND started_at < :end AND queued_at IS NOT NULL
+                     AND purpose != 'callback'
 )
 SELECT queue, count(*), sum(answered), sum(NOT answered AND disposition = 'abandoned'),
        sum(NOT answered AND disposition = 'abandoned' AND wait < :short),
@@ -67,7 +76,8 @@ FROM q GROUP BY queue ORDER BY queue
 
 _CALLS = (
     f"SELECT {_epoch('started_at')}, caller, direction, purpose, disposition, queue, {_epoch('queued_at')}, agent,"
-    f" {_epoch('agent_answered_at')}, {_epoch('ended_at')}, hold_seconds, wrap_seconds"
+    f" {_epoch('agent_answered_at')}, {_epoch('ended_at')}, hold_seconds, wrap_seconds,"
+    f" CASE WHEN queued_at IS NOT NULL AND agent_answered_at IS NOT NULL THEN {_epoch(_FIRST_ANSWER)} END"
     " FROM calls WHERE started_at >= ? AND started_at < ?"
 )
 
@@ -163,7 +173,8 @@ def load_abandons(store: Store, start: datetime, end: datetime) -> list[AbandonR
     rows = _tuples(
         store,
         f"SELECT caller, {_epoch('coalesce(ended_at, started_at)')} FROM calls WHERE started_at >= ?"
-        " AND started_at < ? AND queued_at IS NOT NULL AND agent_answered_at IS NULL AND disposition = 'abandoned'",
+        " AND started_at < ? AND queued_at IS NOT NULL AND agent_answered_at IS NULL AND disposition = 'abandoned'"
+        " AND purpose != 'callback'",
         (to_db(start), to_db(end)),
     )
     return [AbandonRow._make(r) for r in rows]
@@ -191,7 +202,7 @@ def load_heat_buckets(store: Store, start: datetime, end: datetime) -> list[tupl
     rows = store.query(
         f"SELECT {_epoch('bucket')}, n, q FROM ("
         " SELECT substr(started_at, 1, 14) || CASE WHEN substr(started_at, 15, 2) < '30' THEN '00' ELSE '30' END"
-        "   AS bucket, sum(direction = 'inbound') AS n, sum(queued_at IS NOT NULL) AS q"
+        "   AS bucket, sum(direction = 'inbound') AS n, sum(queued_at IS NOT NULL AND purpose != 'callback') AS q"
         " FROM calls WHERE started_at >= ? AND started_at < ? GROUP BY bucket)",
         (to_db(start), to_db(end)),
     )

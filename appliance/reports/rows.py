@@ -16,8 +16,12 @@ class CallRow(NamedTuple):
     """One ``calls`` row, as the switchboard writes it.
 
     ``started`` INVITE received; ``queued`` entered the queue;
-    ``agent_answered`` connected to an agent; ``ended`` hang-up.
-    ``hold`` and ``wrap`` are seconds.
+    ``agent_answered`` connected to an agent (the last one, after a
+    transfer); ``ended`` hang-up. ``hold`` and ``wrap`` are seconds.
+    ``first_answered`` is the first agent's answer from the queue events:
+    an agent who transfers a caller back into a queue starts a second wait
+    and the CDR's ``agent_answered`` moves to the second agent, but the
+    caller's speed of answer ended with the first.
     """
 
     started: float
@@ -32,6 +36,17 @@ class CallRow(NamedTuple):
     ended: float | None = None
     hold: float = 0.0
     wrap: float = 0.0
+    first_answered: float | None = None
+
+    @property
+    def queued_caller(self) -> bool:
+        """A caller who entered a queue: what ASA, service level and abandon rate are about.
+
+        A virtual-hold callback call (purpose ``callback``) waits for its
+        agent only for the box's own dialling; the caller's wait is on the
+        original call, and callbacks have their own KPIs.
+        """
+        return self.queued is not None and self.purpose != "callback"
 
     @property
     def answered_by_agent(self) -> bool:
@@ -40,10 +55,11 @@ class CallRow(NamedTuple):
 
     @property
     def wait(self) -> float | None:
-        """Queue wait in ms-rounded seconds: to the agent's answer, else to the hang-up."""
+        """Queue wait in ms-rounded seconds: to the first agent's answer, else to the hang-up."""
         if self.queued is None:
             return None
-        end = self.agent_answered if self.agent_answered is not None else self.ended
+        answered = self.first_answered if self.first_answered is not None else self.agent_answered
+        end = answered if answered is not None else self.ended
         return None if end is None else round(max(0.0, end - self.queued), 3)
 
     @property
