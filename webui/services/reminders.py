@@ -8,6 +8,11 @@ Read-only: the reminder engine owns these tables. Rates over a period:
   started in the period;
 - freed slots: appointments cancelled in the period (their time can be
   given to someone else), and how many of those came through a reminder.
+
+The list of freed slots shows the upcoming ones (the visit is still ahead
+and no booked or confirmed visit with the same provider and location took
+its time since), most recently freed first: when, with whom, where, and
+whether a reminder freed it. No patient data: a slot is a time, not a person.
 """
 
 from __future__ import annotations
@@ -47,6 +52,16 @@ class Attempt:
 
 
 @dataclass(frozen=True)
+class FreedSlot:
+    starts_at: str
+    ends_at: str
+    provider: str
+    location: str
+    freed_at: str
+    by_reminder: bool
+
+
+@dataclass(frozen=True)
 class Rates:
     days: int
     reminded: int
@@ -71,6 +86,7 @@ class RemindersView:
     upcoming: list[Upcoming]
     attempts: list[Attempt]
     rates: Rates
+    freed: list[FreedSlot]
 
 
 def _row(store: Store, sql: str, params: tuple[object, ...]) -> tuple[Any, ...]:
@@ -126,5 +142,24 @@ def load(repos: Repos, now: datetime, actor: str, days: int = 30, limit: int = 2
         (since,),
     )
     rates = Rates(days, int(reminded), int(confirmed), int(attended), int(no_shows), int(cancelled), int(by_reminder))
+    freed = freed_slots(store, now, limit)
     repos.audit.record(actor, "view", "reminders", "", f"{len(upcoming)} upcoming, {len(attempts)} attempts")
-    return RemindersView(upcoming, attempts, rates)
+    return RemindersView(upcoming, attempts, rates, freed)
+
+
+def freed_slots(store: Store, now: datetime, limit: int = 200) -> list[FreedSlot]:
+    """Cancelled visits still ahead whose time nobody took since, most recently freed first."""
+    return [
+        FreedSlot(str(r[0]), str(r[1]), str(r[2]), str(r[3]), str(r[4]), bool(r[5]))
+        for r in store.query(
+            "SELECT a.starts_at, a.ends_at, a.provider, a.location, coalesce(a.status_changed_at, a.updated_at),"
+            " EXISTS (SELECT 1 FROM reminders r JOIN reminder_attempts ra ON ra.reminder_id = r.id"
+            " WHERE r.appointment_id = a.id AND ra.outcome = 'cancelled')"
+            " FROM appointments a WHERE a.status = 'cancelled' AND a.starts_at > ?"
+            " AND NOT EXISTS (SELECT 1 FROM appointments b WHERE b.status IN ('booked', 'confirmed')"
+            " AND b.provider = a.provider AND b.location = a.location"
+            " AND b.starts_at < a.ends_at AND b.ends_at > a.starts_at)"
+            " ORDER BY coalesce(a.status_changed_at, a.updated_at) DESC, a.starts_at LIMIT ?",
+            (to_db(now), limit),
+        )
+    ]
