@@ -2,10 +2,14 @@
 
 A registered trunk can still be dead (the provider's proxy gone, the
 internet down with the registration not yet expired), so the box also
-pings the provider with SIP OPTIONS from its own small socket: any reply,
-even 401 or 404, proves the provider is there. The verdict is published
-as ``trunk.up`` / ``trunk.down`` events (the modem's failover consumes
-them) and shown in the snapshot.
+pings a UDP trunk with SIP OPTIONS from its own small socket: any reply,
+even 401 or 404, proves the provider is there. A TLS trunk is not pinged
+that way: the provider listens for TLS on that port, so a UDP OPTIONS gets
+no answer and would report a working trunk as down. Its health is the
+registration state alone (PJSIP re-registers and keeps the TLS connection
+alive); a lost connection shows as a failed re-registration. The verdict
+is published as ``trunk.up`` / ``trunk.down`` events (the modem's failover
+consumes them) and shown in the snapshot.
 """
 
 from __future__ import annotations
@@ -46,7 +50,9 @@ class TrunkMonitor:
         self.enabled = cfg.trunk.enabled
         self.registered: bool | None = None if cfg.trunk.register else True
         self.reg_detail = ""
-        self.options_ok: bool | None = None if cfg.trunk.keepalive_interval_s else True
+        # OPTIONS go over UDP only; a TLS trunk relies on its registration (see the module doc).
+        self.pings = bool(cfg.trunk.keepalive_interval_s) and cfg.trunk.transport == "udp"
+        self.options_ok: bool | None = None if self.pings else True
         self.misses = 0
         self.last_reply = 0.0
         self.state = "disabled" if not self.enabled else "registering"
@@ -60,7 +66,11 @@ class TrunkMonitor:
         if not self.enabled:
             self.emit("trunk.down", reason="disabled")
             return
-        if self.cfg.trunk.keepalive_interval_s:
+        if self.cfg.trunk.keepalive_interval_s and not self.pings:
+            log.info(
+                "trunk keep-alive: %s trunk, judged by its registration (no UDP OPTIONS)", self.cfg.trunk.transport
+            )
+        if self.pings:
             self._thread = threading.Thread(target=self._ping_loop, name="trunk-options", daemon=True)
             self._thread.start()
         self._update()
