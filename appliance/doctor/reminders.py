@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from appliance.clock import SystemClock
 from appliance.doctor import Context, Result, check, fail, ok, warn
+from appliance.doctor.system import clock_state
 from appliance.reminders.service import PAUSED_KEY, read_status
 from appliance.store import Store
 from appliance.store.timefmt import to_db
@@ -31,7 +32,7 @@ def _store(ctx: Context) -> Store:
 def reminder_clock(ctx: Context) -> Result:
     if not ctx.cfg.reminders.enabled:
         return ok("reminder clock", "reminders are disabled (reminders.enabled = false)")
-    state = SystemClock(assume_synced=ctx.cfg.clock.assume_synced or ctx.cfg.simulate).sync_state()
+    state = clock_state(ctx)
     if state.trusted:
         return ok("reminder clock", f"reminders may go out: the clock is synchronised ({state.source})")
     return fail(

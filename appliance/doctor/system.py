@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import shutil
 
-from appliance.clock import SystemClock
+from appliance.clock import SystemClock, TimeSync
 from appliance.doctor import Context, Result, check, fail, ok, warn
+from appliance.doctor.switchboard import core_status
+from appliance.errors import ControlError
 
 
 @check("disk space", order=10)
@@ -31,9 +33,18 @@ def disk_space(ctx: Context) -> Result:
     return ok("disk space", detail)
 
 
+def clock_state(ctx: Context) -> TimeSync:
+    """The running core's clock state (only the core hears the mobile network's time), else this host's."""
+    try:
+        c = core_status(ctx)["box"]["clock"]
+        return TimeSync(bool(c["trusted"]), str(c["source"]), str(c["detail"]))
+    except (ControlError, KeyError, TypeError):
+        return SystemClock(assume_synced=ctx.cfg.clock.assume_synced or ctx.cfg.simulate).sync_state()
+
+
 @check("clock", order=12)
 def clock(ctx: Context) -> Result:
-    state = SystemClock(assume_synced=ctx.cfg.clock.assume_synced or ctx.cfg.simulate).sync_state()
+    state = clock_state(ctx)
     if state.trusted:
         return ok("clock", f"synchronised ({state.source}): {state.detail}")
     return fail(
