@@ -159,6 +159,9 @@ class Dispatcher:
             self._last_reconcile = mono
             self._sweep_stale(now)
             self.reconcile_sms()
+        self.texts.withdraw_stale(now)
+        if not self.policy.windows.is_open(now):
+            self.texts.hold_outside_windows(now, self.policy.windows)
         if rows.any_overdue(self.store.connection(), now):
             with self.store.transaction() as conn:
                 expired = rows.expire_overdue(conn, now)

@@ -9,6 +9,12 @@ was down are caught up from the modem's rows. At most
 ``sms_outstanding_per_min`` minutes of the modem's sending rate are queued
 at once, so texts do not trail past the calling window. Without a modem
 an SMS reminder fails at once, saying so.
+
+A text still queued (no part sent) when its visit is cancelled or moved,
+or its reminder's window ends, is never sent (the modem's queue skips it)
+and is withdrawn here: the attempt fails, the reminder is cancelled (a
+moved visit is re-planned for its new time) or expires. Outside the
+calling windows queued texts are held until the next window opens.
 """
 
 from __future__ import annotations
@@ -21,14 +27,22 @@ from appliance.clock import Clock
 from appliance.config import Config
 from appliance.errors import ClinicBoxError, ValidationError
 from appliance.reminders import messages
-from appliance.reminders.outcomes import OutcomeWriter
+from appliance.reminders.outcomes import ACTOR, OutcomeWriter
+from appliance.reminders.windows import Windows
 from appliance.store import reminders as rows
+from appliance.store import sms as sms_rows
 from appliance.store.connection import Connection, Store
 
 log = logging.getLogger(__name__)
 
 NOT_QUEUED_RETRY_S = 60.0
 NO_MODEM = "no modem: SMS cannot be sent (modem.enabled = false)"
+#: Why a queued text is withdrawn -> (the reminder's status, its outcome, the attempt's detail).
+WITHDRAWN = {
+    "cancelled": ("cancelled", "appointment-cancelled", "the appointment was cancelled"),
+    "moved": ("cancelled", "appointment-moved", "the appointment was moved"),
+    "expired": ("expired", "expired", "the reminder's window ended before it was sent"),
+}
 
 
 class SmsSender(Protocol):
@@ -125,3 +139,51 @@ class TextReminders:
             self.writer.not_placed(conn, attempt_id, "the box restarted first", now, 0)
         else:
             rows.placed(conn, attempt_id, sms_id=found[0])
+
+    def withdraw_stale(self, now: datetime) -> int:
+        """Withdraw queued texts whose visit was cancelled or moved or whose window is over."""
+        if not sms_rows.stale_reminder_sms(self.store.connection(), now):
+            return 0  # a read: an idle tick commits nothing
+        count = 0
+        with self.store.transaction() as conn:
+            for sms_id, attempt_id, why in sms_rows.stale_reminder_sms(conn, now):
+                if sms_rows.withdraw(conn, sms_id, WITHDRAWN[why][2]):
+                    self._withdrawn(conn, attempt_id, why, now)
+                    count += 1
+        log.info("%d queued reminder SMS withdrawn", count)
+        return count
+
+    def hold_outside_windows(self, now: datetime, windows: Windows) -> int:
+        """Calling windows closed: queued texts wait for the next window (or are withdrawn at their end)."""
+        pending = sms_rows.queued_reminder_sms(self.store.connection())
+        if not pending:
+            return 0
+        held = 0
+        with self.store.transaction() as conn:
+            for sms_id, attempt_id, expires, _ in pending:
+                opens = windows.next_open(now, expires)
+                if opens is None:
+                    if sms_rows.withdraw(conn, sms_id, WITHDRAWN["expired"][2]):
+                        self._withdrawn(conn, attempt_id, "expired", now)
+                elif sms_rows.hold_until(conn, sms_id, opens):
+                    held += 1
+        return held
+
+    def _withdrawn(self, conn: Connection, attempt_id: int, why: str, now: datetime) -> None:
+        status, outcome, detail = WITHDRAWN[why]
+        attempt = rows.attempt_row(conn, attempt_id)
+        if attempt is None or not rows.finish_attempt(conn, attempt_id, "failed", f"withdrawn: {detail}", now):
+            return
+        reminder_id = int(attempt[0])
+        reminder = rows.reminder_row(conn, reminder_id)
+        if reminder is None:
+            return
+        if reminder[1] == "active":
+            rows.set_reminder(conn, reminder_id, status, outcome, now)
+        self.writer.audit.append(
+            conn, ACTOR, "reminder-withdrawn", "reminder_attempt", attempt_id, f"reminder {reminder_id}: {why}"
+        )
+        if why == "moved":
+            from appliance.reminders.planning import ReminderPlanner
+
+            ReminderPlanner(self.cfg, self.clock).replan(conn, int(reminder[0]), now)

@@ -9,6 +9,11 @@ answers, before anything else happens, so a retry after a crash or an
 error re-sends only the parts the network never took: nobody gets the
 same SMS twice.
 
+A queued reminder SMS is never sent once its visit was cancelled or moved
+or its reminder's window is over (:func:`stale_reminder_sms`); the
+reminders withdraw such rows (``failed``, "withdrawn: ...") and hold
+queued ones back while the calling windows are closed (:func:`hold_until`).
+
 Incoming messages are ``received`` or ``partial`` (a multipart message
 whose missing parts never came); ``sent_at`` holds the network's time
 stamp (when the patient sent it), which with number and text makes a
@@ -28,7 +33,7 @@ from typing import Any
 
 from appliance.clock import Clock
 from appliance.errors import NotFoundError
-from appliance.store.connection import Store
+from appliance.store.connection import Connection, Store
 from appliance.store.timefmt import to_db
 
 OUT_OPEN = ("queued", "sending")
@@ -87,6 +92,66 @@ def same_number(a: str, b: str) -> bool:
     return da[-n:] == db[-n:]
 
 
+#: Why the queued reminder SMS ``m`` may no longer go out, or NULL. Two parameters: now, now.
+#: Only ``queued`` rows (no part taken by the network): a half-sent text is finished.
+_STALE_WHY = (
+    "(SELECT CASE WHEN a.status = 'cancelled' THEN 'cancelled'"
+    " WHEN r.planned_for != '' AND r.planned_for != a.starts_at THEN 'moved'"
+    " WHEN r.expires_at <= ? OR a.starts_at <= ? THEN 'expired' END"
+    " FROM reminder_attempts ra JOIN reminders r ON r.id = ra.reminder_id"
+    " JOIN appointments a ON a.id = r.appointment_id WHERE ra.id = m.reminder_attempt_id)"
+)
+_NOT_STALE = f" AND NOT (m.status = 'queued' AND m.reminder_attempt_id IS NOT NULL AND {_STALE_WHY} IS NOT NULL)"
+
+
+def stale_reminder_sms(conn: Connection, now: datetime) -> list[tuple[int, int, str]]:
+    """Queued reminder SMS that must not go out any more: (sms id, attempt id, why).
+
+    ``why`` is ``cancelled`` (the visit was cancelled), ``moved`` (the text
+    names the old time) or ``expired`` (the reminder's window is over or the
+    visit has begun). The modem never picks these up (:meth:`SmsRepo.due`);
+    the reminders withdraw them with :func:`withdraw`.
+    """
+    stamp = to_db(now)
+    rows = conn.execute(
+        f"SELECT m.id, m.reminder_attempt_id, {_STALE_WHY} AS why FROM sms_messages m WHERE m.direction = 'out'"
+        " AND m.status = 'queued' AND m.reminder_attempt_id IS NOT NULL AND why IS NOT NULL ORDER BY m.id",
+        (stamp, stamp),
+    ).fetchall()
+    return [(int(r[0]), int(r[1]), str(r[2])) for r in rows]
+
+
+def queued_reminder_sms(conn: Connection) -> list[tuple[int, int, datetime, str | None]]:
+    """Reminder SMS no part of which went out yet: (sms id, attempt id, reminder window end, next attempt)."""
+    rows = conn.execute(
+        "SELECT m.id, m.reminder_attempt_id, r.expires_at, m.next_attempt_at FROM sms_messages m"
+        " JOIN reminder_attempts ra ON ra.id = m.reminder_attempt_id JOIN reminders r ON r.id = ra.reminder_id"
+        " WHERE m.direction = 'out' AND m.status = 'queued' ORDER BY m.id"
+    ).fetchall()
+    return [(int(r[0]), int(r[1]), datetime.fromisoformat(str(r[2])), r[3]) for r in rows]
+
+
+def withdraw(conn: Connection, sms_id: int, why: str) -> bool:
+    """Take a queued SMS back before any part went out; False when it already started."""
+    cur = conn.execute(
+        "UPDATE sms_messages SET status = 'failed', next_attempt_at = NULL, error = ? WHERE id = ?"
+        " AND status = 'queued'",
+        (f"withdrawn: {why}", sms_id),
+    )
+    return bool(cur.rowcount == 1)
+
+
+def hold_until(conn: Connection, sms_id: int, until: datetime) -> bool:
+    """Keep a queued SMS from going out before ``until`` (a calling window opens)."""
+    stamp = to_db(until)
+    cur = conn.execute(
+        "UPDATE sms_messages SET next_attempt_at = ? WHERE id = ? AND status = 'queued'"
+        " AND (next_attempt_at IS NULL OR next_attempt_at < ?)",
+        (stamp, sms_id, stamp),
+    )
+    return bool(cur.rowcount == 1)
+
+
 class SmsRepo:
     """Reads and writes ``sms_messages``; every write is one transaction."""
 
@@ -125,17 +190,25 @@ class SmsRepo:
             return int(cur.lastrowid or 0)
 
     def due(self, limit: int = 20) -> list[SmsRecord]:
-        """Outgoing messages whose (next) attempt is due, oldest first."""
+        """Outgoing messages whose (next) attempt is due, oldest first.
+
+        A queued reminder SMS whose visit was cancelled or moved, or whose
+        reminder window is over, is never due (see :func:`stale_reminder_sms`).
+        """
+        now = self._now()
         rows = self.store.query(
-            f"SELECT {_COLS} FROM sms_messages WHERE direction = 'out' AND status IN ('queued', 'sending')"
-            " AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY id LIMIT ?",
-            (self._now(), limit),
+            f"SELECT {_COLS} FROM sms_messages m WHERE direction = 'out' AND status IN ('queued', 'sending')"
+            f" AND (next_attempt_at IS NULL OR next_attempt_at <= ?){_NOT_STALE} ORDER BY id LIMIT ?",
+            (now, now, now, limit),
         )
         return [_record(r) for r in rows]
 
     def next_due_at(self) -> str | None:
+        now = self._now()
         row = self.store.query_one(
-            "SELECT min(next_attempt_at) FROM sms_messages WHERE direction = 'out' AND status IN ('queued', 'sending')"
+            "SELECT min(next_attempt_at) FROM sms_messages m WHERE direction = 'out'"
+            f" AND status IN ('queued', 'sending'){_NOT_STALE}",
+            (now, now),
         )
         return row[0] if row else None
 
