@@ -129,8 +129,20 @@ class Acd(AcdCore):
         return out
 
     # -- callers --------------------------------------------------------------
-    def enter(self, call_id: str, queue: str, *, priority: int = 0, number: str = "", language: str = "en") -> Out:
+    def enter(
+        self,
+        call_id: str,
+        queue: str,
+        *,
+        priority: int = 0,
+        number: str = "",
+        language: str = "en",
+        front: bool = False,
+    ) -> Out:
         """A caller enters ``queue`` (from the IVR's EnterQueue).
+
+        ``front``: ahead of everyone in the queue, even when it is full (a caller
+        whose connection to an agent failed is not sent to the back).
 
         Raises:
             ValidationError: unknown queue, or the call is already queued.
@@ -141,6 +153,8 @@ class Acd(AcdCore):
         if call_id in self._entries or call_id in self._connected:
             raise ValidationError(f"call {call_id} is already in the queue")
         now = self.clock.now()
+        if front:
+            priority = max([priority, *(e.priority + 1 for e in self._entries.values() if e.queue == queue)])
         entry = Entry(call_id, queue, priority, number, language, self.clock.monotonic(), now, next(self._seq))
         out: Out = [QueueEvent(call_id, queue, "enter", now, None, {"priority": priority})]
         kept = self._entries.get(self.pending_callback(number) or "") if number else None
@@ -157,7 +171,7 @@ class Acd(AcdCore):
             if e.queue == queue and e.line_open and e.state in (EntryState.WAITING, EntryState.RINGING)
         )
         self._entries[call_id] = entry
-        if live >= settings.max_length:
+        if live >= settings.max_length and not front:
             self._overflow(entry, "queue-full", out)
             return out
         out.append(StartMusic(call_id, settings.music))
@@ -217,6 +231,59 @@ class Acd(AcdCore):
         out.append(QueueEvent(call_id, entry.queue, "answer", now, agent_id, {"wait_s": round(waited, 3)}))
         out.append(LeftQueue(call_id, entry.queue, "answered", waited, now, agent_id))
         self._noted(agent, out)
+        return out
+
+    def connect_direct(self, call_id: str, agent_id: str, queue: str) -> Out:
+        """A call put straight through to an agent (a transfer to its station), not routed.
+
+        The agent it came from, if any, wraps up; this one is on the call from
+        now (not offered other callers; a caller ringing it moves on), and its
+        talk and wrap-up count like any answered call's.
+
+        Raises:
+            ValidationError: unknown queue or agent, the agent is busy on a call,
+                or the call is waiting in a queue.
+        """
+        agent = self._agents.get(agent_id)
+        if queue not in self.queues or agent is None:
+            raise ValidationError(f"cannot connect {call_id} to agent {agent_id!r} in queue {queue!r}: unknown")
+        if agent.activity in (Activity.ON_CALL, Activity.DIALING):
+            raise ValidationError(f"{agent.name} is on another call; try another station or a queue")
+        if call_id in self._entries:
+            raise ValidationError(f"call {call_id} is waiting in a queue; answer it from there")
+        out: Out = []
+        previous = self._connected.pop(call_id, None)
+        if previous is not None:
+            self._finish_call(call_id, previous, out)
+        if agent.activity is not Activity.IDLE:
+            self._release_pending(agent, out)  # ringing: the caller goes on; wrap-up: done
+        agent.activity, agent.call_id, agent.queue = Activity.ON_CALL, call_id, queue
+        self._connected[call_id] = Connected(agent_id, queue, self.clock.monotonic())
+        self._noted(agent, out)
+        self._dispatch(out)
+        return out
+
+    def connect_failed(self, call_id: str, agent_id: str, queue: str, *, number: str = "", language: str = "en") -> Out:
+        """The agent's station failed or rang out before the call reached it.
+
+        That is a transfer to a station or a callback's reserved agent: the agent
+        is free again but rests like after a decline, and the caller goes back to
+        the front of its queue (``queue`` when the ACD did not connect the call).
+        """
+        connected = self._connected.get(call_id)
+        if call_id in self._entries or (connected is not None and connected.agent != agent_id):
+            return []
+        out: Out = []
+        if connected is not None:
+            del self._connected[call_id]
+            queue = connected.queue
+        agent = self._agents.get(agent_id)
+        if agent is not None and agent.activity is Activity.ON_CALL and agent.call_id == call_id:
+            self._set_idle(agent, out, to_back=True)
+            self._cancel_timer(agent.rest_timer, out)
+            agent.rest_timer = self._start_timer("rest", agent.id, self.decline_rest_s, out)
+        out.append(QueueEvent(call_id, queue, "connect-failed", self.clock.now(), agent_id))
+        out.extend(self.enter(call_id, queue, number=number, language=language, front=True))
         return out
 
     def agent_declined(self, call_id: str, agent_id: str) -> Out:

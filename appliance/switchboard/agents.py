@@ -283,14 +283,17 @@ class AgentDesk:
             return {"transferred": call.id, "to_queue": to_queue}
         if to_station:
             target = self._get(to_station)
-            if target.leg is not None or not target.reachable:
+            if target is st or target.leg is not None or target.call is not None or not target.reachable:
                 raise SwitchboardError(f"{target.name} is busy or unavailable")
+            # The ACD must know: the target is on this call (not rung for another caller),
+            # and this agent's part ends in wrap-up. Raises before anything changes.
+            actions = self.c.acd.connect_direct(call.id, target.id, self._queue_of(call))
             self._drop_agent(st, call)
-            self.c.run(self.c.acd.call_ended(call.id), "acd")
             target.call, target.direct = call.id, True
             call.state = "queued"
             call.music_file = "builtin"
             self.c._music_on(call)
+            self.c.run(actions, "acd")
             self._invite(target, call.id, "accepted")
             self.c.writer.db(
                 cdr.queue_event(call.id, self.c.now(), call.queue or "", "transfer", st.id, {"to": to_station})
@@ -328,12 +331,32 @@ class AgentDesk:
             st.leg = None
             leg.gone = True
             self.c.legs.discard(leg)
-            if exc.status == PJ_ETOOMANY:  # every line in use: not the station's fault
-                log.warning("cannot call station %s: every line is in use", st.id)
+            busy = exc.status == PJ_ETOOMANY  # every line in use: not the station's fault
+            log.warning("cannot call station %s: %s", st.id, "every line is in use" if busy else exc.reason)
+            if st.call == call_id:
+                self.c.soon(lambda: self._not_connected(st, call_id, 0, station_fault=not busy))
+            elif busy:
                 self.c.soon(lambda: self.c.run(self.c.acd.agent_declined(call_id, st.id), "acd"))
-                return
-            log.warning("cannot call station %s: %s", st.id, exc.reason)
-            self.c.soon(lambda: self._failed(st, call_id))
+            else:
+                self.c.soon(lambda: self._failed(st, call_id))
+            return
+        if st.call == call_id:  # a transfer or a callback's agent: no ACD ring timer covers it
+            seconds = float(self.c.cfg.queues[self._queue_of(self.c.calls.get(call_id))].ring_timeout_s)
+            st.extra["ring_timer"] = self.c.loop.later(seconds, lambda: self._rang_out(st, leg, seconds))
+
+    def _rang_out(self, st: Station, leg: Leg, seconds: float) -> None:
+        if st.leg is leg and not leg.gone and leg.state != pj.PJSIP_INV_STATE_CONFIRMED:
+            log.warning("station %s did not answer within %.0f s", st.id, seconds)
+            leg.end()  # → leg_gone → the caller goes back to the queue
+
+    def _stop_ring_timer(self, st: Station) -> None:
+        timer = st.extra.pop("ring_timer", None)
+        if timer is not None:
+            timer.cancel()
+
+    def _queue_of(self, call: Any) -> str:
+        queue = getattr(call, "queue", None)
+        return str(queue) if queue in self.c.cfg.queues else str(self.c._front_desk_queue())
 
     def leg_media(self, leg: Leg) -> None:
         st = self.stations.get(leg.agent or "")
@@ -347,6 +370,7 @@ class AgentDesk:
         if st is None or st.leg is not leg:
             leg.end()
             return
+        self._stop_ring_timer(st)
         call = self.c.calls.get(leg.owner)
         if call is None or call.ended:
             leg.end()
@@ -361,16 +385,51 @@ class AgentDesk:
         if st is None or st.leg is not leg:
             return
         st.leg = None
+        self._stop_ring_timer(st)
         call_id = leg.owner
-        if st.call == call_id:  # the agent's side of a conversation ended
-            st.call, st.last_call = None, call_id
+        if st.call == call_id:
             call = self.c.calls.get(call_id)
-            if call is not None and not call.ended and call.agent == st.id:
+            if call is not None and not call.ended and call.agent != st.id:
+                self._not_connected(st, call_id, code)  # failed or rang out before it was bridged
+                return
+            st.call, st.last_call = None, call_id  # the agent's side of a conversation ended
+            if call is not None and not call.ended:
                 self.c.end_call(call, "agent")
             return
         if st.ringing == call_id:
             st.ringing = None
             self._failed(st, call_id, code)
+
+    def _not_connected(self, st: Station, call_id: str, code: int, *, station_fault: bool = True) -> None:
+        """The station never came on the line for a call it was connected to.
+
+        Without this the caller would hear music until the maximum call
+        duration, and the ACD would keep the agent on-call.
+        """
+        if st.call != call_id:
+            return
+        st.call = None
+        if st.kind == "phone" and station_fault and code in (0, 408, 503):
+            st.extra["down_at"] = time.monotonic()
+            self._down(st, f"desk phone did not answer the INVITE ({code or 'no route'})")
+        call = self.c.calls.get(call_id)
+        if call is None or call.ended:
+            return
+        if call.extra.get("station") == st.id:  # a console callback placed for this station alone
+            self.c.end_call(call, "agent")
+            return
+        log.warning("station %s did not take call %s (%s): back to the front of the queue", st.id, call_id[:8], code)
+        call.state = "queued"
+        self.c.run(
+            self.c.acd.connect_failed(
+                call_id,
+                st.id,
+                self._queue_of(call),
+                number=call.caller if call.caller.startswith("+") else "",
+                language=call.language or "en",
+            ),
+            "acd",
+        )
 
     def _failed(self, st: Station, call_id: str, code: int = 0) -> None:
         if st.kind == "phone" and code in (0, 408, 503):
