@@ -341,7 +341,10 @@ class AgentDesk:
                 self.c.soon(lambda: self._failed(st, call_id))
             return
         if st.call == call_id:  # a transfer or a callback's agent: no ACD ring timer covers it
-            seconds = float(self.c.cfg.queues[self._queue_of(self.c.calls.get(call_id))].ring_timeout_s)
+            call = self.c.calls.get(call_id)
+            if call is not None:
+                call.agent_leg = leg  # a caller who hangs up stops the station ringing
+            seconds = float(self.c.cfg.queues[self._queue_of(call)].ring_timeout_s)
             st.extra["ring_timer"] = self.c.loop.later(seconds, lambda: self._rang_out(st, leg, seconds))
 
     def _rang_out(self, st: Station, leg: Leg, seconds: float) -> None:
@@ -415,6 +418,8 @@ class AgentDesk:
         call = self.c.calls.get(call_id)
         if call is None or call.ended:
             return
+        if call.agent_leg is not None and call.agent_leg.gone:
+            call.agent_leg = None
         if call.extra.get("station") == st.id:  # a console callback placed for this station alone
             self.c.end_call(call, "agent")
             return

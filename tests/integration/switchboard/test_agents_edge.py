@@ -81,6 +81,13 @@ def test_a_transfer_that_rings_out_goes_back_to_the_queue(box, sipua, station_pr
     caller.hangup(cid)
 
 
+def test_a_caller_who_hangs_up_during_a_transfer_stops_the_ringing(box, sipua, station_proc) -> None:
+    b, phone, caller, cid, _ = transferred_to_phone(box, sipua, station_proc)
+    caller.hangup(cid)
+    phone.wait_for("state", lambda e: e["state"] == "DISCONNECTED", timeout=2)  # at once, not at ring timeout
+    b.wait(lambda s: state_of(s, "phone3") != "on-call", timeout=5, what="phone3 free again")
+
+
 def test_the_transfer_target_is_on_call_and_wraps_up(box, sipua, station_proc) -> None:
     b, phone, caller, cid, incoming = transferred_to_phone(box, sipua, station_proc)
     b.wait(lambda s: state_of(s, "phone3") == "on-call", timeout=5, what="phone3 on-call while it rings")
