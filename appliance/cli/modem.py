@@ -1,4 +1,4 @@
-"""``clinicbox modem status|send-sms|simulate``: the technician's modem tools."""
+"""``clinicbox modem status|send-sms|simulate|usb-reset``: the technician's modem tools."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from appliance.modem.simulator import ModemSimulator
 from appliance.modem.sms import SmsService, recipient
 from appliance.modem.status import read_status
 from appliance.modem.transport import PortBusyError
+from appliance.modem.usbreset import UsbResetError, check_modem_port, serve_request, unbind_bind
 from appliance.privacy import mask_phone
 from appliance.store.sms import SmsRepo
 
@@ -41,6 +42,16 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,
     p.add_argument("--pin", default="", help="make the simulated SIM ask for this PIN")
     p.add_argument("--control", metavar="SOCK", help="Unix socket taking JSON commands (inject SMS, calls, faults)")
     p.set_defaults(func=cmd_simulate)
+    p = msub.add_parser("usb-reset", help="unbind and re-bind the modem's USB device (root)")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument(
+        "--serve-request",
+        action="store_true",
+        help="carry out the core's pending request in the run folder (clinicbox-usb-reset.service)",
+    )
+    what.add_argument("--port", metavar="ID", help="reset this USB port now, e.g. 1-1.3 (a technician, as root)")
+    p.add_argument("--sys-root", default="/sys", metavar="DIR", help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_usb_reset)
 
 
 def _running_core(cfg: Config) -> dict[str, Any] | None:
@@ -147,4 +158,21 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         if control is not None:
             control.stop()
         sim.stop()
+    return 0
+
+
+def cmd_usb_reset(args: argparse.Namespace) -> int:
+    """The root side of a modem USB reset: the core's request, or a technician's port."""
+    cfg = context.config(args)
+    sys_root = Path(args.sys_root)
+    if args.serve_request:
+        result = serve_request(cfg.paths.run_dir, sys_root, usb_serial=cfg.modem.usb_serial)
+        print(("reset: " if result.ok else "refused: ") + result.detail)
+        return 0 if result.ok else 1
+    what = check_modem_port(sys_root, args.port, cfg.modem.usb_serial)
+    try:
+        unbind_bind(sys_root, args.port, 2.0)
+    except OSError as exc:
+        raise UsbResetError(f"unbind/bind of {args.port} failed ({exc}); run it as root") from exc
+    print(f"reset: {what} on USB {args.port} unbound and bound again")
     return 0

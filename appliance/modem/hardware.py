@@ -3,7 +3,8 @@
 This is the one adapter between the driver and the machine. The real one,
 :class:`UsbModemHardware`, finds ports through sysfs and resets the modem
 by unbinding and re-binding its USB device (what unplugging and plugging
-it back does, without a technician). The shipped fake,
+it back does, without a technician) - itself when it may write sysfs
+(development), else through the root helper (the appliance). The shipped fake,
 :class:`SimulatedHardware`, does the same to the simulator on its pty.
 Config chooses (``modem.simulate`` or the global ``simulate``); tests can
 pass their own object with these two methods.
@@ -12,7 +13,6 @@ pass their own object with these two methods.
 from __future__ import annotations
 
 import logging
-import time
 from pathlib import Path
 from typing import Protocol
 
@@ -20,6 +20,7 @@ from appliance.config.modem import ModemSettings
 from appliance.errors import ModemError
 from appliance.modem.locate import PortCandidate, SysfsLocator
 from appliance.modem.simpty import PtySimulator
+from appliance.modem.usbreset import can_write_sysfs, request_reset, unbind_bind
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,10 @@ class UsbModemHardware:
         settings: the ``[modem]`` section.
         locator: lists ports; its roots are replaceable for tests.
         sys_root: where ``bus/usb/drivers/usb/{unbind,bind}`` live.
+        run_dir: the core's runtime folder; when set and this process cannot
+            write sysfs itself (the appliance), the reset is requested from
+            the root helper there (:mod:`appliance.modem.usbreset`).
+        helper_timeout_s: how long to wait for the helper's answer.
     """
 
     def __init__(
@@ -61,11 +66,15 @@ class UsbModemHardware:
         locator: SysfsLocator | None = None,
         sys_root: Path = Path("/sys"),
         rebind_delay_s: float = 2.0,
+        run_dir: Path | None = None,
+        helper_timeout_s: float = 20.0,
     ) -> None:
         self.settings = settings
         self.locator = locator or SysfsLocator(sys_root)
         self.sys_root = Path(sys_root)
         self.rebind_delay_s = rebind_delay_s
+        self.run_dir = run_dir
+        self.helper_timeout_s = helper_timeout_s
         self._last: PortCandidate | None = None
 
     def ports(self) -> list[str]:
@@ -94,14 +103,17 @@ class UsbModemHardware:
             target = self.candidate_for(str(Path(self.settings.port).resolve()))
         if target is None:
             raise ModemError("cannot tell which USB device the modem is; set modem.usb_serial")
-        driver = self.sys_root / "bus" / "usb" / "drivers" / "usb"
+        if self.run_dir is not None and not can_write_sysfs(self.sys_root):
+            # The appliance: no root, read-only /sys. The root helper does it.
+            detail = request_reset(self.run_dir, target.usb_device, timeout_s=self.helper_timeout_s)
+            log.warning("modem USB reset by the helper: %s", detail)
+            return
         try:
-            (driver / "unbind").write_text(target.usb_device)
-            time.sleep(self.rebind_delay_s)
-            (driver / "bind").write_text(target.usb_device)
+            unbind_bind(self.sys_root, target.usb_device, self.rebind_delay_s)
         except OSError as exc:
             raise ModemError(
-                f"USB reset of {target.usb_device} failed ({exc}); the core needs root, or unplug and replug the modem"
+                f"USB reset of {target.usb_device} failed ({exc}); the core needs root or the "
+                "clinicbox-usb-reset helper, or unplug and replug the modem"
             ) from exc
         log.warning("modem USB device %s unbound and bound again", target.usb_device)
 

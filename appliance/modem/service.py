@@ -81,7 +81,9 @@ class ModemService:
             fake = ModemSimulator(profile=self.settings.simulator_profile, pin=self.settings.pin)
             self.simulator = PtySimulator(fake, link=cfg.paths.run_dir / "modem-sim.tty")
         self.hardware: ModemHardware = hardware or (
-            SimulatedHardware(self.simulator) if self.simulator is not None else UsbModemHardware(self.settings)
+            SimulatedHardware(self.simulator)
+            if self.simulator is not None
+            else UsbModemHardware(self.settings, run_dir=cfg.paths.run_dir)
         )
         offer = getattr(clock, "offer_network_time", None)
         self.offer_time: Callable[[datetime], None] | None = offer if callable(offer) else None

@@ -19,7 +19,7 @@ from tests.unit.provisioning.kit import tls_pair
 
 ROOT = Path(__file__).resolve().parents[3]
 SYSTEMD = ROOT / "systemd"
-UNITS = sorted(p for p in SYSTEMD.iterdir() if p.suffix in (".service", ".timer"))
+UNITS = sorted(p for p in SYSTEMD.iterdir() if p.suffix in (".service", ".timer", ".path"))
 FIRMWARE_UNITS = sorted((ROOT / "firmware").rglob("*.service"))
 
 
@@ -50,6 +50,8 @@ def test_there_are_units_for_every_process() -> None:
         "clinicbox-provision@.service",
         "clinicbox-backup.service",
         "clinicbox-backup.timer",
+        "clinicbox-usb-reset.path",
+        "clinicbox-usb-reset.service",
     } <= names
 
 
@@ -103,6 +105,26 @@ def test_core_unit_is_notify_watchdog_hardened() -> None:
         "ExecStart=/usr/bin/clinicbox --config /etc/clinicbox/clinicbox.toml run",
     ):
         assert expected in lines, expected
+
+
+def test_usb_reset_helper_is_root_but_confined() -> None:
+    """The only root service: started by its path unit, no network, writes two places."""
+    path = set(_unit_lines("clinicbox-usb-reset.path"))
+    assert "PathExists=/run/clinicbox/usb-reset.request" in path
+    assert "Unit=clinicbox-usb-reset.service" in path
+    lines = set(_unit_lines("clinicbox-usb-reset.service"))
+    for expected in (
+        "Type=oneshot",
+        "ExecStart=/usr/bin/clinicbox --config /etc/clinicbox/clinicbox.toml modem usb-reset --serve-request",
+        "PrivateNetwork=yes",
+        "NoNewPrivileges=yes",
+        "ProtectSystem=strict",
+        "ProtectKernelTunables=yes",
+        "ReadWritePaths=/sys/bus/usb/drivers/usb /run/clinicbox",
+        "CapabilityBoundingSet=CAP_DAC_OVERRIDE",
+    ):
+        assert expected in lines, expected
+    assert not any(line.startswith(("User=", "DynamicUser=")) for line in lines)  # sysfs bind needs uid 0
 
 
 def test_service_commands() -> None:

@@ -22,6 +22,7 @@ from appliance.modem.status import ModemStatus, write_status
 from appliance.store import Store
 from tests.conftest import run_cli
 from tests.integration.modem.conftest import wait_until
+from tests.unit.modem.sysfs_tree import add_port
 
 CONFIG = """
 simulate = true
@@ -170,3 +171,42 @@ def test_simulate_runs_on_a_pty_and_takes_control_commands(sim_link: Path) -> No
     assert control(ctl, {"cmd": "sent"}) == {"ok": True, "sent": []}
     assert control(ctl, {"cmd": "fly"})["ok"] is False
     assert os.stat(ctl).st_mode & 0o077 == 0
+
+
+def _usb_tree(root: Path) -> Path:
+    add_port(root, "ttyUSB2", usb="1-1.3", interface=2, vendor="2c7c", product="0125", serial="EC25A1B2")
+    add_port(root, "ttyACM0", usb="1-1.2", interface=0, vendor="0403", product="6001", serial="FTDI1")
+    (root / "sys/bus/usb/devices").mkdir(parents=True)
+    for usb in ("1-1.3", "1-1.2"):
+        (root / "sys/bus/usb/devices" / usb).symlink_to(root / "sys/devices/pci0000:00/usb1" / usb)
+    (root / "sys/bus/usb/drivers/usb").mkdir(parents=True)
+    return root / "sys"
+
+
+def test_usb_reset_serves_the_cores_request(tmp_path: Path) -> None:
+    """What clinicbox-usb-reset.service runs when the core asks for a modem reset."""
+    config = write_config(tmp_path)
+    sys_root = _usb_tree(tmp_path)
+    (tmp_path / "run").mkdir()
+    nonce = "ab" * 16
+    (tmp_path / "run/usb-reset.request").write_text(json.dumps({"port": "1-1.3", "nonce": nonce}))
+    result = clinicbox(config, "modem", "usb-reset", "--serve-request", "--sys-root", str(sys_root))
+    assert result.returncode == 0, result.stderr
+    assert "reset: Quectel 2c7c:0125 on USB 1-1.3 unbound and bound again" in result.stdout
+    assert (sys_root / "bus/usb/drivers/usb/bind").read_text() == "1-1.3"
+    assert json.loads((tmp_path / "run/usb-reset.result").read_text()) == {
+        "nonce": nonce,
+        "ok": True,
+        "detail": "Quectel 2c7c:0125 on USB 1-1.3 unbound and bound again",
+    }
+    assert not (tmp_path / "run/usb-reset.request").exists()
+    (tmp_path / "run/usb-reset.request").write_text(json.dumps({"port": "1-1.2", "nonce": nonce}))
+    refused = clinicbox(config, "modem", "usb-reset", "--serve-request", "--sys-root", str(sys_root))
+    assert refused.returncode == 1 and "refused: USB device 1-1.2 (vendor 0403) is not a known modem" in refused.stdout
+
+
+def test_usb_reset_of_a_named_port_refuses_a_non_modem(tmp_path: Path) -> None:
+    sys_root = _usb_tree(tmp_path)
+    result = clinicbox(write_config(tmp_path), "modem", "usb-reset", "--port", "1-1.2", "--sys-root", str(sys_root))
+    assert result.returncode != 0 and "not a known modem" in result.stderr
+    assert not (sys_root / "bus/usb/drivers/usb/unbind").exists()
