@@ -25,7 +25,7 @@ systemd-sysusers
 rm -f /etc/nginx/sites-enabled/default
 ln -sf ../sites-available/clinicbox /etc/nginx/sites-enabled/clinicbox
 systemctl enable clinicbox-first-boot.service clinicbox-core.service clinicbox-web.service \
-    clinicbox-backup.timer nginx.service chrony.service
+    clinicbox-backup.timer clinicbox-usb-reset.path nginx.service chrony.service
 
 # Read-only root: overlayroot in the initramfs, RAM as the upper layer;
 # recurse=0 leaves the data partition (and its bind mounts) writable.
