@@ -42,11 +42,9 @@ def _epoch(column: str) -> str:
 
 
 # The first agent's answer (a transfer back into a queue moves agent_answered_at
-# to the second agent; the caller's wait ended with the first). One index probe.
-_FIRST_ANSWER = (
-    "coalesce((SELECT min(e.at) FROM queue_events e WHERE e.call_id = calls.id AND e.event = 'answer'),"
-    " agent_answered_at)"
-)
+# to the second agent; the caller's wait ended with the first), kept by the
+# switchboard in first_answered_at (schema 6).
+_FIRST_ANSWER = "coalesce(first_answered_at, agent_answered_at)"
 
 # Per queue, the same counts and sums as QueueTally.add, for callers that
 # started in the period and entered a queue; callback calls are left out as

@@ -24,6 +24,7 @@ UPDATABLE = frozenset(
         "queued_at",
         "agent",
         "agent_answered_at",
+        "first_answered_at",
         "ended_at",
         "disposition",
         "ivr_path",

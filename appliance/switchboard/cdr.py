@@ -53,6 +53,17 @@ def update(call_id: str, **fields: Any) -> Op:
     return op
 
 
+def first_answer(call_id: str, at: datetime) -> Op:
+    """An agent answered the call from a queue; the first such answer is kept for ASA."""
+
+    def op(conn: Any) -> None:
+        conn.execute(
+            "UPDATE calls SET first_answered_at = coalesce(first_answered_at, ?) WHERE uuid = ?", (to_db(at), call_id)
+        )
+
+    return op
+
+
 def queue_event(call_id: str, at: datetime, queue: str, event: str, agent: str | None, data: dict[str, Any]) -> Op:
     def op(conn: Any) -> None:
         calls.add_queue_event(conn, call_id, to_db(at), queue, event, agent, dict(data))

@@ -1,8 +1,8 @@
 """From a real store: callback calls and re-queued transfers do not flatter ASA, service level or abandons.
 
-The rows are written the way the switchboard writes them: the CDR, plus the
-ACD's ``answer`` queue events (one per agent answer; a transfer back into a
-queue gives a second one and moves ``agent_answered_at`` to the second agent).
+The rows are written the way the switchboard writes them: the CDR, the ACD's
+queue events, and ``first_answered_at`` (the first agent's answer; a transfer
+back into a queue moves ``agent_answered_at`` to the second agent).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ def seed(store: Store) -> None:
         # A caller answered after 40 s.
         cdr.insert(db, uuid="a", direction="inbound", started_at=at(0), caller="+48600000002")
         cdr.update(db, "a", queue="desk", queued_at=at(10), agent="desk1", agent_answered_at=at(50), ended_at=at(200))
+        cdr.update(db, "a", first_answered_at=at(50))
         cdr.update(db, "a", disposition="answered")
         cdr.add_queue_event(db, "a", at(50), "desk", "answer", "desk1", {"wait_s": 40})
         # A caller who asked to be called back after 30 s ...
@@ -45,7 +46,7 @@ def seed(store: Store) -> None:
         # Answered after 15 s, talked, transferred to billing at 205, answered there at 215.
         cdr.insert(db, uuid="t", direction="inbound", started_at=at(1000), caller="+48600000004")
         cdr.update(db, "t", queue="desk", queued_at=at(1010), agent="billing1", agent_answered_at=at(1215))
-        cdr.update(db, "t", ended_at=at(1400), disposition="answered")
+        cdr.update(db, "t", ended_at=at(1400), disposition="answered", first_answered_at=at(1025))
         cdr.add_queue_event(db, "t", at(1025), "desk", "answer", "desk1", {"wait_s": 15})
         cdr.add_queue_event(db, "t", at(1205), "billing", "transfer", "desk1", {"from": "desk1"})
         cdr.add_queue_event(db, "t", at(1215), "billing", "answer", "billing1", {"wait_s": 10})

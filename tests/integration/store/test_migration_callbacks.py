@@ -1,5 +1,7 @@
-"""Migration 5 rebuilds the callbacks table to accept 'busy' callers and keeps
-every row and rule of the table it replaces."""
+"""Migrations on a store that already holds data: 5 rebuilds the callbacks
+table to accept 'busy' callers and keeps every row and rule of the table it
+replaces; 6 fills each answered queued call's first answer from its queue
+events."""
 
 from __future__ import annotations
 
@@ -9,11 +11,11 @@ from sqlcipher3 import dbapi2 as sqlcipher
 from appliance.store import migrate
 
 
-def at_version_4() -> sqlcipher.Connection:
+def at_version(last: int) -> sqlcipher.Connection:
     conn = sqlcipher.connect(":memory:", isolation_level=None)
     conn.execute("PRAGMA foreign_keys = ON")
     for number, _name, sql in migrate.available():
-        if number > 4:
+        if number > last:
             break
         for statement in migrate._statements(sql):
             conn.execute(statement)
@@ -22,7 +24,7 @@ def at_version_4() -> sqlcipher.Connection:
 
 
 def test_upgrade_keeps_callbacks_and_accepts_busy_callers() -> None:
-    conn = at_version_4()
+    conn = at_version(4)
     conn.execute(
         "INSERT INTO calls(uuid, direction, started_at, caller) VALUES ('c1', 'inbound', '2026-11-02T09:00:00Z', '+48600000001')"
     )
@@ -66,3 +68,23 @@ def test_upgrade_keeps_callbacks_and_accepts_busy_callers() -> None:
     # Deleting the call a callback came from still clears the link, as before.
     conn.execute("DELETE FROM calls WHERE uuid = 'c1'")
     assert conn.execute("SELECT call_id FROM callbacks WHERE number = '+48600000001'").fetchone() == (None,)
+
+
+def test_upgrade_fills_the_first_answer_of_transferred_calls() -> None:
+    conn = at_version(5)
+    conn.execute(
+        "INSERT INTO calls(uuid, direction, started_at, caller, queue, queued_at, agent, agent_answered_at)"
+        " VALUES ('t', 'inbound', '2026-11-02T09:00:00Z', '+48600000004', 'desk', '2026-11-02T09:00:10Z',"
+        " 'billing1', '2026-11-02T09:03:35Z')"
+    )
+    conn.execute(
+        "INSERT INTO calls(uuid, direction, started_at, caller) VALUES ('n', 'inbound', '2026-11-02T10:00:00Z', '+1')"
+    )
+    for when, event in (("09:00:25", "answer"), ("09:03:25", "transfer"), ("09:03:35", "answer")):
+        conn.execute(
+            "INSERT INTO queue_events(call_id, at, queue, event) VALUES (1, ?, 'desk', ?)",
+            (f"2026-11-02T{when}Z", event),
+        )
+    migrate.apply_migrations(conn)
+    rows = dict(conn.execute("SELECT uuid, first_answered_at FROM calls").fetchall())
+    assert rows == {"t": "2026-11-02T09:00:25Z", "n": None}  # the first agent's answer; unanswered calls untouched
