@@ -53,12 +53,16 @@ def update(call_id: str, **fields: Any) -> Op:
     return op
 
 
-def first_answer(call_id: str, at: datetime) -> Op:
-    """An agent answered the call from a queue; the first such answer is kept for ASA."""
+def first_answer(call_id: str, agent: str | None, at: datetime) -> Op:
+    """An agent answered the call from a queue. The record keeps the first answer (its
+    queue, agent and time), like a transfer to a station: a caller transferred back into
+    a queue waited only until then, and the rest of the call is their handling."""
 
     def op(conn: Any) -> None:
         conn.execute(
-            "UPDATE calls SET first_answered_at = coalesce(first_answered_at, ?) WHERE uuid = ?", (to_db(at), call_id)
+            "UPDATE calls SET first_answered_at = coalesce(first_answered_at, ?),"
+            " agent_answered_at = coalesce(agent_answered_at, ?), agent = coalesce(agent, ?) WHERE uuid = ?",
+            (to_db(at), to_db(at), agent, call_id),
         )
 
     return op

@@ -535,8 +535,7 @@ class Controller:
             if call is not None:
                 call.outcome = a.outcome
             if a.outcome == "answered":
-                self.writer.db(cdr.update(a.call_id, agent=a.agent, agent_answered_at=a.at))
-                self.writer.db(cdr.first_answer(a.call_id, a.at))
+                self.writer.db(cdr.first_answer(a.call_id, a.agent, a.at))
                 if call is not None and call.direction == "inbound" and call.caller.startswith("+"):
                     # They got through: their open callback is done, and a kept place is given up.
                     self.withdraw_callback(call.caller)

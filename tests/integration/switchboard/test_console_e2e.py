@@ -8,8 +8,6 @@ import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-import pytest
-
 from tests.integration.switchboard.conftest import DESKS
 from tests.integration.switchboard.test_queue import A, B, enter_queue, waiting
 
@@ -65,13 +63,6 @@ def test_hold_plays_music_to_the_caller_and_the_cdr_counts_the_hold(box, sipua, 
     assert "hold" in events and "unhold" in events and events.index("hold") < events.index("unhold")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="CDR mixes two queues after a console transfer to_queue: switchboard/agents.py:270-283 re-enters the ACD "
-    "without cdr.update(queue=...), while switchboard/controller.py:538's LeftQueue 'answered' overwrites agent and "
-    "agent_answered_at, so the record says queue=front-desk, agent=desk3 (a billing-only agent) and the "
-    "front-desk ASA counts desk2's talk time",
-)
 def test_transfer_to_another_queue_reaches_an_agent_with_that_skill(box, sipua, station_proc) -> None:
     b, caller, cid = on_desk2(box, sipua, station_proc, stations={"desk3": DESK3})
     station_proc(b.config, station="desk3", core=b.core)  # billing only: never rung for front-desk
