@@ -273,7 +273,7 @@ class AcdCore:
             if not free or not self._entries:
                 return
             for entry in self._ordered():
-                ready = entry.state is EntryState.WAITING or (
+                ready = (entry.state is EntryState.WAITING and not entry.notice_pending) or (
                     entry.state is EntryState.CALLBACK and not entry.line_open
                 )
                 if not ready:

@@ -176,14 +176,17 @@ class Acd(AcdCore):
             return out
         out.append(StartMusic(call_id, settings.music))
         entry.maxwait_timer = self._start_timer("maxwait", call_id, settings.max_wait_s, out)
-        self._dispatch(out)
         prefix = [PromptRef("recording_notice")] if settings.record else []
+        entry.notice_pending = bool(prefix)  # a recorded queue rings no agent before the notice is heard
+        self._dispatch(out)
         if entry.state is EntryState.WAITING and settings.announce_every_s > 0:
             self._announce(entry, out, first=True, prefix=prefix)
         elif entry.state is EntryState.WAITING:
             self._play(entry, [*prefix, PromptRef("queue_hold")], out)
         elif prefix:
             self._play(entry, prefix, out)
+        if prefix:
+            entry.notice_play = entry.play_id
         return out
 
     def on_digit(self, call_id: str, digit: str) -> Out:
@@ -206,6 +209,9 @@ class Acd(AcdCore):
             return []
         entry.play_id = None
         out: Out = []
+        if play_id is not None and play_id == entry.notice_play:
+            entry.notice_heard, entry.notice_pending = True, False
+            self._dispatch(out)
         if entry.state is EntryState.CALLBACK and entry.line_open:
             entry.line_open = False  # the confirmation was heard; the box hangs up
             out.append(Hangup(call_id, "callback-requested"))
@@ -227,7 +233,12 @@ class Acd(AcdCore):
         agent.activity = Activity.ON_CALL
         self._connected[call_id] = Connected(agent_id, entry.queue, self.clock.monotonic())
         now = self.clock.now()
-        out.append(ConnectAgent(call_id, agent_id, entry.queue, self.queues[entry.queue].record))
+        record = self.queues[entry.queue].record
+        if record and not entry.notice_heard:
+            # Never record a caller who has not heard the whole recording notice.
+            log.info("ACD: %s answered before the recording notice ended: not recorded", agent_id)
+            record = False
+        out.append(ConnectAgent(call_id, agent_id, entry.queue, record))
         out.append(QueueEvent(call_id, entry.queue, "answer", now, agent_id, {"wait_s": round(waited, 3)}))
         out.append(LeftQueue(call_id, entry.queue, "answered", waited, now, agent_id))
         self._noted(agent, out)

@@ -104,6 +104,9 @@ class Entry:
     dial_timer: str | None = None
     play_id: int | None = None
     overflow_due: bool = False
+    notice_play: int | None = None  # the Play that carries the recording notice
+    notice_heard: bool = False  # ... and it played to the end
+    notice_pending: bool = False  # not offered to agents until the notice has played
     source: str = ""
 
     def order(self) -> tuple[int, float, int]:

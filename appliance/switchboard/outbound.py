@@ -220,7 +220,11 @@ class Outbound:
 
     def _dial_callback(self, a: A.DialCallback) -> None:
         def answered(call: ActiveCall) -> None:
-            self._say(call, "callback_greeting", then=lambda: self._callback_connect(call, a.request_id))
+            queue = self.c.cfg.queues.get(a.queue)
+            greeting = (
+                ("callback_greeting", "recording_notice") if queue is not None and queue.record else "callback_greeting"
+            )
+            self._say(call, greeting, then=lambda: self._callback_connect(call, a.request_id))
 
         def failed(call: ActiveCall, outcome: str) -> None:
             self.c.run(self.c.acd.callback_failed(a.request_id, outcome), "acd")
@@ -329,12 +333,15 @@ class Outbound:
         self.c.dirty = True
 
     # -- helpers -----------------------------------------------------------------------------------
-    def _say(self, call: ActiveCall, key: str, then: Callable[[], None]) -> None:
+    def _say(self, call: ActiveCall, key: str | tuple[str, ...], then: Callable[[], None]) -> None:
+        """Play a prompt (or several, in order) that cannot be interrupted, then ``then``."""
         self._play_ids += 1
         play_id = self._play_ids
         call.extra["after_play"] = (play_id, then)
         language = call.language or self.c.cfg.clinic.default_language
-        self.c.play(call, Play(call.id, (PromptRef(key),), language, False, play_id), "outbound")
+        keys = (key,) if isinstance(key, str) else key
+        prompts = tuple(PromptRef(k) for k in keys)
+        self.c.play(call, Play(call.id, prompts, language, False, play_id), "outbound")
 
     def prompt_done(self, call: ActiveCall, play_id: int) -> None:
         pending = call.extra.get("after_play")

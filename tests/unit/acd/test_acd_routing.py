@@ -216,10 +216,14 @@ def test_wrap_up_time_is_reported_for_the_call(make_acd: Callable[..., Acd], clo
     assert one(acd.on_timer(wrap.timer_id), WrapUpDone) == WrapUpDone("b", "d1", 10.0)  # the full wrap-up
 
 
-def test_recording_notice_for_recorded_queue(make_acd: Callable[..., Acd]) -> None:
+def test_recorded_queue_rings_an_agent_only_after_the_notice(make_acd: Callable[..., Acd]) -> None:
     acd = make_acd({"d1": ["front-desk"]}, record=True)
     actions = acd.enter("a", "front-desk")
-    assert one(actions, Play).prompts == (PromptRef("recording_notice"),)
+    notice = one(actions, Play)
+    assert notice.prompts[0] == PromptRef("recording_notice")
+    assert only(actions, RingAgent) == []  # an auto-answer station would cut the notice short
+    ring = one(acd.on_prompt_done("a", notice.play_id), RingAgent)  # heard to the end
+    assert ring.agent == "d1"
     assert one(acd.agent_answered("a", "d1"), ConnectAgent).record is True
 
 
