@@ -63,15 +63,8 @@ wheelhouse=${wheelhouse:-$out/wheelhouse}
 image=$out/$IMAGE_NAME.img
 mnt=$out/mnt
 
-run() {
-    if [ "$dry_run" -eq 1 ]; then
-        printf '+ %s\n' "$*"
-    else
-        "$@"
-    fi
-}
-
-step() { printf '== %s\n' "$*"; }
+# shellcheck source=SCRIPTDIR/../dry-run.sh
+. "$here/../dry-run.sh"
 
 die() { echo "build-image: $*" >&2; exit 1; }
 

@@ -36,13 +36,8 @@ while [ $# -gt 0 ]; do
     shift
 done
 
-run() {
-    if [ "$dry_run" -eq 1 ]; then
-        printf '+ %s\n' "$*"
-    else
-        "$@"
-    fi
-}
+# shellcheck source=SCRIPTDIR/../dry-run.sh
+. "$here/../dry-run.sh"
 
 die() { echo "build-wheels-in-chroot: $*" >&2; exit 1; }
 

@@ -34,15 +34,8 @@ while [ $# -gt 0 ]; do
     shift
 done
 
-run() {
-    if [ "$dry_run" -eq 1 ]; then
-        printf '+ %s\n' "$*"
-    else
-        "$@"
-    fi
-}
-
-step() { printf '== %s\n' "$*"; }
+# shellcheck source=SCRIPTDIR/../dry-run.sh
+. "$here/../dry-run.sh"
 
 check_inputs() {
     step "check: pinned source and config_site.h"
