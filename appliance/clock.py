@@ -137,8 +137,7 @@ class SystemClock:
         if self._assume_synced:
             return TimeSync(True, "simulated", "clock trusted by configuration (clock.assume_synced)")
         system = datetime.now(UTC)
-        if self._ntp_synced():
-            self._ntp_seen = (True, time.monotonic())
+        if self._ntp_now():  # cached: the core's status snapshot asks often, on the PJSUA2 thread
             if system < EARLIEST_PLAUSIBLE:
                 return TimeSync(False, "none", f"system clock reads {system:%Y-%m-%d}, before this software existed")
             return TimeSync(True, "ntp", "kernel clock disciplined by NTP")

@@ -23,7 +23,7 @@ from appliance.errors import ClinicBoxError
 from appliance.store import Store
 from appliance.store.appointments import AppointmentInput
 from appliance.store.appointments import upsert as upsert_appointment
-from appliance.store.patients import PatientInput
+from appliance.store.patient_input import PatientInput
 from appliance.store.patients import upsert as upsert_patient
 from appliance.store.repos import make_repos
 from appliance.store.timefmt import to_db

@@ -40,6 +40,7 @@ from appliance.store import patients as pats
 from appliance.store.audit import AuditLog
 from appliance.store.connection import Connection, Store
 from appliance.store.importpool import check_all
+from appliance.store.patient_input import PatientInput
 from appliance.store.timefmt import to_db
 
 MAX_BYTES = 64 * 1024 * 1024
@@ -177,10 +178,10 @@ def _bool(value: str, name: str, default: bool) -> bool:
     raise ValidationError(f"{name}: write yes or no")
 
 
-def patient_from_row(row: dict[str, str], region: str, language: str) -> pats.PatientInput:
+def patient_from_row(row: dict[str, str], region: str, language: str) -> PatientInput:
     """One CSV row as a checked patient (raises ValidationError with the reasons)."""
     phones = [p for chunk in row.get("phone", "").replace("|", ";").split(";") for p in [chunk.strip()] if p]
-    return pats.PatientInput(
+    return PatientInput(
         family_name=row.get("family_name", ""),
         given_name=row.get("given_name", ""),
         name=row.get("name", ""),
@@ -292,7 +293,7 @@ class Importer:
         now = to_db(self.store.clock.now())
         with self.store.transaction() as conn:
             seen: dict[str, int] = {}
-            batch: list[pats.PatientInput] = []
+            batch: list[PatientInput] = []
             for line, key, item, error in check_all(rows, self.region, self.default_language):
                 if error is not None or key is None:
                     report.errors.append((line, error or "invalid"))
@@ -372,7 +373,7 @@ class Importer:
             if found is None:
                 raise NotFoundError("patient_external_id: no patient with that clinic id (import patients first)")
             return int(found[0])
-        key = pats.PatientInput(name=row.get("patient_name", ""), date_of_birth=row.get("patient_dob", "")).import_key()
+        key = PatientInput(name=row.get("patient_name", ""), date_of_birth=row.get("patient_dob", "")).import_key()
         found = conn.execute("SELECT id FROM patients WHERE import_key = ?", (key,)).fetchone()
         if found is None:
             raise NotFoundError("patient_name/patient_dob: no such patient (import patients first)")

@@ -24,7 +24,6 @@ import pjsua2 as pj
 
 from appliance import acd as A
 from appliance.errors import SwitchboardError
-from appliance.privacy import mask_phone
 from appliance.station import protocol as P
 from appliance.switchboard import cdr
 from appliance.switchboard.capacity import PJ_ETOOMANY
@@ -197,9 +196,9 @@ class AgentDesk:
             patient_id=call.patient_id,
         )
         if st.kind == "program" and st.answer_mode == "manual":
-            self._command(st, "ring", a.call_id)
+            self.command(st, "ring", a.call_id)
         else:
-            self._invite(st, a.call_id, "auto")
+            self.invite(st, a.call_id, "auto")
 
     def _cancel(self, call_id: str, agent: str) -> None:
         st = self.stations.get(agent)
@@ -207,7 +206,7 @@ class AgentDesk:
             return
         st.ringing = None
         if st.kind == "program" and st.answer_mode == "manual":
-            self._command(st, "stop-ring", call_id)
+            self.command(st, "stop-ring", call_id)
         if st.leg is not None and st.call is None:
             st.leg.end()
         self.c.emit("agent.ring_cancelled", station=st.id, call_id=call_id)
@@ -221,100 +220,12 @@ class AgentDesk:
         st.call = call_id
         st.extra["record"] = record
         if st.leg is not None and st.leg.owner == call_id and st.leg.state == pj.PJSIP_INV_STATE_CONFIRMED:
-            self._bridge(st, call)
+            self.bridge(st, call)
         elif st.leg is None:  # a callback: the agent was reserved, not rung
-            self._invite(st, call_id, "accepted")
-
-    # -- console commands (loop thread) -------------------------------------------------------
-    def answer(self, station: str) -> dict[str, Any]:
-        st = self._get(station)
-        if st.ringing is None:
-            raise NotRinging(f"nothing is ringing at {st.name}")
-        if st.kind == "program" and st.answer_mode == "manual" and st.leg is None:
-            self._command(st, "stop-ring", st.ringing)
-            self._invite(st, st.ringing, "accepted")
-            return {"answering": st.ringing}
-        raise SwitchboardError(f"{st.name} answers by itself (auto-answer or a desk phone)")
-
-    def hold(self, station: str, on: bool) -> dict[str, Any]:
-        st, call = self._talking(station)
-        if on and call.state == "talking":
-            self._unbridge(st, call)
-            call.state, call.hold_since = "held", time.monotonic()
-            call.music_file = "builtin"
-            self.c._music_on(call)
-            self.c.writer.db(cdr.queue_event(call.id, self.c.now(), call.queue or "", "hold", st.id, {}))
-        elif not on and call.state == "held":
-            self.c._music_off(call)
-            call.hold_total += time.monotonic() - (call.hold_since or time.monotonic())
-            call.hold_since = None
-            call.state = "talking"
-            self._bridge(st, call)
-            self.c.writer.db(cdr.queue_event(call.id, self.c.now(), call.queue or "", "unhold", st.id, {}))
-        self.c.dirty = True
-        return {"state": call.state}
-
-    def hangup(self, station: str) -> dict[str, Any]:
-        st = self._get(station)
-        if st.call is not None and st.call in self.c.calls:
-            self.c.end_call(self.c.calls[st.call], "agent")
-            return {"ended": st.call}
-        if st.ringing is not None:
-            call_id = st.ringing
-            self.c.run(self.c.acd.agent_declined(call_id, st.id), "acd")
-            return {"declined": call_id}
-        raise SwitchboardError(f"{st.name} has no call to hang up")
-
-    def transfer(
-        self, station: str, to_station: str | None, to_queue: str | None, to_number: str | None
-    ) -> dict[str, Any]:
-        st, call = self._talking(station)
-        if to_queue:
-            if to_queue not in self.c.cfg.queues:
-                raise SwitchboardError(f"unknown queue {to_queue!r}")
-            self._drop_agent(st, call)
-            self.c.run(self.c.acd.call_ended(call.id), "acd")
-            call.state, call.queue, call.outcome = "queued", to_queue, None
-            self.c.writer.db(cdr.queue_event(call.id, self.c.now(), to_queue, "transfer", st.id, {"from": station}))
-            self.c.run(
-                self.c.acd.enter(call.id, to_queue, priority=5, number=call.caller, language=call.language or "en"),
-                "acd",
-            )
-            return {"transferred": call.id, "to_queue": to_queue}
-        if to_station:
-            target = self._get(to_station)
-            if target is st or target.leg is not None or target.call is not None or not target.reachable:
-                raise SwitchboardError(f"{target.name} is busy or unavailable")
-            # The ACD must know: the target is on this call (not rung for another caller),
-            # and this agent's part ends in wrap-up. Raises before anything changes.
-            actions = self.c.acd.connect_direct(call.id, target.id, self._queue_of(call))
-            self._drop_agent(st, call)
-            target.call, target.direct = call.id, True
-            call.state = "queued"
-            call.music_file = "builtin"
-            self.c._music_on(call)
-            self.c.run(actions, "acd")
-            self._invite(target, call.id, "accepted")
-            self.c.writer.db(
-                cdr.queue_event(call.id, self.c.now(), call.queue or "", "transfer", st.id, {"to": to_station})
-            )
-            return {"transferred": call.id, "to_station": to_station}
-        if to_number:
-            self._drop_agent(st, call)
-            self.c.run(self.c.acd.call_ended(call.id), "acd")
-            self.c.outbound.transfer(call, to_number)
-            return {"transferred": call.id, "to_number": mask_phone(to_number)}
-        raise SwitchboardError("say where to transfer: to_station, to_queue or to_number")
-
-    def wrapup_done(self, station: str, note: str) -> dict[str, Any]:
-        st = self._get(station)
-        if note and st.last_call:
-            self.c.writer.db(cdr.update(st.last_call, note=note[:2000]))
-        self.c.run(self.c.acd.agent_ready(st.id), "acd")
-        return {"ready": st.id}
+            self.invite(st, call_id, "accepted")
 
     # -- legs --------------------------------------------------------------------------------
-    def _invite(self, st: Station, call_id: str, answer: str) -> None:
+    def invite(self, st: Station, call_id: str, answer: str) -> None:
         leg = self.c.track(Leg(self.c, self.c.local, role="agent", owner=call_id, agent=st.id))
         st.leg = leg
         prm = pj.CallOpParam(True)
@@ -344,7 +255,7 @@ class AgentDesk:
             call = self.c.calls.get(call_id)
             if call is not None:
                 call.agent_leg = leg  # a caller who hangs up stops the station ringing
-            seconds = float(self.c.cfg.queues[self._queue_of(call)].ring_timeout_s)
+            seconds = float(self.c.cfg.queues[self.queue_of(call)].ring_timeout_s)
             st.extra["ring_timer"] = self.c.loop.later(seconds, lambda: self._rang_out(st, leg, seconds))
 
     def _rang_out(self, st: Station, leg: Leg, seconds: float) -> None:
@@ -357,7 +268,7 @@ class AgentDesk:
         if timer is not None:
             timer.cancel()
 
-    def _queue_of(self, call: Any) -> str:
+    def queue_of(self, call: Any) -> str:
         queue = getattr(call, "queue", None)
         return str(queue) if queue in self.c.cfg.queues else str(self.c._front_desk_queue())
 
@@ -366,7 +277,7 @@ class AgentDesk:
         if st is not None and st.call == leg.owner and leg.state == pj.PJSIP_INV_STATE_CONFIRMED:
             call = self.c.calls.get(leg.owner)
             if call is not None and call.state != "held":
-                self._bridge(st, call)
+                self.bridge(st, call)
 
     def leg_confirmed(self, leg: Leg) -> None:
         st = self.stations.get(leg.agent or "")
@@ -381,7 +292,7 @@ class AgentDesk:
         if st.ringing == leg.owner:
             self.c.run(self.c.acd.agent_answered(leg.owner, st.id), "acd")  # → ConnectAgent → bridge
         elif st.call == leg.owner:
-            self._bridge(st, call)
+            self.bridge(st, call)
 
     def leg_gone(self, leg: Leg, code: int) -> None:
         st = self.stations.get(leg.agent or "")
@@ -429,7 +340,7 @@ class AgentDesk:
             self.c.acd.connect_failed(
                 call_id,
                 st.id,
-                self._queue_of(call),
+                self.queue_of(call),
                 number=call.caller if call.caller.startswith("+") else "",
                 language=call.language or "en",
             ),
@@ -442,14 +353,14 @@ class AgentDesk:
             self._down(st, f"desk phone did not answer the INVITE ({code or 'no route'})")
         self.c.run(self.c.acd.agent_declined(call_id, st.id), "acd")
 
-    def _bridge(self, st: Station, call: Any) -> None:
+    def bridge(self, st: Station, call: Any) -> None:
         leg = st.leg
         if leg is None or leg.media is None or call.leg.media is None:
             return
         if call.direction == "outbound" and not call.answered:
             return  # a call the agent placed: connect when the far end answers, not before
-        self.c.stop_play(call)
-        self.c._music_off(call)
+        self.c.sounds.stop(call)
+        self.c.sounds.music_off(call)
         call.leg.media.startTransmit(leg.media)
         leg.media.startTransmit(call.leg.media)
         first = call.agent != st.id or call.state != "held"
@@ -463,7 +374,7 @@ class AgentDesk:
                 self.c.voicemail.record_call(call, st.id)
         self.c.dirty = True
 
-    def _unbridge(self, st: Station, call: Any) -> None:
+    def unbridge(self, st: Station, call: Any) -> None:
         leg = st.leg
         if leg is None or leg.media is None or call.leg.media is None:
             return
@@ -473,15 +384,15 @@ class AgentDesk:
             except pj.Error:
                 pass
 
-    def _drop_agent(self, st: Station, call: Any) -> None:
-        self._unbridge(st, call)
+    def drop_agent(self, st: Station, call: Any) -> None:
+        self.unbridge(st, call)
         st.call, st.last_call = None, call.id
         leg, st.leg = st.leg, None
         call.agent_leg, call.agent = None, None
         if leg is not None:
             leg.end()
 
-    def _command(self, st: Station, cmd: str, call_id: str) -> None:
+    def command(self, st: Station, cmd: str, call_id: str) -> None:
         if not st.contact:
             return
         try:
@@ -491,14 +402,14 @@ class AgentDesk:
         except pj.Error as exc:
             log.warning("cannot send %s to station %s: %s", cmd, st.id, exc.reason)
 
-    def _get(self, station: str) -> Station:
+    def get(self, station: str) -> Station:
         st = self.stations.get(station)
         if st is None:
             raise SwitchboardError(f"unknown station {station!r}; known: {', '.join(sorted(self.stations))}")
         return st
 
-    def _talking(self, station: str) -> tuple[Station, Any]:
-        st = self._get(station)
+    def talking(self, station: str) -> tuple[Station, Any]:
+        st = self.get(station)
         call = self.c.calls.get(st.call or "")
         if call is None or call.ended:
             raise SwitchboardError(f"{st.name} is not on a call")

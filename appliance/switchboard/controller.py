@@ -9,7 +9,6 @@ announces goes through the event publisher; so it never blocks.
 
 from __future__ import annotations
 
-import collections
 import logging
 import time
 import uuid
@@ -28,46 +27,15 @@ from appliance.switchboard import cdr, sipmsg
 from appliance.switchboard.admission import Admission
 from appliance.switchboard.legs import Leg, SbAccount
 from appliance.switchboard.loop import PjLoop, TimerHandle
-from appliance.switchboard.media import MusicPlayer, PromptPlayer, write_music
+from appliance.switchboard.media import write_music
+from appliance.switchboard.metrics import Metrics
+from appliance.switchboard.records import QueueRecords
+from appliance.switchboard.sounds import CallSounds
 from appliance.switchboard.state import ActiveCall
 
 log = logging.getLogger(__name__)
 
 LOOKUP_WAIT_S = 0.5  # how long the greeting waits for the caller's language
-
-
-class Rolling:
-    """The last ``size`` samples, for p50/p95 in the snapshot."""
-
-    def __init__(self, size: int = 500) -> None:
-        self.samples: collections.deque[float] = collections.deque(maxlen=size)
-
-    def add(self, value: float) -> None:
-        self.samples.append(value)
-
-    def percentiles(self) -> dict[str, float | int | None]:
-        values = sorted(self.samples)
-        if not values:
-            return {"count": 0, "p50": None, "p95": None}
-        return {
-            "count": len(values),
-            "p50": round(values[len(values) // 2], 2),
-            "p95": round(values[min(len(values) - 1, int(len(values) * 0.95))], 2),
-        }
-
-
-class Metrics:
-    """What the switchboard measures about itself (shown by doctor and bench.calls)."""
-
-    def __init__(self) -> None:
-        self.dtmf_to_prompt = Rolling()  # ms from a digit to the next prompt on the bridge
-        self.answer_delay = Rolling()  # ms from INVITE to the box answering (caller-ID lookup included)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "dtmf_to_prompt_ms": self.dtmf_to_prompt.percentiles(),
-            "answer_delay_ms": self.answer_delay.percentiles(),
-        }
 
 
 class Controller:
@@ -107,8 +75,11 @@ class Controller:
         self.metrics = Metrics()
         self._digit_leg: Leg | None = None
         self.music_file = write_music(cfg.prompt_cache_dir / "builtin-music.wav")
+        self.sounds = CallSounds(self)
+        self.records = QueueRecords(self)
         # Collaborators, attached by the service once built (they need the controller).
         self.agents: Any = None
+        self.console: Any = None  # the agent console's commands
         self.outbound: Any = None
         self.voicemail: Any = None
         self.reminders: Any = None  # reminder call scripts, when the reminders service runs
@@ -165,7 +136,7 @@ class Controller:
         if self.free_lines() < self.agent_reserve():  # this caller's leg is already counted
             leg.owner = ""
             self.soon(lambda: leg.end(486, "Busy Here"))
-            self.turned_away(number, callee, route, 486)
+            self.records.turned_away(number, callee, route, 486)
             return
         call = ActiveCall(
             id=self.new_id(),
@@ -209,36 +180,11 @@ class Controller:
             return
         raw_user = sipmsg.uri_user(request.header("from"))
         number = normalize_caller(raw_user, self.cfg.clinic.country) or (raw_user[:32] or "anonymous")
-        self.turned_away(number, sipmsg.uri_user(request.header("to")), "trunk", code)
-
-    def withdraw_callback(self, number: str, keep: str | None = None) -> None:
-        """Stop the ACD from calling ``number`` back (staff handled it, or the patient got through).
-
-        ``keep`` names a request to leave alone. The callbacks row is left to the caller.
-        """
-        key = self.acd.pending_callback(number, exclude=keep)
-        if key is not None:
-            log.info("callback for %s withdrawn", mask_phone(number))
-            self.run([a for a in self.acd.cancel_callback(key) if not isinstance(a, A.CallbackResult)], "acd")
+        self.records.turned_away(number, sipmsg.uri_user(request.header("to")), "trunk", code)
 
     def agent_reserve(self) -> int:
         """Lines kept free when a caller is let in, so an agent can be rung for them."""
         return 1 if self.cfg.stations else 0
-
-    def turned_away(self, number: str, callee: str, route: str, code: int, why: str = "") -> None:
-        """The box could not take the call (every line in use): a missed call, never a lost one.
-
-        The call is logged, and a caller with a number goes on the callback list.
-        """
-        why = why or f"all {self.capacity_allowed} lines busy"
-        log.warning("%s: caller %s gets busy", why, mask_phone(number))
-        cid, now = self.new_id(), self.now()
-        self.writer.db(cdr.start(cid, "inbound", now, number, callee, "patient", route))
-        self.writer.db(cdr.update(cid, ended_at=now, disposition="busy", sip_code=code, hangup_by="box"))
-        if number.startswith("+"):
-            self.writer.db(cdr.callback_open(cid, number, None, self._front_desk_queue(), "busy", now, now, 0.0))
-            self.emit("callback.new", call_id=cid, source="busy")
-        self.emit("call.busy", caller=number)
 
     def _lookup_done(self, call_id: str, match: Any) -> None:
         call = self.calls.get(call_id)
@@ -299,9 +245,9 @@ class Controller:
             self.run(call.session.start(), "ivr")
         elif call.extra.get("pending_play") is not None:
             action, owner = call.extra.pop("pending_play")
-            self.play(call, action, owner)
+            self.sounds.play(call, action, owner)
         elif call.music_file and call.music is None and call.player is None:
-            self._music_on(call)
+            self.sounds.music_on(call)
         if self.outbound is not None:
             self.outbound.leg_media(leg)
         if self.reminders is not None:
@@ -324,7 +270,7 @@ class Controller:
         finally:
             self._digit_leg = None
 
-    def _reacted(self, leg: Leg) -> None:
+    def reacted(self, leg: Leg) -> None:
         """Sound started for ``leg``: if it answers a digit, record how long that took
         (from PJSUA's DTMF callback to the prompt or music on the bridge)."""
         if self._digit_leg is leg and leg.digit_at:
@@ -363,8 +309,8 @@ class Controller:
         if call.ended:
             return
         call.ended = True
-        self.stop_play(call)
-        self._music_off(call)
+        self.sounds.stop(call)
+        self.sounds.music_off(call)
         for key in ("max_duration", "lookup_deadline", "answer_timer"):
             handle = call.extra.pop(key, None)
             if handle is not None:
@@ -470,7 +416,7 @@ class Controller:
                 A.WrapUpDone,
             ),
         ):
-            self._record(a)
+            self.records.record(a)
         elif isinstance(a, (A.RingAgent, A.CancelRing, A.ConnectAgent)):
             self.agents.execute(a)
         elif isinstance(a, (A.DialCallback, A.CancelCallback)):
@@ -480,15 +426,15 @@ class Controller:
             if call is None or call.ended:
                 return
             if isinstance(a, I.Play):
-                self.play(call, a, owner)
+                self.sounds.play(call, a, owner)
             elif isinstance(a, I.StopPlayback):
                 if call.play_id == a.play_id:
-                    self.stop_play(call)
-                    self._music_resume(call)
+                    self.sounds.stop(call)
+                    self.sounds.music_resume(call)
             elif isinstance(a, A.StartMusic):
                 call.music_file = a.music or "builtin"
                 if call.player is None:
-                    self._music_on(call)
+                    self.sounds.music_on(call)
             elif isinstance(a, I.SetLanguage):
                 call.language = a.language
             elif isinstance(a, I.EnterQueue):
@@ -523,121 +469,3 @@ class Controller:
             self.run(self.acd.on_timer(timer_id), "acd")
         elif self.reminders is not None and timer_id.startswith("rem:"):
             self.reminders.timer(timer_id)
-
-    def _record(self, a: Any) -> None:
-        if isinstance(a, A.QueueEvent):
-            self.writer.db(cdr.queue_event(a.call_id, a.at, a.queue, a.event, a.agent, dict(a.data)))
-        elif isinstance(a, A.AgentStateChanged):
-            self.writer.db(cdr.agent_event(a.at, a.agent, a.state, a.reason))
-            self.emit("agent.state", station=a.agent, state=a.state, reason=a.reason)
-        elif isinstance(a, A.LeftQueue):
-            call = self.calls.get(a.call_id)
-            if call is not None:
-                call.outcome = a.outcome
-            if a.outcome == "answered":
-                self.writer.db(cdr.first_answer(a.call_id, a.agent, a.at))
-                if call is not None and call.direction == "inbound" and call.caller.startswith("+"):
-                    # They got through: their open callback is done, and a kept place is given up.
-                    self.withdraw_callback(call.caller)
-                    self.writer.db(cdr.callbacks_answered(call.caller, a.at, a.agent))
-        elif isinstance(a, (A.CallerAbandoned, A.CallbackRequested)):
-            # Abandoned (hung up while waiting) or asked to be called back: one open entry per number.
-            call = self.calls.get(a.call_id)
-            if isinstance(a, A.CallerAbandoned):
-                source, place_at = "abandoned", a.entered_at
-            else:
-                source, place_at = a.source, a.place_at
-                self.withdraw_callback(a.number, keep=a.request_id)  # one request per number: the newest
-            self.writer.db(
-                cdr.callback_open(
-                    a.call_id, a.number, call.patient_id if call else None, a.queue, source, a.at, place_at, a.waited_s
-                )
-            )
-            self.emit("callback.new", call_id=a.call_id, source=source)
-        elif isinstance(a, A.WrapUpDone):
-            self.writer.db(cdr.update(a.call_id, wrap_seconds=a.seconds))
-        elif isinstance(a, A.CallbackResult):
-            self.writer.db(cdr.callback_result(a.request_id, a.status, a.outcome, a.at, a.agent, a.call_id))
-            self.emit("callback.result", call_id=a.request_id, status=a.status, outcome=a.outcome)
-
-    # -- prompts and music -----------------------------------------------------------------------
-    def play(self, call: ActiveCall, action: I.Play, owner: str) -> None:
-        self.stop_play(call)
-        if call.leg.media is None:
-            call.extra["pending_play"] = (action, owner)
-            return
-        files = [self.library.resolve(ref, action.language) for ref in action.prompts]
-        self.play_files(call, files, owner, action.play_id)
-
-    def play_files(self, call: ActiveCall, files: list[Any], owner: str, play_id: int) -> None:
-        """Play WAV files in order to the caller; the owner hears about the end."""
-        self.stop_play(call)
-        if not files:
-            self.soon(lambda: self._play_done(call, None, owner, play_id))
-            return
-        self._music_pause(call)
-        player: PromptPlayer | None = None
-
-        def done() -> None:
-            self._play_done(call, player, owner, play_id)
-
-        player = PromptPlayer(files, done, self.loop.soon)
-        player.startTransmit(call.leg.media)
-        self._reacted(call.leg)
-        call.player, call.play_id, call.play_owner = player, play_id, owner
-
-    def _play_done(self, call: ActiveCall, player: Any, owner: str, play_id: int) -> None:
-        if player is not None and call.player is not player:
-            return  # stopped or replaced meanwhile
-        self.stop_play(call)
-        if call.ended:
-            return
-        self._music_resume(call)
-        if owner == "ivr" and call.session is not None and call.state == "ivr":
-            self.run(call.session.on_prompt_done(play_id), "ivr")
-        elif owner == "acd":
-            self.run(self.acd.on_prompt_done(call.id, play_id), "acd")
-        elif owner == "voicemail":
-            self.voicemail.greeting_done(call)
-        elif owner == "script" and self.reminders is not None:
-            self.reminders.prompt_done(call, play_id)
-        elif owner == "outbound":
-            self.outbound.prompt_done(call, play_id)
-
-    def stop_play(self, call: ActiveCall) -> None:
-        player, call.player, call.play_id = call.player, None, None
-        if player is not None:
-            try:
-                if call.leg.media is not None and not call.leg.gone:
-                    player.stopTransmit(call.leg.media)
-            except pj.Error:
-                pass
-            del player
-
-    def _music_on(self, call: ActiveCall) -> None:
-        if call.leg.media is None or call.ended:
-            return
-        if call.music is None:
-            path = self.music_file
-            if call.music_file and call.music_file != "builtin":
-                custom = self.cfg.custom_prompts_dir / call.music_file
-                path = custom if custom.is_file() else path
-            call.music = MusicPlayer(path)
-        call.music.startTransmit(call.leg.media)
-        self._reacted(call.leg)
-
-    def _music_pause(self, call: ActiveCall) -> None:
-        if call.music is not None and call.leg.media is not None:
-            try:
-                call.music.stopTransmit(call.leg.media)
-            except pj.Error:
-                pass
-
-    def _music_resume(self, call: ActiveCall) -> None:
-        if call.music_file and call.state in ("queued", "held") and not call.ended:
-            self._music_on(call)
-
-    def _music_off(self, call: ActiveCall) -> None:
-        self._music_pause(call)
-        call.music = None
-        call.music_file = None

@@ -104,7 +104,7 @@ class GsmLine:
         """Reject the modem's ringing call; the caller lands on the callback list."""
         if self.modem is not None:
             self.modem.hangup()
-        self.c.turned_away(caller, "", "gsm", code, why)
+        self.c.records.turned_away(caller, "", "gsm", code, why)
 
     # -- outgoing -------------------------------------------------------------------------
     def reserve(self) -> None:

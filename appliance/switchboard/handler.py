@@ -44,19 +44,19 @@ class ControlHandler:
         if cmd == "agent.unpause":
             return loop.call(lambda: c.run(c.acd.unpause(station), "acd") or {"state": "available"})
         if cmd == "call.answer":
-            return loop.call(c.agents.answer, station)
+            return loop.call(c.console.answer, station)
         if cmd == "call.hold":
-            return loop.call(c.agents.hold, station, True)
+            return loop.call(c.console.hold, station, True)
         if cmd == "call.unhold":
-            return loop.call(c.agents.hold, station, False)
+            return loop.call(c.console.hold, station, False)
         if cmd == "call.hangup":
-            return loop.call(c.agents.hangup, station)
+            return loop.call(c.console.hangup, station)
         if cmd == "call.transfer":
             return loop.call(
-                c.agents.transfer, station, args.get("to_station"), args.get("to_queue"), args.get("to_number")
+                c.console.transfer, station, args.get("to_station"), args.get("to_queue"), args.get("to_number")
             )
         if cmd == "call.wrapup_done":
-            return loop.call(c.agents.wrapup_done, station, str(args.get("note", "")))
+            return loop.call(c.console.wrapup_done, station, str(args.get("note", "")))
         if cmd == "call.note":
             return self._note(str(args["call_id"]), str(args["note"]))
         if cmd == "call.originate":
@@ -118,7 +118,7 @@ class ControlHandler:
         if row is None:
             raise NotFoundError(f"no callback {callback_id}")
         if status != "open":  # handled by staff: a kept place in the queue is given up
-            self.sb.loop.call(self.sb.controller.withdraw_callback, row[0])
+            self.sb.loop.call(self.sb.controller.records.withdraw_callback, row[0])
         with store.transaction() as conn:
             cur = conn.execute(
                 "UPDATE callbacks SET status = ?, outcome = ?, handled_by = ?, completed_at = CASE WHEN ? != 'open'"

@@ -189,7 +189,7 @@ class Outbound:
         else:
             log.warning("transfer of call %s failed (%d)", call.id[:8], code)
             call.state = "ivr"
-            self.c._music_off(call)
+            self.c.sounds.music_off(call)
             self._say(call, "overflow", then=lambda: self.c.end_call(call, "box"))
 
     def caller_gone(self, call: ActiveCall) -> None:
@@ -246,22 +246,22 @@ class Outbound:
             return
         call.state = "queued"
         call.music_file = "builtin"
-        self.c._music_on(call)
+        self.c.sounds.music_on(call)
         self.c.writer.db(cdr.update(call.id, queue=call.queue, queued_at=self.c.now()))
         self.c.run(self.c.acd.callback_connected(request_id, call.id), "acd")
 
     # -- console-initiated callback -------------------------------------------------------------
     def console_callback(self, callback_id: int, number: str, station: str, actor: str) -> dict[str, Any]:
         desk = self.c.agents
-        st = desk._get(station)
+        st = desk.get(station)
         if st.leg is not None or not st.reachable:
             raise SwitchboardError(f"{st.name} is busy or unavailable")
         call = self.dial(number, purpose="callback")
-        self.c.withdraw_callback(number)  # the ACD must not call them back a second time
+        self.c.records.withdraw_callback(number)  # the ACD must not call them back a second time
         call.extra.update(station=station, callback_id=callback_id, actor=actor)
         self.c.run(self.c.acd.pause(station, "callback"), "acd")
         st.call, st.direct = call.id, True
-        desk._invite(st, call.id, "accepted")
+        desk.invite(st, call.id, "accepted")
         self.c.writer.db(cdr.callback_status(callback_id, "dialing", "", self.c.now(), actor, call.id))
         self.c.writer.db(cdr.update(call.id, callback_id=callback_id, agent=station))
         return {"call_id": call.id}
@@ -269,7 +269,7 @@ class Outbound:
     def _bridge_console(self, call: ActiveCall) -> None:
         st = self.c.agents.stations.get(call.extra.get("station", ""))
         if st is not None and st.leg is not None and st.leg.media is not None and call.leg.media is not None:
-            self.c.agents._bridge(st, call)
+            self.c.agents.bridge(st, call)
             self.c.writer.db(cdr.update(call.id, agent_answered_at=self.c.now()))
 
     def _console_done(self, call: ActiveCall, station: str) -> None:
@@ -306,7 +306,7 @@ class Outbound:
         call.extra["transfer_leg"] = leg
         call.state = "dialing"
         call.music_file = "builtin"
-        self.c._music_on(call)
+        self.c.sounds.music_on(call)
         try:
             leg.makeCall(uri, pj.CallOpParam(True))
         except pj.Error as exc:
@@ -324,7 +324,7 @@ class Outbound:
             return
         if leg.state != pj.PJSIP_INV_STATE_CONFIRMED:
             return
-        self.c._music_off(call)
+        self.c.sounds.music_off(call)
         call.leg.media.startTransmit(leg.media)
         leg.media.startTransmit(call.leg.media)
         call.state = "talking"
@@ -341,7 +341,7 @@ class Outbound:
         language = call.language or self.c.cfg.clinic.default_language
         keys = (key,) if isinstance(key, str) else key
         prompts = tuple(PromptRef(k) for k in keys)
-        self.c.play(call, Play(call.id, prompts, language, False, play_id), "outbound")
+        self.c.sounds.play(call, Play(call.id, prompts, language, False, play_id), "outbound")
 
     def prompt_done(self, call: ActiveCall, play_id: int) -> None:
         pending = call.extra.get("after_play")

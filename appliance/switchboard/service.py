@@ -32,6 +32,7 @@ from appliance.store.timefmt import from_db
 from appliance.switchboard import snapshot as snap
 from appliance.switchboard.agents import GATEWAY_STATION, AgentDesk
 from appliance.switchboard.capacity import Capacity
+from appliance.switchboard.console import AgentConsole
 from appliance.switchboard.controller import Controller
 from appliance.switchboard.gsm import GsmLine
 from appliance.switchboard.handler import ControlHandler
@@ -102,6 +103,7 @@ class SwitchboardService:
         )
         c = self.controller
         c.agents = AgentDesk(c)
+        c.console = AgentConsole(c.agents)
         c.outbound = Outbound(c)
         c.outbound.route_for = self.route
         c.on_registration = self.trunk.on_registration
@@ -304,8 +306,8 @@ class SwitchboardService:
     def _on_loop_stopping(self) -> None:
         c = self.controller
         for call in list(c.calls.values()):
-            c.stop_play(call)
-            c._music_off(call)
+            c.sounds.stop(call)
+            c.sounds.music_off(call)
         self.loop.ep.hangupAllCalls()
         self.loop.pump(0.5)
         c.calls.clear()
@@ -357,7 +359,7 @@ class SwitchboardService:
 
     def _answer_next(self, station: str) -> None:
         try:
-            self.controller.agents.answer(station)
+            self.controller.console.answer(station)
         except SwitchboardError as exc:
             log.info("answer-next button: %s", exc)
 

@@ -86,7 +86,7 @@ class Voicemail:
             files = [self.c.library.resolve(r, language) for r in refs]
         else:
             files = [self.c.library.resolve(r, language) for r in action.greeting] + [self.beep]
-        self.c.play_files(call, files, "voicemail", VM_PLAY_ID)
+        self.c.sounds.play_files(call, files, "voicemail", VM_PLAY_ID)
 
     def greeting_done(self, call: ActiveCall) -> None:
         if call.extra.pop("vm_refused", False) or call.extra.pop("vm_goodbye", False):
@@ -109,7 +109,9 @@ class Voicemail:
         self._seal(call)
         call.extra["vm_goodbye"] = True
         language = call.language or self.c.cfg.clinic.default_language
-        self.c.play_files(call, [self.c.library.resolve(PromptRef("goodbye"), language)], "voicemail", VM_PLAY_ID + 1)
+        self.c.sounds.play_files(
+            call, [self.c.library.resolve(PromptRef("goodbye"), language)], "voicemail", VM_PLAY_ID + 1
+        )
 
     def finish(self, call: ActiveCall) -> None:
         """The call ended: keep what was recorded."""

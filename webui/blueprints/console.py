@@ -14,7 +14,7 @@ from typing import Any
 from flask import Blueprint, render_template, request, session
 
 from appliance.errors import NotFoundError, ValidationError
-from appliance.store.patients import PatientInput
+from appliance.store.patient_input import PatientInput
 from webui import auth
 from webui.auth import STAFF, requires
 from webui.i18n import gettext as _

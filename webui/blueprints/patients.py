@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 
 from appliance.errors import NotFoundError, ValidationError
-from appliance.store.patients import CHANNELS
+from appliance.store.patient_input import CHANNELS
 from webui import auth
 from webui.auth import MANAGER, STAFF, requires
 from webui.forms import appointment_input

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from appliance.store.appointments import Appointment
-from appliance.store.patients import Patient, PatientInput
+from appliance.store.patient_input import PatientInput
+from appliance.store.patients import Patient
 from appliance.store.repos import Repos
 
 log = logging.getLogger(__name__)

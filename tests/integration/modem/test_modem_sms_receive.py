@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from appliance.modem.concat import GAP
 from appliance.modem.simstate import StoredSms
 from appliance.modem.sms import IncomingSms
-from appliance.store.patients import PatientInput
+from appliance.store.patient_input import PatientInput
 from appliance.store.repos import make_repos
 from tests.integration.modem.conftest import Rig, wait_until
 

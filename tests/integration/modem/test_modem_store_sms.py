@@ -9,7 +9,7 @@ import pytest
 from appliance.clock import FakeClock
 from appliance.errors import NotFoundError
 from appliance.store import Store
-from appliance.store.patients import PatientInput
+from appliance.store.patient_input import PatientInput
 from appliance.store.repos import Repos
 from appliance.store.sms import SmsRepo, same_number
 

@@ -18,7 +18,7 @@ from appliance.modem.sms import SmsService
 from appliance.reminders.service import ReminderService
 from appliance.store import Store
 from appliance.store.appointments import AppointmentInput
-from appliance.store.patients import PatientInput
+from appliance.store.patient_input import PatientInput
 from appliance.store.repos import Repos, make_repos
 from appliance.store.sms import SmsRepo
 from appliance.switchboard.fake import Behaviour, FakeSwitchboard

@@ -14,7 +14,7 @@ from appliance.clock import SystemClock
 from appliance.config import load_config
 from appliance.store import Store
 from appliance.store.appointments import AppointmentInput
-from appliance.store.patients import PatientInput
+from appliance.store.patient_input import PatientInput
 from appliance.store.repos import make_repos
 from tests.conftest import run_cli
 

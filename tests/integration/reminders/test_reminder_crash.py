@@ -28,7 +28,7 @@ from appliance.clock import FakeClock
 from appliance.config import load_config
 from appliance.store import Store
 from appliance.store.appointments import AppointmentInput
-from appliance.store.patients import PatientInput
+from appliance.store.patient_input import PatientInput
 from appliance.store.repos import make_repos
 from appliance.store.timefmt import from_db
 

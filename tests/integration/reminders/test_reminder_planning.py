@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from appliance.reminders.planning import ReminderPlanner
-from appliance.store.patients import PatientInput
+from appliance.store.patient_input import PatientInput
 from appliance.switchboard.fake import Behaviour
 from tests.integration.reminders.conftest import World
 

@@ -28,7 +28,7 @@ from appliance.demo.seed import seed
 from appliance.errors import ControlError
 from appliance.store import Store
 from appliance.store.appointments import AppointmentInput
-from appliance.store.patients import PatientInput
+from appliance.store.patient_input import PatientInput
 from appliance.store.repos import make_repos
 from tests.integration.sip.peers import SipUA
 from tests.integration.sip.peers.common import REPO, child_env, free_port, tail

@@ -15,7 +15,7 @@ from appliance.store import Store, backup, maintenance
 from appliance.store.keys import new_key, write_key_file
 from appliance.store.lockfile import StoreLock
 from appliance.store.media import MediaVault
-from appliance.store.patients import PatientInput
+from appliance.store.patient_input import PatientInput
 from appliance.store.repos import Repos
 from tests.conftest import clinic_config
 

@@ -22,7 +22,7 @@ from appliance.errors import (
 )
 from appliance.store import Store
 from appliance.store.keys import new_key, write_key_file
-from appliance.store.patients import PatientInput
+from appliance.store.patient_input import PatientInput
 from appliance.store.repos import Repos
 
 

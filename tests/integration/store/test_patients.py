@@ -10,7 +10,7 @@ from appliance.clock import FakeClock
 from appliance.errors import NotFoundError, ValidationError
 from appliance.store import callerid, calls
 from appliance.store.appointments import AppointmentInput
-from appliance.store.patients import PatientInput
+from appliance.store.patient_input import PatientInput
 from appliance.store.repos import Repos
 
 PEOPLE = [

@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 
 from appliance.clock import FakeClock
 from appliance.store.appointments import AppointmentInput
-from appliance.store.patients import PatientInput
+from appliance.store.patient_input import PatientInput
 from tests.unit.webui.conftest import NOW, login_as, repos
 
 

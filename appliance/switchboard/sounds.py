@@ -1,0 +1,104 @@
+"""Prompts and music on callers' legs (PJSUA2 thread).
+
+A prompt sequence plays through a :class:`PromptPlayer`; whoever started it
+(IVR, ACD, voicemail, reminder script, outbound) hears when it ends. Music
+on hold pauses under a prompt and resumes after it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pjsua2 as pj
+
+from appliance import ivr as I
+from appliance.switchboard.media import MusicPlayer, PromptPlayer
+from appliance.switchboard.state import ActiveCall
+
+
+class CallSounds:
+    """Plays to one call at a time what the controller's state machines ask for."""
+
+    def __init__(self, controller: Any) -> None:
+        self.c = controller
+
+    def play(self, call: ActiveCall, action: I.Play, owner: str) -> None:
+        self.stop(call)
+        if call.leg.media is None:
+            call.extra["pending_play"] = (action, owner)
+            return
+        files = [self.c.library.resolve(ref, action.language) for ref in action.prompts]
+        self.play_files(call, files, owner, action.play_id)
+
+    def play_files(self, call: ActiveCall, files: list[Any], owner: str, play_id: int) -> None:
+        """Play WAV files in order to the caller; the owner hears about the end."""
+        self.stop(call)
+        if not files:
+            self.c.soon(lambda: self._done(call, None, owner, play_id))
+            return
+        self.music_pause(call)
+        player: PromptPlayer | None = None
+
+        def done() -> None:
+            self._done(call, player, owner, play_id)
+
+        player = PromptPlayer(files, done, self.c.loop.soon)
+        player.startTransmit(call.leg.media)
+        self.c.reacted(call.leg)
+        call.player, call.play_id, call.play_owner = player, play_id, owner
+
+    def _done(self, call: ActiveCall, player: Any, owner: str, play_id: int) -> None:
+        if player is not None and call.player is not player:
+            return  # stopped or replaced meanwhile
+        self.stop(call)
+        if call.ended:
+            return
+        self.music_resume(call)
+        if owner == "ivr" and call.session is not None and call.state == "ivr":
+            self.c.run(call.session.on_prompt_done(play_id), "ivr")
+        elif owner == "acd":
+            self.c.run(self.c.acd.on_prompt_done(call.id, play_id), "acd")
+        elif owner == "voicemail":
+            self.c.voicemail.greeting_done(call)
+        elif owner == "script" and self.c.reminders is not None:
+            self.c.reminders.prompt_done(call, play_id)
+        elif owner == "outbound":
+            self.c.outbound.prompt_done(call, play_id)
+
+    def stop(self, call: ActiveCall) -> None:
+        player, call.player, call.play_id = call.player, None, None
+        if player is not None:
+            try:
+                if call.leg.media is not None and not call.leg.gone:
+                    player.stopTransmit(call.leg.media)
+            except pj.Error:
+                pass
+            del player
+
+    def music_on(self, call: ActiveCall) -> None:
+        if call.leg.media is None or call.ended:
+            return
+        if call.music is None:
+            path = self.c.music_file
+            if call.music_file and call.music_file != "builtin":
+                custom = self.c.cfg.custom_prompts_dir / call.music_file
+                path = custom if custom.is_file() else path
+            call.music = MusicPlayer(path)
+        call.music.startTransmit(call.leg.media)
+        self.c.reacted(call.leg)
+
+    def music_pause(self, call: ActiveCall) -> None:
+        if call.music is not None and call.leg.media is not None:
+            try:
+                call.music.stopTransmit(call.leg.media)
+            except pj.Error:
+                pass
+
+    def music_resume(self, call: ActiveCall) -> None:
+        if call.music_file and call.state in ("queued", "held") and not call.ended:
+            self.music_on(call)
+
+    def music_off(self, call: ActiveCall) -> None:
+        self.music_pause(call)
+        call.music = None
+        call.music_file = None
