@@ -203,6 +203,15 @@ class Box:
     def query_events(self, uuid: str) -> list[dict[str, Any]]:
         return calls.queue_events(self.store, uuid)
 
+    def rows(self, sql: str, params: tuple[Any, ...] = (), timeout: float = 5.0) -> list[Any]:
+        """``query`` until it returns rows (the core's store writer commits a moment later); [] if none came."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.query(sql, params)
+            if found or time.monotonic() > deadline:
+                return found
+            time.sleep(0.1)
+
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
         return [tuple(r) for r in self.store.query(sql, params)]
 

@@ -142,12 +142,7 @@ def test_a_full_queue_offers_the_next_caller_a_callback(box, sipua) -> None:
     b.wait(lambda s: len(waiting(s)) == 1, timeout=20, what="the first caller to wait")
     c2 = enter_queue(second, b, B)
     second.wait_state("DISCONNECTED", c2, timeout=20)  # "we will call you back", then the box hangs up
-    rows: list = []
-    for _ in range(50):
-        rows = b.query("SELECT number, source, status FROM callbacks")
-        if rows:
-            break
-        time.sleep(0.1)
+    rows = b.rows("SELECT number, source, status FROM callbacks")
     assert rows == [(B, "overflow", "open")]
     first.hangup(c1)
     rec = b.call_record(lambda r: r.caller == B)

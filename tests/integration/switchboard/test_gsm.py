@@ -84,12 +84,7 @@ def test_a_gsm_call_with_no_line_left_for_an_agent_is_rejected_and_kept_for_a_ca
     while sim(b, cmd="calls")["calls"]:  # the box rejects the mobile call instead of letting it ring out
         assert time.monotonic() < deadline, b.tail()
         time.sleep(0.2)
-    rows: list[Any] = []
-    for _ in range(50):
-        rows = b.query("SELECT number, source, status FROM callbacks WHERE number = ?", (A,))
-        if rows:
-            break
-        time.sleep(0.1)
+    rows = b.rows("SELECT number, source, status FROM callbacks WHERE number = ?", (A,))
     assert rows == [(A, "busy", "open")], b.tail()
     assert b.query("SELECT route, disposition FROM calls WHERE caller = ?", (A,)) == [("gsm", "busy")]
     assert b.proc.poll() is None

@@ -38,13 +38,8 @@ def test_after_hours_voicemail_is_stored_encrypted(box, sipua, tone_wav) -> None
     rec = b.call_record(lambda r: r.caller == A)
     assert rec.disposition == "voicemail"
     assert rec.ivr_path[:2] == ["hours", "closed"]
-    row = None
-    for _ in range(50):
-        rows = b.query("SELECT mailbox, caller, duration_s, media_file, status FROM voicemail")
-        if rows:
-            row = rows[0]
-            break
-        time.sleep(0.1)
+    rows = b.rows("SELECT mailbox, caller, duration_s, media_file, status FROM voicemail")
+    row = rows[0] if rows else None
     assert row is not None, b.tail()
     mailbox, caller_no, seconds, media, status = row
     assert (mailbox, caller_no, status) == ("after-hours", A, "new")
@@ -71,11 +66,7 @@ def test_after_hours_hang_up_without_a_message_lands_on_the_callback_list(box, s
     b = box(open_hours=False)
     rec = hear_and_hang_up(b, sipua)
     assert rec.disposition == "ivr"
-    for _ in range(50):
-        rows = b.query("SELECT number, source FROM callbacks")
-        if rows:
-            break
-        time.sleep(0.1)
+    rows = b.rows("SELECT number, source FROM callbacks")
     assert rows == [(A, "after-hours")]
 
 

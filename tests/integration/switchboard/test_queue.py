@@ -55,12 +55,7 @@ def test_a_caller_who_hangs_up_while_waiting_is_on_the_callback_list(box, sipua)
     caller.hangup(cid)
     rec = b.call_record(lambda r: r.caller == A)
     assert rec.disposition == "abandoned"
-    rows = []
-    for _ in range(50):
-        rows = b.query("SELECT number, source, status, waited_seconds FROM callbacks")
-        if rows:
-            break
-        time.sleep(0.1)
+    rows = b.rows("SELECT number, source, status, waited_seconds FROM callbacks")
     assert len(rows) == 1
     number, source, status, waited = rows[0]
     assert (number, source, status) == (A, "abandoned", "open")
@@ -161,12 +156,7 @@ def test_a_recorded_queue_stores_the_conversation_encrypted(box, sipua, station_
     caller.hangup(cid)
     rec = b.call_record(lambda r: r.caller == A)
     assert rec.disposition == "answered"
-    rows = []
-    for _ in range(50):
-        rows = b.query("SELECT media_file, duration_s, agent, queue, expires_at > started_at FROM recordings")
-        if rows:
-            break
-        time.sleep(0.1)
+    rows = b.rows("SELECT media_file, duration_s, agent, queue, expires_at > started_at FROM recordings")
     assert rows, b.tail()
     media, seconds, agent, queue, expires_later = rows[0]
     assert (agent, queue, expires_later) == ("desk2", "front-desk", 1) and seconds >= 2.0

@@ -49,21 +49,8 @@ def test_a_callback_call_is_not_a_fast_answered_queued_call() -> None:
 
 
 def test_a_callback_call_does_not_dilute_the_abandon_rate() -> None:
-    calls = [
-        CallRow(0, OTHER, disposition="abandoned", queue="desk", queued=5, ended=65),
-        CallRow(100, PATIENT, disposition="callback", queue="desk", queued=110, ended=140),
-        CallRow(
-            400,
-            PATIENT,
-            direction="outbound",
-            purpose="callback",
-            disposition="answered",
-            queue="desk",
-            queued=405,
-            agent_answered=406,
-            ended=600,
-        ),
-    ]
+    abandoned = CallRow(0, OTHER, disposition="abandoned", queue="desk", queued=5, ended=65)
+    calls = [abandoned, *callback_day()[1:]]  # the callback request and the box's callback call
     assert queue_kpis(calls).abandon_rate == pytest.approx(1 / 2)
 
 
