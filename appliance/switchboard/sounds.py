@@ -17,7 +17,7 @@ from appliance.switchboard.state import ActiveCall
 
 
 class CallSounds:
-    """Plays to one call at a time what the controller's state machines ask for."""
+    """Plays what the controller's state machines ask for to each caller's leg."""
 
     def __init__(self, controller: Any) -> None:
         self.c = controller
