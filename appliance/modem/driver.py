@@ -5,8 +5,12 @@ mode, voice) and nothing about scheduling: :mod:`appliance.modem.service`
 calls it from one worker thread. Startup: echo off, numeric errors, SIM
 PIN (see :mod:`appliance.modem.pin`: a PIN that did not unlock the SIM
 is never sent again, three wrong tries lock it), caller ID, PDU mode,
-new-message indications (``+CMTI`` for SMS stored on the SIM, ``+CDS`` for delivery reports),
-registration URCs, network time zone updates.
+new-message indications (``+CMTI`` for SMS stored on the SIM, ``+CDSI`` for
+delivery reports stored in the modem, so that neither is lost while the
+box restarts or its store is locked; direct ``+CDS`` only on modems that
+cannot store reports), registration URCs, network time zone updates.
+Messages are read from the storage their URC names (``"SR"`` holds the
+status reports on SIMCom and Huawei modems).
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -91,6 +97,10 @@ class Modem:
         # (PIN, ICCID) sent on this connection that did not unlock the SIM in time;
         # forgiven if the SIM turns READY later on the same connection.
         self._unconfirmed: tuple[str, str] | None = None
+        #: Where AT+CMGR/CMGL/CMGD read (AT+CPMS's first storage) between commands.
+        self.read_storage = "SM"
+        #: Other storages holding messages for the box ("SR": delivery reports).
+        self.extra_storages: tuple[str, ...] = ()
 
     # -- connection --------------------------------------------------------------
     def connect(self) -> ModemInfo:
@@ -170,10 +180,20 @@ class Modem:
         self.at("AT+CLIP=1")
         self.at("AT+CMGF=0")
         self.at("AT+CSMS=0", check=False)
+        self.read_storage = "SM"
         if not self.at('AT+CPMS="SM","SM","SM"', check=False).final.ok:
+            self.read_storage = "ME"
             self.at('AT+CPMS="ME","ME","ME"', check=False)
-        for cnmi in ("AT+CNMI=2,1,0,1,0", "AT+CNMI=2,1,0,2,0", "AT+CNMI=1,1,0,1,0"):
+        offered = self.at("AT+CPMS=?", check=False).lines
+        self.extra_storages = ("SR",) if any('"SR"' in line.split(")")[0] for line in offered) else ()
+        # Stored reports (ds=2) first: a direct +CDS that arrives while the store
+        # is locked or the core restarts is gone, a stored one waits.
+        for cnmi in ("AT+CNMI=2,1,0,2,0", "AT+CNMI=1,1,0,2,0", "AT+CNMI=2,1,0,1,0", "AT+CNMI=1,1,0,1,0"):
             if self.at(cnmi, check=False).final.ok:
+                if cnmi.endswith(",1,0"):
+                    log.warning(
+                        "this modem cannot store delivery reports; one arriving while the store is locked is lost"
+                    )
                 break
         self.at("AT+CREG=2", check=False)
         self.at("AT+CEREG=2", check=False)
@@ -370,14 +390,33 @@ class Modem:
         line = next((x for x in resp.lines if x.startswith("+CMGS")), "")
         return atparse.cmgs(line)
 
-    def read_stored(self, index: int) -> atparse.StoredPdu:
-        return atparse.cmgr(index, self.at(f"AT+CMGR={index}").lines)
+    def read_stored(self, index: int, storage: str = "") -> atparse.StoredPdu:
+        """The message at ``index`` of ``storage`` (as ``+CMTI``/``+CDSI`` named it)."""
+        with self._reading(storage):
+            return atparse.cmgr(index, self.at(f"AT+CMGR={index}").lines)
 
-    def list_stored(self) -> list[atparse.StoredPdu]:
-        return atparse.cmgl(self.at("AT+CMGL=4", 20.0).lines)
+    def list_stored(self, storage: str = "") -> list[atparse.StoredPdu]:
+        with self._reading(storage):
+            return atparse.cmgl(self.at("AT+CMGL=4", 20.0).lines)
 
-    def delete_stored(self, index: int) -> None:
-        self.at(f"AT+CMGD={index}")
+    def delete_stored(self, index: int, storage: str = "") -> None:
+        with self._reading(storage):
+            self.at(f"AT+CMGD={index}")
+
+    @contextmanager
+    def _reading(self, storage: str) -> Iterator[None]:
+        """Point AT+CPMS's first storage at ``storage`` for one step, then back."""
+        storage = storage.upper()
+        if not storage or storage == self.read_storage:
+            yield
+            return
+        if not re.fullmatch(r"[A-Z]{2}", storage):
+            raise ModemError(f"not a message storage: {storage[:8]!r}")
+        self.at(f'AT+CPMS="{storage}"')
+        try:
+            yield
+        finally:
+            self.at(f'AT+CPMS="{self.read_storage}"', check=False)
 
     # -- voice ------------------------------------------------------------------------
     def dial(self, number: str) -> None:

@@ -83,19 +83,25 @@ def _cnmi(sim: ModemSimulator, name: str, arg: str) -> list[str]:
     if arg == "?":
         return ["+CNMI: " + ",".join(str(v) for v in sim.state.cnmi)]
     values = [int(v) if v.strip().isdigit() else 0 for v in _value(arg).split(",")]
+    if len(values) > 3 and values[3] == 2 and not sim.state.stores_reports:
+        raise CmdError("CMS", 303)  # operation not supported
     sim.state.cnmi = tuple((values + [0] * 5)[:5])
     return []
 
 
 def _cpms(sim: ModemSimulator, name: str, arg: str) -> list[str]:
     st = sim.state
+    stores = '("SM","ME","MT")'
     if arg == "=?":
-        return ['+CPMS: ("SM","ME","MT"),("SM","ME","MT"),("SM","ME","MT")']
+        readable = '("SM","ME","MT","SR")' if st.report_store == "SR" else stores
+        return [f"+CPMS: {readable},{stores},{stores}"]
     _need_sim(sim)
     if arg == "?":
         return ["+CPMS: " + ",".join(f'"{m}",{len(st.store(_store_name(m)))},{st.capacity}' for m in st.cpms)]
     names = [v.strip().strip('"').upper() for v in _value(arg).split(",") if v.strip()]
-    if any(n not in ("SM", "ME", "MT") for n in names):
+    # The report storage is only read and deleted (the first storage), never written.
+    readable = ("SM", "ME", "MT", "SR") if st.report_store == "SR" else ("SM", "ME", "MT")
+    if any(n not in (readable if i == 0 else ("SM", "ME", "MT")) for i, n in enumerate(names)):
         raise CmdError("CMS", 302)
     st.cpms = (names + st.cpms[len(names) :])[:3]
     return ["+CPMS: " + ",".join(f"{len(st.store(_store_name(m)))},{st.capacity}" for m in st.cpms)]
@@ -234,13 +240,15 @@ def _report(sim: ModemSimulator, sent: SentSms) -> None:
     ds = st.cnmi[3]
     status = st.report_status.get(sent.number, 0x00)
     pdu, length = encode_status_report(sent.mr, sent.number, sent.at, datetime.now(UTC), status, smsc=st.smsc)
+    st.reported.append(sent.mr)
     if ds == 1:
         sim.write(f"\r\n+CDS: {length}\r\n{pdu}\r\n".encode())
     elif ds == 2:
-        index = st.free_index("SM")
+        store_name = st.report_store or _store_name(st.cpms[2])
+        index = st.free_index(store_name)
         if index is not None:
-            st.store("SM")[index] = StoredSms(0, pdu, length)
-            sim.emit(f'+CDSI: "SM",{index}')
+            st.store(store_name)[index] = StoredSms(0, pdu, length)
+            sim.emit(f'+CDSI: "{store_name}",{index}')
 
 
 # -- receiving ------------------------------------------------------------------------

@@ -122,6 +122,11 @@ class SimState:
     storage: dict[str, dict[int, StoredSms]] = field(default_factory=lambda: {"SM": {}, "ME": {}})
     capacity: int = 30
     cpms: list[str] = field(default_factory=lambda: ["SM", "SM", "SM"])
+    # Where delivery reports are stored (AT+CNMI ds=2): "SR" on SIMCom, else
+    # the storage new messages go to (Quectel). Set from the profile.
+    report_store: str = ""
+    stores_reports: bool = True  # False: refuses AT+CNMI ds=2, as some older modems do
+    reported: list[int] = field(default_factory=list)  # message references the network reported on
     next_mr: int = 0
     next_concat_ref: int = 40
     sent: list = field(default_factory=list)

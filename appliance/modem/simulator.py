@@ -55,7 +55,7 @@ class ModemSimulator:
     """
 
     def __init__(self, profile: str = "ec25", imei: str = "866758041234567", pin: str = "") -> None:
-        self.state = SimState(profile=profile, imei=imei, pin=pin)
+        self.state = SimState(profile=profile, imei=imei, pin=pin, report_store="SR" if profile == "sim7600" else "")
         self._lock = threading.RLock()
         self._out: Output | None = None
         self._buf = b""

@@ -85,7 +85,7 @@ class SmsPort(Protocol):
 
     def send_pdu(self, part: SubmitPdu) -> int: ...
 
-    def delete_stored(self, index: int) -> None: ...
+    def delete_stored(self, index: int, storage: str = "") -> None: ...
 
 
 class SmsService:
@@ -213,9 +213,12 @@ class SmsService:
         log.warning("SMS %d attempt %d failed (%s); retry in %d s", record.id, attempts, error, delay)
 
     # -- worker thread: receiving ------------------------------------------------------
-    def accept_pdu(self, pdu: str, length: int | None, port: SmsPort, index: int | None = None) -> None:
-        """A PDU from ``+CMT``, ``+CDS`` or the SIM (``index`` = its storage slot)."""
-        handles = (index,) if index is not None else ()
+    def accept_pdu(
+        self, pdu: str, length: int | None, port: SmsPort, index: int | None = None, storage: str = ""
+    ) -> None:
+        """A PDU from ``+CMT``, ``+CDS`` or the modem's storage (``index`` = its
+        slot in ``storage``; "" = the storage AT+CPMS reads by default)."""
+        handles = ((storage, index),) if index is not None else ()
         try:
             decoded = decode_pdu(pdu, length)
         except PduError as exc:
@@ -293,8 +296,8 @@ class SmsService:
 
     @staticmethod
     def _delete(handles: tuple[Any, ...], port: SmsPort) -> None:
-        for index in handles:
+        for storage, index in handles:
             try:
-                port.delete_stored(int(index))
+                port.delete_stored(int(index), storage)
             except ModemError as exc:
-                log.warning("SMS in SIM slot %s is stored but could not be deleted (%s)", index, exc)
+                log.warning("SMS in slot %s %s is stored but could not be deleted (%s)", storage, index, exc)

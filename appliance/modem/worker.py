@@ -15,6 +15,7 @@ import logging
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 VOICE, SMS_IN, BACKGROUND = 0, 1, 2
 
 _CALL_URCS = ("RING", "+CRING", "+CLIP", "NO CARRIER", "BUSY", "NO ANSWER", "VOICE CALL: END", "^CEND", "MISSED_CALL")
+_HELD_MAX = 200
 _SIM_STATES = {"absent": "no-sim", "pin-required": "sim-locked", "puk": "sim-locked", "pin-rejected": "pin-rejected"}
 # What AT+CPIN? says while a SIM problem lasts (a refused PIN leaves the SIM asking for one).
 _SIM_ANSWERS = {"pin-rejected": "pin-required"}
@@ -63,6 +65,8 @@ class ModemWorker:
         self._next_sms = 0.0
         self._sim = "unknown"
         self._sim_detail = ""  # what the last SimProblem said to do; shown while it lasts
+        # Direct +CMT/+CDS (modems that cannot store them) that came while the store was locked.
+        self._held: deque[tuple[str, int]] = deque(maxlen=_HELD_MAX)
 
     # -- lifecycle ----------------------------------------------------------------
     def start(self) -> None:
@@ -299,7 +303,7 @@ class ModemWorker:
             self._wake.set()
         elif line.startswith(("+CMTI:", "+CDSI:")):
             ref = atparse.cmti(line)
-            self.submit(lambda: self._read_stored(ref.index), SMS_IN)
+            self.submit(lambda: self._read_stored(ref.index, ref.storage), SMS_IN)
         elif line.startswith(("+CMT:", "+CDS:")) and pdu is not None:
             length = atparse.pdu_header_length(line)
             self.submit(lambda: self._accept(pdu, length), SMS_IN)
@@ -312,26 +316,39 @@ class ModemWorker:
         else:
             log.debug("URC %s", line.split(":")[0])
 
-    def _read_stored(self, index: int) -> None:
+    def _read_stored(self, index: int, storage: str) -> None:
         if not self.host.sms_ready():
-            return  # the store is locked: the message waits on the SIM
+            return  # the store is locked: the message waits in the modem
+        storage = "" if storage.upper() in ("", "MT") else storage.upper()
+        if storage not in ("", "SM", "ME", "SR"):
+            log.warning("a new-message notice named an unknown storage; reading every storage instead")
+            self._scan_stored()
+            return
         try:
-            stored = self.modem.read_stored(index)
+            stored = self.modem.read_stored(index, storage)
         except atparse.AtParseError:
             return
-        self.host.sms.accept_pdu(stored.pdu, stored.length, self.modem, index)
+        self.host.sms.accept_pdu(stored.pdu, stored.length, self.modem, index, storage)
 
     def _accept(self, pdu: str, length: int) -> None:
         if self.host.sms is not None and self.host.sms_ready():
             self.host.sms.accept_pdu(pdu, length, self.modem)
-        else:
-            log.warning("an SMS or delivery report arrived while the store is locked; it is lost")
+            return
+        if len(self._held) == self._held.maxlen:
+            log.warning("the store stayed locked for %d direct SMS/reports; the oldest is dropped", _HELD_MAX)
+        self._held.append((pdu, length))
+        log.info("an SMS or delivery report came while the store is locked; held until it unlocks")
 
     def _scan_stored(self) -> None:
         """Messages that arrived while the box was off or the store locked."""
-        for stored in self.modem.list_stored():
-            if stored.stat in (0, 1):
-                self.host.sms.accept_pdu(stored.pdu, stored.length, self.modem, stored.index)
+        while self._held:
+            pdu, length = self._held[0]
+            self.host.sms.accept_pdu(pdu, length, self.modem)
+            self._held.popleft()
+        for storage in ("", *self.modem.extra_storages):
+            for stored in self.modem.list_stored(storage):
+                if stored.stat in (0, 1):
+                    self.host.sms.accept_pdu(stored.pdu, stored.length, self.modem, stored.index, storage)
 
     def scan_stored(self) -> None:
         if self.ready and self.host.sms_ready():
