@@ -124,6 +124,11 @@ class ModemTimeoutError(ModemError):
     """The modem did not answer a command in time (hung, or gone)."""
 
 
+class SmsUnconfirmedError(ModemTimeoutError):
+    """An SMS part went to the modem but no answer (+CMGS or an error) came:
+    the network may have taken it, so it must not be sent again unasked."""
+
+
 class ModemCommandError(ModemError):
     """The modem answered ERROR / +CME ERROR / +CMS ERROR; ``kind`` and ``code`` say which."""
 

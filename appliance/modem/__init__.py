@@ -49,7 +49,7 @@ Events published on the bus
                        direction: in, out; reason (when idle): hangup,
                        local, busy, no-answer, missed, no-network
 ``modem.sms.received`` ``{sms_id, partial}``
-``modem.sms.status``   ``{sms_id, status}`` status: sent, delivered, failed
+``modem.sms.status``   ``{sms_id, status}`` status: sent, unconfirmed, delivered, failed
 ``failover.changed``   ``{route, reason}`` route: trunk, gsm, none
 =====================  =====================================================
 

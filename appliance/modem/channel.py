@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from appliance.errors import ModemCommandError, ModemError, ModemTimeoutError
+from appliance.errors import ModemCommandError, ModemError, ModemTimeoutError, SmsUnconfirmedError
 from appliance.modem import at
 from appliance.modem.trace import WireTrace
 from appliance.modem.transport import SerialTransport
@@ -122,8 +122,11 @@ class AtChannel:
         """``AT+CMGS=<length>``, wait for ``>``, send the PDU and Ctrl-Z.
 
         Raises:
-            ModemTimeoutError: no prompt (the command is cancelled with ESC)
-                or no final result within ``timeout``.
+            ModemTimeoutError: no prompt (the command is cancelled with ESC;
+                nothing was sent).
+            SmsUnconfirmedError: the PDU went out but no final result came
+                within ``timeout`` or the port went away: the network may
+                have taken the message.
             ModemCommandError: +CMS ERROR; ``code`` says why.
         """
         text = f"AT+CMGS={length}"
@@ -136,9 +139,15 @@ class AtChannel:
                     self._send("\x1b")
                     self._dirty = True
                     raise ModemTimeoutError(f"the modem gave no '>' prompt for {text} within {prompt_timeout:g} s")
-                if not cmd.done.is_set():
-                    self._send(pdu + "\x1a", log_as=pdu)
-                return self._finish(cmd, timeout, True)
+                if cmd.done.is_set():  # an error instead of the prompt: nothing went out
+                    return self._finish(cmd, timeout, True)
+                self._send(pdu + "\x1a", log_as=pdu)
+                try:
+                    return self._finish(cmd, timeout, True)
+                except ModemCommandError:
+                    raise
+                except ModemError as exc:
+                    raise SmsUnconfirmedError(f"{exc}; the message may have gone out") from exc
             finally:
                 with self._state:
                     self._cmd = None

@@ -91,10 +91,10 @@ def _cnmi(sim: ModemSimulator, name: str, arg: str) -> list[str]:
 
 def _cpms(sim: ModemSimulator, name: str, arg: str) -> list[str]:
     st = sim.state
-    stores = '("SM","ME","MT")'
     if arg == "=?":
-        readable = '("SM","ME","MT","SR")' if st.report_store == "SR" else stores
-        return [f"+CPMS: {readable},{stores},{stores}"]
+        stores = '("SM","ME","MT")'
+        listed = '("SM","ME","MT","SR")' if st.report_store == "SR" else stores
+        return [f"+CPMS: {listed},{stores},{stores}"]
     _need_sim(sim)
     if arg == "?":
         return ["+CPMS: " + ",".join(f'"{m}",{len(st.store(_store_name(m)))},{st.capacity}' for m in st.cpms)]

@@ -143,6 +143,7 @@ class SimState:
     slow_s: float = 0.0
     drop_answers: int = 0
     sms_errors: list[int] = field(default_factory=list)
+    late_sms: list[float | None] = field(default_factory=list)  # delays of the next +CMGS answers
     booted_at: datetime | None = None
 
     def power_on(self) -> None:

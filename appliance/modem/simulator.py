@@ -21,6 +21,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
 import logging
@@ -164,7 +165,14 @@ class ModemSimulator:
                 self._buf = self._buf[i + 1 :]
                 self.state.mode = Mode.COMMAND
                 if byte == 0x1A:
-                    self._respond(simsms.finish_send(self, body))
+                    result = simsms.finish_send(self, body)
+                    late = self.state.late_sms.pop(0) if self.state.late_sms else 0.0
+                    if late is None:
+                        pass  # taken by the network, never answered
+                    elif late > 0:
+                        self.later(late, functools.partial(self._respond, result))
+                    else:
+                        self._respond(result)
                 else:
                     self._respond(([], None))
                 return True
@@ -241,6 +249,12 @@ class ModemSimulator:
         """Let ``after`` sends through, then answer ``count`` with ``+CMS ERROR: code``."""
         with self._lock:
             self.state.sms_errors.extend([0] * after + [code] * count)
+
+    def answer_sms_late(self, *delays: float | None) -> None:
+        """The next sends go out, but their ``+CMGS`` comes after these many
+        seconds (``None``: never), as a modem stuck behind a slow network does."""
+        with self._lock:
+            self.state.late_sms.extend(delays)
 
     def interleave(self, *urcs: str) -> None:
         """Put these URC lines in the middle of the next answer."""

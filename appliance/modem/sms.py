@@ -3,7 +3,10 @@
 ``send_sms`` stores the message and returns at once; the modem worker
 sends what is due, within ``sms_per_minute``, retrying failures with
 backoff. Each part's ``+CMGS`` reference is stored the moment the modem
-gives it, so a retry never re-sends a part the network already took.
+gives it, so a retry never re-sends a part the network already took. A
+part whose answer never came is *unconfirmed* and never re-sent by
+itself: a late ``+CMGS`` or a delivery report to that number confirms it
+(see :mod:`appliance.store.sms`).
 Delivery reports (``+CDS``) find their message by that reference and the
 recipient. Incoming messages are reassembled, stored, then offered to the
 ``on_incoming`` hooks (the reminders module claims reply words); what no
@@ -25,7 +28,7 @@ from typing import Any, Protocol
 
 from appliance.clock import Clock
 from appliance.config.modem import ModemSettings
-from appliance.errors import ModemCommandError, ModemError, ValidationError
+from appliance.errors import ModemCommandError, ModemError, SmsUnconfirmedError, ValidationError
 from appliance.events import EventBus
 from appliance.modem import at
 from appliance.modem.concat import DUPLICATE, UPDATE, IncomingPart, Outcome, Reassembler
@@ -190,16 +193,37 @@ class SmsService:
                 permanent = exc.kind == "CMS" and exc.code in at.PERMANENT_CMS
                 self._failed(record, str(exc), permanent)
                 return sent, True
+            except SmsUnconfirmedError as exc:
+                self.limiter.take(self.clock.monotonic())
+                self.repo.mark_unconfirmed(record.id, index, str(exc))
+                log.warning(
+                    "SMS %d part %d: the modem never confirmed it; it is not sent again automatically",
+                    record.id,
+                    index + 1,
+                )
+                raise
             except ModemError as exc:
                 self._failed(record, str(exc), False)
                 raise
             self.limiter.take(self.clock.monotonic())
             self.repo.record_part(record.id, index, ref)
             sent += 1
-        self.repo.mark_sent(record.id)
-        log.info("SMS %d sent to %s", record.id, mask_phone(record.number))
-        self.bus.emit("modem.sms.status", sms_id=record.id, status="sent")
+        status = self.repo.mark_sent(record.id)
+        log.info("SMS %d %s to %s", record.id, status, mask_phone(record.number))
+        self.bus.emit("modem.sms.status", sms_id=record.id, status=status)
         return sent, True
+
+    def late_reference(self, ref: int) -> None:
+        """A ``+CMGS`` that came after its command timed out confirms that part."""
+        window = timedelta(seconds=max(600.0, 5 * self.settings.sms_timeout_s))
+        found = self.repo.confirm_late(ref, window)
+        if found is None:
+            log.info("a late +CMGS (reference %d) matches no unconfirmed SMS part", ref)
+            return
+        sms_id, part, status = found
+        log.info("SMS %d part %d: the modem confirmed it late (reference %d)", sms_id, part + 1, ref)
+        if status == "sent":
+            self.bus.emit("modem.sms.status", sms_id=sms_id, status="sent")
 
     def _failed(self, record: SmsRecord, error: str, permanent: bool) -> None:
         attempts = record.attempts + 1
@@ -246,6 +270,11 @@ class SmsService:
 
     def accept_report(self, report: StatusReport) -> None:
         found = self.repo.find_by_ref(report.ref, report.recipient)
+        if found is None:
+            # The network took a part whose +CMGS never reached the box: this report names it.
+            found = self.repo.find_unconfirmed(report.recipient)
+            if found is not None:
+                self.repo.confirm(found[0], found[1], report.ref)
         if found is None:
             log.info("delivery report for reference %d matches no sent SMS", report.ref)
             return

@@ -307,6 +307,13 @@ class ModemWorker:
         elif line.startswith(("+CMT:", "+CDS:")) and pdu is not None:
             length = atparse.pdu_header_length(line)
             self.submit(lambda: self._accept(pdu, length), SMS_IN)
+        elif line.startswith("+CMGS:"):  # the answer to a send that timed out
+            try:
+                mr = atparse.cmgs(line)
+            except atparse.AtParseError:
+                log.warning("an unreadable late +CMGS was ignored; that SMS part stays unconfirmed")
+                return
+            self.submit(lambda: self._late_reference(mr), SMS_IN)
         elif line.startswith(("+CREG:", "+CEREG:", "+CGREG:")):
             self.submit(self._refresh)
         elif line.startswith(("+CTZV", "+CTZE", "+NITZ", "*PSUTTZ", "DST:")):
@@ -329,6 +336,12 @@ class ModemWorker:
         except atparse.AtParseError:
             return
         self.host.sms.accept_pdu(stored.pdu, stored.length, self.modem, index, storage)
+
+    def _late_reference(self, ref: int) -> None:
+        if self.host.sms is not None and self.host.sms_ready():
+            self.host.sms.late_reference(ref)
+        else:
+            log.warning("a late +CMGS came while the store is locked; that SMS part stays unconfirmed")
 
     def _accept(self, pdu: str, length: int) -> None:
         if self.host.sms is not None and self.host.sms_ready():

@@ -104,7 +104,11 @@ class TextReminders:
         log.warning("reminder SMS %d failed: %s", attempt_id, reason)
 
     def status(self, sms_id: int, status: str) -> None:
-        """A ``modem.sms.status`` event: sent, delivered or failed."""
+        """A ``modem.sms.status`` event: sent, unconfirmed, delivered or failed.
+
+        ``unconfirmed`` counts as sent (the network may well have taken it,
+        and the patient must not get it twice); the detail says so.
+        """
         now = self.clock.now()
         with self.store.transaction() as conn:
             attempt_id = rows.attempt_of_sms(conn, sms_id)
@@ -115,8 +119,9 @@ class TextReminders:
             if state != "finished" and attempt[4] is None:
                 rows.placed(conn, attempt_id, sms_id=sms_id)
             later = state == "finished" and outcome == "sent"
-            if status == "sent" and state != "finished":
-                self.writer.apply(conn, attempt_id, "sent", "", now)
+            if status in ("sent", "unconfirmed") and state != "finished":
+                detail = "the modem did not confirm it went out" if status == "unconfirmed" else ""
+                self.writer.apply(conn, attempt_id, "sent", detail, now)
             elif status == "delivered" and (state != "finished" or later):
                 self.writer.apply(conn, attempt_id, "delivered", "", now, reopen=later)
             elif status == "failed" and (state != "finished" or later):
@@ -129,7 +134,7 @@ class TextReminders:
             if attempt.channel != "sms":
                 continue
             found = rows.sms_of_attempt(conn, attempt.attempt_id)
-            if found is not None and found[1] in ("sent", "delivered", "failed"):
+            if found is not None and found[1] in ("sent", "unconfirmed", "delivered", "failed"):
                 self.status(found[0], found[1])
 
     def recover(self, conn: Connection, attempt_id: int, now: datetime) -> None:

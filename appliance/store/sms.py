@@ -9,6 +9,13 @@ answers, before anything else happens, so a retry after a crash or an
 error re-sends only the parts the network never took: nobody gets the
 same SMS twice.
 
+A part handed to the modem whose answer never came is ``unconfirmed``
+(``"ref": null``): the network may have taken it, so it is never sent
+again by itself. A late ``+CMGS`` (:meth:`SmsRepo.confirm_late`) or a
+delivery report to that number (:meth:`SmsRepo.find_unconfirmed`) gives
+it its reference; a message whose parts all went out with one still
+unconfirmed has the status ``unconfirmed``.
+
 A queued reminder SMS is never sent once its visit was cancelled or moved
 or its reminder's window is over (:func:`stale_reminder_sms`); the
 reminders withdraw such rows (``failed``, "withdrawn: ...") and hold
@@ -37,6 +44,8 @@ from appliance.store.connection import Connection, Store
 from appliance.store.timefmt import to_db
 
 OUT_OPEN = ("queued", "sending")
+UNCONFIRMED = "unconfirmed"
+UNCONFIRMED_NOTE = "the modem never confirmed a part (not sent again automatically)"
 
 
 @dataclass(frozen=True)
@@ -102,6 +111,21 @@ _STALE_WHY = (
     " JOIN appointments a ON a.id = r.appointment_id WHERE ra.id = m.reminder_attempt_id)"
 )
 _NOT_STALE = f" AND NOT (m.status = 'queued' AND m.reminder_attempt_id IS NOT NULL AND {_STALE_WHY} IS NOT NULL)"
+
+
+def _latest_unconfirmed(db: Connection, since: datetime) -> tuple[int, int] | None:
+    """The part that went unconfirmed last, after ``since``."""
+    best: tuple[str, int, int] | None = None
+    rows = db.execute(
+        "SELECT id, modem_refs FROM sms_messages WHERE direction = 'out' AND status IN ('sending', 'unconfirmed')"
+    ).fetchall()
+    for sms_id, refs_json in rows:
+        for part, entry in enumerate(json.loads(refs_json or "[]")):
+            if entry and entry.get("status") == UNCONFIRMED and (best is None or entry["at"] > best[0]):
+                best = (entry["at"], int(sms_id), part)
+    if best is None or best[0] < to_db(since):
+        return None
+    return best[1], best[2]
 
 
 def stale_reminder_sms(conn: Connection, now: datetime) -> list[tuple[int, int, str]]:
@@ -223,13 +247,76 @@ class SmsRepo:
                 "UPDATE sms_messages SET modem_refs = ?, status = 'sending' WHERE id = ?", (json.dumps(refs), sms_id)
             )
 
-    def mark_sent(self, sms_id: int) -> None:
+    def mark_sent(self, sms_id: int) -> str:
+        """Every part went to the modem: ``sent``, or ``unconfirmed`` if one never got its answer."""
         with self.store.transaction() as db:
+            unsure = any(r and r.get("status") == UNCONFIRMED for r in self._refs(db, sms_id))
             db.execute(
-                "UPDATE sms_messages SET status = 'sent', sent_at = ?, next_attempt_at = NULL, error = ''"
-                " WHERE id = ? AND status IN ('queued', 'sending')",
-                (self._now(), sms_id),
+                "UPDATE sms_messages SET status = ?, sent_at = ?, next_attempt_at = NULL,"
+                " error = CASE WHEN ? THEN error ELSE '' END WHERE id = ? AND status IN ('queued', 'sending')",
+                (UNCONFIRMED if unsure else "sent", self._now(), unsure, sms_id),
             )
+            return UNCONFIRMED if unsure else "sent"
+
+    def mark_unconfirmed(self, sms_id: int, part: int, error: str) -> None:
+        """Part ``part`` went to the modem and no answer came: never send it again by itself."""
+        with self.store.transaction() as db:
+            refs = self._refs(db, sms_id)
+            while len(refs) <= part:
+                refs.append(None)
+            refs[part] = {"ref": None, "status": UNCONFIRMED, "at": self._now()}
+            db.execute(
+                "UPDATE sms_messages SET modem_refs = ?, status = 'sending', error = ? WHERE id = ?",
+                (json.dumps(refs), f"{UNCONFIRMED_NOTE}: {error}", sms_id),
+            )
+
+    def confirm_late(self, ref: int, within: timedelta) -> tuple[int, int, str] | None:
+        """A ``+CMGS`` that came after its command timed out: it belongs to the
+        part that went unconfirmed last (the modem answers in order), if that
+        was within ``within``. Returns (sms id, part, message status)."""
+        since = self.clock.now() - within
+        with self.store.transaction() as db:
+            found = _latest_unconfirmed(db, since)
+            if found is None:
+                return None
+            sms_id, part = found
+            return sms_id, part, self._confirm(db, sms_id, part, ref)
+
+    def find_unconfirmed(self, number: str, within: timedelta = timedelta(days=3)) -> tuple[int, int] | None:
+        """(sms id, part) of the one unconfirmed part sent to ``number``; None if none or several."""
+        since = to_db(self.clock.now() - within)
+        rows = self.store.query(
+            "SELECT id, number, modem_refs FROM sms_messages WHERE direction = 'out'"
+            " AND status IN ('sending', 'unconfirmed') AND created_at >= ?",
+            (since,),
+        )
+        hits = [
+            (int(sms_id), part)
+            for sms_id, to, refs_json in rows
+            if same_number(to, number)
+            for part, entry in enumerate(json.loads(refs_json or "[]"))
+            if entry and entry.get("status") == UNCONFIRMED
+        ]
+        return hits[0] if len(hits) == 1 else None
+
+    def confirm(self, sms_id: int, part: int, ref: int) -> str:
+        """Give an unconfirmed part the reference the network gave it; returns the message's status."""
+        with self.store.transaction() as db:
+            return self._confirm(db, sms_id, part, ref)
+
+    def _confirm(self, db: Any, sms_id: int, part: int, ref: int) -> str:
+        refs = self._refs(db, sms_id)
+        refs[part] = {"ref": ref, "status": "sent", "at": refs[part]["at"] if refs[part] else self._now()}  # type: ignore[index]
+        row = db.execute("SELECT status FROM sms_messages WHERE id = ?", (sms_id,)).fetchone()
+        status = str(row[0])
+        if status == UNCONFIRMED and not any(r is None or r.get("status") == UNCONFIRMED for r in refs):
+            status = "sent"
+        db.execute(
+            "UPDATE sms_messages SET modem_refs = ?, status = ?,"
+            " error = CASE WHEN error LIKE ? THEN '' ELSE error END WHERE id = ?",
+            (json.dumps(refs), status, f"{UNCONFIRMED_NOTE}%", sms_id),
+        )
+        return status
 
     def defer(self, sms_id: int, until: datetime) -> None:
         """Not an error (rate limit, modem busy): try again at ``until``."""
@@ -255,7 +342,7 @@ class SmsRepo:
         since = to_db(self.clock.now() - within)
         rows = self.store.query(
             "SELECT id, number, modem_refs FROM sms_messages WHERE direction = 'out'"
-            " AND status IN ('sending', 'sent', 'delivered', 'failed') AND created_at >= ? ORDER BY id DESC",
+            " AND status IN ('sending', 'sent', 'unconfirmed', 'delivered', 'failed') AND created_at >= ? ORDER BY id DESC",
             (since,),
         )
         for sms_id, to, refs_json in rows:

@@ -53,6 +53,21 @@ def test_sent_then_delivered_finish_the_attempt(sms_world: World) -> None:
     assert sms_world.attempts()[0][4] == "delivered"
 
 
+def test_an_unconfirmed_sms_counts_as_sent_and_is_not_sent_again(sms_world: World) -> None:
+    """The modem never confirmed it: the patient may have it, so no second text or call follows."""
+    _, _, sms_id = texted(sms_world)
+    repo = SmsRepo(sms_world.store, sms_world.clock)
+    repo.mark_unconfirmed(sms_id, 0, "the modem did not answer AT+CMGS within 60 s")
+    assert repo.mark_sent(sms_id) == "unconfirmed"
+    sms_world.dispatcher.on_sms_status(sms_id, "unconfirmed")
+    sms_world.dispatcher.tick()
+    assert sms_world.attempts() == [(1, "sms", "gsm", "finished", "sent")]
+    detail = sms_world.q("SELECT detail FROM reminder_attempts")[0][0]
+    assert "did not confirm" in detail
+    assert sms_world.reminders()[0][3:] == ("done", 1, "sent")
+    assert sms_world.q("SELECT count(*) FROM sms_messages WHERE direction = 'out'")[0][0] == 1
+
+
 @pytest.mark.parametrize(
     ("text", "outcome", "status", "claimed"),
     [

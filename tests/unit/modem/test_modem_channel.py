@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from appliance.errors import ModemCommandError, ModemTimeoutError
+from appliance.errors import ModemCommandError, ModemTimeoutError, SmsUnconfirmedError
 from appliance.modem.channel import AtChannel, ModemGoneError
 
 
@@ -112,9 +112,25 @@ def test_pdu_send_with_echo_on() -> None:
 
 def test_missing_prompt_cancels_with_escape() -> None:
     ch, modem, _ = channel({"AT+CMGS=17": None})
-    with pytest.raises(ModemTimeoutError, match="prompt"):
+    with pytest.raises(ModemTimeoutError, match="prompt") as err:
         ch.send_pdu(17, "00", timeout=1, prompt_timeout=0.2)
     assert modem.written[-1] == "\x1b"
+    assert not isinstance(err.value, SmsUnconfirmedError)  # nothing went out: safe to send again
+
+
+def test_no_answer_after_the_pdu_went_out_is_unconfirmed_and_a_late_cmgs_is_a_urc() -> None:
+    ch, modem, urcs = channel({"AT+CMGS=17": b"\r\n> ", "00\x1a": None})
+    with pytest.raises(SmsUnconfirmedError, match="may have gone out"):
+        ch.send_pdu(17, "00", timeout=0.3)
+    modem.feed(b"\r\n+CMGS: 42\r\n\r\nOK\r\n")
+    assert urcs == [("+CMGS: 42", None)]  # handed on, its OK dropped as a late answer
+
+
+def test_the_port_vanishing_after_the_pdu_went_out_is_unconfirmed() -> None:
+    ch, modem, _ = channel({"AT+CMGS=17": b"\r\n> ", "00\x1a": None})
+    threading.Timer(0.1, modem.vanish).start()
+    with pytest.raises(SmsUnconfirmedError):
+        ch.send_pdu(17, "00", timeout=2)
 
 
 def test_cms_error_carries_its_code() -> None:
