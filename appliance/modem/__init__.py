@@ -48,6 +48,8 @@ Events published on the bus
                        idle, ringing, dialing, alerting, active, held;
                        direction: in, out; reason (when idle): hangup,
                        local, busy, no-answer, missed, no-network
+``modem.call.waiting`` ``{number, call}`` a second caller during call ``call``;
+                       the modem turns it away (AT+CHLD=0)
 ``modem.sms.received`` ``{sms_id, partial}``
 ``modem.sms.status``   ``{sms_id, status}`` status: sent, unconfirmed, delivered, failed
 ``failover.changed``   ``{route, reason}`` route: trunk, gsm, none

@@ -214,6 +214,15 @@ def clip(line: str) -> CallerId:
     return CallerId("" if withheld else _number(raw, v[1] if len(v) > 1 else None), withheld)
 
 
+def ccwa(line: str) -> CallerId:
+    """``+CCWA: "+48601234567",145,1,,0``: a second call waiting (class 1 = voice)."""
+    v = params(line)
+    raw = _str(v, 0)
+    validity = v[4] if len(v) > 4 and isinstance(v[4], int) else 0
+    withheld = validity in (1, 2) or not raw
+    return CallerId("" if withheld else _number(raw, v[1] if len(v) > 1 else None), withheld)
+
+
 # -- SMS ---------------------------------------------------------------------------
 @dataclass(frozen=True)
 class StoredRef:

@@ -2,8 +2,10 @@
 
 Modems report calls in bits: ``RING`` (again every few seconds), then
 ``+CLIP`` with the number, ``NO CARRIER`` / ``BUSY`` / ``NO ANSWER`` when
-a call ends, vendor lines (``VOICE CALL: END``, ``^CEND``), and an
-authoritative list from ``AT+CLCC`` that the service polls during calls.
+a call ends, vendor lines (``VOICE CALL: END``, ``^CEND``), ``+CCWA`` when
+a second caller waits during a call (the line stays with the first one),
+and an authoritative list from ``AT+CLCC`` that the service polls during
+calls.
 :class:`CallTracker` merges them into one state and returns the events
 to publish; it never talks to the modem.
 
@@ -85,6 +87,11 @@ class CallTracker:
             events = [] if self.state != IDLE else self._start("in", RINGING, caller.number)
             self.number = self.number or caller.number
             return events + self._announce()
+        if text.startswith("+CCWA:"):
+            if self.state == IDLE:
+                return []  # a stale notice: the call it waited on is over
+            waiting = atparse.ccwa(text)
+            return [Event("modem.call.waiting", {"number": waiting.number, "call": self.call})]
         if text in _ENDINGS:
             return self._end(_ENDINGS[text])
         if text.startswith(("VOICE CALL: END", "^CEND", "MISSED_CALL")):
@@ -93,7 +100,7 @@ class CallTracker:
 
     def on_clcc(self, calls: list[atparse.CallInfo]) -> list[Event]:
         """The answer to ``AT+CLCC``: the truth about the line."""
-        voice = [c for c in calls if c.voice]
+        voice = [c for c in calls if c.voice and c.state != "waiting"]  # a waiting caller is not the line
         if not voice:
             return self._end("hangup") if self.state != IDLE else []
         call = voice[0]

@@ -195,6 +195,9 @@ class Modem:
                         "this modem cannot store delivery reports; one arriving while the store is locked is lost"
                     )
                 break
+        # Call waiting on, with its URC: a second caller during a GSM call is
+        # named (+CCWA) and turned away onto the callback list, not lost to a busy tone.
+        self.at("AT+CCWA=1,1,1", 10.0, check=False)
         self.at("AT+CREG=2", check=False)
         self.at("AT+CEREG=2", check=False)
         if self.settings.network_time and not self.at("AT+CTZU=3", check=False).final.ok:
@@ -430,6 +433,10 @@ class Modem:
     def hangup(self) -> None:
         if not self.at("AT+CHUP", check=False).final.ok:
             self.at("ATH")
+
+    def release_waiting(self) -> None:
+        """``AT+CHLD=0``: turn away the waiting call (its caller hears busy)."""
+        self.at("AT+CHLD=0", 10.0)
 
     def dtmf(self, digits: str) -> None:
         if not digits or any(ch not in "0123456789*#ABCD" for ch in digits):

@@ -3,7 +3,9 @@
 An incoming call rings (``RING`` and ``+CLIP`` every three seconds) until
 answered or hung up by the far end; an outgoing call goes dialing →
 alerting → active after ``answer_delay_s``, or ends ``BUSY`` for numbers
-in ``busy_numbers``.
+in ``busy_numbers``. A second caller during a call waits (``+CCWA``) when
+``AT+CCWA`` enabled call waiting, else the network gives them busy;
+``AT+CHLD=0`` turns a waiting caller away.
 """
 
 from __future__ import annotations
@@ -25,8 +27,18 @@ def _next_index(sim: ModemSimulator) -> int:
 
 
 def incoming_call(sim: ModemSimulator, number: str, withheld: bool) -> None:
-    call = SimCall(_next_index(sim), False, "incoming", "" if withheld else number)
-    sim.state.calls.append(call)
+    st = sim.state
+    shown = "" if withheld else number
+    if st.calls:
+        if not st.call_waiting or any(c.state == "waiting" for c in st.calls):
+            st.turned_away.append(number)  # the network says busy; the box never hears of it
+            return
+        st.calls.append(SimCall(_next_index(sim), False, "waiting", shown))
+        ton = 145 if shown.startswith("+") else 129
+        sim.emit(f'+CCWA: "{shown}",{ton},1,,{1 if withheld else 0}')
+        return
+    call = SimCall(_next_index(sim), False, "incoming", shown)
+    st.calls.append(call)
     _ring(sim, call)
 
 
@@ -93,6 +105,34 @@ def _answer(sim: ModemSimulator, name: str, arg: str) -> list[str]:
     raise CmdError("ERROR")  # real modems answer NO CARRIER; ERROR is close enough
 
 
+def _ccwa(sim: ModemSimulator, name: str, arg: str) -> list[str]:
+    if arg == "=?":
+        return ["+CCWA: (0,1)"]
+    if arg == "?":
+        return [f"+CCWA: {int(sim.state.call_waiting)}"]
+    values = arg_ints(arg)
+    mode = values[1] if len(values) > 1 else None
+    if mode is not None and mode not in (0, 1, 2):
+        raise CmdError("CME", 4)
+    if mode in (0, 1):
+        sim.state.call_waiting = mode == 1 and (values[0] == 1)
+    return ["+CCWA: 1,1"] if mode == 2 else []
+
+
+def _chld(sim: ModemSimulator, name: str, arg: str) -> list[str]:
+    """Call hold and multiparty (TS 22.030): 0 = release the waiting or held calls."""
+    if arg == "=?":
+        return ["+CHLD: (0,1,1x,2,2x,3,4)"]
+    st = sim.state
+    action = arg_value(arg).strip()
+    if action != "0":
+        raise CmdError("CME", 4)  # only what the box uses is simulated
+    for call in [c for c in st.calls if c.state in ("waiting", "held")]:
+        st.calls.remove(call)
+        st.turned_away.append(call.number)
+    return []
+
+
 def _hangup(sim: ModemSimulator, name: str, arg: str) -> list[str]:
     if arg == "=?":
         return []
@@ -138,4 +178,6 @@ HANDLERS: dict[str, Handler] = {
     "+CLCC": _clcc,
     "+VTS": _vts,
     "+CLIP": _clip,
+    "+CCWA": _ccwa,
+    "+CHLD": _chld,
 }

@@ -60,7 +60,7 @@ class StoredSms:
 class SimCall:
     index: int
     outgoing: bool
-    state: str  # dialing, alerting, incoming, active, held
+    state: str  # dialing, alerting, incoming, waiting, active, held
     number: str
 
 
@@ -135,6 +135,8 @@ class SimState:
     undelivered: list[tuple[str, int]] = field(default_factory=list)
     calls: list[SimCall] = field(default_factory=list)
     busy_numbers: set[str] = field(default_factory=set)
+    call_waiting: bool = False  # AT+CCWA: second callers wait (+CCWA) instead of hearing busy
+    turned_away: list[str] = field(default_factory=list)  # second callers that heard busy
     answer_delay_s: float = 0.3
     register_delay_s: float = 0.15
     dtmf: str = ""
@@ -160,6 +162,7 @@ class SimState:
         self.slow_s = 0.0
         self.drop_answers = 0
         self.calls.clear()
+        self.call_waiting = False
         self.reg_stat = 0
         if self.network_sticky_loss:
             self.network = True

@@ -31,7 +31,18 @@ log = logging.getLogger(__name__)
 
 VOICE, SMS_IN, BACKGROUND = 0, 1, 2
 
-_CALL_URCS = ("RING", "+CRING", "+CLIP", "NO CARRIER", "BUSY", "NO ANSWER", "VOICE CALL: END", "^CEND", "MISSED_CALL")
+_CALL_URCS = (
+    "RING",
+    "+CRING",
+    "+CLIP",
+    "+CCWA",
+    "NO CARRIER",
+    "BUSY",
+    "NO ANSWER",
+    "VOICE CALL: END",
+    "^CEND",
+    "MISSED_CALL",
+)
 _HELD_MAX = 200
 _SIM_STATES = {"absent": "no-sim", "pin-required": "sim-locked", "puk": "sim-locked", "pin-rejected": "pin-rejected"}
 # What AT+CPIN? says while a SIM problem lasts (a refused PIN leaves the SIM asking for one).
@@ -299,6 +310,9 @@ class ModemWorker:
             with self.tracker_lock:
                 events = self.tracker.on_urc(line)
             host.publish(events)
+            if any(e.kind == "modem.call.waiting" for e in events):
+                # One voice line: the second caller hears busy and goes on the callback list.
+                self.submit(self.modem.release_waiting, VOICE)
             self._next_clcc = 0.0
             self._wake.set()
         elif line.startswith(("+CMTI:", "+CDSI:")):

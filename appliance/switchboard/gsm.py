@@ -8,6 +8,9 @@ modem's call:
 * **incoming**: ``modem.call.incoming`` → the core calls the gateway (signed
   INVITE) → the gateway answers → ``ATA`` → the call enters the same IVR and
   queue as any other, with route ``gsm``;
+* **waiting**: a second caller during a GSM call (``modem.call.waiting``)
+  is turned away by the modem and goes on the callback list, like a SIP
+  caller who found every line busy;
 * **outgoing** (the trunk is down): the core calls the gateway → ``ATD`` →
   the patient answers when the modem reports the call ``active``; busy and
   no-answer come from the modem's call state.
@@ -99,6 +102,15 @@ class GsmLine:
             return
         log.info("GSM call %s from %s", call.id[:8], mask_phone(caller))
         self.c.emit("call.started", call_id=call.id, caller=caller, route="gsm")
+
+    def waiting(self, number: str) -> None:
+        """A second mobile caller while the GSM line is in use (loop thread).
+
+        The modem releases it (the caller hears busy); the box logs a busy
+        call and puts a caller with a number on the callback list.
+        """
+        caller = normalize_caller(number, self.c.cfg.clinic.country) or (number or "anonymous")
+        self.c.records.turned_away(caller, "", "gsm", 486, "the GSM line was in use")
 
     def _turn_away(self, caller: str, code: int, why: str) -> None:
         """Reject the modem's ringing call; the caller lands on the callback list."""

@@ -348,6 +348,8 @@ class SwitchboardService:
         elif event.kind == "modem.call.incoming":
             number = str(event.data.get("number", ""))
             self.loop.submit(self.controller.gsm.incoming, number)
+        elif event.kind == "modem.call.waiting":
+            self.loop.submit(self.controller.gsm.waiting, str(event.data.get("number", "")))
         elif event.kind == "modem.call.state":
             state, reason = str(event.data.get("state", "")), str(event.data.get("reason", ""))
             self.loop.submit(self.controller.gsm.modem_state, state, reason)

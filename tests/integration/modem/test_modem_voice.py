@@ -67,3 +67,17 @@ def test_dial_refused_while_the_modem_is_not_ready(make_rig) -> None:  # type: i
     wait_until(lambda: rig.svc.status.state == "searching", what="lost network")
     with pytest.raises(ModemBusyError, match="not ready"):
         rig.svc.dial(CALLER)
+
+
+def test_a_second_caller_during_a_call_is_named_and_turned_away(rig: Rig) -> None:
+    assert rig.modem.state.call_waiting  # the box turned call waiting on at start
+    rig.modem.inject_call(CALLER)
+    first = rig.events.wait("modem.call.incoming")
+    rig.svc.answer().result(3)
+    rig.events.wait("modem.call.state", state="active", direction="in")
+    rig.modem.inject_call("+48601999888")
+    waiting = rig.events.wait("modem.call.waiting")
+    assert (waiting["number"], waiting["call"]) == ("+48601999888", first["call"])
+    wait_until(lambda: rig.modem.state.turned_away == ["+48601999888"], what="the modem to release the waiting call")
+    assert [(c.state, c.number) for c in rig.modem.state.calls] == [("active", CALLER)]
+    assert (rig.svc.call_state().state, rig.svc.call_state().number) == ("active", CALLER)

@@ -88,3 +88,23 @@ def test_a_gsm_call_with_no_line_left_for_an_agent_is_rejected_and_kept_for_a_ca
     assert rows == [(A, "busy", "open")], b.tail()
     assert b.query("SELECT route, disposition FROM calls WHERE caller = ?", (A,)) == [("gsm", "busy")]
     assert b.proc.poll() is None
+
+
+def test_a_second_mobile_caller_during_a_gsm_call_goes_on_the_callback_list(box, station_proc) -> None:
+    b = gsm_box(box, station_proc)
+    second = "+12125550002"
+    assert sim(b, cmd="call", **{"from": A})["ok"]
+    b.wait(
+        lambda s: any(c["route"] == "gsm" and c["state"] == "ivr" for c in s["calls"]),
+        timeout=15,
+        what="the first GSM caller in the IVR",
+    )
+    assert sim(b, cmd="call", **{"from": second})["ok"]  # rings while the line is in use: call waiting
+    rows = b.rows("SELECT number, source, status FROM callbacks WHERE number = ?", (second,))
+    assert rows == [(second, "busy", "open")], b.tail()
+    assert b.query("SELECT route, disposition FROM calls WHERE caller = ?", (second,)) == [("gsm", "busy")]
+    calls = sim(b, cmd="calls")["calls"]
+    assert [(c["state"], c["number"]) for c in calls] == [("active", A)]  # the first caller is still on
+    status = b.wait(lambda s: s, what="a snapshot")
+    assert [c["caller"] for c in status["calls"] if c["route"] == "gsm"] == [A]
+    assert sim(b, cmd="hangup")["ok"]

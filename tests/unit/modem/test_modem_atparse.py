@@ -114,6 +114,21 @@ def test_clip(line: str, number: str, withheld: bool) -> None:
     assert (cid.number, cid.withheld) == (number, withheld)
 
 
+@pytest.mark.parametrize(
+    ("line", "number", "withheld"),
+    [
+        ('+CCWA: "+48601234567",145,1', "+48601234567", False),  # EC25
+        ('+CCWA: "48601234567",145,1,"",0', "+48601234567", False),  # SIM7600, international without +
+        ('+CCWA: "0601234567",129,1,,0', "0601234567", False),
+        ('+CCWA: "",128,1,,1', "", True),  # withheld
+        ('+CCWA: "",128,1,,2', "", True),  # not available
+    ],
+)
+def test_ccwa(line: str, number: str, withheld: bool) -> None:
+    cid = atparse.ccwa(line)
+    assert (cid.number, cid.withheld) == (number, withheld)
+
+
 def test_sms_lines() -> None:
     assert atparse.cmti('+CMTI: "SM",3') == atparse.StoredRef("SM", 3)
     assert atparse.cmti('+CMTI: "ME",12') == atparse.StoredRef("ME", 12)

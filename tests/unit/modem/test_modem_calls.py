@@ -96,3 +96,19 @@ def test_nothing_happens_when_idle() -> None:
     t = CallTracker()
     assert t.on_urc("NO CARRIER") == [] and t.hung_up() == [] and t.answered() == []
     assert t.on_urc("+CSQ: 20,99") == []
+
+
+def test_a_second_caller_waiting_is_announced_and_the_line_stays_with_the_first() -> None:
+    t = CallTracker()
+    t.on_urc("RING")
+    t.on_urc(f'+CLIP: "{NUMBER}",145,"",0,"",0')
+    t.answered()
+    events = t.on_urc('+CCWA: "+48601999888",145,1,,0')
+    assert [(e.kind, e.data["number"], e.data["call"]) for e in events] == [("modem.call.waiting", "+48601999888", 1)]
+    both = [CallInfo(1, False, "active", True, NUMBER), CallInfo(2, False, "waiting", True, "+48601999888")]
+    assert t.on_clcc(both) == []  # the waiting caller does not take over the line
+    assert (t.state, t.number) == ("active", NUMBER)
+
+
+def test_a_waiting_notice_after_the_call_ended_is_ignored() -> None:
+    assert CallTracker().on_urc('+CCWA: "+48601999888",145,1') == []
