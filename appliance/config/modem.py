@@ -65,7 +65,20 @@ class ModemSettings:
     recovery_cooldown_s: int = setting(
         doc="After every recovery step failed, wait this long before starting again.", min=1, max=86400
     )
-    usb_reset: bool = setting(doc="Allow the last recovery step: USB unbind/bind through sysfs (needs root).")
+    usb_reset: bool = setting(doc="Allow the recovery step USB unbind/bind through sysfs (needs root).")
+    power_gpio: int = setting(
+        doc="BCM pin switching the modem's supply (a relay or MOSFET on its USB power); 0 = not fitted. "
+        "When fitted, cutting the power is the last recovery step.",
+        min=0,
+        max=27,
+    )
+    power_gpio_active_high: bool = setting(doc="The modem has power while power_gpio is high (false: while low).")
+    power_off_s: float = setting(doc="How long the power stays cut in that step.", min=1, max=60)
+    reset_wait_s: float = setting(
+        doc="After a radio reset, USB reset or power cut, how long the modem may take to answer again.",
+        min=1,
+        max=300,
+    )
     sms_per_minute: int = setting(doc="At most this many SMS (parts) sent per minute.", min=1, max=120)
     sms_max_attempts: int = setting(doc="Failed sends of one SMS before it is marked failed.", min=1, max=20)
     sms_retry_base_s: int = setting(doc="First retry after this many seconds; doubles each time.", min=1, max=3600)

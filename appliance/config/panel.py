@@ -90,6 +90,10 @@ def panel_checks(cfg: Config) -> Iterator[tuple[str, str]]:
             )
         candidates.append(("panel.night_mode_pin", panel.night_mode_pin))
     candidates += [(f"panel.answer_next_pins.{sid}", pin) for sid, pin in sorted(panel.answer_next_pins.items())]
+    if cfg.modem.enabled and cfg.modem.power_gpio:
+        if cfg.modem.power_gpio < FIRST_PIN:
+            yield "modem.power_gpio", f"GPIO {cfg.modem.power_gpio} is not usable; choose {FIRST_PIN}-{LAST_PIN} or 0"
+        candidates.append(("modem.power_gpio", cfg.modem.power_gpio))
     for key, pin in candidates:
         if pin in used:
             yield key, f"GPIO {pin} is already used by {used[pin]}"

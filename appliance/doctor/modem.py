@@ -116,8 +116,22 @@ def modem_recovery(ctx: Context) -> Result:
             f"every recovery step failed: {data.get('detail', '')}",
             "unplug the modem for ten seconds and plug it back; if that does not help, replace it",
         )
+    steps = _ladder(ctx.cfg.modem)
     if not last:
-        return ok("modem recovery", "no recovery needed since the core started")
+        return ok("modem recovery", f"no recovery needed since the core started; steps: {steps}")
     ago = time.time() - float(last.get("at", time.time()))
     step = last.get("step") or "-"
-    return ok("modem recovery", f"last: {step} {last.get('outcome')} {ago / 60:.0f} min ago ({last.get('reason')})")
+    return ok(
+        "modem recovery",
+        f"last: {step} {last.get('outcome')} {ago / 60:.0f} min ago ({last.get('reason')}); steps: {steps}",
+    )
+
+
+def _ladder(m: Any) -> str:
+    """The recovery steps this box can take, in order."""
+    steps = ["re-init", "radio reset"]
+    if m.usb_reset or m.simulate:
+        steps.append("USB reset")
+    if m.power_gpio:
+        steps.append(f"power cut (GPIO {m.power_gpio})")
+    return ", ".join(steps)

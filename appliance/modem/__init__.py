@@ -41,7 +41,8 @@ Events published on the bus
                        pin-rejected, searching, ready, unresponsive,
                        recovering, failed, stopped; signal: 0-5 bars
 ``modem.recovery``     ``{step, reason, outcome}`` step: reinit, radio-reset,
-                       usb-reset ("" when outcome is recovered); outcome:
+                       usb-reset, power-cut (when recovered: the last step
+                       taken, the one that worked); outcome:
                        started, recovered
 ``modem.call.incoming`` ``{number, call}`` once per incoming call ("" = withheld)
 ``modem.call.state``   ``{state, direction, number, call, reason}`` state:

@@ -7,7 +7,9 @@ recovered in escalating steps, each tried once before the next:
    startup sequence;
 2. ``radio-reset``: ``AT+CFUN=1,1``, a firmware reboot;
 3. ``usb-reset``: unbind and re-bind the USB device through sysfs, what
-   unplugging it would do.
+   unplugging it would do;
+4. ``power-cut``: cut the modem's supply through a GPIO-switched power
+   line, when the box has one (:mod:`appliance.modem.powerline`).
 
 After each step the next health check judges it. When all steps failed
 the modem is ``failed`` and the ladder starts again after a cooldown.
@@ -26,7 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-LADDER = ("reinit", "radio-reset", "usb-reset")
+LADDER = ("reinit", "radio-reset", "usb-reset", "power-cut")
 
 OK = "ok"
 DEGRADED = "degraded"  # unregistered, not yet long enough to act
@@ -51,7 +53,8 @@ class RecoveryPolicy:
     Args:
         registration_lost_s: unregistered this long counts as a fault.
         cooldown_s: after the last step failed, wait this long to start again.
-        skip: ladder steps this box cannot do (``usb-reset`` without sysfs).
+        skip: ladder steps this box cannot do (``usb-reset`` without sysfs,
+            ``power-cut`` without a power line).
     """
 
     def __init__(self, registration_lost_s: float, cooldown_s: float, skip: tuple[str, ...] = ()) -> None:

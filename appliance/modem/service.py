@@ -33,6 +33,7 @@ from appliance.modem.driver import Modem, PinGuard
 from appliance.modem.failover import FailoverPolicy
 from appliance.modem.hardware import ModemHardware, SimulatedHardware, UsbModemHardware
 from appliance.modem.health import RecoveryPolicy
+from appliance.modem.powerline import PowerLine
 from appliance.modem.simpty import PtySimulator
 from appliance.modem.simulator import ModemSimulator
 from appliance.modem.sms import IncomingHook, SmsService
@@ -94,7 +95,10 @@ class ModemService:
         self.status = ModemStatus()
         self.last_recovery: dict[str, Any] | None = None
         self._status_lock = threading.Lock()
-        skip = () if self.settings.usb_reset or self.simulated else ("usb-reset",)
+        skip: tuple[str, ...] = () if self.settings.usb_reset or self.simulated else ("usb-reset",)
+        if not self.settings.power_gpio:
+            skip += ("power-cut",)
+        self.power_line: PowerLine | None = None
         policy = RecoveryPolicy(self.settings.registration_lost_s, self.settings.recovery_cooldown_s, skip)
         guard = PinGuard(cfg.paths.state_dir / "modem-pin.json")
         modem = Modem(self.settings, self.hardware, self._on_urc, pin_guard=guard, trace=cfg.logging.at_trace)
@@ -113,7 +117,27 @@ class ModemService:
             self._sim_control = SimControl(self.simulator, self.cfg.paths.run_dir / "modem-sim.sock")
             self._sim_control.start()
         self.set_status(state="starting")
+        if self.settings.power_gpio and self.power_line is None:
+            self.power_line = self._power_line()
         self.worker.start()
+
+    def _power_line(self) -> PowerLine | None:
+        """The GPIO line switching the modem's supply (``modem.power_gpio``)."""
+        from appliance.panel.gpio import make_pin_factory
+
+        simulator = self.simulator
+        try:
+            factory = make_pin_factory(self.cfg.panel.pin_factory, self.simulated)
+            return PowerLine(
+                self.settings.power_gpio,
+                active_high=self.settings.power_gpio_active_high,
+                off_s=self.settings.power_off_s,
+                pin_factory=factory,
+                observer=simulator.set_power if simulator is not None else None,
+            )
+        except Exception as exc:  # a missing chip or a pin in use: the other steps still work
+            log.error("modem power line not available: %s", exc)
+            return None
 
     def stop(self) -> None:
         self._unsubscribe()
@@ -121,6 +145,9 @@ class ModemService:
         if self._sim_control is not None:
             self._sim_control.stop()
             self._sim_control = None
+        if self.power_line is not None:
+            self.power_line.close()
+            self.power_line = None
         if self.simulator is not None:
             self.simulator.stop()
         self.failover.close()

@@ -56,6 +56,7 @@ class PtySimulator:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._reset_at: float | None = None
+        self._off = False  # its supply is cut (a GPIO-switched power line)
         self._changed = threading.Condition()
         self.generation = 0
         self.on_reenumerated: Callable[[str], None] | None = None
@@ -89,6 +90,27 @@ class PtySimulator:
         with self._changed:
             self._reset_at = time.monotonic()
         self.modem.detach()
+
+    def set_power(self, on: bool) -> None:
+        """The modem's supply, as a GPIO-switched power line drives it: off, the
+        device is gone until power returns; on, it enumerates and cold-boots
+        (which clears even a hang that a USB reset cannot)."""
+        if not on:
+            with self._changed:
+                if self._off:
+                    return
+                self._off = True
+                self._reset_at = time.monotonic()
+            self.modem.detach()
+            return
+        self.modem.cold_boot()
+        with self._changed:
+            self._off = False
+            self._changed.notify_all()
+
+    @property
+    def powered(self) -> bool:
+        return not self._off
 
     def wait_for_generation(self, generation: int, timeout: float = 5.0) -> str:
         """Block until the pty was re-created ``generation`` times; return its path."""
@@ -166,6 +188,9 @@ class PtySimulator:
             with contextlib.suppress(FileNotFoundError):
                 self.link.unlink()
         time.sleep(self.reenumerate_s)
+        with self._changed:
+            while self._off and not self._stop.is_set():
+                self._changed.wait(0.1)
         self._open_pty()
         with self._changed:
             self._reset_at = None

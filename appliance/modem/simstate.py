@@ -142,6 +142,7 @@ class SimState:
     dtmf: str = ""
     # faults
     hung: bool = False
+    wedged: bool = False  # a hang only a power cut clears
     slow_s: float = 0.0
     drop_answers: int = 0
     sms_errors: list[int] = field(default_factory=list)
@@ -158,7 +159,7 @@ class SimState:
         self.creg_n = self.cereg_n = self.cgreg_n = 0
         self.cfun = 1
         self.mode = Mode.COMMAND
-        self.hung = False
+        self.hung = self.wedged
         self.slow_s = 0.0
         self.drop_answers = 0
         self.calls.clear()

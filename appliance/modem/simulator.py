@@ -125,7 +125,7 @@ class ModemSimulator:
         """What a USB reset or ``AT+CFUN=1,1`` does: the port goes away and
         comes back (the pty runner re-enumerates), then the modem boots."""
         with self._lock:
-            self.state.hung = False
+            self.state.hung = self.state.wedged
             self.state.calls.clear()
         if self.on_power_cycle is not None:
             self.on_power_cycle()
@@ -232,10 +232,17 @@ class ModemSimulator:
         return f"+{error.kind} ERROR: {error.code}"
 
     # -- faults and network events (tests, demo) ------------------------------------------
-    def hang(self) -> None:
-        """Stop answering anything until a power cycle (USB reset)."""
+    def hang(self, *, deep: bool = False) -> None:
+        """Stop answering anything until a power cycle (USB reset); ``deep``:
+        until its power is cut (firmware wedged so that re-enumerating does not help)."""
         with self._lock:
             self.state.hung = True
+            self.state.wedged = deep
+
+    def cold_boot(self) -> None:
+        """Power came back after a cut: nothing of the old firmware state is left."""
+        with self._lock:
+            self.state.wedged = False
 
     def slow(self, seconds: float) -> None:
         with self._lock:

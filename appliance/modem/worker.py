@@ -75,6 +75,7 @@ class ModemWorker:
         self._next_time = 0.0
         self._next_sms = 0.0
         self._sim = "unknown"
+        self._last_step = ""  # the recovery step taken last (named when the modem is back)
         self._sim_detail = ""  # what the last SimProblem said to do; shown while it lasts
         # Direct +CMT/+CDS (modems that cannot store them) that came while the store was locked.
         self._held: deque[tuple[str, int]] = deque(maxlen=_HELD_MAX)
@@ -251,7 +252,7 @@ class ModemWorker:
                 responsive = False
         verdict = self.policy.check(responsive=responsive, registered=registered, now=self.host.clock.monotonic())
         if verdict.recovered:
-            self.host.recovery_event(step="", reason=verdict.reason, outcome="recovered")
+            self.host.recovery_event(step=self._last_step, reason=verdict.reason, outcome="recovered")
         if verdict.action:
             self._recover(verdict.action, verdict.reason)
         elif verdict.state == FAILED:
@@ -267,6 +268,7 @@ class ModemWorker:
                 self.host.set_status(state="failed", detail=verdict.reason)
                 return
             step = verdict.action
+        self._last_step = step
         log.warning("modem recovery: %s (%s)", step, reason)
         self.host.set_status(state="recovering", detail=f"{step}: {reason}")
         self.host.recovery_event(step=step, reason=reason, outcome="started")
@@ -280,11 +282,17 @@ class ModemWorker:
                 up = self._bring_up()
             elif step == "radio-reset":
                 self.modem.radio_reset()
-                up = self._wait_and_reconnect(30.0)
-            else:
+                up = self._wait_and_reconnect(self.host.settings.reset_wait_s)
+            elif step == "usb-reset":
                 self.modem.close()
                 self.modem.hardware.power_cycle()
-                up = self._wait_and_reconnect(30.0)
+                up = self._wait_and_reconnect(self.host.settings.reset_wait_s)
+            else:  # power-cut
+                self.modem.close()
+                if self.host.power_line is None:
+                    raise ModemError("the modem's power line (modem.power_gpio) could not be set up")
+                self.host.power_line.cycle()
+                up = self._wait_and_reconnect(self.host.settings.reset_wait_s)
         except ModemError as exc:
             log.warning("modem recovery step %s could not run: %s", step, exc)
         if not up:

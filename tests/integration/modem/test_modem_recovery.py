@@ -98,3 +98,30 @@ def test_another_sim_gets_its_own_try_of_the_pin(make_rig: Callable[..., Rig], t
     swapped.state.iccid = "8948022999999999999"
     again = make_rig(cfg=cfg, sim=PtySimulator(swapped))
     assert again.svc.status.sim == "ready" and first.state.pin_tries == 2
+
+
+def test_a_hang_a_usb_reset_cannot_clear_is_cleared_by_cutting_the_power(make_rig: Callable[..., Rig]) -> None:
+    rig = make_rig(command_timeout_s=0.5, power_gpio=26, power_off_s=1, reset_wait_s=3)
+    line = rig.svc.power_line
+    assert line is not None and line.powered
+    rig.modem.hang(deep=True)  # firmware wedged: re-enumerating does not help
+    rig.events.wait("modem.recovery", timeout=12, step="usb-reset", outcome="started")
+    rig.events.wait("modem.recovery", timeout=15, step="power-cut", outcome="started")
+    rig.events.wait("modem.recovery", timeout=15, outcome="recovered")
+    assert rig.svc.status.state == "ready"
+    levels = [s.state for s in line.device.pin.states]
+    assert levels[-2:] == [False, True]  # the pin cut the supply, then gave it back
+    report = checks.modem_recovery(Context(rig.cfg))
+    assert report.status == "OK" and "last: power-cut recovered" in report.detail
+    assert "power cut (GPIO 26)" in report.detail
+    sms_id = rig.svc.send_sms("+48601234567", "po awarii")
+    rig.events.wait("modem.sms.status", sms_id=sms_id, status="sent")
+
+
+def test_without_a_power_line_the_ladder_ends_at_the_usb_reset(make_rig: Callable[..., Rig]) -> None:
+    rig = make_rig(command_timeout_s=0.5, recovery_cooldown_s=60, reset_wait_s=3)
+    assert rig.svc.power_line is None
+    rig.modem.hang(deep=True)
+    rig.events.wait("modem.status", timeout=20, state="failed")
+    steps = [e["step"] for e in rig.events.of("modem.recovery") if e["outcome"] == "started"]
+    assert "usb-reset" in steps and "power-cut" not in steps

@@ -169,3 +169,12 @@ def test_a_secret_for_a_station_the_config_does_not_have_creates_nothing(tmp_pat
     )
     cfg = load_config(path, overrides={"stations": {"desk1": {"queues": ["front-desk"]}}})
     assert list(cfg.stations) == ["desk1"] and cfg.stations["desk1"].password == "pw1"
+
+
+def test_the_modem_power_line_cannot_share_a_panel_pin_or_use_the_eeprom_bus() -> None:
+    problems = _problems(modem={"enabled": True, "power_gpio": 17})  # the green LED's default pin
+    assert any(p.startswith("modem.power_gpio: GPIO 17 is already used by panel.green_pin") for p in problems)
+    problems = _problems(modem={"enabled": True, "power_gpio": 1})
+    assert any("modem.power_gpio: GPIO 1 is not usable" in p for p in problems)
+    problems = _problems(modem={"enabled": True, "power_gpio": 40})
+    assert any(p.startswith("modem.power_gpio") for p in problems)

@@ -7,15 +7,22 @@ from appliance.modem.health import DEGRADED, FAILED, OK, RECOVERING, RecoveryPol
 
 def test_hung_modem_climbs_the_ladder_then_fails_then_retries_after_cooldown() -> None:
     p = RecoveryPolicy(registration_lost_s=180, cooldown_s=600)
-    steps = [p.check(responsive=False, registered=None, now=t) for t in (0, 30, 60, 90, 120)]
+    steps = [p.check(responsive=False, registered=None, now=t) for t in (0, 30, 60, 90, 120, 150)]
     assert [(v.state, v.action) for v in steps] == [
         (RECOVERING, "reinit"),
         (RECOVERING, "radio-reset"),
         (RECOVERING, "usb-reset"),
+        (RECOVERING, "power-cut"),
         (FAILED, None),
         (FAILED, None),
     ]
-    assert p.check(responsive=False, registered=None, now=700).action == "reinit"
+    assert p.check(responsive=False, registered=None, now=750).action == "reinit"
+
+
+def test_a_box_without_a_power_line_fails_after_the_usb_reset() -> None:
+    p = RecoveryPolicy(registration_lost_s=180, cooldown_s=600, skip=("power-cut",))
+    steps = [p.check(responsive=False, registered=None, now=t).action for t in (0, 30, 60, 90)]
+    assert steps == ["reinit", "radio-reset", "usb-reset", None]
 
 
 def test_a_passing_check_after_a_step_is_reported_as_recovered_once() -> None:
