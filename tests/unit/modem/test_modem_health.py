@@ -58,6 +58,6 @@ def test_sim_problems_never_trigger_a_reset() -> None:
 
 
 def test_usb_reset_can_be_left_out() -> None:
-    p = RecoveryPolicy(registration_lost_s=180, cooldown_s=600, skip=("usb-reset",))
+    p = RecoveryPolicy(registration_lost_s=180, cooldown_s=600, skip=("usb-reset", "power-cut"))
     actions = [p.check(responsive=False, registered=None, now=t).action for t in (0, 1, 2)]
     assert actions == ["reinit", "radio-reset", None]
