@@ -69,6 +69,10 @@ class AcdCore:
         # one line, calling a patient back takes two (patient and agent); the
         # switchboard sets it and calls ``lines_freed`` when a line comes back.
         self.free_lines: Callable[[], int] | None = None
+        # Whether an outgoing call can be placed now (None: always). While it
+        # cannot (no trunk yet after a reboot, GSM gateway not up), callbacks
+        # keep their place instead of failing; ``lines_freed`` dispatches again.
+        self.can_dial: Callable[[], bool] | None = None
         self.handle_times = handle_times or HandleTimes()
         self._agents: dict[str, Agent] = {}
         self._entries: dict[str, Entry] = {}
@@ -268,13 +272,14 @@ class AcdCore:
         over, not rung into a failure; ``lines_freed`` dispatches again.
         """
         lines = self.free_lines() if self.free_lines is not None else None
+        dial = self.can_dial() if self.can_dial is not None else True
         while True:
             free = [a for a in self._agents.values() if a.state is AgentState.AVAILABLE and a.rest_timer is None]
             if not free or not self._entries:
                 return
             for entry in self._ordered():
                 ready = (entry.state is EntryState.WAITING and not entry.notice_pending) or (
-                    entry.state is EntryState.CALLBACK and not entry.line_open
+                    entry.state is EntryState.CALLBACK and not entry.line_open and dial
                 )
                 if not ready:
                     continue

@@ -52,6 +52,13 @@ class Outbound:
         self._play_ids = 10_000_000
 
     # -- placing a call ------------------------------------------------------------------
+    def can_dial(self) -> bool:
+        """Whether an outgoing call has a route right now (the ACD waits with callbacks until so)."""
+        route = self.route_for()
+        if route == "gsm":
+            return bool(self.c.gsm.available) and self.c.gsm.modem.failover.voice_capacity() > 0
+        return route != "none"
+
     def target(self, number: str, route: str) -> str:
         digits = "".join(ch for ch in number if ch.isdigit() or ch == "+")
         if not digits or len(digits) > 20:

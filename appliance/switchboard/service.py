@@ -117,7 +117,9 @@ class SwitchboardService:
         c.reminders = ScriptRunner(c)
         c.gsm = GsmLine(c, modem)
         c.acd.free_lines = c.free_lines  # the ACD rings agents only on a line that is free
+        c.acd.can_dial = c.outbound.can_dial  # and calls patients back only when a route is up
         self._free_lines = c.free_lines()
+        self._could_dial = False
         self.modem = modem
         self.control = ControlServer(cfg.control_socket, ControlHandler(self), bus, cfg.control.socket_group)
         self.loop.on_rejected = self.controller.on_rejected
@@ -272,6 +274,9 @@ class SwitchboardService:
             self._last_second = now
             c.agents.tick()
             self._check_rtp(now)
+            could, self._could_dial = self._could_dial, c.outbound.can_dial()
+            if self._could_dial and not could:
+                c.run(c.acd.lines_freed(), "acd")  # a route came up: callbacks that waited for one go now
             c.dirty = True
         if c.dirty:
             free = c.free_lines()

@@ -66,3 +66,24 @@ def test_a_callback_waits_for_two_free_lines(make_acd: Callable[..., Acd], clock
     assert only(acd.unpause("d1"), DialCallback) == []  # patient and agent need a line each
     free[0] = 2
     assert one(acd.lines_freed(), DialCallback).request_id == "cb-1"
+
+
+def test_callbacks_keep_their_place_while_no_route_can_dial(make_acd: Callable[..., Acd], clock: FakeClock) -> None:
+    """After a reboot the trunk registers a few seconds late: a callback must not be burnt as failed."""
+    acd = make_acd({"d1": ["front-desk"]})
+    acd.pause("d1")
+    route = [False]
+    acd.can_dial = lambda: route[0]
+    acd.add_callback("cb-1", "front-desk", A, clock.now() - timedelta(minutes=5))
+    assert only(acd.unpause("d1"), DialCallback) == []
+    route[0] = True  # the trunk registered
+    assert one(acd.lines_freed(), DialCallback).request_id == "cb-1"
+
+
+def test_callers_on_the_line_still_reach_agents_while_no_route_can_dial(
+    make_acd: Callable[..., Acd], clock: FakeClock
+) -> None:
+    acd = make_acd({"d1": ["front-desk"]})
+    acd.can_dial = lambda: False
+    acd.add_callback("cb-1", "front-desk", A, clock.now() - timedelta(minutes=5))
+    assert one(acd.enter("a", "front-desk"), RingAgent).agent == "d1"
