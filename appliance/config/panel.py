@@ -93,7 +93,8 @@ def panel_checks(cfg: Config) -> Iterator[tuple[str, str]]:
     if cfg.modem.enabled and cfg.modem.power_gpio:
         if cfg.modem.power_gpio < FIRST_PIN:
             yield "modem.power_gpio", f"GPIO {cfg.modem.power_gpio} is not usable; choose {FIRST_PIN}-{LAST_PIN} or 0"
-        candidates.append(("modem.power_gpio", cfg.modem.power_gpio))
+        if panel.enabled:  # the panel's pins are only taken when it is fitted
+            candidates.append(("modem.power_gpio", cfg.modem.power_gpio))
     for key, pin in candidates:
         if pin in used:
             yield key, f"GPIO {pin} is already used by {used[pin]}"

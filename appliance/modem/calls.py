@@ -66,6 +66,7 @@ class CallTracker:
         self.call = 0
         self._announced = False
         self._answered = False
+        self._waiting: set[str] = set()  # second callers announced during this call
 
     def snapshot(self) -> CallSnapshot:
         return CallSnapshot(self.state, self.direction, self.number, self.call)
@@ -88,10 +89,15 @@ class CallTracker:
             self.number = self.number or caller.number
             return events + self._announce()
         if text.startswith("+CCWA:"):
-            if self.state == IDLE:
-                return []  # a stale notice: the call it waited on is over
             waiting = atparse.ccwa(text)
+            if self.state == IDLE or waiting.number in self._waiting:
+                return []  # a stale notice, or the same caller announced again
+            self._waiting.add(waiting.number)
             return [Event("modem.call.waiting", {"number": waiting.number, "call": self.call})]
+        if self._waiting and (text in _ENDINGS or text.startswith(("VOICE CALL: END", "^CEND", "MISSED_CALL"))):
+            # After a second caller, an end notice may be theirs (turned away, or gave up):
+            # the +CLCC poll these URCs trigger tells whose call ended.
+            return []
         if text in _ENDINGS:
             return self._end(_ENDINGS[text])
         if text.startswith(("VOICE CALL: END", "^CEND", "MISSED_CALL")):
@@ -159,6 +165,7 @@ class CallTracker:
         self.state = IDLE
         event = self._state_event(reason)
         self.direction, self.number = "", ""
+        self._waiting.clear()
         return [event]
 
     def _state_event(self, reason: str) -> Event:

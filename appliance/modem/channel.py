@@ -139,7 +139,14 @@ class AtChannel:
                     self._send("\x1b")
                     self._dirty = True
                     raise ModemTimeoutError(f"the modem gave no '>' prompt for {text} within {prompt_timeout:g} s")
-                if cmd.done.is_set():  # an error instead of the prompt: nothing went out
+                if cmd.done.is_set():  # a final answer instead of the prompt: nothing went out
+                    if cmd.final is not None and cmd.final.ok:
+                        # OK without a prompt is the late answer to an earlier send
+                        # that timed out, not this one: its +CMGS belongs to that part.
+                        for line in cmd.lines:
+                            if line.startswith("+CMGS:"):
+                                self._dispatch(line, None)
+                        raise ModemTimeoutError("the modem was still busy with an earlier SMS; nothing was sent")
                     return self._finish(cmd, timeout, True)
                 self._send(pdu + "\x1a", log_as=pdu)
                 try:

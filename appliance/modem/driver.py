@@ -101,6 +101,7 @@ class Modem:
         self.read_storage = "SM"
         #: Other storages holding messages for the box ("SR": delivery reports).
         self.extra_storages: tuple[str, ...] = ()
+        self._pointed_at = ""  # the storage AT+CPMS reads now; "" = not known
 
     # -- connection --------------------------------------------------------------
     def connect(self) -> ModemInfo:
@@ -180,7 +181,7 @@ class Modem:
         self.at("AT+CLIP=1")
         self.at("AT+CMGF=0")
         self.at("AT+CSMS=0", check=False)
-        self.read_storage = "SM"
+        self.read_storage, self._pointed_at = "SM", ""
         if not self.at('AT+CPMS="SM","SM","SM"', check=False).final.ok:
             self.read_storage = "ME"
             self.at('AT+CPMS="ME","ME","ME"', check=False)
@@ -195,9 +196,10 @@ class Modem:
                         "this modem cannot store delivery reports; one arriving while the store is locked is lost"
                     )
                 break
-        # Call waiting on, with its URC: a second caller during a GSM call is
-        # named (+CCWA) and turned away onto the callback list, not lost to a busy tone.
-        self.at("AT+CCWA=1,1,1", 10.0, check=False)
+        # Present a second caller during a call (+CCWA): the box turns them away onto
+        # the callback list instead of losing them. Local only; the network side is
+        # switched on later by activate_call_waiting, which may be slow or refused.
+        self.at("AT+CCWA=1", check=False)
         self.at("AT+CREG=2", check=False)
         self.at("AT+CEREG=2", check=False)
         if self.settings.network_time and not self.at("AT+CTZU=3", check=False).final.ok:
@@ -408,18 +410,29 @@ class Modem:
 
     @contextmanager
     def _reading(self, storage: str) -> Iterator[None]:
-        """Point AT+CPMS's first storage at ``storage`` for one step, then back."""
-        storage = storage.upper()
-        if not storage or storage == self.read_storage:
-            yield
-            return
+        """Point AT+CPMS's first storage at ``storage`` for one step, then back.
+
+        A switch back that fails leaves the storage unknown: the next step
+        sets it again before it reads, so no message is read from (or
+        deleted in) the wrong storage.
+        """
+        storage = storage.upper() or self.read_storage
         if not re.fullmatch(r"[A-Z]{2}", storage):
             raise ModemError(f"not a message storage: {storage[:8]!r}")
-        self.at(f'AT+CPMS="{storage}"')
+        if storage != self._pointed_at:
+            self._pointed_at = ""
+            self.at(f'AT+CPMS="{storage}"')
+            self._pointed_at = storage
         try:
             yield
         finally:
-            self.at(f'AT+CPMS="{self.read_storage}"', check=False)
+            if storage != self.read_storage:
+                self._pointed_at = ""
+                try:
+                    if self.at(f'AT+CPMS="{self.read_storage}"', check=False).final.ok:
+                        self._pointed_at = self.read_storage
+                except ModemError as exc:
+                    log.warning("could not point the modem back at its message storage: %s", exc)
 
     # -- voice ------------------------------------------------------------------------
     def dial(self, number: str) -> None:
@@ -433,6 +446,24 @@ class Modem:
     def hangup(self) -> None:
         if not self.at("AT+CHUP", check=False).final.ok:
             self.at("ATH")
+
+    def activate_call_waiting(self) -> bool:
+        """``AT+CCWA=1,1,1``: ask the network to let second callers wait (voice).
+
+        Without it the network gives them busy and the box never learns who
+        called. The network may take seconds or refuse (not offered on the
+        SIM's plan); that is logged and the modem carries on.
+        """
+        try:
+            # A network request: slower than a local command, bounded all the same (the
+            # worker waits on it, and calls wait on the worker).
+            ok = self.at("AT+CCWA=1,1,1", 3 * self.settings.command_timeout_s, check=False).final.ok
+        except ModemError as exc:
+            log.warning("the network did not answer the call-waiting request: %s", exc)
+            return False
+        if not ok:
+            log.warning("the network refused call waiting; a second mobile caller will hear busy unrecorded")
+        return ok
 
     def release_waiting(self) -> None:
         """``AT+CHLD=0``: turn away the waiting call (its caller hears busy)."""

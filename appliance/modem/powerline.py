@@ -68,9 +68,11 @@ class PowerLine:
     def cycle(self) -> None:
         """Cut the power for ``off_s`` seconds, then restore it."""
         log.warning("cutting the modem's power on GPIO %d for %g s", self.pin, self.off_s)
-        self._set(False)
-        time.sleep(self.off_s)
-        self._set(True)
+        try:
+            self._set(False)
+            time.sleep(self.off_s)
+        finally:
+            self._set(True)  # whatever happened, never leave the modem unpowered
 
     def _set(self, on: bool) -> None:
         try:

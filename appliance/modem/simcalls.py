@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from appliance.modem.simstate import CmdError, SimCall, arg_ints, arg_value, need_sim
+from appliance.modem.simstate import SILENT, CmdError, SimCall, arg_ints, arg_value, need_sim
 
 if TYPE_CHECKING:
     from appliance.modem.simulator import ModemSimulator
@@ -34,8 +34,9 @@ def incoming_call(sim: ModemSimulator, number: str, withheld: bool) -> None:
             st.turned_away.append(number)  # the network says busy; the box never hears of it
             return
         st.calls.append(SimCall(_next_index(sim), False, "waiting", shown))
-        ton = 145 if shown.startswith("+") else 129
-        sim.emit(f'+CCWA: "{shown}",{ton},1,,{1 if withheld else 0}')
+        if st.ccwa_urc:
+            ton = 145 if shown.startswith("+") else 129
+            sim.emit(f'+CCWA: "{shown}",{ton},1,,{1 if withheld else 0}')
         return
     call = SimCall(_next_index(sim), False, "incoming", shown)
     st.calls.append(call)
@@ -105,18 +106,27 @@ def _answer(sim: ModemSimulator, name: str, arg: str) -> list[str]:
     raise CmdError("ERROR")  # real modems answer NO CARRIER; ERROR is close enough
 
 
-def _ccwa(sim: ModemSimulator, name: str, arg: str) -> list[str]:
+def _ccwa(sim: ModemSimulator, name: str, arg: str) -> object:
+    """``AT+CCWA=<n>[,<mode>[,<class>]]``: n = present +CCWA; mode 0/1 = the
+    network switches call waiting off/on, 2 = query (both need the network)."""
+    st = sim.state
     if arg == "=?":
         return ["+CCWA: (0,1)"]
     if arg == "?":
-        return [f"+CCWA: {int(sim.state.call_waiting)}"]
+        return [f"+CCWA: {int(st.ccwa_urc)}"]
     values = arg_ints(arg)
     mode = values[1] if len(values) > 1 else None
     if mode is not None and mode not in (0, 1, 2):
         raise CmdError("CME", 4)
+    st.ccwa_urc = values[0] == 1
+    if mode is None:
+        return []
+    if st.ccwa_silent:
+        return SILENT  # the network never answers; the host's command times out
     if mode in (0, 1):
-        sim.state.call_waiting = mode == 1 and (values[0] == 1)
-    return ["+CCWA: 1,1"] if mode == 2 else []
+        st.call_waiting = mode == 1
+        return []
+    return [f"+CCWA: {int(st.call_waiting)},1"]
 
 
 def _chld(sim: ModemSimulator, name: str, arg: str) -> list[str]:
@@ -127,9 +137,12 @@ def _chld(sim: ModemSimulator, name: str, arg: str) -> list[str]:
     action = arg_value(arg).strip()
     if action != "0":
         raise CmdError("CME", 4)  # only what the box uses is simulated
-    for call in [c for c in st.calls if c.state in ("waiting", "held")]:
+    released = [c for c in st.calls if c.state in ("waiting", "held")]
+    for call in released:
         st.calls.remove(call)
         st.turned_away.append(call.number)
+    if released:  # some modems report the released call's end like any other
+        sim.later(0.05, lambda: sim.emit("NO CARRIER"))
     return []
 
 

@@ -135,7 +135,10 @@ class SimState:
     undelivered: list[tuple[str, int]] = field(default_factory=list)
     calls: list[SimCall] = field(default_factory=list)
     busy_numbers: set[str] = field(default_factory=set)
-    call_waiting: bool = False  # AT+CCWA: second callers wait (+CCWA) instead of hearing busy
+    call_waiting: bool = False  # network side (AT+CCWA=..,1): second callers wait instead of hearing busy
+    ccwa_urc: bool = False  # AT+CCWA=1: the waiting caller is presented with +CCWA (reset at power-on)
+    ccwa_silent: bool = False  # the network never answers a call-waiting request
+    sending_late: bool = False  # a send whose answer comes late: the modem takes no input until then
     turned_away: list[str] = field(default_factory=list)  # second callers that heard busy
     answer_delay_s: float = 0.3
     register_delay_s: float = 0.15
@@ -163,7 +166,8 @@ class SimState:
         self.slow_s = 0.0
         self.drop_answers = 0
         self.calls.clear()
-        self.call_waiting = False
+        self.ccwa_urc = False
+        self.sending_late = False
         self.reg_stat = 0
         if self.network_sticky_loss:
             self.network = True

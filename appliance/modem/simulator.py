@@ -137,7 +137,7 @@ class ModemSimulator:
         """Bytes from the host."""
         with self._lock:
             st = self.state
-            if st.hung:
+            if st.hung or st.sending_late:
                 return
             if st.echo:
                 self.write(data)
@@ -170,7 +170,8 @@ class ModemSimulator:
                     if late is None:
                         pass  # taken by the network, never answered
                     elif late > 0:
-                        self.later(late, functools.partial(self._respond, result))
+                        self.state.sending_late = True  # busy with this send: deaf until it answers
+                        self.later(late, functools.partial(self._answer_late, result))
                     else:
                         self._respond(result)
                 else:
@@ -256,6 +257,11 @@ class ModemSimulator:
         """Let ``after`` sends through, then answer ``count`` with ``+CMS ERROR: code``."""
         with self._lock:
             self.state.sms_errors.extend([0] * after + [code] * count)
+
+    def _answer_late(self, result: tuple[list[str], CmdError | None]) -> None:
+        with self._lock:
+            self.state.sending_late = False
+            self._respond(result)
 
     def answer_sms_late(self, *delays: float | None) -> None:
         """The next sends go out, but their ``+CMGS`` comes after these many

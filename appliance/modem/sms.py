@@ -51,6 +51,8 @@ from appliance.store.timefmt import from_db
 log = logging.getLogger(__name__)
 
 _NUMBER = re.compile(r"^\+?\d{3,20}$")
+#: How far the box's clock and the SMS centre's may disagree.
+_CLOCK_SKEW = timedelta(minutes=10)
 
 
 def recipient(number: str, region: str) -> str:
@@ -115,6 +117,9 @@ class SmsService:
         self.reassembler = Reassembler(settings.partial_timeout_s)
         self._hooks: list[IncomingHook] = []
         self._partials: dict[Any, int] = {}
+        # After an unconfirmed send the modem may still be busy with it and its
+        # late +CMGS would answer the next AT+CMGS: nothing is sent until then.
+        self._hold_until = 0.0
 
     # -- any thread ----------------------------------------------------------------
     def send_sms(
@@ -156,6 +161,8 @@ class SmsService:
                 takes over); the message keeps its state and is retried.
         """
         sent = 0
+        if self.clock.monotonic() < self._hold_until:
+            return 0
         for record in self.repo.due():
             count, done = self._send_one(record, port)
             sent += count
@@ -166,6 +173,9 @@ class SmsService:
     def seconds_until_due(self, limit: float) -> float:
         """How long the worker may wait before the next queued SMS is due."""
         wait = limit
+        held = self._hold_until - self.clock.monotonic()
+        if held > 0:
+            return max(0.1, min(limit, held))
         due = from_db(self.repo.next_due_at())
         if due is not None:
             wait = min(wait, (due - self.clock.now()).total_seconds())
@@ -195,6 +205,7 @@ class SmsService:
                 return sent, True
             except SmsUnconfirmedError as exc:
                 self.limiter.take(self.clock.monotonic())
+                self._hold_until = self.clock.monotonic() + self.settings.sms_timeout_s
                 self.repo.mark_unconfirmed(record.id, index, str(exc))
                 log.warning(
                     "SMS %d part %d: the modem never confirmed it; it is not sent again automatically",
@@ -215,6 +226,8 @@ class SmsService:
 
     def late_reference(self, ref: int) -> None:
         """A ``+CMGS`` that came after its command timed out confirms that part."""
+        self._hold_until = 0.0  # the modem finished that send: the queue may go on
+        self.wake()
         window = timedelta(seconds=max(600.0, 5 * self.settings.sms_timeout_s))
         found = self.repo.confirm_late(ref, window)
         if found is None:
@@ -270,9 +283,13 @@ class SmsService:
 
     def accept_report(self, report: StatusReport) -> None:
         found = self.repo.find_by_ref(report.ref, report.recipient)
+        if found is None and self.repo.find_by_ref(report.ref, report.recipient, settled=True) is not None:
+            log.info("a repeated delivery report for reference %d; already recorded", report.ref)
+            return
         if found is None:
-            # The network took a part whose +CMGS never reached the box: this report names it.
-            found = self.repo.find_unconfirmed(report.recipient)
+            # The network took a part whose +CMGS never reached the box: this report names
+            # it, if that part reached the modem before the network stamped the message.
+            found = self.repo.find_unconfirmed(report.recipient, before=report.sc_timestamp + _CLOCK_SKEW)
             if found is not None:
                 self.repo.confirm(found[0], found[1], report.ref)
         if found is None:

@@ -76,6 +76,7 @@ class ModemWorker:
         self._next_sms = 0.0
         self._sim = "unknown"
         self._last_step = ""  # the recovery step taken last (named when the modem is back)
+        self._call_waiting_asked = True  # asked the network for call waiting since the last start-up
         self._sim_detail = ""  # what the last SimProblem said to do; shown while it lasts
         # Direct +CMT/+CDS (modems that cannot store them) that came while the store was locked.
         self._held: deque[tuple[str, int]] = deque(maxlen=_HELD_MAX)
@@ -133,6 +134,9 @@ class ModemWorker:
         if now >= self._next_health:
             self._next_health = now + self.host.settings.health_interval_s
             self._health()
+        if self.ready and not self._call_waiting_asked:
+            self._call_waiting_asked = True  # once per start-up, on the network
+            self.submit(self.modem.activate_call_waiting)
         if self.ready and self.host.sms_ready() and now >= self._next_sms:
             self._next_sms = now + 5.0
             self._guard(lambda: self.host.sms.send_due(self.modem))
@@ -189,6 +193,7 @@ class ModemWorker:
         try:
             self.modem.initialize()
             self._sim, self._sim_detail = "ready", ""
+            self._call_waiting_asked = False
         except SimProblem as exc:
             self._sim, self._sim_detail = exc.sim, str(exc)
             log.error("modem SIM problem: %s", exc)
@@ -320,7 +325,7 @@ class ModemWorker:
             host.publish(events)
             if any(e.kind == "modem.call.waiting" for e in events):
                 # One voice line: the second caller hears busy and goes on the callback list.
-                self.submit(self.modem.release_waiting, VOICE)
+                self.submit(self._release_waiting, VOICE)
             self._next_clcc = 0.0
             self._wake.set()
         elif line.startswith(("+CMTI:", "+CDSI:")):
@@ -359,6 +364,12 @@ class ModemWorker:
             return
         self.host.sms.accept_pdu(stored.pdu, stored.length, self.modem, index, storage)
 
+    def _release_waiting(self) -> None:
+        try:
+            self.modem.release_waiting()
+        except ModemError as exc:
+            log.warning("could not turn the waiting GSM caller away (%s); they hear ringing until they hang up", exc)
+
     def _late_reference(self, ref: int) -> None:
         if self.host.sms is not None and self.host.sms_ready():
             self.host.sms.late_reference(ref)
@@ -386,7 +397,8 @@ class ModemWorker:
                     self.host.sms.accept_pdu(stored.pdu, stored.length, self.modem, stored.index, storage)
 
     def scan_stored(self) -> None:
-        if self.ready and self.host.sms_ready():
+        """The store unlocked: read what waited (the network need not be up for that)."""
+        if self.modem.connected and self._sim == "ready" and self.host.sms_ready():
             self._scan_stored()
 
     def _poll_calls(self) -> None:

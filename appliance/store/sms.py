@@ -113,19 +113,22 @@ _STALE_WHY = (
 _NOT_STALE = f" AND NOT (m.status = 'queued' AND m.reminder_attempt_id IS NOT NULL AND {_STALE_WHY} IS NOT NULL)"
 
 
-def _latest_unconfirmed(db: Connection, since: datetime) -> tuple[int, int] | None:
-    """The part that went unconfirmed last, after ``since``."""
+def _oldest_unconfirmed(db: Connection, since: datetime) -> tuple[int, int] | None:
+    """The part that went unconfirmed first, after ``since`` (the modem answers in order)."""
     best: tuple[str, int, int] | None = None
     rows = db.execute(
         "SELECT id, modem_refs FROM sms_messages WHERE direction = 'out' AND status IN ('sending', 'unconfirmed')"
     ).fetchall()
     for sms_id, refs_json in rows:
         for part, entry in enumerate(json.loads(refs_json or "[]")):
-            if entry and entry.get("status") == UNCONFIRMED and (best is None or entry["at"] > best[0]):
+            if (
+                entry
+                and entry.get("status") == UNCONFIRMED
+                and entry["at"] >= to_db(since)
+                and (best is None or entry["at"] < best[0])
+            ):
                 best = (entry["at"], int(sms_id), part)
-    if best is None or best[0] < to_db(since):
-        return None
-    return best[1], best[2]
+    return None if best is None else (best[1], best[2])
 
 
 def stale_reminder_sms(conn: Connection, now: datetime) -> list[tuple[int, int, str]]:
@@ -272,18 +275,21 @@ class SmsRepo:
 
     def confirm_late(self, ref: int, within: timedelta) -> tuple[int, int, str] | None:
         """A ``+CMGS`` that came after its command timed out: it belongs to the
-        part that went unconfirmed last (the modem answers in order), if that
-        was within ``within``. Returns (sms id, part, message status)."""
+        oldest part still unconfirmed from the last ``within`` (the modem
+        answers in order). Returns (sms id, part, message status)."""
         since = self.clock.now() - within
         with self.store.transaction() as db:
-            found = _latest_unconfirmed(db, since)
+            found = _oldest_unconfirmed(db, since)
             if found is None:
                 return None
             sms_id, part = found
             return sms_id, part, self._confirm(db, sms_id, part, ref)
 
-    def find_unconfirmed(self, number: str, within: timedelta = timedelta(days=3)) -> tuple[int, int] | None:
-        """(sms id, part) of the one unconfirmed part sent to ``number``; None if none or several."""
+    def find_unconfirmed(
+        self, number: str, before: datetime, within: timedelta = timedelta(days=3)
+    ) -> tuple[int, int] | None:
+        """(sms id, part) of the one unconfirmed part sent to ``number`` and handed
+        to the modem before ``before``; None if none or several."""
         since = to_db(self.clock.now() - within)
         rows = self.store.query(
             "SELECT id, number, modem_refs FROM sms_messages WHERE direction = 'out'"
@@ -295,7 +301,7 @@ class SmsRepo:
             for sms_id, to, refs_json in rows
             if same_number(to, number)
             for part, entry in enumerate(json.loads(refs_json or "[]"))
-            if entry and entry.get("status") == UNCONFIRMED
+            if entry and entry.get("status") == UNCONFIRMED and entry["at"] <= to_db(before)
         ]
         return hits[0] if len(hits) == 1 else None
 
@@ -337,8 +343,12 @@ class SmsRepo:
                 (attempts, error, sms_id),
             )
 
-    def find_by_ref(self, ref: int, number: str, within: timedelta = timedelta(days=3)) -> tuple[int, int] | None:
-        """(sms id, part) of the latest message sent to ``number`` whose part got ``ref``."""
+    def find_by_ref(
+        self, ref: int, number: str, within: timedelta = timedelta(days=3), *, settled: bool = False
+    ) -> tuple[int, int] | None:
+        """(sms id, part) of the latest message sent to ``number`` whose part got ``ref``
+        and still waits for its report (``settled``: whose report already came)."""
+        wanted = ("delivered", "failed") if settled else ("sent", "pending")
         since = to_db(self.clock.now() - within)
         rows = self.store.query(
             "SELECT id, number, modem_refs FROM sms_messages WHERE direction = 'out'"
@@ -349,7 +359,7 @@ class SmsRepo:
             if not same_number(to, number):
                 continue
             for part, entry in enumerate(json.loads(refs_json or "[]")):
-                if entry is not None and entry.get("ref") == ref and entry.get("status") in ("sent", "pending"):
+                if entry is not None and entry.get("ref") == ref and entry.get("status") in wanted:
                     return int(sms_id), part
         return None
 

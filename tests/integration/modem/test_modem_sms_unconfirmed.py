@@ -63,3 +63,17 @@ def test_the_other_parts_of_a_long_text_still_go_once_each(make_rig: Callable[..
     assert [r["status"] for r in record.refs] == ["sent", "unconfirmed", "sent"]
     time.sleep(2.5)
     assert sorted(s.concat[2] for s in rig.modem.sent if s.concat) == [1, 2, 3]
+
+
+def test_a_modem_busy_with_a_late_send_is_left_alone_until_it_answers(make_rig: Callable[..., Rig]) -> None:
+    """The late +CMGS must confirm the part it belongs to, not answer the next part's AT+CMGS."""
+    rig = make_rig(delivery_reports=False, **SLOW)
+    rig.modem.answer_sms_late(0.0, 7.0)  # part 2's answer comes 2 s after the box gave up on it
+    sms_id = rig.svc.send_sms("+48601234567", PL_LONG)
+    rig.events.wait("modem.sms.status", timeout=15, sms_id=sms_id, status="sent")
+    record = rig.sms(sms_id)
+    sent = rig.modem.sent
+    assert sorted(s.concat[2] for s in sent if s.concat) == [1, 2, 3]  # each part once
+    by_seq = {s.concat[2]: s.mr for s in sent if s.concat}
+    assert [r["ref"] for r in record.refs] == [by_seq[1], by_seq[2], by_seq[3]]  # each its own reference
+    assert [r["status"] for r in record.refs] == ["sent"] * 3

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 import pytest
 
 from appliance.errors import ModemBusyError, ModemCommandError
@@ -70,7 +73,7 @@ def test_dial_refused_while_the_modem_is_not_ready(make_rig) -> None:  # type: i
 
 
 def test_a_second_caller_during_a_call_is_named_and_turned_away(rig: Rig) -> None:
-    assert rig.modem.state.call_waiting  # the box turned call waiting on at start
+    wait_until(lambda: rig.modem.state.call_waiting, what="the box to turn call waiting on in the network")
     rig.modem.inject_call(CALLER)
     first = rig.events.wait("modem.call.incoming")
     rig.svc.answer().result(3)
@@ -80,4 +83,23 @@ def test_a_second_caller_during_a_call_is_named_and_turned_away(rig: Rig) -> Non
     assert (waiting["number"], waiting["call"]) == ("+48601999888", first["call"])
     wait_until(lambda: rig.modem.state.turned_away == ["+48601999888"], what="the modem to release the waiting call")
     assert [(c.state, c.number) for c in rig.modem.state.calls] == [("active", CALLER)]
+    time.sleep(1.5)  # the simulator reports the released call with NO CARRIER; +CLCC is polled each second
     assert (rig.svc.call_state().state, rig.svc.call_state().number) == ("active", CALLER)
+    assert [e for e in rig.events.of("modem.call.state") if e["state"] == "idle"] == []
+    rig.modem.remote_hangup()  # the first caller's own hang-up still ends the call
+    assert rig.events.wait("modem.call.state", state="idle")["number"] == CALLER
+
+
+def test_a_network_that_never_answers_the_call_waiting_request_does_not_stop_the_modem(
+    make_rig: Callable[..., Rig],
+) -> None:
+    rig = make_rig(start=False, command_timeout_s=1.0)
+    rig.modem.state.ccwa_silent = True
+    rig.start()  # ready: the request is not part of the start-up sequence
+    time.sleep(3.5)  # the request (3 x command_timeout_s) times out in the background
+    assert rig.svc.status.state == "ready" and not rig.modem.state.call_waiting
+    rig.modem.inject_call(CALLER)
+    rig.events.wait("modem.call.incoming")
+    rig.svc.answer().result(3)
+    rig.modem.inject_call("+48601999888")  # call waiting is off: the network gives busy, as before
+    assert rig.modem.state.turned_away == ["+48601999888"] and rig.events.of("modem.call.waiting") == []

@@ -112,3 +112,21 @@ def test_a_second_caller_waiting_is_announced_and_the_line_stays_with_the_first(
 
 def test_a_waiting_notice_after_the_call_ended_is_ignored() -> None:
     assert CallTracker().on_urc('+CCWA: "+48601999888",145,1') == []
+
+
+def test_after_a_waiting_caller_end_notices_wait_for_clcc_and_repeats_are_ignored() -> None:
+    """Releasing the waiting caller may produce NO CARRIER / ^CEND: the first call must not be dropped."""
+    t = CallTracker()
+    t.on_urc("RING")
+    t.on_urc(f'+CLIP: "{NUMBER}",145,"",0,"",0')
+    t.answered()
+    assert len(t.on_urc('+CCWA: "+48601999888",145,1')) == 1
+    assert t.on_urc('+CCWA: "+48601999888",145,1') == []  # announced again by the modem: one callback
+    for notice in ("NO CARRIER", "^CEND:2,0,104,16", "VOICE CALL: END: 000012"):
+        assert t.on_urc(notice) == []
+    assert t.state == "active"
+    assert t.on_clcc([CallInfo(1, False, "active", True, NUMBER)]) == []  # +CLCC: the first call is still on
+    ended = t.on_clcc([])  # and when +CLCC shows no call, the line is idle
+    assert [(e.data["state"], e.data["number"]) for e in ended] == [("idle", NUMBER)]
+    t.on_urc("RING")  # the next call: the same second caller is news again
+    assert [e.data["call"] for e in t.on_urc('+CCWA: "+48601999888",145,1')] == [2]

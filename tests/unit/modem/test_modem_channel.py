@@ -126,6 +126,16 @@ def test_no_answer_after_the_pdu_went_out_is_unconfirmed_and_a_late_cmgs_is_a_ur
     assert urcs == [("+CMGS: 42", None)]  # handed on, its OK dropped as a late answer
 
 
+def test_an_ok_without_a_prompt_answers_an_earlier_send_and_nothing_goes_out() -> None:
+    """A modem still busy with a timed-out send answers it when the next AT+CMGS comes."""
+    ch, modem, urcs = channel({"AT+CMGS=17": b"\r\n+CMGS: 12\r\n\r\nOK\r\n"})
+    with pytest.raises(ModemTimeoutError, match="earlier SMS") as err:
+        ch.send_pdu(17, "00", timeout=2, prompt_timeout=1)
+    assert not isinstance(err.value, SmsUnconfirmedError)  # this part never left: safe to send again
+    assert "00\x1a" not in modem.written  # the PDU was not written after a stale answer
+    assert urcs == [("+CMGS: 12", None)]  # the reference goes to the part it belongs to
+
+
 def test_the_port_vanishing_after_the_pdu_went_out_is_unconfirmed() -> None:
     ch, modem, _ = channel({"AT+CMGS=17": b"\r\n> ", "00\x1a": None})
     threading.Timer(0.1, modem.vanish).start()
