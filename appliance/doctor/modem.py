@@ -1,4 +1,4 @@
-"""Doctor checks of the GSM/LTE modem: present, SIM, registered, signal, recovery.
+"""Doctor checks of the GSM/LTE modem: present, SIM, registered, signal, recovery, SMS.
 
 When the core runs, it owns the modem's port: the checks read the status
 it publishes (``<run_dir>/modem-status.json``). Otherwise they talk to the
@@ -8,13 +8,17 @@ modem directly, as ``clinicbox modem status`` does.
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from typing import Any
 
+from appliance.clock import SystemClock
 from appliance.doctor import Context, Result, check, fail, ok, warn
+from appliance.doctor.storage import open_store
 from appliance.errors import ModemError
 from appliance.modem.probe import probe
 from appliance.modem.status import read_status
 from appliance.modem.transport import PortBusyError
+from appliance.store.timefmt import to_db
 
 
 def _data(ctx: Context) -> dict[str, Any]:
@@ -135,3 +139,29 @@ def _ladder(m: Any) -> str:
     if m.power_gpio:
         steps.append(f"power cut (GPIO {m.power_gpio})")
     return ", ".join(steps)
+
+
+@check("modem SMS", order=44)
+def modem_sms(ctx: Context) -> Result:
+    """What became of the last week's outgoing SMS; texts the modem never confirmed need a person."""
+    if not ctx.cfg.modem.enabled:
+        return ok("modem SMS", "modem disabled")
+    store = open_store(ctx)
+    if store.locked:
+        return warn("modem SMS", "store locked; not checked", "a manager unlocks it in the web UI")
+    since = to_db(SystemClock().now() - timedelta(days=7))
+    rows = store.query(
+        "SELECT status, count(*) FROM sms_messages WHERE direction = 'out' AND created_at >= ? GROUP BY status",
+        (since,),
+    )
+    counts = {str(status): int(n) for status, n in rows}
+    summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "none"
+    unsure = counts.get("unconfirmed", 0)
+    if unsure:
+        return warn(
+            "modem SMS",
+            f"last 7 days: {summary}; {unsure} went to the modem without its confirmation and were not re-sent",
+            "the modem stopped answering while sending (see modem recovery); where a reminder matters, "
+            "the reminders page shows which, and the desk can call the patient",
+        )
+    return ok("modem SMS", f"outgoing SMS in the last 7 days: {summary}")

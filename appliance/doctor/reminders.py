@@ -12,20 +12,10 @@ from datetime import timedelta
 
 from appliance.clock import SystemClock
 from appliance.doctor import Context, Result, check, fail, ok, warn
+from appliance.doctor.storage import open_store
 from appliance.doctor.system import clock_state
 from appliance.reminders.service import PAUSED_KEY, read_status
-from appliance.store import Store
 from appliance.store.timefmt import to_db
-
-
-def _store(ctx: Context) -> Store:
-    def make() -> Store:
-        cfg = ctx.cfg
-        return Store.open(
-            cfg.db_path, cfg.paths.key_file, busy_timeout_ms=cfg.store.busy_timeout_ms, media_dir=cfg.media_dir
-        )
-
-    return ctx.memo("store", make)  # type: ignore[no-any-return]
 
 
 @check("reminder clock", order=45)
@@ -75,7 +65,7 @@ def reminder_sms(ctx: Context) -> Result:
     cfg = ctx.cfg
     if not cfg.reminders.enabled:
         return ok("reminder SMS", "reminders are disabled")
-    store = _store(ctx)
+    store = open_store(ctx)
     if store.locked:
         return warn("reminder SMS", "store locked; not checked", "unlock the store first")
     row = store.query_one(
@@ -100,7 +90,7 @@ def reminder_dispatch(ctx: Context) -> list[Result]:
     cfg = ctx.cfg
     if not cfg.reminders.enabled:
         return [ok("reminder dispatch", "reminders are disabled")]
-    store = _store(ctx)
+    store = open_store(ctx)
     if store.locked:
         return [warn("reminder dispatch", "store locked: reminders wait", "a manager unlocks it in the web UI")]
     now = SystemClock().now()

@@ -12,7 +12,9 @@ from appliance.store.keys import read_key_file, resolve_key_path
 from appliance.store.maintenance import verify
 
 
-def _open(ctx: Context) -> Store:
+def open_store(ctx: Context) -> Store:
+    """The store, opened once per doctor run and shared by every check."""
+
     def make() -> Store:
         cfg = ctx.cfg
         return Store.open(
@@ -39,7 +41,7 @@ def key_file(ctx: Context) -> Result:
 
 @check("store", order=21)
 def store_opens(ctx: Context) -> Result:
-    store = _open(ctx)
+    store = open_store(ctx)
     if store.locked:
         return warn(
             "store",
@@ -56,7 +58,7 @@ def store_opens(ctx: Context) -> Result:
 
 @check("audit log", order=22)
 def audit_chain(ctx: Context) -> Result:
-    store = _open(ctx)
+    store = open_store(ctx)
     if store.locked:
         return warn("audit log", "store locked; not checked", "unlock the store first")
     report = AuditLog(store).verify()

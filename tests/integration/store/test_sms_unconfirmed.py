@@ -4,18 +4,22 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from appliance.clock import FakeClock
+from appliance.clock import FakeClock, SystemClock
 from appliance.config import Config
+from appliance.doctor import Context
+from appliance.doctor import modem as checks
 from appliance.errors import SmsUnconfirmedError
 from appliance.events import EventBus
 from appliance.modem.pdu import StatusReport
 from appliance.modem.sms import SmsService
 from appliance.store import Store
 from appliance.store.sms import SmsRepo
+from tests.conftest import clinic_config
 
 A, B = "+48601000001", "+48601000002"
 
@@ -125,3 +129,23 @@ def test_without_a_late_answer_the_queue_goes_on_after_one_more_send_timeout(
     assert service.send_due(port) == 0
     clock.advance(2)
     assert service.send_due(port) == 1 and repo.get(second).status == "sent"
+
+
+def test_doctor_warns_about_texts_the_modem_never_confirmed(tmp_path: Path) -> None:
+    cfg = clinic_config(tmp_path, modem={"enabled": True, "simulate": True})
+    clock = SystemClock(assume_synced=True)
+    store = Store.create(cfg.db_path, cfg.paths.key_file, clock=clock)
+    try:
+        repo = SmsRepo(store, clock)
+        ok_id = repo.enqueue(A, "Wizyta jutro", 1, "gsm7")
+        repo.record_part(ok_id, 0, 3)
+        repo.mark_sent(ok_id)
+        assert checks.modem_sms(Context(cfg)).status == "OK"
+        unsure = repo.enqueue(B, "Wizyta jutro", 1, "gsm7")
+        repo.mark_unconfirmed(unsure, 0, "no answer to AT+CMGS")
+        repo.mark_sent(unsure)
+        result = checks.modem_sms(Context(cfg))
+        assert result.status == "WARN" and "1 sent, 1 unconfirmed" in result.detail
+        assert "not re-sent" in result.detail and B not in result.detail + result.fix  # no numbers in the output
+    finally:
+        store.close()
