@@ -120,7 +120,14 @@ def modem_recovery(ctx: Context) -> Result:
             f"every recovery step failed: {data.get('detail', '')}",
             "unplug the modem for ten seconds and plug it back; if that does not help, replace it",
         )
-    steps = _ladder(ctx.cfg.modem)
+    power = str(data.get("power_line", ""))
+    steps = _ladder(ctx.cfg.modem, power)
+    if "unavailable" in power:
+        return warn(
+            "modem recovery",
+            f"the last recovery step cannot run: power line {power}; steps: {steps}",
+            "check modem.power_gpio and panel.pin_factory, and that nothing else uses that pin",
+        )
     if not last:
         return ok("modem recovery", f"no recovery needed since the core started; steps: {steps}")
     ago = time.time() - float(last.get("at", time.time()))
@@ -131,13 +138,13 @@ def modem_recovery(ctx: Context) -> Result:
     )
 
 
-def _ladder(m: Any) -> str:
-    """The recovery steps this box can take, in order."""
+def _ladder(m: Any, power_line: str) -> str:
+    """The recovery steps this box can take, in order (the core says whether its power pin opened)."""
     steps = ["re-init", "radio reset"]
     if m.usb_reset or m.simulate:
         steps.append("USB reset")
     if m.power_gpio:
-        steps.append(f"power cut (GPIO {m.power_gpio})")
+        steps.append(f"power cut ({power_line or f'GPIO {m.power_gpio}'})")
     return ", ".join(steps)
 
 

@@ -126,10 +126,11 @@ class ModemService:
         from appliance.panel.gpio import make_pin_factory
 
         simulator = self.simulator
+        pin = self.settings.power_gpio
         try:
             factory = make_pin_factory(self.cfg.panel.pin_factory, self.simulated)
-            return PowerLine(
-                self.settings.power_gpio,
+            line = PowerLine(
+                pin,
                 active_high=self.settings.power_gpio_active_high,
                 off_s=self.settings.power_off_s,
                 pin_factory=factory,
@@ -137,7 +138,10 @@ class ModemService:
             )
         except Exception as exc:  # a missing chip or a pin in use: the other steps still work
             log.error("modem power line not available: %s", exc)
+            self.set_status(power_line=f"GPIO {pin} unavailable: {exc}")
             return None
+        self.set_status(power_line=f"GPIO {pin}")
+        return line
 
     def stop(self) -> None:
         self._unsubscribe()

@@ -50,6 +50,7 @@ class ModemStatus:
     call: str = "idle"
     detail: str = ""
     last_recovery: dict[str, Any] | None = None
+    power_line: str = ""  # "" not fitted, "GPIO n", or why it could not be opened
     updated_at: float = field(default_factory=time.time)
 
     def event_data(self) -> dict[str, Any]:

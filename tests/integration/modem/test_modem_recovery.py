@@ -9,7 +9,8 @@ from appliance.doctor import modem as checks
 from appliance.modem.simpty import PtySimulator
 from appliance.modem.simulator import ModemSimulator
 from appliance.modem.status import read_status
-from tests.integration.modem.conftest import Rig, modem_config, wait_until
+from tests.conftest import clinic_config
+from tests.integration.modem.conftest import FAST, Rig, modem_config, wait_until
 
 
 def test_hung_modem_is_recovered_by_a_usb_reset_and_sms_flows_again(make_rig: Callable[..., Rig]) -> None:
@@ -125,3 +126,11 @@ def test_without_a_power_line_the_ladder_ends_at_the_usb_reset(make_rig: Callabl
     rig.events.wait("modem.status", timeout=20, state="failed")
     steps = [e["step"] for e in rig.events.of("modem.recovery") if e["outcome"] == "started"]
     assert "usb-reset" in steps and "power-cut" not in steps
+
+
+def test_doctor_says_when_the_power_line_could_not_be_opened(make_rig: Callable[..., Rig], tmp_path) -> None:  # type: ignore[no-untyped-def]
+    cfg = clinic_config(tmp_path, modem={**FAST, "power_gpio": 26}, panel={"pin_factory": "rpigpio"})
+    rig = make_rig(cfg=cfg)  # RPi.GPIO is not installed here: the pin cannot be opened
+    assert rig.svc.power_line is None and rig.svc.status.state == "ready"  # the modem works all the same
+    report = checks.modem_recovery(Context(rig.cfg))
+    assert report.status == "WARN" and "GPIO 26 unavailable" in report.detail
