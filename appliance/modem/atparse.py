@@ -206,21 +206,23 @@ class CallerId:
     withheld: bool
 
 
-def clip(line: str) -> CallerId:
+def _caller(line: str, validity_at: int) -> CallerId:
+    """Number, type of number, and the CLI validity field at ``validity_at`` (1, 2 = withheld)."""
     v = params(line)
     raw = _str(v, 0)
-    validity = v[5] if len(v) > 5 and isinstance(v[5], int) else 0
+    validity = v[validity_at] if len(v) > validity_at and isinstance(v[validity_at], int) else 0
     withheld = validity in (1, 2) or not raw
     return CallerId("" if withheld else _number(raw, v[1] if len(v) > 1 else None), withheld)
+
+
+def clip(line: str) -> CallerId:
+    """``+CLIP: "+48601234567",145,"",0,"",0``: the ringing caller."""
+    return _caller(line, 5)
 
 
 def ccwa(line: str) -> CallerId:
     """``+CCWA: "+48601234567",145,1,,0``: a second call waiting (class 1 = voice)."""
-    v = params(line)
-    raw = _str(v, 0)
-    validity = v[4] if len(v) > 4 and isinstance(v[4], int) else 0
-    withheld = validity in (1, 2) or not raw
-    return CallerId("" if withheld else _number(raw, v[1] if len(v) > 1 else None), withheld)
+    return _caller(line, 4)
 
 
 # -- SMS ---------------------------------------------------------------------------

@@ -98,16 +98,22 @@ class SlowModem:
         pass
 
 
-def test_nothing_more_is_sent_while_the_modem_may_still_be_busy_with_an_unconfirmed_part(
-    store: Store, clock: FakeClock, cfg: Config
-) -> None:
-    repo = SmsRepo(store, clock)
-    service = SmsService(repo, cfg.modem, clock, EventBus(), region="PL")
+def _first_send_unconfirmed(store: Store, clock: FakeClock, cfg: Config) -> tuple[SmsService, SlowModem, int, int]:
+    """Two texts queued; the first goes to the modem and its answer never comes in time."""
+    service = SmsService(SmsRepo(store, clock), cfg.modem, clock, EventBus(), region="PL")
     port = SlowModem()
     first = service.send_sms(A, "Wizyta jutro o 10:00")
     second = service.send_sms(B, "Wizyta jutro o 11:00")
     with pytest.raises(SmsUnconfirmedError):
         service.send_due(port)
+    return service, port, first, second
+
+
+def test_nothing_more_is_sent_while_the_modem_may_still_be_busy_with_an_unconfirmed_part(
+    store: Store, clock: FakeClock, cfg: Config
+) -> None:
+    service, port, first, second = _first_send_unconfirmed(store, clock, cfg)
+    repo = service.repo
     assert service.send_due(port) == 0 and len(port.sent) == 1  # its late answer would answer our next send
     assert service.seconds_until_due(30.0) > 1.0
     service.late_reference(40)  # the modem finished: the queue goes on at once
@@ -118,17 +124,11 @@ def test_nothing_more_is_sent_while_the_modem_may_still_be_busy_with_an_unconfir
 def test_without_a_late_answer_the_queue_goes_on_after_one_more_send_timeout(
     store: Store, clock: FakeClock, cfg: Config
 ) -> None:
-    repo = SmsRepo(store, clock)
-    service = SmsService(repo, cfg.modem, clock, EventBus(), region="PL")
-    port = SlowModem()
-    service.send_sms(A, "Wizyta jutro o 10:00")
-    second = service.send_sms(B, "Wizyta jutro o 11:00")
-    with pytest.raises(SmsUnconfirmedError):
-        service.send_due(port)
+    service, port, _, second = _first_send_unconfirmed(store, clock, cfg)
     clock.advance(cfg.modem.sms_timeout_s - 1)
     assert service.send_due(port) == 0
     clock.advance(2)
-    assert service.send_due(port) == 1 and repo.get(second).status == "sent"
+    assert service.send_due(port) == 1 and service.repo.get(second).status == "sent"
 
 
 def test_doctor_warns_about_texts_the_modem_never_confirmed(tmp_path: Path) -> None:
