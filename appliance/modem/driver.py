@@ -61,7 +61,7 @@ class ModemUnresponsiveError(ModemNotFoundError):
 
 
 class SimProblem(SimError):
-    """The SIM is not usable; ``sim`` says why (absent, pin-required, pin-rejected, puk)."""
+    """The SIM is not usable; ``sim`` says why (absent, pin-required, last-try, pin-rejected, puk)."""
 
     def __init__(self, message: str, sim: str) -> None:
         super().__init__(message)
@@ -283,7 +283,7 @@ class Modem:
         if left == 0:
             raise SimProblem(pins.NO_TRIES, "puk")
         if left == 1:
-            raise SimProblem(pins.LAST_TRY, "pin-required")
+            raise SimProblem(pins.LAST_TRY, "last-try")
         try:
             guard.reject(pin, iccid)  # first: whatever happens once it is sent, it is not sent again
         except OSError as exc:

@@ -44,9 +44,15 @@ _CALL_URCS = (
     "MISSED_CALL",
 )
 _HELD_MAX = 200
-_SIM_STATES = {"absent": "no-sim", "pin-required": "sim-locked", "puk": "sim-locked", "pin-rejected": "pin-rejected"}
+_SIM_STATES = {
+    "absent": "no-sim",
+    "pin-required": "sim-locked",
+    "last-try": "sim-locked",
+    "puk": "sim-locked",
+    "pin-rejected": "pin-rejected",
+}
 # What AT+CPIN? says while a SIM problem lasts (a refused PIN leaves the SIM asking for one).
-_SIM_ANSWERS = {"pin-rejected": "pin-required"}
+_SIM_ANSWERS = {"pin-rejected": "pin-required", "last-try": "pin-required"}
 
 
 class ModemWorker:

@@ -101,6 +101,9 @@ def test_the_sims_last_try_is_never_spent(make_rig: Callable[..., Rig], tmp_path
     wait_until(lambda: "one PIN try left" in rig.svc.status.detail, 3, "the reason")
     assert "in a phone" in rig.svc.status.detail
     assert modem.state.pin_entries == 0 and modem.state.pin_tries == 1
+    assert rig.svc.status.sim == "last-try"
+    report = checks.modem_sim(Context(rig.cfg))  # the doctor says what to do, not "put the PIN in secrets"
+    assert report.status == "FAIL" and "once in a phone" in report.fix
 
 
 def test_an_unreadable_record_sends_no_pin(make_rig: Callable[..., Rig], tmp_path: Path) -> None:
