@@ -50,7 +50,11 @@ class IvrNode:
     )
     timeout_s: float = setting(doc="menu: seconds to wait for a digit.", min=1, max=30, default=5.0)
     retries: int = setting(doc="menu: times the prompt is repeated on no or invalid input.", min=0, max=5, default=2)
-    fallback: str = setting(doc="menu: node after the retries are used up.", default="")
+    fallback: str = setting(
+        doc="menu: node after the retries are used up; transfer: node when the number is busy, "
+        "does not answer or cannot be reached (e.g. voicemail).",
+        default="",
+    )
     if_open: str = setting(doc="time_condition: node during business hours.", default="")
     if_closed: str = setting(doc="time_condition: node after hours, on holidays and in night mode.", default="")
     queue: str = setting(doc="queue: which queue.", default="")

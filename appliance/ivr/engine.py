@@ -195,6 +195,20 @@ class IvrSession:
         self._menu_failed(out, invalid=False)
         return out
 
+    def transfer_failed(self) -> list[IvrAction]:
+        """The transfer's number was busy, did not answer or could not be called:
+        go on at the transfer node's ``fallback`` (empty list: there is none)."""
+        node = self._node
+        if self.phase is not Phase.DONE or not isinstance(self.outcome, TransferOut) or node is None:
+            return []
+        if not node.fallback:
+            return []
+        self.path.append("transfer-failed")
+        self.outcome = None
+        out: list[IvrAction] = []
+        self._enter(node.fallback, out)
+        return out
+
     def on_hangup(self) -> list[IvrAction]:
         """The caller hung up while in the IVR: cancel what is pending."""
         if self.phase is Phase.DONE:

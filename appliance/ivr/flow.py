@@ -34,7 +34,7 @@ def _automatic_edges(node: IvrNode) -> list[str]:
         return [node.if_open, node.if_closed]
     if node.type == "language":
         return [node.next]
-    if node.type == "menu":
+    if node.type in ("menu", "transfer"):
         return [node.fallback]
     return []
 

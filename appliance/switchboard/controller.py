@@ -311,7 +311,7 @@ class Controller:
         call.ended = True
         self.sounds.stop(call)
         self.sounds.music_off(call)
-        for key in ("max_duration", "lookup_deadline", "answer_timer"):
+        for key in ("max_duration", "lookup_deadline", "answer_timer", "transfer_timer"):
             handle = call.extra.pop(key, None)
             if handle is not None:
                 handle.cancel()

@@ -191,13 +191,14 @@ class Outbound:
         if call is None or call.extra.get("transfer_leg") is not leg:
             return
         call.extra.pop("transfer_leg", None)
+        timer = call.extra.pop("transfer_timer", None)
+        if timer is not None:
+            timer.cancel()
         if call.extra.get("transferred"):
             self.c.end_call(call, "far-end")
         else:
             log.warning("transfer of call %s failed (%d)", call.id[:8], code)
-            call.state = "ivr"
-            self.c.sounds.music_off(call)
-            self._say(call, "overflow", then=lambda: self.c.end_call(call, "box"))
+            self._transfer_failed(call)
 
     def caller_gone(self, call: ActiveCall) -> None:
         """The patient's leg ended: finish whatever this call was for."""
@@ -299,14 +300,15 @@ class Outbound:
     # -- transfer out ---------------------------------------------------------------------------
     def transfer(self, call: ActiveCall, number: str) -> None:
         if self.c.free_lines() < 1:
-            self._say(call, "overflow", then=lambda: self.c.end_call(call, "box"))
+            log.warning("transfer of call %s impossible: no free line", call.id[:8])
+            self._transfer_failed(call)
             return
         route = self.route_for()
         try:
             uri = self.target(number, route)
         except SwitchboardError as exc:
             log.warning("transfer impossible: %s", exc)
-            self._say(call, "overflow", then=lambda: self.c.end_call(call, "box"))
+            self._transfer_failed(call)
             return
         account = self.c.trunk if route == "trunk" and self.c.trunk is not None else self.c.local
         leg = self.c.track(Leg(self.c, account, role="outbound", owner=call.id))
@@ -321,9 +323,26 @@ class Outbound:
             self.c.legs.discard(leg)
             call.extra.pop("transfer_leg", None)
             log.warning("transfer call failed: %s", exc.reason)
-            self._say(call, "overflow", then=lambda: self.c.end_call(call, "box"))
+            self._transfer_failed(call)
             return
+        # A phone left ringing (or a provider that never gives up) must not hold the caller forever.
+        call.extra["transfer_timer"] = self.c.loop.later(RING_TIMEOUT_S, lambda: self._transfer_unanswered(leg))
         self.c.writer.db(cdr.update(call.id, callee=number))
+
+    def _transfer_unanswered(self, leg: Leg) -> None:
+        call = self.c.calls.get(leg.owner)
+        if call is not None and call.extra.get("transfer_leg") is leg and not call.extra.get("transferred"):
+            leg.end(487)  # leg_gone follows and takes the fallback
+
+    def _transfer_failed(self, call: ActiveCall) -> None:
+        """Busy, no answer or no way to call: the flow's fallback (e.g. voicemail), else an apology."""
+        call.state = "ivr"
+        self.c.sounds.music_off(call)
+        actions = call.session.transfer_failed() if call.session is not None else []
+        if actions:
+            self.c.run(actions, "ivr")
+            return
+        self._say(call, "overflow", then=lambda: self.c.end_call(call, "box"))
 
     def _transfer_answered(self, leg: Leg) -> None:
         call = self.c.calls.get(leg.owner)
@@ -331,6 +350,9 @@ class Outbound:
             return
         if leg.state != pj.PJSIP_INV_STATE_CONFIRMED:
             return
+        timer = call.extra.pop("transfer_timer", None)
+        if timer is not None:
+            timer.cancel()
         self.c.sounds.music_off(call)
         call.leg.media.startTransmit(leg.media)
         leg.media.startTransmit(call.leg.media)

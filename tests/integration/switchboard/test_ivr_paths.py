@@ -131,3 +131,26 @@ def test_after_hours_transfer_reaches_the_on_call_doctor(box, sipua) -> None:
     time.sleep(1.0)
     # The doctor spoke to the patient: nobody needs to call them back.
     assert b.query("SELECT count(*) FROM callbacks") == [(0,)]
+
+
+def test_a_busy_on_call_doctor_sends_the_caller_to_voicemail(box, sipua, tone_wav) -> None:
+    doctor = "+12125550999"
+    nodes = tomllib.loads(DEFAULTS.read_text(encoding="utf-8"))["ivr"]["nodes"]
+    nodes["closed-emergency"]["next"] = "on-call"
+    nodes["on-call"] = {"type": "transfer", "number": doctor, "fallback": "after-hours-voicemail"}
+    b = box(open_hours=False, overlay={"ivr": {"nodes": nodes}})
+    pstn = sipua(name="pstn", port=b.pstn_port, auto_answer=True, answer_code=486)  # the doctor's line is busy
+    caller = sipua(name="patient")
+    cid = caller.call(b.uri, from_user=A)
+    caller.wait_state("CONFIRMED", cid)
+    pstn.wait_for("incoming", timeout=30)
+    b.wait(lambda s: any(c["state"] == "voicemail" for c in s["calls"]), timeout=15, what="the caller in voicemail")
+    time.sleep(2.5)  # greeting and beep
+    caller.play(tone_wav, cid, loop=True)  # the patient leaves a message instead of being cut off
+    time.sleep(3.0)
+    caller.dtmf("#", cid)
+    caller.wait_state("DISCONNECTED", cid, timeout=15)
+    rec = b.call_record(lambda r: r.caller == A)
+    assert rec.disposition == "voicemail", b.tail()
+    assert rec.ivr_path[-2:] == ["transfer-failed", "after-hours-voicemail"]
+    assert b.rows("SELECT mailbox, caller FROM voicemail") == [("after-hours", A)]

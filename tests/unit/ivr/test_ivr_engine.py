@@ -220,6 +220,23 @@ def test_transfer_and_hangup_exits() -> None:
     assert s.on_prompt_done(bye.play_id) == [Hangup("c1", "ivr-hangup")]
 
 
+def test_a_failed_transfer_goes_on_at_its_fallback_or_nowhere() -> None:
+    flow = {**nodes(), "oncall": IvrNode(type="transfer", number="+48600100200", fallback="closed")}
+    s = make(flow_nodes=flow)
+    assert s.transfer_failed() == []  # still in the menu: nothing to fall back from
+    at_menu(s)
+    s.on_digit("9")
+    out = s.transfer_failed()
+    assert out[-1] == StartVoicemail("c1", "after-hours", (PromptRef("closed"),), "pl")
+    assert s.path[-2:] == ["transfer-failed", "closed"]
+    assert s.transfer_failed() == []  # once only: the call is in voicemail now
+
+    s = make()  # no fallback configured: the switchboard apologises and ends the call
+    at_menu(s)
+    s.on_digit("9")
+    assert s.transfer_failed() == []
+
+
 def test_stale_timer_and_play_reports_are_ignored() -> None:
     s = make()
     menu = at_menu(s)

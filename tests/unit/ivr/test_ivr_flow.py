@@ -34,6 +34,7 @@ QUEUE = IvrNode(type="queue", queue="front-desk")
         ({"p": IvrNode(type="playback", next="q"), "q": QUEUE}, "p", "needs a prompt"),
         ({"p": IvrNode(type="playback", prompt="greeting", next="nowhere")}, "p", 'unknown node "nowhere"'),
         ({"q": QUEUE}, "start", 'ivr.entry: unknown node "start"'),
+        ({"t": IvrNode(type="transfer", number="+48600100200", fallback="vm")}, "t", 'unknown node "vm"'),
     ],
 )
 def test_bad_flows_are_refused_with_the_node_named(nodes: dict[str, IvrNode], entry: str, message: str) -> None:
