@@ -37,7 +37,8 @@ def capacity(ctx: Context) -> Result:
     detail = (
         f"{cap['allowed']} concurrent calls (sip.max_calls asks {cap['requested']}), {cap['in_use']} in use; "
         f"PJSIP {build.get('pjsip', '?')}, TLS {'yes' if build['tls'] else 'no'}, "
-        f"SRTP {'yes' if build['srtp'] else 'no'}, {build['sound_devices']} sound devices"
+        f"SRTP {'yes' if build['srtp'] else 'no'}, {build['sound_devices']} sound devices, "
+        f"{build.get('media_ports', '?')} media ports (calls, prompts and recordings share them)"
     )
     if cap["allowed"] < cap["requested"]:
         return warn(

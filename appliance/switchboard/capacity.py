@@ -46,7 +46,8 @@ class Capacity:
         )
         return (
             f"PJSIP {self.pjsip_version}: {limit}, TLS {'yes' if self.tls else 'no'}, "
-            f"SRTP {'yes' if self.srtp else 'no'}, {self.sound_devices} sound devices"
+            f"SRTP {'yes' if self.srtp else 'no'}, {self.sound_devices} sound devices, "
+            f"{self.players_max} media ports"
         )
 
 

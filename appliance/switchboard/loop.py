@@ -366,7 +366,7 @@ class PjLoop:
         self.capacity = Capacity(
             requested=cfg.sip.max_calls,
             allowed=allowed,
-            players_max=32,
+            players_max=int(ep.mediaMaxPorts()),  # conference bridge slots: every player, recorder and call
             tls=tls,
             srtp=srtp,
             sound_devices=devices,
