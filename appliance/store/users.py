@@ -21,6 +21,8 @@ from appliance.store.connection import Store
 from appliance.store.timefmt import from_db, to_db
 
 ROLES = ("manager", "front-desk", "technician")
+#: A user name: 2-32 characters, letters, digits, ".", "_" or "-", not starting with a sign.
+USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,31}")
 MIN_PASSWORD = 10
 _hasher = PasswordHasher(time_cost=3, memory_cost=64 * 1024, parallelism=2)
 #: Verified against when the user does not exist, so timing does not tell.
@@ -92,7 +94,7 @@ class Users:
         station: str | None = None,
     ) -> str:
         """Create a user; returns the password (generated when not given)."""
-        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{1,31}", username):
+        if not USERNAME.fullmatch(username):
             raise ValidationError("user names are 2-32 letters, digits, '.', '_' or '-'")
         if role not in ROLES:
             raise ValidationError(f"role must be one of {', '.join(ROLES)}")

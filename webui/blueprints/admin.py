@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, redirect, render_template, request, url_for
 
 from appliance.errors import NotFoundError, ValidationError
-from appliance.store.users import ROLES
+from appliance.store.users import ROLES, USERNAME
 from webui import auth
 from webui.auth import MANAGER, requires
 from webui.forms import parse_date
@@ -39,13 +39,23 @@ def add_user() -> Any:
     form = request.form
     station = form.get("station") or None
     language = form.get("language", "en")
+    username = form.get("username", "").strip()
     try:
+        # Checked here too, so the manager reads why in their own language.
+        if not USERNAME.fullmatch(username):
+            raise ValidationError(
+                _("User names are 2 to 32 letters, digits, '.', '_' or '-', starting with a letter or a digit.")
+            )
+        if form.get("role", "") not in ROLES:
+            raise ValidationError(_("Choose one of the listed roles."))
+        if any(u.username == username for u in rt.repos.users.list()):
+            raise ValidationError(_("That user name is already taken."))
         if station and station not in rt.cfg.stations:
             raise ValidationError(_("Choose one of the listed stations."))
         if language not in LANGUAGES:
             raise ValidationError(_("Choose one of the listed languages."))
         password = rt.repos.users.add(
-            form.get("username", "").strip(),
+            username,
             form.get("role", ""),
             auth.actor(),
             None,
@@ -61,7 +71,7 @@ def add_user() -> Any:
         users=rt.repos.users.list(),
         roles=ROLES,
         stations=rt.cfg.stations,
-        new_password=(form.get("username", "").strip(), password),
+        new_password=(username, password),
     )
 
 
@@ -75,6 +85,8 @@ def update_user(username: str) -> Any:
     language = form.get("language")
     try:
         target = rt.repos.users.get(username)
+        if role and role not in ROLES:
+            raise ValidationError(_("Choose one of the listed roles."))
         if station and station not in rt.cfg.stations:
             raise ValidationError(_("Choose one of the listed stations."))
         if language is not None and language not in LANGUAGES:

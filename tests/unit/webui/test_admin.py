@@ -113,10 +113,10 @@ def test_the_generated_password_follows_the_password_rules_and_is_not_stored_in_
 @pytest.mark.parametrize(
     ("form", "message"),
     [
-        ({"username": "x", "role": "front-desk"}, "user names are 2-32 letters"),
-        ({"username": "has space", "role": "front-desk"}, "user names are 2-32 letters"),
-        ({"username": "frontdesk", "role": "front-desk"}, "already exists"),
-        ({"username": "newbie", "role": "superuser"}, "role must be one of"),
+        ({"username": "x", "role": "front-desk"}, "User names are 2 to 32 letters"),
+        ({"username": "has space", "role": "front-desk"}, "User names are 2 to 32 letters"),
+        ({"username": "frontdesk", "role": "front-desk"}, "That user name is already taken."),
+        ({"username": "newbie", "role": "superuser"}, "Choose one of the listed roles."),
         ({"username": "newbie", "role": "front-desk", "station": "desk99"}, "Choose one of the listed stations."),
         ({"username": "newbie", "role": "front-desk", "language": "xx"}, "Choose one of the listed languages."),
     ],
@@ -131,6 +131,14 @@ def test_a_bad_new_user_is_refused_with_a_clear_message_and_nothing_is_added(
     assert 'data-testid="notice-error"' in html and message in html
     assert 'data-testid="new-password"' not in html
     assert [u.username for u in repos(app).users.list()] == before
+
+
+def test_a_manager_reads_why_a_new_user_was_refused_in_their_own_language(client: FlaskClient, app: Flask) -> None:
+    token = login_as(client, app, "manager")
+    with client.session_transaction() as sess:
+        sess["lang"] = "pl"  # the manager chose Polish
+    html = post(client, "/users", {"username": "frontdesk", "role": "front-desk"}, token, follow_redirects=True)
+    assert "Ta nazwa użytkownika jest już zajęta." in html.get_data(as_text=True)
 
 
 def test_adding_a_user_without_the_csrf_token_is_refused(client: FlaskClient, app: Flask) -> None:
