@@ -184,7 +184,10 @@ class Modem:
         self.read_storage, self._pointed_at = "SM", ""
         if not self.at('AT+CPMS="SM","SM","SM"', check=False).final.ok:
             self.read_storage = "ME"
-            self.at('AT+CPMS="ME","ME","ME"', check=False)
+            if self.at('AT+CPMS="ME","ME","ME"', check=False).final.ok:
+                self._pointed_at = "ME"
+        else:
+            self._pointed_at = "SM"
         offered = self.at("AT+CPMS=?", check=False).lines
         self.extra_storages = ("SR",) if any('"SR"' in line.split(")")[0] for line in offered) else ()
         # Stored reports (ds=2) first: a direct +CDS that arrives while the store

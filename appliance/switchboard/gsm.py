@@ -69,7 +69,7 @@ class GsmLine:
     # -- incoming ---------------------------------------------------------------------
     def incoming(self, number: str) -> None:
         """The modem rings (loop thread)."""
-        caller = normalize_caller(number, self.c.cfg.clinic.country) or (number or "anonymous")
+        caller = self._caller(number)
         if not self.available:
             self._turn_away(caller, 503, "no GSM gateway to answer the GSM call")
             return
@@ -109,8 +109,11 @@ class GsmLine:
         The modem releases it (the caller hears busy); the box logs a busy
         call and puts a caller with a number on the callback list.
         """
-        caller = normalize_caller(number, self.c.cfg.clinic.country) or (number or "anonymous")
-        self.c.records.turned_away(caller, "", "gsm", 486, "the GSM line was in use")
+        self.c.records.turned_away(self._caller(number), "", "gsm", 486, "the GSM line was in use")
+
+    def _caller(self, number: str) -> str:
+        """The modem's caller ID as the call log keeps it (E.164, else as given, else anonymous)."""
+        return normalize_caller(number, self.c.cfg.clinic.country) or (number or "anonymous")
 
     def _turn_away(self, caller: str, code: int, why: str) -> None:
         """Reject the modem's ringing call; the caller lands on the callback list."""
