@@ -8,8 +8,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_DIR ?= var/demo
 
+# What building the PJSUA2 engine needs (firmware/pjproject/build-pjproject.sh).
+ENGINE_APT := $(shell firmware/pjproject/build-pjproject.sh --print-deps)
 # What the box needs to run (demo included).
-RUN_APT := python3-venv python3-dev build-essential espeak-ng sox libsox-fmt-base alsa-utils
+RUN_APT := python3-venv python3-dev build-essential espeak-ng sox libsox-fmt-base alsa-utils $(ENGINE_APT)
 # What the tests need besides: real SIP peers, the provider, a browser, gammu...
 TEST_APT := sip-tester baresip-core kamailio sipsak sipvicious chromium fonts-noto-cjk \
             gammu device-tree-compiler shellcheck systemd nginx
@@ -42,9 +44,22 @@ deps-run:
 deps-test:
 	@./.ci/apt-ensure $(TEST_APT)
 
-$(VENV)/.installed: pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
+
+# The PJSUA2 engine, built from Debian's pjproject source with our config and
+# patches (about 3 minutes, once); rebuilt only when one of its inputs changes.
+ENGINE_INPUTS := $(wildcard firmware/pjproject/*.sh firmware/pjproject/*.h firmware/pjproject/*.py \
+                   firmware/pjproject/patches/*.patch)
+$(VENV)/.engine: $(ENGINE_INPUTS) | $(BIN)/python
+	./firmware/pjproject/build-pjproject.sh --python $(abspath $(BIN)/python) \
+	    --work $(abspath build/engine) --wheelhouse $(abspath build/wheelhouse)
+	$(BIN)/python -m pip uninstall -q -y pjsua2-python 2>/dev/null || true
+	$(BIN)/python -m pip install -q --no-index --force-reinstall "$$(cat build/wheelhouse/LATEST)"
+	touch $@
+
+$(VENV)/.installed: pyproject.toml $(VENV)/.engine
 	$(BIN)/python -m pip install -q -e .
 	touch $@
 

@@ -69,7 +69,7 @@ def versions() -> dict[str, str]:
     return {
         "clinicbox": __version__,
         "python": sys.version.split()[0],
-        "pjsua2": dist("pjsua2-python"),
+        "pjsua2": dist("clinicbox-pjsua2"),
         "os": _os_name(),
         "kernel": platform.release(),
         "board": board_model() or platform.machine(),

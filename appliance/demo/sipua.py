@@ -126,6 +126,7 @@ class UserAgent:
         self.account: Any = None
         self.domain = ""
         self.buddies: dict[str, Any] = {}
+        self.from_accounts: dict[str, Any] = {}  # caller ID -> its account (see _account_for)
         self.newest: int | None = None
         self.serials = itertools.count(1)
         self.running = True
@@ -210,15 +211,31 @@ class UserAgent:
         raise ValueError(f"no such call: {serial}")
 
     # -- commands --------------------------------------------------------------------
+    def _account_for(self, from_user: str) -> Any:
+        """The account a call from ``from_user`` goes out on (its From header).
+
+        PJSUA 2.12 has no per-call local URI, so each caller ID gets an
+        account of its own (same credentials, no registration), kept for the
+        life of the process.
+        """
+        if not from_user:
+            return self.account
+        account = self.from_accounts.get(from_user)
+        if account is None:
+            a = self.args
+            acfg = self.rt.account_config(
+                f"sip:{from_user}@{self.domain}", user=a.user, password=a.password, realm=a.realm
+            )
+            account = self.from_accounts[from_user] = self.rt.add_account(_Account(self), acfg)
+        return account
+
     def cmd_call(self, data: dict[str, Any]) -> None:
-        call = _Call(self, self.account)
+        call = _Call(self, self._account_for(str(data.get("from_user") or "")))
         op = pj.CallOpParam(True)
         for name, value in (data.get("headers") or {}).items():
             h = pj.SipHeader()
             h.hName, h.hValue = str(name), str(value)
             op.txOption.headers.append(h)
-        if data.get("from_user"):
-            op.txOption.localUri = f"sip:{data['from_user']}@{self.domain}"
         call.makeCall(str(data["uri"]), op)
         self.rt.calls[call.getId()] = call
         self.newest = call.serial

@@ -2,8 +2,8 @@
 # Runs inside the image's arm64 root (build-image.sh step 5, before
 # install-in-chroot.sh) from the exported ClinicBox source: builds every
 # wheel the appliance installs, on the appliance's architecture:
-# pjsua2-python from the pinned pjproject release (no arm64 wheel exists on
-# PyPI), clinicbox itself, and the pinned requirements (sqlcipher3 against
+# the clinicbox-pjsua2 engine from Debian's pjproject source (the same
+# recipe as dev and CI: firmware/pjproject), clinicbox itself, and the pinned requirements (sqlcipher3 against
 # Debian's libsqlcipher; markers such as lgpio's evaluated for aarch64).
 # Built on the build host instead, compiled wheels would be x86 ones and
 # environment markers would be evaluated for the wrong machine.
@@ -62,8 +62,9 @@ if [ "$dry_run" -eq 0 ]; then
     [ "$arch" = arm64 ] || die "run this inside the image's arm64 root (chroot), not on this $arch machine"
 fi
 
+mapfile -t engine_deps < <("$src/firmware/pjproject/build-pjproject.sh" --print-deps)
 run apt-get update
-run apt-get install -y --no-install-recommends "${BUILD_PACKAGES[@]}"
+run apt-get install -y --no-install-recommends "${BUILD_PACKAGES[@]}" "${engine_deps[@]}"
 run mkdir -p "$wheelhouse" "$work"
 pjproject=("$src/firmware/pjproject/build-pjproject.sh" --work "$work/pjproject" --wheelhouse "$wheelhouse")
 if [ "$dry_run" -eq 1 ]; then

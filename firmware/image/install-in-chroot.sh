@@ -18,7 +18,7 @@ apt-get purge -y dphys-swapfile fake-hwclock || true
 python3 -m venv /opt/clinicbox
 /opt/clinicbox/bin/pip install --no-index --find-links /tmp/clinicbox/wheelhouse \
     -r /usr/share/clinicbox/requirements.txt
-/opt/clinicbox/bin/pip install --no-index --no-deps --find-links /tmp/clinicbox/wheelhouse clinicbox
+/opt/clinicbox/bin/pip install --no-index --no-deps --find-links /tmp/clinicbox/wheelhouse clinicbox-pjsua2 clinicbox
 ln -sf /opt/clinicbox/bin/clinicbox /usr/bin/clinicbox
 
 systemd-sysusers

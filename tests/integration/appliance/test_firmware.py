@@ -160,7 +160,7 @@ def test_dry_run_builds_every_wheel_inside_the_arm64_chroot(dry_run: tuple[Path,
     deps = next(i for i, line in enumerate(inside) if re.match(r"\+ \S+/pip wheel .*-r /usr/share/clinicbox/", line))
     assert pj < own < deps
     assert "--wheelhouse /tmp/clinicbox/wheelhouse" in inside[pj]
-    assert any("python3-pip" in line for line in inside)  # the pjsua2 wheel is packaged with pip
+    assert any("apt-get install" in line and "swig" in line for line in inside)  # the engine's build deps
     assert any(line == "+ check_platforms" for line in inside)
     # ...which install-in-chroot.sh installs from, without an index.
     install_script = (FIRMWARE / "image/install-in-chroot.sh").read_text()
@@ -203,11 +203,12 @@ def test_config_site_raises_the_call_limits_and_enables_alsa_tls_srtp() -> None:
     assert m["PJMEDIA_HAS_VIDEO"] == "0"
 
 
-def test_pjproject_recipe_is_pinned_and_its_dry_run_checks_config_site(tmp_path: Path) -> None:
+def test_pjproject_recipe_is_pinned_to_debians_source_and_its_dry_run_checks_config_site(tmp_path: Path) -> None:
     script = FIRMWARE / "pjproject/build-pjproject.sh"
     text = script.read_text()
-    assert "PJ_VERSION=2.15.1\n" in text
-    assert "PJ_SHA256=8f3bd99caf003f96ed8038b8a36031eb9d8cd9eaea1eaff7e01c2eef6bd55706" in text
+    assert "RING_VERSION=${CLINICBOX_RING_VERSION:-20230206.0~ds2-1.1+deb12u1}\n" in text
+    assert "PJ_COMMIT=3b78ef1c48732d238ba284cdccb04dc6de79c54f\n" in text
+    assert "github" not in text.lower() and "curl" not in text  # Debian's archive only
     done = subprocess.run(
         [str(script), "--dry-run", "--work", str(tmp_path / "w"), "--wheelhouse", str(tmp_path / "wh")],
         capture_output=True,
@@ -216,8 +217,21 @@ def test_pjproject_recipe_is_pinned_and_its_dry_run_checks_config_site(tmp_path:
     )
     assert done.returncode == 0, done.stderr
     assert "PJSUA_MAX_CALLS=256" in done.stdout
+    assert "apt-get source ring=20230206.0~ds2-1.1+deb12u1" in done.stdout
     assert "--enable-epoll" in done.stdout and "config_site.h" in done.stdout
-    assert not (tmp_path / "w").exists()
+    assert "0001-pjsua2-audio-media-port.patch" in done.stdout
+    assert 'USE_THREADS=-threads' in done.stdout  # media callbacks come from PJMEDIA's clock thread
+    assert not (tmp_path / "w").exists() and not (tmp_path / "wh").exists()
+
+
+def test_the_engine_recipe_names_the_packages_it_needs() -> None:
+    done = subprocess.run(
+        [str(FIRMWARE / "pjproject/build-pjproject.sh"), "--print-deps"], capture_output=True, text=True, timeout=10
+    )
+    assert done.returncode == 0
+    deps = done.stdout.split()
+    assert {"swig", "libasound2-dev", "libsrtp2-dev", "dpkg-dev"} <= set(deps)
+    assert deps == sorted(set(deps), key=deps.index)  # one line each, no repeats
 
 
 def test_image_requirements_pin_every_dependency_pyproject_allows() -> None:
