@@ -34,17 +34,27 @@ def capacity(ctx: Context) -> Result:
     except ControlError:
         return warn("call capacity", "core not running; not measured", "start the core")
     build = cap["build"]
+    budget = cap.get("budget") or {}
+    media = cap.get("media") or {}
     detail = (
         f"{cap['allowed']} concurrent calls (sip.max_calls asks {cap['requested']}), {cap['in_use']} in use; "
-        f"PJSIP {build.get('pjsip', '?')}, TLS {'yes' if build['tls'] else 'no'}, "
-        f"SRTP {'yes' if build['srtp'] else 'no'}, {build['sound_devices']} sound devices, "
-        f"{build.get('media_ports', '?')} media ports (calls, prompts and recordings share them)"
+        f"engine {build.get('engine') or '?'}, PJSIP {build.get('pjsip', '?')}, TLS {'yes' if build['tls'] else 'no'}, "
+        f"SRTP {'yes' if build['srtp'] else 'no'}, {build['sound_devices']} sound devices; "
+        f"media budget {budget.get('ports', '?')} bridge ports and {budget.get('players', '?')} players "
+        f"for {budget.get('lines', '?')} lines and {budget.get('music_sources', '?')} music source(s), "
+        f"the build gives {build.get('media_ports', '?')} ports and {build.get('players', '?')} players"
     )
+    if media.get("errors"):
+        return warn(
+            "call capacity",
+            f"{detail}; {media['errors']} caller(s) found no media port since start-up (sent to the callback list)",
+            "lower sip.max_calls or build the engine with firmware/pjproject (its config_site.h raises the limits)",
+        )
     if cap["allowed"] < cap["requested"]:
         return warn(
             "call capacity",
-            detail,
-            "this PJSUA2 build has a lower call limit; install the image's pjproject build (firmware/pjproject)",
+            f"{detail}; limited by the build's {cap.get('limited_by') or 'call'} limit",
+            "this PJSUA2 build has lower limits; build the engine with firmware/pjproject (make does)",
         )
     return ok("call capacity", detail)
 

@@ -14,7 +14,8 @@ import logging
 import socket
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from appliance.switchboard import sipmsg
@@ -29,26 +30,42 @@ PJ_ETOOMANY = 70010
 class Capacity:
     requested: int
     allowed: int
-    players_max: int
+    players_max: int  # conference bridge ports (every call, player and capture)
     tls: bool
     srtp: bool
     sound_devices: int
     pjsip_version: str
+    engine: str = ""  # the binding's distribution and version (which build this box runs)
+    players_allowed: int = 0  # prompt/music players the build gave, up to what the budget asked
+    budget: dict[str, Any] = field(default_factory=dict)  # the media budget (budget.MediaBudget.as_dict)
+    limited_by: str = ""  # "calls", "players" or "" when the box takes every line asked for
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     def describe(self) -> str:
         limit = (
-            f"{self.allowed} concurrent calls (asked for {self.requested})"
+            f"{self.allowed} concurrent calls (asked for {self.requested}; the build's {self.limited_by} limit)"
             if self.allowed < self.requested
             else f"{self.allowed} concurrent calls"
         )
         return (
-            f"PJSIP {self.pjsip_version}: {limit}, TLS {'yes' if self.tls else 'no'}, "
+            f"{self.engine or 'PJSUA2'} (PJSIP {self.pjsip_version}): {limit}, TLS {'yes' if self.tls else 'no'}, "
             f"SRTP {'yes' if self.srtp else 'no'}, {self.sound_devices} sound devices, "
-            f"{self.players_max} media ports"
+            f"{self.players_max} media ports, {self.players_allowed} players"
         )
+
+
+def engine_name() -> str:
+    """Which PJSUA2 binding is installed: ClinicBox's own build, or another (the PyPI wheel)."""
+    from importlib import metadata
+
+    for dist in ("clinicbox-pjsua2", "pjsua2-python", "pjsua2"):
+        try:
+            return f"{dist} {metadata.version(dist)}"
+        except metadata.PackageNotFoundError:
+            continue
+    return "pjsua2 (unknown build)"
 
 
 class LoopbackResponder:
@@ -129,6 +146,29 @@ def probe_calls(pj: Any, ep: Any, account: Any, requested: int, pump: Any) -> in
         pump(0.05)
         responder.close()
     return allowed
+
+
+def probe_players(pj: Any, silence: Path, wanted: int) -> int:
+    """Create up to ``wanted`` players of ``silence``; return how many the build allowed.
+
+    pjsua's player table is compiled in (``PJSUA_MAX_PLAYERS``) and cannot be
+    read back, so like the call limit it is counted. Runs on the PJSUA2
+    thread at start-up; every probe player is freed before it returns.
+    """
+    players = []
+    try:
+        for _ in range(wanted):
+            player = pj.AudioMediaPlayer()
+            try:
+                player.createPlayer(str(silence), pj.PJMEDIA_FILE_NO_LOOP)
+            except pj.Error as exc:
+                if exc.status != PJ_ETOOMANY:
+                    log.warning("player probe stopped early: %s", exc.reason)
+                break
+            players.append(player)
+        return len(players)
+    finally:
+        players.clear()
 
 
 def build_info(pj: Any, ep: Any) -> tuple[bool, bool, int]:

@@ -35,8 +35,9 @@ import pjsua2 as pj
 from appliance.config import Config
 from appliance.errors import SwitchboardError
 from appliance.privacy import mask_phone
-from appliance.switchboard import owned
-from appliance.switchboard.capacity import Capacity, build_info, probe_calls
+from appliance.switchboard import budget, owned
+from appliance.switchboard.capacity import Capacity, build_info, engine_name, probe_calls, probe_players
+from appliance.switchboard.media import write_silence
 
 log = logging.getLogger(__name__)
 pjlog = logging.getLogger("clinicbox.pjsip")
@@ -128,6 +129,7 @@ class PjLoop:
         self._writer: _LogWriter | None = None
         self.last_tick = 0.0
         self.collector = owned.Collector()
+        self.budget = budget.for_config(cfg)
         self.tls_error = ""
         self.keepalive: list[Any] = []  # objects that must outlive libDestroy (accounts)
         self.on_started: list[Callable[[], None]] = []  # run on the loop after the endpoint starts
@@ -326,7 +328,7 @@ class PjLoop:
         med.channelCount = 1
         med.noVad = True
         med.ecTailLen = 0
-        med.maxMediaPorts = 2 * cfg.sip.max_calls + 2 * cfg.sip.max_calls + 16
+        med.maxMediaPorts = self.budget.ports  # the bridge sized for the config's load (budget.py)
         ep.libInit(ep_cfg)
         tcfg = pj.TransportConfig()
         tcfg.port = cfg.sip.port
@@ -362,7 +364,10 @@ class PjLoop:
         ep.audDevManager().setNullDev()
         self._set_codecs()
         tls, srtp, devices = build_info(pj, ep)
-        allowed = self._probe()
+        calls_allowed = self._probe()
+        players = probe_players(pj, write_silence(cfg.prompt_cache_dir / "probe-silence.wav"), self.budget.players)
+        allowed = min(calls_allowed, budget.lines_for_players(self.budget, players))
+        limited_by = "" if allowed >= cfg.sip.max_calls else ("calls" if allowed == calls_allowed else "players")
         self.capacity = Capacity(
             requested=cfg.sip.max_calls,
             allowed=allowed,
@@ -371,14 +376,19 @@ class PjLoop:
             srtp=srtp,
             sound_devices=devices,
             pjsip_version=ep.libVersion().full,
+            engine=engine_name(),
+            players_allowed=players,
+            budget=self.budget.as_dict(),
+            limited_by=limited_by,
         )
         log.info("switchboard capacity: %s", self.capacity.describe())
-        if allowed < cfg.sip.max_calls:
+        if limited_by:
             log.warning(
-                "this PJSUA2 build allows only %d concurrent calls (sip.max_calls = %d); "
-                "callers beyond it get busy. Production images build pjproject with a higher limit",
+                "this PJSUA2 build allows only %d concurrent calls (sip.max_calls = %d; limited by its %s); "
+                "callers beyond it get busy and a callback. Build the engine with firmware/pjproject",
                 allowed,
                 cfg.sip.max_calls,
+                limited_by,
             )
 
     def _set_codecs(self) -> None:

@@ -27,13 +27,21 @@ FRAME_BYTES = 320  # 20 ms of 8 kHz 16-bit mono
 
 
 class PromptPlayer(LoopOwned, pj.AudioMediaPlayer):  # type: ignore[misc]
-    """Plays a list of WAV files once, then calls ``on_done`` (via the loop)."""
+    """Plays a list of WAV files once, then calls ``on_done`` (via the loop).
+
+    A player holds one of PJSUA's few player slots and a bridge port, so its
+    owner lets go of it as soon as it ends or is stopped: :meth:`detach`
+    drops the callback (which refers back to the owner), leaving nothing but
+    the owner's reference, and the player is freed when that goes.
+    """
+
+    live = 0  # prompt players in existence (the media budget's gauge)
 
     def __init__(
         self, files: list[Path], on_done: Callable[[], None], soon: Callable[[Callable[[], None]], None]
     ) -> None:
         super().__init__()
-        self._on_done = on_done
+        self._on_done: Callable[[], None] | None = on_done
         self._soon = soon
         self.finished = False
         paths = [str(f) for f in files]
@@ -41,11 +49,22 @@ class PromptPlayer(LoopOwned, pj.AudioMediaPlayer):  # type: ignore[misc]
             self.createPlayer(paths[0], pj.PJMEDIA_FILE_NO_LOOP)
         else:
             self.createPlaylist(paths, "prompt", pj.PJMEDIA_FILE_NO_LOOP)
+        PromptPlayer.live += 1
+        self._counted = True
 
     def onEof2(self) -> None:
-        if not self.finished:
+        if not self.finished and self._on_done is not None:
             self.finished = True
             self._soon(self._on_done)
+
+    def detach(self) -> None:
+        self._on_done = None
+
+    def __del__(self) -> None:
+        if getattr(self, "_counted", False):
+            self._counted = False
+            PromptPlayer.live -= 1
+        super().__del__()
 
 
 class MusicPlayer(LoopOwned, pj.AudioMediaPlayer):  # type: ignore[misc]
@@ -54,6 +73,32 @@ class MusicPlayer(LoopOwned, pj.AudioMediaPlayer):  # type: ignore[misc]
     def __init__(self, path: Path) -> None:
         super().__init__()
         self.createPlayer(str(path), 0)
+
+
+class MusicBank:
+    """One looping player per music source, shared by every caller who hears it.
+
+    The conference bridge fans one port out to any number of listeners, so
+    100 callers waiting in one queue cost one player, not 100. A player
+    with no listener costs nothing (the bridge skips it); the bank keeps
+    each for the life of the switchboard and :meth:`close` frees them all
+    (PJSUA2 thread, before the endpoint goes).
+    """
+
+    def __init__(self) -> None:
+        self._players: dict[Path, MusicPlayer] = {}
+
+    def player(self, path: Path) -> MusicPlayer:
+        player = self._players.get(path)
+        if player is None:
+            player = self._players[path] = MusicPlayer(path)
+        return player
+
+    def __len__(self) -> int:
+        return len(self._players)
+
+    def close(self) -> None:
+        self._players.clear()
 
 
 class FrameCapture(LoopOwned, pj.AudioMediaPort):  # type: ignore[misc]
@@ -75,7 +120,8 @@ class FrameCapture(LoopOwned, pj.AudioMediaPort):  # type: ignore[misc]
         self.createPort(name, fmt)
 
     def onFrameReceived(self, frame: Any) -> None:
-        data = bytes(frame.buf)
+        # PJMEDIA's clock thread: only buffer, and hand full chunks to the sink (a queue).
+        data = frame.pcm()
         if not data:
             return
         self._buf += data
@@ -124,6 +170,13 @@ def write_music(path: Path) -> Path:
         return path
     phrase = [(523.25, 0.6, 0.18), (659.25, 0.6, 0.18), (783.99, 0.9, 0.18), (0.0, 0.9, 0.0)]
     return _write_wav(path, phrase * 2)
+
+
+def write_silence(path: Path) -> Path:
+    """A tenth of a second of silence (the player probe's file)."""
+    if path.exists():
+        return path
+    return _write_wav(path, [(0.0, 0.1, 0.0)])
 
 
 def write_beep(path: Path) -> Path:

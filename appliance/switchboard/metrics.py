@@ -32,9 +32,11 @@ class Metrics:
     def __init__(self) -> None:
         self.dtmf_to_prompt = Rolling()  # ms from a digit to the next prompt on the bridge
         self.answer_delay = Rolling()  # ms from INVITE to the box answering (caller-ID lookup included)
+        self.media_errors = 0  # a player or bridge port could not be had (the media budget was short)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "dtmf_to_prompt_ms": self.dtmf_to_prompt.percentiles(),
             "answer_delay_ms": self.answer_delay.percentiles(),
+            "media_errors": self.media_errors,
         }

@@ -54,18 +54,34 @@ def release() -> int:
     count = 0
     while True:
         try:
-            _parked.popleft()
+            obj = _parked.popleft()
         except IndexError:
             return count
+        if isinstance(obj, LoopOwned):
+            LoopOwned.alive -= 1  # resurrected objects are not finalised twice: count it gone here
+        del obj
         count += 1
 
 
 class LoopOwned:
-    """Mixin for PJSUA2 subclasses: never destroyed off the PJSUA2 thread."""
+    """Mixin for PJSUA2 subclasses: never destroyed off the PJSUA2 thread.
+
+    ``LoopOwned.alive`` counts the box's PJSUA2 objects (calls, accounts,
+    players, captures) in existence: after the last call ends it must come
+    back to the idle set (bench.soak checks it).
+    """
+
+    alive = 0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        LoopOwned.alive += 1
 
     def __del__(self) -> None:
         if not on_home_thread():
             park(self)  # resurrected; __del__ is not called again when the loop frees it
+        else:
+            LoopOwned.alive -= 1
 
 
 class Collector:

@@ -317,6 +317,7 @@ class SwitchboardService:
         self.loop.pump(0.5)
         c.calls.clear()
         c.legs.clear()
+        c.music.close()
         for st in c.agents.stations.values():
             st.messenger = None
             st.leg = None

@@ -8,6 +8,17 @@ import time
 from typing import Any
 
 from appliance import __version__
+from appliance.switchboard.media import PromptPlayer
+from appliance.switchboard.owned import LoopOwned
+
+
+def _active_ports(sb: Any) -> int | None:
+    """Ports on the conference bridge now (this runs on the PJSUA2 thread)."""
+    ep = getattr(sb.loop, "ep", None)
+    try:
+        return int(ep.mediaActivePorts()) if ep is not None else None
+    except Exception:
+        return None
 
 
 def build(sb: Any) -> dict[str, Any]:
@@ -94,7 +105,18 @@ def build(sb: Any) -> dict[str, Any]:
                 "srtp": cap.srtp,
                 "sound_devices": cap.sound_devices,
                 "pjsip": cap.pjsip_version,
+                "engine": cap.engine,
                 "media_ports": cap.players_max,
+                "players": cap.players_allowed,
+            },
+            "budget": dict(cap.budget),
+            "limited_by": cap.limited_by,
+            "media": {
+                "bridge_ports": _active_ports(sb),
+                "pjsua2_objects": LoopOwned.alive,
+                "prompt_players": PromptPlayer.live,
+                "music_players": len(c.music),
+                "errors": c.metrics.media_errors,
             },
         },
         "trunk": sb.trunk.view(),

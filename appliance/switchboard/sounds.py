@@ -2,7 +2,8 @@
 
 A prompt sequence plays through a :class:`PromptPlayer`; whoever started it
 (IVR, ACD, voicemail, reminder script, outbound) hears when it ends. Music
-on hold pauses under a prompt and resumes after it.
+on hold pauses under a prompt and resumes after it; every caller hearing
+the same music listens to one shared player (:class:`MusicBank`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 import pjsua2 as pj
 
 from appliance import ivr as I
-from appliance.switchboard.media import MusicPlayer, PromptPlayer
+from appliance.switchboard.media import PromptPlayer
 from appliance.switchboard.state import ActiveCall
 
 
@@ -42,7 +43,11 @@ class CallSounds:
         def done() -> None:
             self._done(call, player, owner, play_id)
 
-        player = PromptPlayer(files, done, self.c.loop.soon)
+        try:
+            player = PromptPlayer(files, done, self.c.loop.soon)
+        except pj.Error as exc:
+            self.c.media_exhausted(call, exc.reason)
+            return
         player.startTransmit(call.leg.media)
         self.c.reacted(call.leg)
         call.player, call.play_id, call.play_owner = player, play_id, owner
@@ -68,6 +73,7 @@ class CallSounds:
     def stop(self, call: ActiveCall) -> None:
         player, call.player, call.play_id = call.player, None, None
         if player is not None:
+            player.detach()  # no cycle through its callback: freed right here
             try:
                 if call.leg.media is not None and not call.leg.gone:
                     player.stopTransmit(call.leg.media)
@@ -83,7 +89,11 @@ class CallSounds:
             if call.music_file and call.music_file != "builtin":
                 custom = self.c.cfg.custom_prompts_dir / call.music_file
                 path = custom if custom.is_file() else path
-            call.music = MusicPlayer(path)
+            try:
+                call.music = self.c.music.player(path)
+            except pj.Error as exc:
+                self.c.media_exhausted(call, exc.reason)
+                return
         call.music.startTransmit(call.leg.media)
         self.c.reacted(call.leg)
 

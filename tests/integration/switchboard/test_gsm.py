@@ -73,7 +73,7 @@ def test_with_the_trunk_down_outgoing_calls_use_the_modem(box, station_proc) -> 
 def test_a_gsm_call_with_no_line_left_for_an_agent_is_rejected_and_kept_for_a_callback(
     box, station_proc, sipua
 ) -> None:
-    b = gsm_box(box, station_proc)
+    b = gsm_box(box, station_proc, sip={"max_calls": 4})
     patient = sipua(name="patients")
     for n in range(3):  # three callers in the menu; the fourth line stays free to ring an agent
         cid = patient.call(b.uri, from_user=f"+1212555010{n}")

@@ -90,8 +90,8 @@ def test_wrong_trunk_password_shows_the_trunk_down(box, kamailio) -> None:
     assert "registration failed" in status["trunk"]["detail"] and "40" in status["trunk"]["detail"]
 
 
-def test_a_fifth_caller_gets_busy_at_the_builds_cap(box, sipp) -> None:
-    b = box(stations={})  # no agent line to keep free: all 4 lines for callers
+def test_a_fifth_caller_gets_busy_at_the_line_cap(box, sipp) -> None:
+    b = box(overlay={"sip": {"max_calls": 4}}, stations={})  # no agent line to keep free: all 4 for callers
     assert b.status()["capacity"]["allowed"] == 4
     assert b.status()["capacity"]["build"]["media_ports"] >= 8  # read from the bridge, not assumed
     run = sipp(
