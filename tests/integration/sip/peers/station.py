@@ -97,6 +97,8 @@ class StationProc:
         gateway: bool = False,
         asound_root: Path | None = None,
         ready_timeout: float = 10.0,
+        env: dict[str, str] | None = None,
+        pass_fds: tuple[int, ...] = (),
     ) -> None:
         argv = [sys.executable, "-m", "appliance", "--config", str(config)]
         argv += ["gsm-gateway"] if gateway else ["station"]
@@ -114,7 +116,13 @@ class StationProc:
         self.lines: list[str] = []
         self._lock = threading.Lock()
         self.proc = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=child_env(), cwd=REPO
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=child_env(**(env or {})),
+            cwd=REPO,
+            pass_fds=pass_fds,
         )
         threading.Thread(target=self._read, daemon=True).start()
         self.contact = ""
