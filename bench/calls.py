@@ -1,17 +1,20 @@
 """Call benchmark: SIPp callers through the real IVR and queue, agents answering.
 
-    python -m bench.calls [--hold 20] [--ivr N] [--pairs M]
+    python -m bench.calls [--hold 20] [--ivr 100] [--pairs 20] [--rate 20] [--skip-baseline]
 
-Phase 1 (IVR and queue): N callers at once, each hears the greeting, presses
-0 (RFC 4733), waits in the queue with music and announcements, hangs up.
-Phase 2 (bridged): M callers connected to M agents (SIPp answering as desk
-phones), talking, then hanging up. N and M default to what the build
-allows (the wheel: 4 lines, so 4 IVR callers and 2 bridged pairs; a
-production build with a 256-call cap: 100 and 20).
+Three runs with the same SIPp caller (greeting, "0" by RFC 4733, music):
 
-Prints established/failed, call setup p50/p95 (INVITE to 200, from SIPp),
-the box's own answer delay and DTMF-to-prompt latency p50/p95, core CPU
-seconds per call-second, and core RSS. Not a test; never in CI.
+1. **baseline**: ``bench.raw_ivr``, the least a PJSUA2 program can do for
+   these callers (same binding), to put the box's CPU in proportion;
+2. **ivr**: the box with N callers in the IVR and then the queue (no agent);
+3. **load**: the box with N + M callers at once and M desk phones (one SIPp
+   UAS) answering: M callers bridged to agents, N waiting with music.
+
+For each: established/failed (SIPp), call setup INVITE→200 p50/p95 (SIPp
+-trace_rtt), call-seconds from SIPp's own measured call lengths, CPU per
+call-second, RSS peak; for the box also the digits acted on (from the call
+log), its answer delay and DTMF-to-prompt latency, media errors and any
+player or port error in its log. Not a test; never in CI.
 """
 
 from __future__ import annotations
@@ -19,12 +22,15 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import re
 import signal
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +39,14 @@ import tomli_w
 from appliance.control import ControlClient
 from appliance.demo.seed import seed
 from appliance.errors import ControlError
+from appliance.store import Store, calls
+from appliance.switchboard.media import _write_wav, write_music
 from tests.conftest import free_port
 from tests.integration.sip.peers.sipp import SippScenario, uac_xml, uas_xml
 
 TICK = os.sysconf("SC_CLK_TCK")
+GREETING_S = 13.0  # the English greeting and emergency notice take ~11 s; press 0 after
+MEDIA_ERRORS = re.compile(r"Too many objects|PJ_ETOOMANY|no media port|player.*(failed|error)", re.IGNORECASE)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -53,9 +63,8 @@ def rss_mb(pid: int) -> float:
 
 class Core:
     def __init__(self, directory: Path, stations: dict[str, Any], max_calls: int) -> None:
+        self.dir = directory
         self.sip_port = free_port()
-        import socket
-
         result = seed(
             directory,
             web_port=free_port(socket.SOCK_STREAM),
@@ -72,10 +81,18 @@ class Core:
             "hours": {**every_day, "holidays": []},
             "trunk": {"keepalive_interval_s": 0},
             "sip": {"max_calls": max_calls, "rtp_port_range": 4000},
+            # Queues are replaced wholesale: the defaults' four, the front desk long enough for the load.
+            "queues": {
+                "front-desk": {"name": "Front desk", "max_wait_s": 600, "max_length": 200, "mailbox": "general"},
+                "appointments": {"name": "Appointments", "mailbox": "general"},
+                "results": {"name": "Prescriptions and results", "mailbox": "general"},
+                "billing": {"name": "Billing", "mailbox": "general"},
+            },
             "stations": stations,
         }
         (directory / "settings.toml").write_text(tomli_w.dumps(overlay))
-        self.log = (directory / "core.log").open("wb")
+        self.log_path = directory / "core.log"
+        self.log = self.log_path.open("wb")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "appliance", "--config", str(result.config_path), "run"],
             stdout=self.log,
@@ -96,9 +113,100 @@ class Core:
     def status(self) -> dict[str, Any]:
         return self.control.status()  # type: ignore[no-any-return]
 
+    def call_log(self) -> list[calls.CallRecord]:
+        store = Store.open(self.dir / "clinicbox.db", self.dir / "store.key", media_dir=self.dir / "media")
+        try:
+            return [r for r in calls.recent(store, 5000) if r.direction == "inbound"]
+        finally:
+            store.close()
+
+    def media_errors_in_log(self) -> list[str]:
+        return [line for line in self.log_path.read_text(errors="replace").splitlines() if MEDIA_ERRORS.search(line)]
+
     def stop(self) -> None:
         self.proc.send_signal(signal.SIGTERM)
         self.proc.wait(timeout=30)
+
+
+class Baseline:
+    """bench.raw_ivr in its own process."""
+
+    def __init__(self, directory: Path, max_calls: int) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        prompt = _write_wav(directory / "prompt.wav", [(440.0, 0.5, 0.2), (0.0, 0.2, 0.0)] * 15)  # ~10.5 s
+        music = write_music(directory / "music.wav")
+        self.sip_port = free_port()
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "bench.raw_ivr",
+                "--port",
+                str(self.sip_port),
+                "--rtp-port",
+                "46000",
+                "--prompt",
+                str(prompt),
+                "--music",
+                str(music),
+                "--max-calls",
+                str(max_calls),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        seen = []
+        for line in self.proc.stdout:  # pjlib prints its banner before any log setting applies
+            if line.strip() == "ready":
+                break
+            seen.append(line.strip())
+        else:
+            raise RuntimeError(f"the baseline did not start: {seen[-3:]!r}")
+
+    def stop(self) -> str:
+        self.proc.send_signal(signal.SIGTERM)
+        out, _ = self.proc.communicate(timeout=30)
+        return out.strip()
+
+
+@dataclass
+class Run:
+    name: str
+    callers: int
+    successful: int
+    failed: int
+    wall_s: float
+    cpu_s: float
+    idle_cores: float
+    call_seconds: float
+    setup_ms: list[float]
+    peak_rss_mb: float
+
+    @property
+    def cpu_per_call_s(self) -> float:
+        return self.cpu_s / self.call_seconds if self.call_seconds else float("nan")
+
+    @property
+    def net_per_call_s(self) -> float:
+        net = max(0.0, self.cpu_s - self.idle_cores * self.wall_s)
+        return net / self.call_seconds if self.call_seconds else float("nan")
+
+    def print(self) -> None:
+        print(
+            f"[{self.name}] callers {self.callers}: established {self.successful}, failed {self.failed} ({self.wall_s:.1f} s)"
+        )
+        if self.setup_ms:
+            print(
+                f"[{self.name}] call setup INVITE→200 (SIPp): p50 {pct(self.setup_ms, 50):.1f} ms  "
+                f"p95 {pct(self.setup_ms, 95):.1f} ms ({len(self.setup_ms)} calls)"
+            )
+        print(
+            f"[{self.name}] CPU {self.cpu_s:.2f} s for {self.call_seconds:.0f} call-seconds (SIPp's call lengths) = "
+            f"{self.cpu_per_call_s:.4f} CPU-s per call-second; idle {self.idle_cores:.3f} cores, "
+            f"so the calls themselves {self.net_per_call_s:.4f}"
+        )
+        print(f"[{self.name}] RSS peak {self.peak_rss_mb:.1f} MB")
 
 
 def setup_times(workdir: Path) -> list[float]:
@@ -112,118 +220,138 @@ def setup_times(workdir: Path) -> list[float]:
     return out
 
 
+def sipp_call_seconds(stats: Path) -> float:
+    """Successful calls x SIPp's measured mean call length (its -stf CallLength(C), HH:MM:SS:micro)."""
+    rows = list(csv.reader(stats.read_text(errors="replace").splitlines(), delimiter=";"))
+    row = dict(zip(rows[0], rows[-1], strict=False))
+    h, m, s, micro = (int(x) for x in row["CallLength(C)"].split(":"))
+    mean = h * 3600 + m * 60 + s + micro / 1e6
+    return mean * int(row.get("SuccessfulCall(C)", 0) or 0)
+
+
 def pct(values: list[float], p: int) -> float:
     if len(values) < 2:
         return values[0] if values else float("nan")
     return statistics.quantiles(values, n=100)[p - 1]
 
 
-def run_phase(name: str, core: Core, workdir: Path, callers: int, hold_s: float) -> None:
+def run_callers(name: str, pid: int, port: int, workdir: Path, callers: int, hold_s: float, rate: int) -> Run:
     workdir.mkdir(parents=True, exist_ok=True)
-    idle_before, idle_t0 = cpu_seconds(core.proc.pid), time.monotonic()
+    idle_before, idle_t0 = cpu_seconds(pid), time.monotonic()
     time.sleep(10)
-    idle = (cpu_seconds(core.proc.pid) - idle_before) / (time.monotonic() - idle_t0)  # cores with no call
-    before = cpu_seconds(core.proc.pid)
+    idle = (cpu_seconds(pid) - idle_before) / (time.monotonic() - idle_t0)  # cores with no call
+    before = cpu_seconds(pid)
     t0 = time.monotonic()
-    # Press 0 once the menu plays (greeting and emergency notice take ~11 s in English).
-    xml = uac_xml(caller="+12125550001", steps=[("audio", 13.0), ("dtmf", "0"), ("audio", hold_s)])
+    xml = uac_xml(caller="+12125550001", steps=[("audio", GREETING_S), ("dtmf", "0"), ("audio", hold_s)])
     run = SippScenario(
         xml,
         workdir,
-        target=f"127.0.0.1:{core.sip_port}",
+        target=f"127.0.0.1:{port}",
         service="+12125550100",
         calls=callers,
         concurrent=callers,
-        rate=max(10, callers * 2),
+        rate=rate,
         timeout_s=hold_s + 60,
         extra=["-trace_rtt", "-rtt_freq", "1"],
     )
     peak_rss = 0.0
     while run.proc.poll() is None:
-        peak_rss = max(peak_rss, rss_mb(core.proc.pid))
+        peak_rss = max(peak_rss, rss_mb(pid))
         time.sleep(0.5)
     result = run.wait(10)
     wall = time.monotonic() - t0
-    cpu = cpu_seconds(core.proc.pid) - before
+    cpu = cpu_seconds(pid) - before
+    return Run(
+        name,
+        callers,
+        result.successful,
+        result.failed,
+        wall,
+        cpu,
+        idle,
+        sipp_call_seconds(run.stats),
+        setup_times(workdir),
+        peak_rss,
+    )
+
+
+def report_box(core: Core, run: Run) -> None:
+    run.print()
     status = core.status()
     metrics = status["metrics"]
-    call_seconds = result.successful * (hold_s + 13.5)
-    setup = setup_times(workdir)
-    print(
-        f"[{name}] callers {callers}: established {result.successful}, failed {result.failed} "
-        f"(cap {status['capacity']['allowed']} lines, {wall:.1f} s)"
-    )
-    if setup:
-        print(f"[{name}] call setup INVITE→200 (SIPp): p50 {pct(setup, 50):.1f} ms  p95 {pct(setup, 95):.1f} ms")
+    rows = core.call_log()
+    acted = sum(1 for r in rows if "key:0" in r.ivr_path and r.queue == "front-desk")
+    print(f"[{run.name}] digits acted on: {acted} of {len(rows)} calls in the call log ({run.successful} SIPp calls)")
     ans, dtmf = metrics["answer_delay_ms"], metrics["dtmf_to_prompt_ms"]
-    print(f"[{name}] box answer delay: p50 {ans['p50']} ms  p95 {ans['p95']} ms ({ans['count']} calls)")
-    print(f"[{name}] DTMF to prompt: p50 {dtmf['p50']} ms  p95 {dtmf['p95']} ms ({dtmf['count']} digits)")
-    if call_seconds:
-        net = max(0.0, cpu - idle * wall)
-        print(
-            f"[{name}] core CPU {cpu:.2f} s for {call_seconds:.0f} call-seconds = "
-            f"{cpu / call_seconds:.4f} CPU-s per call-second ({cpu / wall:.3f} cores); the idle core "
-            f"uses {idle:.3f} cores, so the calls themselves cost {net / call_seconds:.4f} CPU-s per call-second"
-        )
-    print(f"[{name}] core RSS peak {peak_rss:.1f} MB")
+    print(f"[{run.name}] box answer delay: p50 {ans['p50']} ms  p95 {ans['p95']} ms ({ans['count']} calls)")
+    print(f"[{run.name}] DTMF to prompt: p50 {dtmf['p50']} ms  p95 {dtmf['p95']} ms ({dtmf['count']} digits)")
+    snap = metrics["snapshot_build_ms"]
+    print(f"[{run.name}] status snapshot rebuild (PJSUA2 thread): p50 {snap['p50']} ms  p95 {snap['p95']} ms")
+    media = status["capacity"].get("media", {})
+    errors = core.media_errors_in_log()
+    print(
+        f"[{run.name}] media errors: {media.get('errors')} (switchboard), {len(errors)} player/port lines in the log; "
+        f"music players {media.get('music_players')}"
+    )
+    for line in errors[:5]:
+        print(f"    {line}")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--hold", type=float, default=20.0, help="seconds each caller stays after pressing 0")
-    ap.add_argument("--ivr", type=int, default=0, help="IVR/queue callers (default: what the build allows)")
-    ap.add_argument("--pairs", type=int, default=0, help="bridged pairs (default: what the build allows)")
+    ap.add_argument("--ivr", type=int, default=100, help="callers in the IVR and queue")
+    ap.add_argument("--pairs", type=int, default=20, help="callers bridged to agents in the load run")
     ap.add_argument("--max-calls", type=int, default=256, help="sip.max_calls to ask for")
+    ap.add_argument("--rate", type=int, default=20, help="new callers per second (SIPp -r)")
+    ap.add_argument("--skip-baseline", action="store_true")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
+        baseline_run = None
+        if not args.skip_baseline:
+            base = Baseline(d / "baseline", args.max_calls)
+            try:
+                baseline_run = run_callers(
+                    "baseline", base.proc.pid, base.sip_port, d / "sipp-base", args.ivr, args.hold, args.rate
+                )
+            finally:
+                print(f"[baseline] {base.stop()}")
+            baseline_run.print()
+
         core = Core(d / "ivr", {}, args.max_calls)
         try:
             allowed = core.status()["capacity"]["allowed"]
-            run_phase("ivr+queue", core, d / "sipp-ivr", args.ivr or min(100, allowed), args.hold)
+            ivr_run = run_callers(
+                "ivr", core.proc.pid, core.sip_port, d / "sipp-ivr", min(args.ivr, allowed), args.hold, args.rate
+            )
+            report_box(core, ivr_run)
         finally:
             core.stop()
-        uas_port = free_port()
-        uas = subprocess.Popen(
-            [
-                "sipp",
-                "-sf",
-                str(_write(d / "uas.xml", uas_xml())),
-                "-i",
-                "127.0.0.1",
-                "-mi",
-                "127.0.0.1",
-                "-p",
-                str(uas_port),
-                "-mp",
-                str(free_port()),
-                "-nostdin",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        pairs = args.pairs or min(20, allowed // 2)
+        if baseline_run is not None:
+            print(
+                f"[ratio] box / raw PJSUA2 CPU per call-second: {ivr_run.cpu_per_call_s / baseline_run.cpu_per_call_s:.2f}x "
+                f"all in, {ivr_run.net_per_call_s / baseline_run.net_per_call_s:.2f}x for the calls alone"
+            )
+
+        uas = SippScenario(uas_xml(), d / "desks", calls=100000, concurrent=args.pairs * 2, timeout_s=3600)
         stations = {
             f"agent{i}": {
                 "name": f"Agent {i}",
-                "contact": f"sip:agent{i}@127.0.0.1:{uas_port}",
+                "contact": f"sip:agent{i}@127.0.0.1:{uas.port}",
                 "queues": ["front-desk"],
                 "answer_mode": "auto",
             }
-            for i in range(pairs)
+            for i in range(args.pairs)
         }
-        core = Core(d / "bridged", stations, args.max_calls)
+        core = Core(d / "load", stations, args.max_calls)
         try:
-            run_phase("bridged", core, d / "sipp-bridged", pairs, args.hold)
+            callers = min(args.ivr + args.pairs, core.status()["capacity"]["allowed"] - args.pairs)
+            load_run = run_callers("load", core.proc.pid, core.sip_port, d / "sipp-load", callers, args.hold, args.rate)
+            report_box(core, load_run)
         finally:
             core.stop()
-            uas.terminate()
-            uas.wait(timeout=10)
-
-
-def _write(path: Path, text: str) -> Path:
-    path.write_text(text)
-    return path
+            uas.close()
 
 
 if __name__ == "__main__":

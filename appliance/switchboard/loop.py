@@ -365,7 +365,13 @@ class PjLoop:
         self._set_codecs()
         tls, srtp, devices = build_info(pj, ep)
         calls_allowed = self._probe()
-        players = probe_players(pj, write_silence(cfg.prompt_cache_dir / "probe-silence.wav"), self.budget.players)
+        if self._writer is not None:
+            self._writer.quiet = True  # the probe's last player is refused by design
+        try:
+            players = probe_players(pj, write_silence(cfg.prompt_cache_dir / "probe-silence.wav"), self.budget.players)
+        finally:
+            if self._writer is not None:
+                self._writer.quiet = False
         allowed = min(calls_allowed, budget.lines_for_players(self.budget, players))
         limited_by = "" if allowed >= cfg.sip.max_calls else ("calls" if allowed == calls_allowed else "players")
         self.capacity = Capacity(

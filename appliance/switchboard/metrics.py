@@ -32,11 +32,13 @@ class Metrics:
     def __init__(self) -> None:
         self.dtmf_to_prompt = Rolling()  # ms from a digit to the next prompt on the bridge
         self.answer_delay = Rolling()  # ms from INVITE to the box answering (caller-ID lookup included)
+        self.snapshot_build = Rolling()  # ms to rebuild the status snapshot (on the PJSUA2 thread, up to 10/s)
         self.media_errors = 0  # a player or bridge port could not be had (the media budget was short)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "dtmf_to_prompt_ms": self.dtmf_to_prompt.percentiles(),
             "answer_delay_ms": self.answer_delay.percentiles(),
+            "snapshot_build_ms": self.snapshot_build.percentiles(),
             "media_errors": self.media_errors,
         }

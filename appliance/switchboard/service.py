@@ -302,7 +302,9 @@ class SwitchboardService:
                 self.controller.end_call(call, "rtp-timeout")
 
     def _rebuild_snapshot(self) -> None:
+        started = time.perf_counter()
         self.snapshot = snap.build(self)
+        self.controller.metrics.snapshot_build.add((time.perf_counter() - started) * 1000)
         summary = snap.panel_summary(self.snapshot)
         if summary != self._last_summary:
             self._last_summary = summary

@@ -1,5 +1,6 @@
 /*
- * ClinicBox's pjproject build configuration (pjproject 2.15.1, arm64).
+ * ClinicBox's pjproject build configuration (pjproject 2.12.1 from Debian's
+ * ring source; dev, CI and the arm64 image alike).
  * Copied to pjlib/include/pj/config_site.h by build-pjproject.sh.
  *
  * The stock PyPI wheel caps PJSUA2 at a handful of calls; a clinic box runs
@@ -14,10 +15,12 @@
 /* Calls and the media ports they use. */
 #define PJSUA_MAX_CALLS                 256
 #define PJSUA_MAX_ACC                   16
-#define PJSUA_MAX_PLAYERS               256
+/* One prompt player per call plus one per music source (switchboard/budget.py). */
+#define PJSUA_MAX_PLAYERS               272
 #define PJSUA_MAX_RECORDERS             256
-/* Calls + players + recorders + sound device and spare. */
-#define PJSUA_MAX_CONF_PORTS            800
+/* The default bridge size; the core sizes it from its media budget:
+ * 1 + calls + players + captures = 1 + 256 + 272 + 256 = 785. */
+#define PJSUA_MAX_CONF_PORTS            1040
 #define PJSUA_MAX_BUDDIES               8
 
 /* Two sockets (RTP, RTCP) per call, SIP transports, the control plane. */
