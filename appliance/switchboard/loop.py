@@ -98,6 +98,10 @@ def _quiet_stdout() -> Iterator[None]:
         os.close(devnull)
 
 
+def _nothing() -> None:
+    pass
+
+
 class TimerHandle:
     __slots__ = ("callback", "cancelled", "deadline")
 
@@ -107,7 +111,11 @@ class TimerHandle:
         self.cancelled = False
 
     def cancel(self) -> None:
+        # The handle stays in the loop's heap until its deadline (a call's
+        # one-hour limit, say); its closure holds the call and its PJSUA2
+        # leg, so let go of it now.
         self.cancelled = True
+        self.callback = _nothing
 
 
 class PjLoop:
