@@ -410,15 +410,32 @@ class SwitchboardService:
         )
 
     def lines(self) -> dict[str, int]:
-        """For the reminder dialer's line budget: what is in use and who waits."""
-        snapshot = self.snapshot
-        waiting = sum(1 for q in snapshot.get("queues", []) for w in q["waiting"] if not w["virtual"])
-        outbound = sum(1 for c in snapshot.get("calls", []) if c.get("purpose") == "reminder")
+        """For the reminder dialer's line budget: what is in use and who waits, now.
+
+        Read on the PJSUA2 thread rather than from the last snapshot: a
+        reminder's result wakes the dispatcher right after its line frees,
+        before the snapshot catches up, and the next patient should be
+        dialled on that line at once, not at the next tick.
+        """
+        try:
+            return self.loop.call(self._lines_now)  # type: ignore[no-any-return]
+        except Exception:
+            snapshot = self.snapshot  # the switchboard is stopping: the last picture will do
+            return {
+                "allowed": self.capacity.allowed,
+                "in_use": snapshot.get("capacity", {}).get("in_use", 0),
+                "waiting": sum(1 for q in snapshot.get("queues", []) for w in q["waiting"] if not w["virtual"]),
+                "reminder_calls": sum(1 for c in snapshot.get("calls", []) if c.get("purpose") == "reminder"),
+            }
+
+    def _lines_now(self) -> dict[str, int]:
+        c = self.controller
+        waiting = sum(1 for q in c.acd.snapshot().queues for w in q.callers if w.state not in ("callback", "dialing"))
         return {
             "allowed": self.capacity.allowed,
-            "in_use": snapshot.get("capacity", {}).get("in_use", 0),
+            "in_use": c.legs_in_use(),
             "waiting": waiting,
-            "reminder_calls": outbound,
+            "reminder_calls": sum(1 for call in c.calls.values() if call.purpose == "reminder" and not call.ended),
         }
 
     # -- commands ----------------------------------------------------------------------------
