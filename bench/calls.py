@@ -42,7 +42,7 @@ from appliance.errors import ControlError
 from appliance.store import Store, calls
 from appliance.switchboard.media import _write_wav, write_music
 from tests.conftest import free_port
-from tests.integration.sip.peers.sipp import SippScenario, uac_xml, uas_xml
+from tests.integration.sip.peers.sipp import SippScenario, desk_stations, uac_xml, uas_xml
 
 TICK = os.sysconf("SC_CLK_TCK")
 GREETING_S = 13.0  # the English greeting and emergency notice take ~11 s; press 0 after
@@ -335,15 +335,7 @@ def main() -> None:
             )
 
         uas = SippScenario(uas_xml(), d / "desks", calls=100000, concurrent=args.pairs * 2, timeout_s=3600)
-        stations = {
-            f"agent{i}": {
-                "name": f"Agent {i}",
-                "contact": f"sip:agent{i}@127.0.0.1:{uas.port}",
-                "queues": ["front-desk"],
-                "answer_mode": "auto",
-            }
-            for i in range(args.pairs)
-        }
+        stations = desk_stations(args.pairs, uas.port, "agent")
         core = Core(d / "load", stations, args.max_calls)
         try:
             callers = min(args.ivr + args.pairs, core.status()["capacity"]["allowed"] - args.pairs)

@@ -21,15 +21,11 @@ import time
 from pathlib import Path
 
 from bench.calls import Core, rss_mb
-from tests.integration.sip.peers.sipp import PCAPS, SippScenario, uas_xml
+from tests.integration.sip.peers.sipp import PCAPS, SippScenario, desk_stations, uac_xml, uas_xml
 
 
 def caller_xml() -> str:
     """Greeting (13 s of caller audio), 0, then 5-40 s in the queue or with a desk, then BYE."""
-    base = Path(__file__).resolve().parents[1] / "tests/integration/sip/peers/sipp.py"
-    del base  # the scenario below follows sipp.uac_xml, with a random stay
-    from tests.integration.sip.peers.sipp import uac_xml
-
     xml = uac_xml(caller="+12125550001", steps=[("audio", 13.0), ("dtmf", "0"), ("audio", 0.0)])
     stay = (
         f'<nop><action><exec play_pcap_audio="{PCAPS / "g711a.pcap"}"/></action></nop>\n'
@@ -63,15 +59,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
         uas = SippScenario(uas_xml(), d / "desks", calls=10**7, concurrent=args.agents * 4, timeout_s=duration + 3600)
-        stations = {
-            f"desk{i}": {
-                "name": f"Desk {i}",
-                "contact": f"sip:desk{i}@127.0.0.1:{uas.port}",
-                "queues": ["front-desk"],
-                "answer_mode": "auto",
-            }
-            for i in range(args.agents)
-        }
+        stations = desk_stations(args.agents, uas.port, "desk")
         core = Core(d / "core", stations, 64)
         try:
             idle = core.status()["capacity"]["media"]

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from appliance.store import calls
-from tests.integration.sip.peers.sipp import SippScenario, uac_xml, uas_xml
+from tests.integration.sip.peers.sipp import SippScenario, desk_stations, uac_xml, uas_xml
 
 pytestmark = pytest.mark.slow
 
@@ -64,15 +64,7 @@ def _tone_share(samples: list[int], freqs: tuple[float, ...], rate: int = 8000) 
 def test_forty_callers_through_the_ivr_into_the_queue_while_eight_desks_answer(box, sipua, tmp_path: Path) -> None:
     uas = SippScenario(uas_xml(), tmp_path / "desks", calls=1000, concurrent=AGENTS * 2, timeout_s=300)
     try:
-        stations = {
-            f"desk{i}": {
-                "name": f"Desk {i}",
-                "contact": f"sip:desk{i}@127.0.0.1:{uas.port}",
-                "queues": ["front-desk"],
-                "answer_mode": "auto",
-            }
-            for i in range(AGENTS)
-        }
+        stations = desk_stations(AGENTS, uas.port, "desk")
         b = box(
             stations=stations,
             overlay={"sip": {"max_calls": 64, "rtp_port_range": 1000}, "queues": {"front-desk": {"max_length": 60}}},

@@ -127,6 +127,19 @@ def uac_xml(
     return f'<?xml version="1.0" encoding="ISO-8859-1" ?>\n<scenario name="clinicbox-uac">\n  {invite}\n  {body}\n</scenario>\n'
 
 
+def desk_stations(count: int, port: int, prefix: str = "desk") -> dict[str, dict[str, object]]:
+    """``count`` front-desk stations that are desk phones played by one SIPp UAS on ``port`` (auto answer)."""
+    return {
+        f"{prefix}{i}": {
+            "name": f"{prefix.title()} {i}",
+            "contact": f"sip:{prefix}{i}@127.0.0.1:{port}",
+            "queues": ["front-desk"],
+            "answer_mode": "auto",
+        }
+        for i in range(count)
+    }
+
+
 def uas_xml(*, ring_ms: int = 0, steps: Sequence[Step] = (), hangup: bool = False) -> str:
     """A callee: answers one INVITE (after ``ring_ms`` of ringing), runs the
     steps, then hangs up itself (``hangup``) or waits for the BYE.
