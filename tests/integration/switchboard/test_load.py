@@ -19,6 +19,9 @@ from pathlib import Path
 
 import pytest
 
+from appliance.config import load_config
+from appliance.doctor import Context
+from appliance.doctor import switchboard as doctor_switchboard
 from appliance.store import calls
 from tests.integration.sip.peers.sipp import SippScenario, desk_stations, uac_xml, uas_xml
 
@@ -141,5 +144,11 @@ def test_forty_callers_through_the_ivr_into_the_queue_while_eight_desks_answer(b
         assert media["errors"] == 0 and media["prompt_players"] == 0, media
         log = b.log.read_text(errors="replace")
         assert "Too many objects" not in log and "no media port" not in log
+
+        # What the technician's doctor says of this core: its engine and the media budget, all OK.
+        result = doctor_switchboard.capacity(Context(cfg=load_config(b.config)))
+        assert result.status == "OK", result
+        assert "engine clinicbox-pjsua2 2.12.1+deb." in result.detail
+        assert "media budget 194 bridge ports and 65 players for 64 lines" in result.detail
     finally:
         uas.close()
