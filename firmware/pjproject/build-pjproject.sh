@@ -31,7 +31,8 @@ CONFIGURE_ARGS=(--enable-epoll --with-ssl --with-external-srtp --with-external-s
     --disable-libwebrtc --disable-opencore-amr --disable-sdl --disable-ffmpeg --disable-v4l2
     --disable-openh264 --disable-vpx --disable-silk --disable-bcg729)
 # What the build needs (--print-deps: the Makefile and the image recipe install these).
-BUILD_DEPS=(build-essential dpkg-dev swig python3-dev libasound2-dev libssl-dev uuid-dev libopus-dev
+# pjsua2's setup.py imports distutils: Debian's python3 splits it out.
+BUILD_DEPS=(build-essential dpkg-dev swig python3-dev python3-distutils python3-setuptools libasound2-dev libssl-dev uuid-dev libopus-dev
     libsrtp2-dev libspeex-dev libspeexdsp-dev libgsm1-dev)
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
