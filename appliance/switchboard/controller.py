@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -72,6 +73,7 @@ class Controller:
         self.capacity_allowed = cfg.sip.max_calls
         self.dirty = True
         self.refused = 0
+        self._rejected_ids: OrderedDict[str, None] = OrderedDict()  # Call-IDs PJSUA refused by itself, newest last
         self.metrics = Metrics()
         self._digit_leg: Leg | None = None
         self.music_file = write_music(cfg.prompt_cache_dir / "builtin-music.wav")
@@ -179,6 +181,15 @@ class Controller:
             return
         if request.method != "INVITE":
             return
+        # PJSUA refuses statelessly, so every UDP retransmission of the INVITE is
+        # refused again: one caller, one row.
+        call_id = request.header("call-id")
+        if call_id:
+            if call_id in self._rejected_ids:
+                return
+            self._rejected_ids[call_id] = None
+            while len(self._rejected_ids) > 4096:
+                self._rejected_ids.popitem(last=False)
         raw_user = sipmsg.uri_user(request.header("from"))
         number = normalize_caller(raw_user, self.cfg.clinic.country) or (raw_user[:32] or "anonymous")
         self.records.turned_away(number, sipmsg.uri_user(request.header("to")), "trunk", code)

@@ -9,6 +9,7 @@ core) keeps answering within 100 ms through the burst.
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from pathlib import Path
@@ -138,3 +139,36 @@ def test_a_burst_of_300_invites_gets_clean_answers_and_a_call_log_row_each(box, 
     callbacks = b.rows("SELECT COUNT(*) FROM callbacks WHERE source = 'busy'")[0][0]
     assert callbacks == len(busy)  # each busy caller (a distinct number) is on the callback list
     assert latencies and max(latencies) < 100, f"control socket: max {max(latencies):.0f} ms"
+
+
+def test_an_invite_retransmitted_at_the_cap_is_one_busy_caller(box, sipua) -> None:
+    """PJSUA refuses statelessly when every slot is taken, so each UDP retransmission is refused again."""
+    b = box(overlay={"sip": {"max_calls": 3}, "reminders": {"reserve_lines": 1}}, stations={})
+    holders = sipua(name="holders")
+    for n in range(3):  # every slot PJSUA has
+        cid = holders.call(b.uri, from_user=f"+4930123400{n}")
+        holders.wait_state("CONFIRMED", cid)
+    caller = "+493012349999"
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.settimeout(5)
+        port = sock.getsockname()[1]
+        invite = (
+            f"INVITE {b.uri} SIP/2.0\r\n"
+            f"Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK-retrans-1\r\n"
+            f"From: <sip:{caller}@127.0.0.1:{port}>;tag=retrans\r\n"
+            f"To: <{b.uri}>\r\n"
+            "Call-ID: retransmitted-invite@127.0.0.1\r\n"
+            "CSeq: 1 INVITE\r\n"
+            f"Contact: <sip:{caller}@127.0.0.1:{port}>\r\n"
+            "Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+        ).encode()
+        codes = []
+        for _ in range(3):  # the original and two retransmissions (Timer A)
+            sock.sendto(invite, ("127.0.0.1", b.sip_port))
+            codes.append(sock.recv(65535).split(b" ", 2)[1])
+    assert codes == [b"486"] * 3
+    rows = b.rows("SELECT disposition, sip_code FROM calls WHERE caller = ?", (caller,))
+    time.sleep(1.0)  # a second row would come from the later refusals' callbacks
+    assert b.query("SELECT disposition, sip_code FROM calls WHERE caller = ?", (caller,)) == rows == [("busy", 486)]
+    assert b.query("SELECT COUNT(*) FROM callbacks WHERE number = ?", (caller,)) == [(1,)]
