@@ -81,13 +81,20 @@ def main() -> None:
             )
             t0 = time.monotonic()
             samples: list[tuple[float, float]] = []
+            blocks: list[tuple[float, float]] = []  # thousands of Python heap blocks
             peak_calls = 0
             while callers.proc.poll() is None:
                 now = time.monotonic() - t0
                 samples.append((now, rss_mb(core.proc.pid)))
-                peak_calls = max(peak_calls, len(core.status()["calls"]))
+                status = core.status()
+                peak_calls = max(peak_calls, len(status["calls"]))
+                blocks.append((now, status["capacity"]["media"]["python_blocks"] / 1000))
                 if int(now) // 300 != int(now - 15) // 300:
-                    print(f"  {now / 60:5.1f} min: RSS {samples[-1][1]:.1f} MB, {peak_calls} calls at most so far")
+                    print(
+                        f"  {now / 60:5.1f} min: RSS {samples[-1][1]:.1f} MB, Python heap {blocks[-1][1]:.0f}k blocks, "
+                        f"{peak_calls} calls at most so far",
+                        flush=True,
+                    )
                 time.sleep(15)
             result = callers.wait(60)
             wall = time.monotonic() - t0
@@ -102,6 +109,11 @@ def main() -> None:
             print(
                 f"RSS {samples[0][1]:.1f} MB at start, {samples[-1][1]:.1f} MB at the end, "
                 f"growth {slope_mb_per_hour(warm):.2f} MB/h (least squares after 10 % warm-up)"
+            )
+            warm_blocks = [b for b in blocks if b[0] >= wall * 0.1]
+            print(
+                f"Python heap {blocks[0][1]:.0f}k blocks at start, {blocks[-1][1]:.0f}k at the end, "
+                f"growth {slope_mb_per_hour(warm_blocks):.1f}k blocks/h"
             )
             print(
                 f"after the last call: {len(end['calls'])} calls, {media['pjsua2_objects']} PJSUA2 objects "

@@ -4,6 +4,7 @@ over as an immutable dict; readers on other threads never touch PJSUA2."""
 
 from __future__ import annotations
 
+import sys
 import time
 from typing import Any
 
@@ -114,6 +115,7 @@ def build(sb: Any) -> dict[str, Any]:
             "media": {
                 "bridge_ports": _active_ports(sb),
                 "pjsua2_objects": LoopOwned.alive,
+                "python_blocks": sys.getallocatedblocks(),  # Python's own heap, to tell it from C caches
                 "prompt_players": PromptPlayer.live,
                 "music_players": len(c.music),
                 "errors": c.metrics.media_errors,
