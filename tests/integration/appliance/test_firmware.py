@@ -220,7 +220,7 @@ def test_pjproject_recipe_is_pinned_to_debians_source_and_its_dry_run_checks_con
     assert "apt-get source ring=20230206.0~ds2-1.1+deb12u1" in done.stdout
     assert "--enable-epoll" in done.stdout and "config_site.h" in done.stdout
     assert "0001-pjsua2-audio-media-port.patch" in done.stdout
-    assert 'USE_THREADS=-threads' in done.stdout  # media callbacks come from PJMEDIA's clock thread
+    assert "USE_THREADS=-threads" in done.stdout  # media callbacks come from PJMEDIA's clock thread
     assert not (tmp_path / "w").exists() and not (tmp_path / "wh").exists()
 
 
