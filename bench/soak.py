@@ -82,6 +82,7 @@ def main() -> None:
             t0 = time.monotonic()
             samples: list[tuple[float, float]] = []
             blocks: list[tuple[float, float]] = []  # thousands of Python heap blocks
+            sqlite: list[tuple[float, float]] = []  # MB SQLCipher holds (page caches)
             peak_calls = 0
             while callers.proc.poll() is None:
                 now = time.monotonic() - t0
@@ -89,9 +90,11 @@ def main() -> None:
                 status = core.status()
                 peak_calls = max(peak_calls, len(status["calls"]))
                 blocks.append((now, status["capacity"]["media"]["python_blocks"] / 1000))
+                sqlite.append((now, (status["capacity"]["media"]["sqlite_bytes"] or 0) / 2**20))
                 if int(now) // 300 != int(now - 15) // 300:
                     print(
-                        f"  {now / 60:5.1f} min: RSS {samples[-1][1]:.1f} MB, Python heap {blocks[-1][1]:.0f}k blocks, "
+                        f"  {now / 60:5.1f} min: RSS {samples[-1][1]:.1f} MB, SQLCipher {sqlite[-1][1]:.1f} MB, "
+                        f"Python heap {blocks[-1][1]:.0f}k blocks, "
                         f"{peak_calls} calls at most so far",
                         flush=True,
                     )
@@ -114,6 +117,12 @@ def main() -> None:
             print(
                 f"Python heap {blocks[0][1]:.0f}k blocks at start, {blocks[-1][1]:.0f}k at the end, "
                 f"growth {slope_mb_per_hour(warm_blocks):.1f}k blocks/h"
+            )
+            warm_sqlite = [q for q in sqlite if q[0] >= wall * 0.1]
+            print(
+                f"SQLCipher {sqlite[0][1]:.1f} MB at start, {sqlite[-1][1]:.1f} MB at the end, "
+                f"growth {slope_mb_per_hour(warm_sqlite):.2f} MB/h; RSS growth without it "
+                f"{slope_mb_per_hour([(t, r - q) for (t, r), (_, q) in zip(warm, warm_sqlite, strict=False)]):.2f} MB/h"
             )
             print(
                 f"after the last call: {len(end['calls'])} calls, {media['pjsua2_objects']} PJSUA2 objects "

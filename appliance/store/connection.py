@@ -369,3 +369,22 @@ class Store:
         """Forget the key (passphrase mode): the store is locked until unlocked again."""
         self.close()
         self._key = None
+
+
+def sqlite_memory_used() -> int | None:
+    """Bytes SQLCipher holds in this process (every connection's page cache and more), or None.
+
+    The sqlcipher3 module carries SQLCipher inside its extension; its C API
+    is read through ctypes. For the soak benchmark and the status, to tell
+    a growing page cache (bounded by ``store.*cache_mb``) from a leak.
+    """
+    try:
+        import ctypes
+
+        import sqlcipher3._sqlite3 as ext
+
+        used = ctypes.CDLL(ext.__file__).sqlite3_memory_used
+        used.restype = ctypes.c_int64
+        return int(used())
+    except (ImportError, OSError, AttributeError):
+        return None

@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 from appliance import __version__
+from appliance.store.connection import sqlite_memory_used
 from appliance.switchboard.media import PromptPlayer
 from appliance.switchboard.owned import LoopOwned
 
@@ -116,6 +117,7 @@ def build(sb: Any) -> dict[str, Any]:
                 "bridge_ports": _active_ports(sb),
                 "pjsua2_objects": LoopOwned.alive,
                 "python_blocks": sys.getallocatedblocks(),  # Python's own heap, to tell it from C caches
+                "sqlite_bytes": sqlite_memory_used(),  # SQLCipher's page caches, bounded by store.*cache_mb
                 "prompt_players": PromptPlayer.live,
                 "music_players": len(c.music),
                 "errors": c.metrics.media_errors,
