@@ -98,7 +98,9 @@ class CallSounds:
         self.c.reacted(call.leg)
 
     def music_pause(self, call: ActiveCall) -> None:
-        if call.music is not None and call.leg.media is not None:
+        # A gone leg's bridge port is removed with every connection to it: nothing to
+        # stop (and PJSUA2 would log the EINVAL as an error before raising it).
+        if call.music is not None and call.leg.media is not None and not call.leg.gone:
             try:
                 call.music.stopTransmit(call.leg.media)
             except pj.Error:
