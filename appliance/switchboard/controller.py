@@ -317,31 +317,6 @@ class Controller:
         call.extra.setdefault("ended_by", by)
         call.leg.end(code)
 
-    def media_exhausted(self, call: ActiveCall, reason: str) -> None:
-        """No player or bridge port was left for this caller: never leave them in silence.
-
-        The media budget (``switchboard.budget``) keeps this from happening by
-        turning callers away at the door; should it happen anyway, the call
-        ends (503 before it is answered) and the caller goes on the callback list.
-        """
-        self.metrics.media_errors += 1
-        if call.ended or call.extra.get("media_exhausted"):
-            return
-        call.extra["media_exhausted"] = True
-        log.error(
-            "no media port left for call %s (%s): ending it, the caller goes on the callback list", call.id[:8], reason
-        )
-        call.outcome = "busy"
-        if call.direction == "inbound" and call.caller.startswith("+") and not self.acd.has_call(call.id):
-            now = self.now()
-            self.writer.db(
-                cdr.callback_open(
-                    call.id, call.caller, call.patient_id, self._front_desk_queue(), "busy", now, now, 0.0
-                )
-            )
-            self.emit("callback.new", call_id=call.id, source="busy")
-        self.soon(lambda: self.end_call(call, "box", 503))
-
     def _caller_gone(self, call: ActiveCall, code: int) -> None:
         if call.ended:
             return

@@ -8,13 +8,17 @@ the same music listens to one shared player (:class:`MusicBank`).
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pjsua2 as pj
 
 from appliance import ivr as I
+from appliance.switchboard import cdr
 from appliance.switchboard.media import PromptPlayer
 from appliance.switchboard.state import ActiveCall
+
+log = logging.getLogger(__name__)
 
 
 class CallSounds:
@@ -46,7 +50,7 @@ class CallSounds:
         try:
             player = PromptPlayer(files, done, self.c.loop.soon)
         except pj.Error as exc:
-            self.c.media_exhausted(call, exc.reason)
+            self.media_exhausted(call, exc.reason)
             return
         player.startTransmit(call.leg.media)
         self.c.reacted(call.leg)
@@ -92,7 +96,7 @@ class CallSounds:
             try:
                 call.music = self.c.music.player(path)
             except pj.Error as exc:
-                self.c.media_exhausted(call, exc.reason)
+                self.media_exhausted(call, exc.reason)
                 return
         call.music.startTransmit(call.leg.media)
         self.c.reacted(call.leg)
@@ -114,3 +118,28 @@ class CallSounds:
         self.music_pause(call)
         call.music = None
         call.music_file = None
+
+    def media_exhausted(self, call: ActiveCall, reason: str) -> None:
+        """No player or bridge port was left for this caller: never leave them in silence.
+
+        The media budget (``switchboard.budget``) keeps this from happening by
+        turning callers away at the door; should it happen anyway, the call
+        ends (503 before it is answered) and the caller goes on the callback list.
+        """
+        self.c.metrics.media_errors += 1
+        if call.ended or call.extra.get("media_exhausted"):
+            return
+        call.extra["media_exhausted"] = True
+        log.error(
+            "no media port left for call %s (%s): ending it, the caller goes on the callback list", call.id[:8], reason
+        )
+        call.outcome = "busy"
+        if call.direction == "inbound" and call.caller.startswith("+") and not self.c.acd.has_call(call.id):
+            now = self.c.now()
+            self.c.writer.db(
+                cdr.callback_open(
+                    call.id, call.caller, call.patient_id, self.c._front_desk_queue(), "busy", now, now, 0.0
+                )
+            )
+            self.c.emit("callback.new", call_id=call.id, source="busy")
+        self.c.soon(lambda: self.c.end_call(call, "box", 503))
