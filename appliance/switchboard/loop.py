@@ -16,8 +16,6 @@ from __future__ import annotations
 import collections
 import contextlib
 import gc
-import heapq
-import itertools
 import logging
 import os
 import queue
@@ -38,6 +36,7 @@ from appliance.privacy import mask_phone
 from appliance.switchboard import budget, owned
 from appliance.switchboard.capacity import Capacity, build_info, engine_name, probe_calls, probe_players
 from appliance.switchboard.media import write_silence
+from appliance.switchboard.timers import TimerHandle, TimerQueue
 
 log = logging.getLogger(__name__)
 pjlog = logging.getLogger("clinicbox.pjsip")
@@ -98,26 +97,6 @@ def _quiet_stdout() -> Iterator[None]:
         os.close(devnull)
 
 
-def _nothing() -> None:
-    pass
-
-
-class TimerHandle:
-    __slots__ = ("callback", "cancelled", "deadline")
-
-    def __init__(self, deadline: float, callback: Callable[[], None]) -> None:
-        self.deadline = deadline
-        self.callback = callback
-        self.cancelled = False
-
-    def cancel(self) -> None:
-        # The handle stays in the loop's heap until its deadline (a call's
-        # one-hour limit, say); its closure holds the call and its PJSUA2
-        # leg, so let go of it now.
-        self.cancelled = True
-        self.callback = _nothing
-
-
 class PjLoop:
     """Start with :meth:`start`; everything PJSUA2 then happens on its thread."""
 
@@ -129,8 +108,7 @@ class PjLoop:
             queue.SimpleQueue()
         )
         self._soon: collections.deque[Callable[[], None]] = collections.deque()  # append is thread-safe
-        self._timers: list[tuple[float, int, TimerHandle]] = []
-        self._seq = itertools.count()
+        self._timers = TimerQueue()
         self._thread: threading.Thread | None = None
         self._ready: Future[Capacity] = Future()
         self._running = False
@@ -210,9 +188,7 @@ class PjLoop:
                 pass  # a full socket buffer means the loop is awake already
 
     def later(self, seconds: float, fn: Callable[[], None]) -> TimerHandle:
-        handle = TimerHandle(time.monotonic() + max(0.0, seconds), fn)
-        heapq.heappush(self._timers, (handle.deadline, next(self._seq), handle))
-        return handle
+        return self._timers.add(time.monotonic() + max(0.0, seconds), fn)
 
     def pump(self, seconds: float) -> None:
         """Handle PJSUA2 events for ``seconds`` (start-up and shutdown only)."""
@@ -301,10 +277,7 @@ class PjLoop:
 
     def _run_timers(self) -> None:
         now = time.monotonic()
-        while self._timers and self._timers[0][0] <= now:
-            _, _, handle = heapq.heappop(self._timers)
-            if handle.cancelled:
-                continue
+        while (handle := self._timers.pop_due(now)) is not None:
             try:
                 handle.callback()
             except Exception:
@@ -449,7 +422,7 @@ class PjLoop:
             pass
         # A Call or player that outlives libDestroy aborts the process when Python
         # finally frees it; timers and queued tasks hold them in closures.
-        self._timers.clear()
+        self._timers = TimerQueue()
         self._soon.clear()
         while not self._commands.empty():
             _, _, fut = self._commands.get_nowait()
