@@ -13,6 +13,10 @@ Example:
 
 from __future__ import annotations
 
+import re
+
+_DIGITS = re.compile(r"\d{6,}")
+
 
 def mask_phone(number: str | None) -> str:
     """Keep the country code and the last three digits, star the rest."""
@@ -37,3 +41,8 @@ def mask_text(text: str | None) -> str:
     if text is None:
         return "<none>"
     return f"<{len(text)} chars>"
+
+
+def mask_digits(text: str) -> str:
+    """Star every run of six or more digits (phone numbers in PJSIP's own log lines)."""
+    return _DIGITS.sub(lambda m: m.group(0)[:2] + "*" * (len(m.group(0)) - 5) + m.group(0)[-3:], text)

@@ -49,9 +49,9 @@ from typing import Any
 
 import pjsua2 as pj
 
+from appliance.sip import extension_headers, header, uri_user
 from appliance.station.endpoint import STATE_NAMES, UaConfig, UaRuntime, keep_stdout_clean
 from appliance.station.media import LevelMeter
-from appliance.station.sipmsg import extension_headers, header, user_part
 
 log = logging.getLogger("appliance.demo.sipua")
 AUDIO_REPORT_S = 0.5
@@ -311,7 +311,7 @@ class UserAgent:
             "incoming",
             call=call.serial,
             **{"from": header(msg, "From")},
-            caller=user_part(header(msg, "From")),
+            caller=uri_user(header(msg, "From")),
             to=header(msg, "To"),
             headers=extension_headers(msg),
             src=str(prm.rdata.srcAddress),

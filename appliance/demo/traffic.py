@@ -41,8 +41,8 @@ from appliance.control import CommandRefused, ControlClient
 from appliance.demo.mobile import MobileNetwork
 from appliance.errors import ClinicBoxError
 from appliance.privacy import mask_phone
+from appliance.sip import host_port
 from appliance.station.options import GATEWAY_STATION
-from appliance.station.sipmsg import host_port
 
 log = logging.getLogger("appliance.demo.traffic")
 

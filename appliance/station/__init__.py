@@ -4,8 +4,8 @@ gsm-gateway`` run it.
 
 * :mod:`~appliance.station.protocol`: how core and stations trust each other (pure).
 * :mod:`~appliance.station.guard`: what a station lets through, and its ring state (pure).
-* :mod:`~appliance.station.options`, :mod:`~appliance.station.alsa`,
-  :mod:`~appliance.station.sipmsg`: who it is, which sound card, SIP text (pure).
+* :mod:`~appliance.station.options`, :mod:`~appliance.station.alsa`:
+  who it is and which sound card (pure); SIP text is read by :mod:`appliance.sip`.
 * :mod:`~appliance.station.endpoint`, :mod:`~appliance.station.media`: the
   one-thread PJSUA2 runtime and tones/level meter (shared with the demo's sipua).
 * :mod:`~appliance.station.agent`: the program itself.

@@ -34,8 +34,8 @@ from typing import Any
 import pjsua2 as pj
 
 from appliance.errors import StationError
+from appliance.privacy import mask_digits
 from appliance.station.alsa import SoundDevice
-from appliance.station.sipmsg import mask_digits
 
 log = logging.getLogger(__name__)
 pjlog = logging.getLogger("clinicbox.pjsip")

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 
 from appliance.clock import Clock
 from appliance.errors import StationError
+from appliance.sip import header, uri_user
 from appliance.station import protocol
-from appliance.station.sipmsg import header, user_part
 
 COMMANDS = ("ring", "stop-ring")
 #: A ring the core never stopped (core restarted mid-ring) falls silent after this.
@@ -74,7 +74,7 @@ class StationGuard:
     def check_invite(self, whole_msg: str, busy: bool = False) -> InviteDecision:
         """Decide on an incoming INVITE from its full text."""
         token = header(whole_msg, protocol.AUTH_HEADER)
-        caller = user_part(header(whole_msg, "From"))
+        caller = uri_user(header(whole_msg, "From"))
         if not token:
             return InviteDecision(False, 403, "no station token", caller=caller)
         try:

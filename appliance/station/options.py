@@ -22,8 +22,8 @@ from pathlib import Path
 from appliance.config import Config
 from appliance.config.telephony import SipSettings
 from appliance.errors import ConfigError, StationError
+from appliance.sip import host_port
 from appliance.station.alsa import ASOUND, AlsaCard, station_for_card
-from appliance.station.sipmsg import host_port
 
 GATEWAY_STATION = "gsm"
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from appliance.switchboard import sipmsg
+from appliance import sip
 
 log = logging.getLogger(__name__)
 
@@ -96,11 +96,11 @@ class LoopbackResponder:
             except OSError:
                 return
             try:
-                msg = sipmsg.parse(data)
-            except sipmsg.SipParseError:
+                msg = sip.parse(data)
+            except sip.SipParseError:
                 continue
             if msg.method == "INVITE":
-                self.sock.sendto(sipmsg.build_response(msg, 486, "Busy Here", to_tag="probe"), addr)
+                self.sock.sendto(sip.build_response(msg, 486, "Busy Here", to_tag="probe"), addr)
 
     def close(self) -> None:
         self._stop.set()

@@ -20,11 +20,12 @@ import pjsua2 as pj
 
 from appliance import acd as A
 from appliance import ivr as I
+from appliance import sip
 from appliance.clock import Clock
 from appliance.config import Config
 from appliance.privacy import mask_phone
 from appliance.store.phones import normalize_caller
-from appliance.switchboard import cdr, sipmsg
+from appliance.switchboard import cdr
 from appliance.switchboard.admission import Admission
 from appliance.switchboard.legs import Leg, SbAccount
 from appliance.switchboard.loop import PjLoop, TimerHandle
@@ -111,13 +112,13 @@ class Controller:
         return leg
 
     # -- incoming calls ---------------------------------------------------------------
-    def on_incoming(self, account: SbAccount, leg: Leg, source: str, request: sipmsg.SipMessage | None) -> None:
+    def on_incoming(self, account: SbAccount, leg: Leg, source: str, request: sip.SipMessage | None) -> None:
         self.track(leg)
         now = time.monotonic()
         verdict = self.admission.check(source, now)
         from_hdr = request.header("from") if request else ""
-        raw = sipmsg.uri_user(from_hdr)
-        callee = sipmsg.uri_user(request.header("to")) if request else ""
+        raw = sip.uri_user(from_hdr)
+        callee = sip.uri_user(request.header("to")) if request else ""
         number = normalize_caller(raw, self.cfg.clinic.country) or (raw[:32] if raw else "anonymous")
         if not verdict.allowed:
             self.refused += 1
@@ -176,8 +177,8 @@ class Controller:
         if not self.admission.check(source, time.monotonic()).allowed:
             return
         try:
-            request = sipmsg.parse(raw.encode("utf-8", "replace"))
-        except sipmsg.SipParseError:
+            request = sip.parse(raw.encode("utf-8", "replace"))
+        except sip.SipParseError:
             return
         if request.method != "INVITE":
             return
@@ -190,9 +191,9 @@ class Controller:
             self._rejected_ids[call_id] = None
             while len(self._rejected_ids) > 4096:
                 self._rejected_ids.popitem(last=False)
-        raw_user = sipmsg.uri_user(request.header("from"))
+        raw_user = sip.uri_user(request.header("from"))
         number = normalize_caller(raw_user, self.cfg.clinic.country) or (raw_user[:32] or "anonymous")
-        self.records.turned_away(number, sipmsg.uri_user(request.header("to")), "trunk", code)
+        self.records.turned_away(number, sip.uri_user(request.header("to")), "trunk", code)
 
     def agent_reserve(self) -> int:
         """Lines kept free when a caller is let in, so an agent can be rung for them."""

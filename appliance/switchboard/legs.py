@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 import pjsua2 as pj
 
-from appliance.switchboard import sipmsg
+from appliance import sip
 from appliance.switchboard.owned import LoopOwned
 
 log = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ class LegEvents(Protocol):
 
     def on_leg_digit(self, leg: Leg, digit: str, method: int) -> None: ...
 
-    def on_incoming(self, account: SbAccount, leg: Leg, source: str, request: sipmsg.SipMessage | None) -> None: ...
+    def on_incoming(self, account: SbAccount, leg: Leg, source: str, request: sip.SipMessage | None) -> None: ...
 
     def on_message(self, source: str, content_type: str, body: str, from_uri: str) -> None: ...
 
@@ -135,8 +135,8 @@ class SbAccount(LoopOwned, pj.Account):  # type: ignore[misc]
         leg = Leg(self.events, self, prm.callId, role="caller", owner="")
         source = str(prm.rdata.srcAddress)
         try:
-            request = sipmsg.parse(str(prm.rdata.wholeMsg).encode("utf-8", "replace"))
-        except sipmsg.SipParseError:
+            request = sip.parse(str(prm.rdata.wholeMsg).encode("utf-8", "replace"))
+        except sip.SipParseError:
             request = None
         # Decide right away (we are inside the callback; the leg is referenced by the controller).
         self.events.on_incoming(self, leg, source, request)

@@ -21,8 +21,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from appliance import sip
 from appliance.config import Config
-from appliance.switchboard import sipmsg
 
 log = logging.getLogger(__name__)
 MISSES_BEFORE_DOWN = 3
@@ -116,14 +116,14 @@ class TrunkMonitor:
                 sock.settimeout(2.0)
                 host, port = sock.getsockname()
                 uri = f"sip:{target[0]}:{target[1]}"
-                data, call_id = sipmsg.build_options(uri, bind or host, port)
+                data, call_id = sip.build_options(uri, bind or host, port)
                 sock.sendto(data, target)
                 deadline = time.monotonic() + 2.0
                 while time.monotonic() < deadline:
                     reply, _ = sock.recvfrom(65535)
                     try:
-                        msg = sipmsg.parse(reply)
-                    except sipmsg.SipParseError:
+                        msg = sip.parse(reply)
+                    except sip.SipParseError:
                         continue
                     if msg.status is not None and msg.status >= 200 and msg.header("call-id") == call_id:
                         return True

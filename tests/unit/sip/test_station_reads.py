@@ -1,10 +1,10 @@
-"""SIP text the station reads from PJSUA2's whole-message strings."""
+"""SIP text the station reads from PJSUA2's whole-message strings (moved from station/sipmsg)."""
 
 from __future__ import annotations
 
 import pytest
 
-from appliance.station.sipmsg import extension_headers, header, host_port, mask_digits, uri_of, user_part
+from appliance.sip import extension_headers, header, host_port, uri_of, uri_user
 
 INVITE = (
     "INVITE sip:desk1@127.0.0.1:5071 SIP/2.0\r\n"
@@ -60,7 +60,7 @@ def test_extension_headers_keep_first_and_name_as_sent() -> None:
 )
 def test_uri_and_user_part(value: str, uri: str, user: str) -> None:
     assert uri_of(value) == uri
-    assert user_part(value) == user
+    assert uri_user(value) == user
 
 
 @pytest.mark.parametrize(
@@ -80,10 +80,3 @@ def test_host_port(uri: str, expected: tuple[str, int]) -> None:
 def test_host_port_refuses_what_is_not_a_sip_uri(bad: str) -> None:
     with pytest.raises(ValueError):
         host_port(bad)
-
-
-def test_mask_digits_hides_numbers_in_pjsip_lines() -> None:
-    line = "Call 0: INVITE sip:+48601234567@1.2.3.4 from 12125550123, port 5060"
-    masked = mask_digits(line)
-    assert "601234" not in masked and "2125550" not in masked
-    assert masked.endswith("port 5060")  # short numbers are not phone numbers
