@@ -72,7 +72,7 @@ QUEUE_KEYS = (
 #: parameters) and ``refs(cfg) -> list[PromptRef]`` (what :func:`config_refs`
 #: warms). Their keys must not clash with the IVR's. Imported on first use,
 #: so a module listed here may itself import the IVR.
-TEXT_MODULES = ["appliance.reminders.texts"]
+TEXT_MODULES = ["appliance.reminders.wording"]
 
 
 @cache

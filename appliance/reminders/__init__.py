@@ -1,4 +1,4 @@
-"""Appointment reminders: planner, dispatcher, call scripts, SMS and replies.
+"""Appointment reminders: planning rules, dispatcher, the reminder call, SMS and replies.
 
 Public API (what the core, the CLI and the store use)
 ----------------------------------------------------
@@ -15,10 +15,14 @@ Public API (what the core, the CLI and the store use)
 ``parse_reply(text) -> "confirm" | "cancel" | "stop" | None``
     Reads an SMS reply in any of the six languages.
 
-Modules: pure (:mod:`.windows`, :mod:`.planner`, :mod:`.replies`,
-:mod:`.script`, :mod:`.when`, :mod:`.texts`, :mod:`.messages`); with the
-store (:mod:`.planning`, :mod:`.outcomes`, :mod:`.dispatcher`,
-:mod:`.inbox`, :mod:`.ics`, :mod:`.report`); the service (:mod:`.service`).
+Modules: pure (:mod:`.windows`, :mod:`.rules` (which reminders a visit
+gets, and when), :mod:`.replies`, :mod:`.dialogue` (the reminder call's
+state machine), :mod:`.when`, :mod:`.wording` (what calls say and SMS
+read), :mod:`.messages`); with the store (:mod:`.replanning` (the
+appointment hook and the nightly run), :mod:`.outcomes`,
+:mod:`.dispatcher`, :mod:`.sms_delivery` (reminder SMS through the
+modem), :mod:`.inbox`, :mod:`.ics`, :mod:`.report`); the service
+(:mod:`.service`).
 Rows: :mod:`appliance.store.reminders`.
 """
 
@@ -28,21 +32,21 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from appliance.reminders.planner import Policy, plan
-    from appliance.reminders.planning import PlanReport, ReminderPlanner
+    from appliance.reminders.dialogue import ReminderScript
+    from appliance.reminders.replanning import PlanReport, ReminderPlanner
     from appliance.reminders.replies import parse_reply
-    from appliance.reminders.script import ReminderScript
+    from appliance.reminders.rules import Policy, plan
     from appliance.reminders.service import ReminderService
 
-# Re-exported lazily: the IVR's prompt catalogue imports .texts, and that
+# Re-exported lazily: registering .wording with the IVR's prompt catalogue
 # must not pull in the scheduler, the store and the service.
 _EXPORTS = {
-    "Policy": "appliance.reminders.planner",
-    "plan": "appliance.reminders.planner",
-    "PlanReport": "appliance.reminders.planning",
-    "ReminderPlanner": "appliance.reminders.planning",
+    "Policy": "appliance.reminders.rules",
+    "plan": "appliance.reminders.rules",
+    "PlanReport": "appliance.reminders.replanning",
+    "ReminderPlanner": "appliance.reminders.replanning",
     "parse_reply": "appliance.reminders.replies",
-    "ReminderScript": "appliance.reminders.script",
+    "ReminderScript": "appliance.reminders.dialogue",
     "ReminderService": "appliance.reminders.service",
 }
 

@@ -37,9 +37,9 @@ from appliance.ivr.prompts import PromptRef
 from appliance.reminders.dispatcher import Dialer, Dispatcher
 from appliance.reminders.inbox import ReplyHandler
 from appliance.reminders.outcomes import OutcomeWriter
-from appliance.reminders.planning import ReminderPlanner
-from appliance.reminders.texting import SmsSender
-from appliance.reminders.texts import refs as static_refs
+from appliance.reminders.replanning import ReminderPlanner
+from appliance.reminders.sms_delivery import SmsSender
+from appliance.reminders.wording import refs as static_refs
 from appliance.store.connection import Store
 from appliance.store.repos import Repos, make_repos
 
