@@ -2,10 +2,11 @@
 
 Public API (what the core, the CLI and the store use)
 ----------------------------------------------------
-``ReminderService.from_core(cfg, clock, bus, store, switchboard, modem=None)``
+``ReminderService.from_core(cfg, clock, bus, store, dialer, modem=None)``
     The core service (``name``, ``start()``, ``stop()``, ``healthy()``). The
     dialer is the switchboard, or the shipped simulator when
-    ``reminders.dialer = "simulator"``; SMS go through the modem when
+    ``reminders.dialer = "simulator"``, built by the composition root
+    (``appliance.app.reminder_dialer``); SMS go through the modem when
     ``modem.enabled``.
 ``ReminderPlanner(cfg, clock=None).on_appointment_change``
     The appointment hook (registered in ``appliance.store.repos``): re-plans a
@@ -14,6 +15,10 @@ Public API (what the core, the CLI and the store use)
     Re-plans every visit in the coming days (the nightly job).
 ``parse_reply(text) -> "confirm" | "cancel" | "stop" | None``
     Reads an SMS reply in any of the six languages.
+``register_prompts()``
+    Adds the reminder calls' prompts to the IVR's catalogue; done when this
+    package is imported, and by the composition roots before they load the
+    config (so ``[prompts.texts]`` may use ``{date}``, ``{time}``...).
 
 Modules: pure (:mod:`.windows`, :mod:`.rules` (which reminders a visit
 gets, and when), :mod:`.replies`, :mod:`.dialogue` (the reminder call's
@@ -31,6 +36,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from appliance.reminders.wording import register_prompts
+
 if TYPE_CHECKING:
     from appliance.reminders.dialogue import ReminderScript
     from appliance.reminders.replanning import PlanReport, ReminderPlanner
@@ -38,8 +45,8 @@ if TYPE_CHECKING:
     from appliance.reminders.rules import Policy, plan
     from appliance.reminders.service import ReminderService
 
-# Re-exported lazily: registering .wording with the IVR's prompt catalogue
-# must not pull in the scheduler, the store and the service.
+# Re-exported lazily: importing the package (which registers .wording with the
+# IVR's prompt catalogue) must not pull in the scheduler, the store and the service.
 _EXPORTS = {
     "Policy": "appliance.reminders.rules",
     "plan": "appliance.reminders.rules",
@@ -50,7 +57,18 @@ _EXPORTS = {
     "ReminderService": "appliance.reminders.service",
 }
 
-__all__ = ["PlanReport", "Policy", "ReminderPlanner", "ReminderScript", "ReminderService", "parse_reply", "plan"]
+__all__ = [
+    "PlanReport",
+    "Policy",
+    "ReminderPlanner",
+    "ReminderScript",
+    "ReminderService",
+    "parse_reply",
+    "plan",
+    "register_prompts",
+]
+
+register_prompts()  # the package registers its own texts with the IVR's catalogue
 
 
 def __getattr__(name: str) -> Any:
