@@ -21,7 +21,8 @@ TEST_APT := sip-tester baresip-core kamailio sipsak sipvicious chromium fonts-no
 run: deps-run $(VENV)/.installed
 	$(BIN)/clinicbox demo --dir $(DEMO_DIR)
 
-test: deps-run deps-test $(VENV)/.installed-test
+# The static checks (lint, format, types, layer contracts) run first, so CI keeps them.
+test: deps-run deps-test $(VENV)/.installed-test check
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests
 
 unit: $(VENV)/.installed-test
@@ -33,10 +34,12 @@ integration: $(VENV)/.installed-test
 webui: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q tests/webui
 
+# Lint, format, types and the layering contracts ([tool.importlinter] in pyproject.toml).
 check: $(VENV)/.installed-test
 	$(BIN)/ruff check appliance webui provisioning tests bench
 	$(BIN)/ruff format --check appliance webui provisioning tests bench
 	$(BIN)/mypy appliance webui provisioning
+	$(BIN)/lint-imports --no-cache
 
 deps-run:
 	@./.ci/apt-ensure $(RUN_APT)

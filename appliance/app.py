@@ -14,10 +14,12 @@ import threading
 from pathlib import Path
 from typing import Any, Protocol
 
-from appliance.clock import SystemClock
-from appliance.config import Config
+from appliance.clock import Clock, SystemClock
+from appliance.config import Config, register_check
 from appliance.errors import ClinicBoxError
 from appliance.events import EventBus
+from appliance.ivr import check_prompt_texts
+from appliance.reminders import register_prompts
 from appliance.sdnotify import notify, watchdog_interval
 from appliance.store import Store
 from appliance.store.lockfile import StoreLock
@@ -35,10 +37,35 @@ class Service(Protocol):
     def stop(self) -> None: ...
 
 
+def reminder_dialer(cfg: Config, clock: Clock, switchboard: Any) -> Any:
+    """What places the reminder calls: the switchboard, or the shipped simulator.
+
+    ``reminders.dialer = "simulator"`` picks the simulator
+    (:class:`~appliance.switchboard.fake.FakeSwitchboard`), which only a
+    composition root may build.
+    """
+    if cfg.reminders.dialer != "simulator":
+        return switchboard
+    from appliance.switchboard.fake import FakeSwitchboard
+
+    sim = cfg.reminders.simulator
+    return FakeSwitchboard(
+        clock,
+        sim,
+        lines=cfg.sip.max_calls,
+        dial_log=sim.dial_log or None,
+        seed=sim.seed,
+        time_scale=sim.time_scale,
+    )
+
+
 class Core:
     """The running box. ``Core(cfg).run()`` blocks until SIGTERM/SIGINT."""
 
     def __init__(self, cfg: Config, config_path: Path | None = None) -> None:
+        # A reload checks [prompts.texts] against every package's prompts.
+        register_prompts()
+        register_check(check_prompt_texts)
         self.cfg = cfg
         self.config_path = config_path
         self.clock = SystemClock(assume_synced=cfg.clock.assume_synced or cfg.simulate)
@@ -86,9 +113,8 @@ class Core:
             from appliance.reminders import ReminderService
 
             # After the switchboard and the modem: it dials through one and texts through the other.
-            services.append(
-                ReminderService.from_core(self.cfg, self.clock, self.bus, self.store, self.switchboard, self.modem)
-            )
+            dialer = reminder_dialer(self.cfg, self.clock, self.switchboard)
+            services.append(ReminderService.from_core(self.cfg, self.clock, self.bus, self.store, dialer, self.modem))
         if self.cfg.panel.enabled:
             from appliance.panel import PanelService
 

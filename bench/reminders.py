@@ -35,7 +35,7 @@ from appliance.clock import FakeClock
 from appliance.config import load_config
 from appliance.config.reminders import SimulatedPatients
 from appliance.events import EventBus
-from appliance.reminders.planning import ReminderPlanner
+from appliance.reminders.replanning import ReminderPlanner
 from appliance.reminders.service import ReminderService
 from appliance.store import Store
 from appliance.store.repos import make_repos

@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from appliance import __version__
+from appliance.board import board_model
 from appliance.config import Config
 from appliance.doctor import Context, run_checks
 from appliance.errors import ProvisioningError
-from appliance.panel.gpio import board_model
 
 CPUINFO = Path("/proc/cpuinfo")
 MACHINE_ID = Path("/etc/machine-id")

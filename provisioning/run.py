@@ -22,6 +22,7 @@ from typing import Any
 from appliance.clock import Clock, SystemClock
 from appliance.config import Config, load_config
 from appliance.errors import ClinicBoxError, ConfigError, ProvisioningError
+from appliance.provision_status import RunStatus, write_status
 from provisioning.apply import apply_plan, give_back_store, remove_staging
 from provisioning.bundle import BUNDLE_DIR, SIG_NAME, manifest_of, read_bundle
 from provisioning.device import Mounter, prepare
@@ -35,7 +36,6 @@ from provisioning.signing import (
     load_trusted_keys,
     sign_manifest,
 )
-from provisioning.status import RunStatus, write_status
 
 log = logging.getLogger(__name__)
 

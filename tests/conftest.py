@@ -15,9 +15,16 @@ from typing import Any
 import pytest
 
 from appliance.clock import FakeClock
-from appliance.config import Config, load_config
+from appliance.config import Config, load_config, register_check
+from appliance.ivr import check_prompt_texts
+from appliance.reminders import register_prompts
 from appliance.store import Store
 from appliance.store.repos import Repos, make_repos
+
+# The tests load configs as the composition roots do (appliance.cli, appliance.app,
+# webui.runtime): with every package's prompts registered and the prompt-text check.
+register_prompts()
+register_check(check_prompt_texts)
 
 
 def run_cli(

@@ -16,8 +16,10 @@ from pathlib import Path
 from flask import current_app
 
 from appliance.clock import Clock
-from appliance.config import Config, load_config
+from appliance.config import Config, load_config, register_check
 from appliance.control import ControlClient
+from appliance.ivr import check_prompt_texts
+from appliance.reminders import register_prompts
 from appliance.reports import ReportRunner
 from appliance.store import Store
 from appliance.store.repos import Repos, make_repos
@@ -46,6 +48,9 @@ class Runtime:
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def __post_init__(self) -> None:
+        # A settings save reloads the config: check [prompts.texts] against every package's prompts.
+        register_prompts()
+        register_check(check_prompt_texts)
         self.repos = make_repos(self.cfg, self.store)
         self.reports = ReportRunner(self.store, self.cfg.store.report_cache_mb)
 

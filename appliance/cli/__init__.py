@@ -65,6 +65,9 @@ def setup_logging(verbose: bool, level: str = "INFO") -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from appliance.cli.context import wire_config_checks
+
+    wire_config_checks()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not logging.getLogger().handlers:

@@ -1,4 +1,4 @@
-"""What CLI commands share: loading the config, opening the store, the actor."""
+"""What CLI commands share: wiring the config checks, loading the config, opening the store, the actor."""
 
 from __future__ import annotations
 
@@ -10,9 +10,22 @@ import sys
 from pathlib import Path
 
 from appliance.clock import SystemClock
-from appliance.config import Config, config_path_from_env, load_config
+from appliance.config import Config, config_path_from_env, load_config, register_check
 from appliance.errors import StoreLockedError
+from appliance.ivr import check_prompt_texts
+from appliance.reminders import register_prompts
 from appliance.store import Store
+
+
+def wire_config_checks() -> None:
+    """Hand the config loader the checks that need packages above it.
+
+    The prompt catalogue checks ``[prompts.texts]`` (unknown languages and
+    placeholders), once every package has registered its prompts. Called by
+    :func:`appliance.cli.main` before any command loads the config.
+    """
+    register_prompts()
+    register_check(check_prompt_texts)
 
 
 def config_path(args: argparse.Namespace) -> Path:

@@ -18,7 +18,7 @@ from appliance.clock import SystemClock
 from appliance.control.client import ControlClient
 from appliance.errors import ControlError, ReminderError
 from appliance.reminders import report
-from appliance.reminders.planning import ReminderPlanner
+from appliance.reminders.replanning import ReminderPlanner
 from appliance.reminders.service import PAUSED_KEY, read_status
 from appliance.store.audit import AuditLog
 from appliance.store.settings import RuntimeSettings

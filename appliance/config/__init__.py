@@ -1,6 +1,7 @@
 """Typed settings from TOML. See ``defaults.toml`` for every key.
 
-Public names: :func:`load_config`, :class:`Config` and the section classes.
+Public names: :func:`load_config`, :class:`Config` and the section classes;
+:func:`register_check` for a check that needs a package above the config.
 """
 
 from appliance.config.callflow import HoursSettings, IvrNode, IvrSettings, QueueSettings
@@ -11,6 +12,7 @@ from appliance.config.loader import (
     defaults_text,
     load_config,
     read_toml,
+    register_check,
 )
 from appliance.config.model import Config
 from appliance.config.telephony import StationSettings
@@ -30,4 +32,5 @@ __all__ = [
     "defaults_text",
     "load_config",
     "read_toml",
+    "register_check",
 ]

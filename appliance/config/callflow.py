@@ -1,7 +1,14 @@
-"""Config sections for what callers experience: hours, IVR flow, queues, voicemail."""
+"""Config sections for what callers experience: hours, IVR flow, queues, voicemail.
+
+Also the call flow's own checks, which only a walk of its graph sees
+(:func:`prompt_problems`, :func:`silent_loops`): they run at every config
+load, and the IVR (:mod:`appliance.ivr.flow`) reuses them for a flow the
+menu editor is about to save.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from appliance.config import checks
@@ -119,3 +126,54 @@ class PromptsSettings:
     tts_speed: int = setting(doc="espeak-ng words per minute.", min=80, max=300)
     cache_dir: str = setting(doc="Where generated prompts are cached (absolute); empty = <state_dir>/prompts/cache.")
     texts: dict[str, dict[str, str]] = setting(doc="Override prompt texts: [prompts.texts.<lang>] key = text.")
+
+
+def automatic_edges(node: IvrNode) -> list[str]:
+    """Where a node leads when the caller presses nothing."""
+    if node.type == "playback":
+        return [node.next]
+    if node.type == "time_condition":
+        return [node.if_open, node.if_closed]
+    if node.type == "language":
+        return [node.next]
+    if node.type in ("menu", "transfer"):
+        return [node.fallback]
+    return []
+
+
+def prompt_problems(nodes: Mapping[str, IvrNode]) -> Iterator[tuple[str, str]]:
+    """Playback and menu nodes must say something."""
+    for name, node in nodes.items():
+        if node.type in ("playback", "menu") and not node.prompt:
+            yield f"ivr.nodes.{name}.prompt", f"a {node.type} node needs a prompt (a catalogue key or recording name)"
+
+
+def silent_loops(nodes: Mapping[str, IvrNode]) -> Iterator[tuple[str, str]]:
+    """Cycles made only of automatic edges: a silent caller would never leave."""
+    state: dict[str, int] = {}  # 0 visiting, 1 done
+    reported: set[frozenset[str]] = set()
+
+    def visit(name: str, stack: list[str]) -> Iterator[tuple[str, str]]:
+        state[name] = 0
+        stack.append(name)
+        for target in automatic_edges(nodes[name]):
+            if target not in nodes:
+                continue
+            if state.get(target) == 0:
+                cycle = stack[stack.index(target) :]
+                if frozenset(cycle) not in reported:
+                    reported.add(frozenset(cycle))
+                    path = " → ".join([*cycle, target])
+                    yield (
+                        f"ivr.nodes.{target}",
+                        f"a caller who presses nothing loops forever ({path}); "
+                        "let the loop end in a queue, voicemail or hangup node",
+                    )
+            elif target not in state:
+                yield from visit(target, stack)
+        stack.pop()
+        state[name] = 1
+
+    for name in sorted(nodes):
+        if name not in state:
+            yield from visit(name, [])

@@ -21,7 +21,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from appliance.config.model import CROSS_CHECKS, REPLACED_COLLECTIONS, Config
+from appliance.config.model import CROSS_CHECKS, REPLACED_COLLECTIONS, Config, CrossCheck
 from appliance.config.schema import Problems, build, deep_merge
 from appliance.errors import ConfigError
 
@@ -86,6 +86,22 @@ def _read_secrets(path: Path) -> dict[str, Any]:
     return read_toml(path)
 
 
+#: Checks of the whole config that need a package above the config (the
+#: prompt catalogue checks ``[prompts.texts]``), handed in by whoever wires
+#: the app (the composition roots: ``appliance.app``, ``appliance.cli``,
+#: ``webui.runtime``) through :func:`register_check`.
+_REGISTERED_CHECKS: list[CrossCheck] = []
+
+
+def register_check(check: CrossCheck) -> None:
+    """Run ``check`` at every :func:`load_config` from now on (once, however often registered).
+
+    A check yields ``(key, message)`` for each problem, like the config's own.
+    """
+    if check not in _REGISTERED_CHECKS:
+        _REGISTERED_CHECKS.append(check)
+
+
 def load_config(
     path: Path | str | None = None,
     overrides: Mapping[str, Any] | None = None,
@@ -143,7 +159,7 @@ def load_config(
     cfg = build(Config, data, problems)
     if problems:
         raise ConfigError(problems.lines, source)
-    for check in CROSS_CHECKS:
+    for check in [*CROSS_CHECKS, *_REGISTERED_CHECKS]:
         for key, message in check(cfg):
             problems.add(key, message)
     if problems:

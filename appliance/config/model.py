@@ -12,6 +12,8 @@ from appliance.config.callflow import (
     PromptsSettings,
     QueueSettings,
     VoicemailSettings,
+    prompt_problems,
+    silent_loops,
 )
 from appliance.config.core import (
     ClinicSettings,
@@ -198,13 +200,13 @@ def _trunk(cfg: Config) -> Iterator[tuple[str, str]]:
 
 
 def _callflow(cfg: Config) -> Iterator[tuple[str, str]]:
-    """IVR loops a silent caller never leaves, prompt-less nodes, bad prompt texts."""
-    from appliance.ivr.catalogue import text_problems  # lazy: ivr imports config
-    from appliance.ivr.flow import prompt_problems, silent_loops
+    """IVR loops a silent caller never leaves, prompt-less nodes.
 
+    The prompt texts' check needs the prompt catalogue, which sits above
+    the config: it is handed in (:func:`appliance.config.register_check`).
+    """
     yield from prompt_problems(cfg.ivr.nodes)
     yield from silent_loops(cfg.ivr.nodes)
-    yield from text_problems(cfg.prompts.texts)
 
 
 CROSS_CHECKS: list[CrossCheck] = [

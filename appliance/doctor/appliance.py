@@ -31,13 +31,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from appliance.board import board_model, resolve_factory_name
 from appliance.config import Config
 from appliance.doctor import Context, Result, check, fail, ok, warn
 from appliance.doctor.switchboard import core_status
 from appliance.errors import ClinicBoxError
-from appliance.panel.gpio import board_model, resolve_factory_name
 from appliance.panel.patterns import PROVISIONING_STALE_S
-from provisioning.status import read_status
+from appliance.provision_status import read_status
 
 ASOUND_CARDS = Path("/proc/asound/cards")
 CONNECT_TIMEOUT_S = 0.5

@@ -49,7 +49,15 @@ from appliance.ivr.actions import (
     StopPlayback,
     TransferOut,
 )
-from appliance.ivr.catalogue import MINUTES_MAX, POSITION_MAX, PromptCatalogue, position_prompt, wait_prompt
+from appliance.ivr.catalogue import (
+    MINUTES_MAX,
+    POSITION_MAX,
+    PromptCatalogue,
+    check_prompt_texts,
+    position_prompt,
+    register_texts,
+    wait_prompt,
+)
 from appliance.ivr.engine import Ivr, IvrSession, Phase
 from appliance.ivr.flow import Flow, flow_problems
 from appliance.ivr.hours import BusinessHours
@@ -81,9 +89,11 @@ __all__ = [
     "Synthesizer",
     "TransferOut",
     "WarmReport",
+    "check_prompt_texts",
     "config_refs",
     "flow_problems",
     "position_prompt",
+    "register_texts",
     "wait_prompt",
     "wav_info",
 ]

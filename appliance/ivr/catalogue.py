@@ -8,8 +8,10 @@ dynamic ones (``{position}``, ``{minutes}``, ``{key}``) from the
 :class:`PromptRef`'s parameters.
 
 Other packages add prompts of their own (the reminder calls' phrases, with
-``{date}``, ``{time}``...) by listing a texts module in :data:`TEXT_MODULES`;
-clinics override those texts the same way.
+``{date}``, ``{time}``...) with :func:`register_texts`; clinics override
+those texts the same way. :func:`check_prompt_texts` is the config check of
+``[prompts.texts]``: the composition roots hand it to the config loader
+(:func:`appliance.config.register_check`), which sits below the IVR.
 
 Dynamic numbers are whole cached sentences, one per value ("Your place in
 line: 3."), not a sentence fragment followed by a number clip: word order
@@ -29,10 +31,9 @@ Example:
 
 from __future__ import annotations
 
-import importlib
 import string
-from collections.abc import Iterator, Mapping
-from functools import cache
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 
 from appliance.config import Config
 from appliance.config.checks import LANGUAGES
@@ -66,28 +67,64 @@ QUEUE_KEYS = (
 )
 
 
-#: Modules that add prompts of their own to the catalogue (like the CLI's
-#: COMMAND_MODULES): each defines ``TEXTS`` ({key: {language: template}}),
-#: ``PLACEHOLDERS`` (its dynamic ``{names}``, filled from the PromptRef's
-#: parameters) and ``refs(cfg) -> list[PromptRef]`` (what :func:`config_refs`
-#: warms). Their keys must not clash with the IVR's. Imported on first use,
-#: so a module listed here may itself import the IVR.
-TEXT_MODULES = ["appliance.reminders.texts"]
+@dataclass(frozen=True)
+class TextSet:
+    """Prompts another package adds to the catalogue (the reminder calls' phrases).
+
+    Attributes:
+        texts: ``{key: {language: template}}``; keys must not clash with the IVR's.
+        placeholders: its dynamic ``{names}``, filled from the PromptRef's parameters.
+        refs: ``refs(cfg) -> list[PromptRef]``, what :func:`config_refs` warms.
+    """
+
+    texts: Mapping[str, Mapping[str, str]]
+    placeholders: frozenset[str]
+    refs: Callable[[Config], list[PromptRef]]
 
 
-@cache
-def extension_texts() -> tuple[dict[str, dict[str, str]], frozenset[str]]:
-    """The texts and dynamic placeholders the :data:`TEXT_MODULES` add."""
-    texts: dict[str, dict[str, str]] = {}
+#: Registered text sets by owner (a package name); see :func:`register_texts`.
+_TEXT_SETS: dict[str, TextSet] = {}
+#: Their texts and dynamic placeholders merged, rebuilt on each registration.
+_EXTENSION: tuple[dict[str, Mapping[str, str]], frozenset[str]] = ({}, frozenset())
+
+
+def register_texts(
+    owner: str,
+    texts: Mapping[str, Mapping[str, str]],
+    placeholders: frozenset[str],
+    refs: Callable[[Config], list[PromptRef]],
+) -> None:
+    """Add a package's prompts to the catalogue; registering the same owner again replaces its set.
+
+    The IVR names no package above it: a package registers its own texts
+    (``appliance.reminders`` does when imported), and clinics override them
+    under ``[prompts.texts]`` like the IVR's.
+
+    Raises:
+        PromptError: a key is already the IVR's or another package's.
+    """
+    global _EXTENSION
+    taken = set(TEXTS).union(*(s.texts for o, s in _TEXT_SETS.items() if o != owner))
+    clash = set(texts) & taken
+    if clash:
+        raise PromptError(f"{owner} redefines prompt {sorted(clash)[0]!r}")
+    _TEXT_SETS[owner] = TextSet(texts, frozenset(placeholders), refs)
+    merged: dict[str, Mapping[str, str]] = {}
     names: frozenset[str] = frozenset()
-    for name in TEXT_MODULES:
-        module = importlib.import_module(name)
-        clash = set(module.TEXTS) & (set(TEXTS) | set(texts))
-        if clash:
-            raise PromptError(f"{name} redefines prompt {sorted(clash)[0]!r}")
-        texts.update(module.TEXTS)
-        names |= frozenset(module.PLACEHOLDERS)
-    return texts, names
+    for text_set in _TEXT_SETS.values():
+        merged.update(text_set.texts)
+        names |= text_set.placeholders
+    _EXTENSION = (merged, names)
+
+
+def text_sets() -> list[TextSet]:
+    """The registered text sets, in the order they were registered."""
+    return list(_TEXT_SETS.values())
+
+
+def extension_texts() -> tuple[dict[str, Mapping[str, str]], frozenset[str]]:
+    """The texts and dynamic placeholders the registered text sets add."""
+    return _EXTENSION
 
 
 def all_texts(key: str) -> Mapping[str, str]:
@@ -166,6 +203,11 @@ def text_problems(texts: Mapping[str, Mapping[str, str]]) -> Iterator[tuple[str,
                         + ", ".join(f"{{{p}}}" for p in sorted(PLACEHOLDERS | extension_texts()[1]))
                     ),
                 )
+
+
+def check_prompt_texts(cfg: Config) -> Iterator[tuple[str, str]]:
+    """The config check of ``[prompts.texts]`` (what the roots pass to ``register_check``)."""
+    yield from text_problems(cfg.prompts.texts)
 
 
 class PromptCatalogue:

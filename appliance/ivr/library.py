@@ -29,7 +29,6 @@ Example:
 from __future__ import annotations
 
 import hashlib
-import importlib
 import logging
 import math
 import os
@@ -44,7 +43,7 @@ from pathlib import Path
 
 from appliance.config import Config
 from appliance.errors import PromptError
-from appliance.ivr.catalogue import QUEUE_KEYS, TEXT_MODULES, PromptCatalogue, dynamic_values
+from appliance.ivr.catalogue import QUEUE_KEYS, PromptCatalogue, dynamic_values, text_sets
 from appliance.ivr.prompts import PromptRef
 from appliance.ivr.tts import PIPELINE, RATE, EspeakSox, Synthesizer, wav_info
 
@@ -96,8 +95,8 @@ def config_refs(cfg: Config) -> list[PromptRef]:
         else:
             name, values = dynamic_values(key) or ("", [])
             refs += [PromptRef.of(key, **{name: v}) for v in values]
-    for module in TEXT_MODULES:  # prompts other packages add (reminder calls)
-        refs += importlib.import_module(module).refs(cfg)
+    for text_set in text_sets():  # prompts other packages add (reminder calls)
+        refs += text_set.refs(cfg)
     return list(dict.fromkeys(refs))
 
 

@@ -123,7 +123,7 @@ class ModemService:
 
     def _power_line(self) -> PowerLine | None:
         """The GPIO line switching the modem's supply (``modem.power_gpio``)."""
-        from appliance.panel.gpio import make_pin_factory
+        from appliance.board import make_pin_factory
 
         simulator = self.simulator
         pin = self.settings.power_gpio

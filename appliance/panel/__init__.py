@@ -5,8 +5,9 @@ Public names: :class:`PanelService` (what the core starts), the pure
 and the GPIO adapter :class:`GpioPanel` with :func:`make_pin_factory`.
 """
 
+from appliance.board import make_pin_factory
 from appliance.panel.buttons import ButtonSpec, ButtonTracker
-from appliance.panel.gpio import GpioPanel, make_pin_factory
+from appliance.panel.gpio import GpioPanel
 from appliance.panel.patterns import LEDS, Pattern, Snapshot, lit, show
 from appliance.panel.service import PanelService
 

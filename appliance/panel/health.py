@@ -2,7 +2,7 @@
 
 Disk and clock are not events anyone publishes, so the panel looks at them
 every ``panel.health_interval_s``. Provisioning runs in its own process and
-leaves its outcome in a status file (:mod:`provisioning.status`); the
+leaves its outcome in a status file (:mod:`appliance.provision_status`); the
 watcher turns changes of that file into ``provisioning.*`` events on the
 core's bus, so the LEDs (and anyone else on the bus) see them.
 """
@@ -18,7 +18,7 @@ from typing import NamedTuple
 from appliance.clock import Clock
 from appliance.events import Event
 from appliance.panel.patterns import PROVISIONING_STALE_S
-from provisioning.status import RunStatus, read_status, status_path
+from appliance.provision_status import RunStatus, read_status, status_path
 
 
 class DiskUsage(NamedTuple):

@@ -29,13 +29,14 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from appliance.board import make_pin_factory
 from appliance.clock import Clock
 from appliance.config import Config
 from appliance.config.panel import PanelSettings
 from appliance.events import Event, EventBus
 from appliance.panel import state as panel_state
 from appliance.panel.buttons import ButtonSpec, ButtonTracker
-from appliance.panel.gpio import GpioPanel, make_pin_factory
+from appliance.panel.gpio import GpioPanel
 from appliance.panel.health import HealthProbe, ProvisioningWatcher
 from appliance.panel.patterns import LEDS, Pattern, Snapshot, lit, show
 

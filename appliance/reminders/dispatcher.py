@@ -15,7 +15,7 @@ at once, but (since the crash may have come before the dial) it counts as
 an attempt and the reminder is retried after the back-off, like an
 unanswered call, while attempts remain inside its window. SMS are recovered exactly, because the modem's queue row
 names the attempt: found means queued, absent means never sent (see
-:mod:`appliance.reminders.texting`, the SMS half).
+:mod:`appliance.reminders.sms_delivery`, the SMS half).
 
 Line budget (voice): at most ``reminders.max_calls`` at once, never into
 the last ``reserve_lines`` lines, none while callers wait in a queue; on
@@ -45,11 +45,11 @@ from appliance.errors import CapacityError, ClinicBoxError, StoreLockedError, Sw
 from appliance.ivr.prompts import PromptRef
 from appliance.privacy import mask_phone
 from appliance.reminders import messages
+from appliance.reminders.dialogue import ReminderScript
 from appliance.reminders.outcomes import CallOutcome, OutcomeWriter, call_outcome
-from appliance.reminders.planner import channels_for
-from appliance.reminders.script import ReminderScript
-from appliance.reminders.texting import SmsSender, TextReminders
-from appliance.reminders.texts import machine_prompt
+from appliance.reminders.rules import channels_for
+from appliance.reminders.sms_delivery import SmsSender, TextReminders
+from appliance.reminders.wording import machine_prompt
 from appliance.store import reminders as rows
 from appliance.store.connection import Store
 
@@ -341,7 +341,7 @@ class Dispatcher:
         if applied is not None:
             log.info("reminder call %d: %s", attempt_id, outcome)
 
-    # -- SMS (appliance.reminders.texting) -------------------------------------------------------
+    # -- SMS (appliance.reminders.sms_delivery) -------------------------------------------------------
     def _dispatch_sms(self, now: datetime) -> None:
         budget = self.texts.budget()
         if budget <= 0:
@@ -367,7 +367,7 @@ class Dispatcher:
         channels = channels_for(due.reminder_channel, due.consent, due.opted_out, phone is not None)
         if due.channel in channels:
             return phone
-        from appliance.reminders.planning import ReminderPlanner
+        from appliance.reminders.replanning import ReminderPlanner
 
         with self.store.transaction() as tx:
             ReminderPlanner(self.cfg, self.clock).replan(tx, due.appointment_id, now)

@@ -15,8 +15,8 @@ from datetime import datetime
 
 from appliance.config import Config
 from appliance.ivr.prompts import PromptRef
-from appliance.reminders.texts import SMS_TEXTS
 from appliance.reminders.when import spoken, written
+from appliance.reminders.wording import SMS_TEXTS
 from appliance.store.phones import display
 
 
@@ -34,7 +34,7 @@ def voice_refs(cfg: Config, starts_at: datetime, language: str, provider: str) -
 
 
 def sms_text(cfg: Config, kind: str, starts_at: datetime, language: str) -> str:
-    """One of the SMS in :data:`~appliance.reminders.texts.SMS_TEXTS`, filled in."""
+    """One of the SMS in :data:`~appliance.reminders.wording.SMS_TEXTS`, filled in."""
     day, hour = written(starts_at, language, cfg.clinic.timezone, cfg.clinic.country)
     phone = display(cfg.clinic.phone_number, cfg.clinic.country) if cfg.clinic.phone_number else ""
     call = SMS_TEXTS["call"][language].format(phone=phone) if phone else ""

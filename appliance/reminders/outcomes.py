@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from appliance.reminders.planner import Policy
+from appliance.reminders.rules import Policy
 from appliance.store import reminders as rows
 from appliance.store.appointments import Appointments
 from appliance.store.appointments import load as load_appointment

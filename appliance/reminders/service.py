@@ -12,7 +12,8 @@ queued for the same thread.
 
 The dialer is chosen in config: the switchboard, or the shipped
 simulator (:class:`~appliance.switchboard.fake.FakeSwitchboard`) with
-``reminders.dialer = "simulator"``.
+``reminders.dialer = "simulator"``; the composition root builds it
+(:func:`appliance.app.reminder_dialer`) and hands it in.
 """
 
 from __future__ import annotations
@@ -37,9 +38,9 @@ from appliance.ivr.prompts import PromptRef
 from appliance.reminders.dispatcher import Dialer, Dispatcher
 from appliance.reminders.inbox import ReplyHandler
 from appliance.reminders.outcomes import OutcomeWriter
-from appliance.reminders.planning import ReminderPlanner
-from appliance.reminders.texting import SmsSender
-from appliance.reminders.texts import refs as static_refs
+from appliance.reminders.replanning import ReminderPlanner
+from appliance.reminders.sms_delivery import SmsSender
+from appliance.reminders.wording import refs as static_refs
 from appliance.store.connection import Store
 from appliance.store.repos import Repos, make_repos
 
@@ -118,25 +119,19 @@ class ReminderService:
 
     @classmethod
     def from_core(
-        cls, cfg: Config, clock: Clock, bus: EventBus, store: Store, switchboard: Any, modem: Any = None
+        cls, cfg: Config, clock: Clock, bus: EventBus, store: Store, dialer: Any, modem: Any = None
     ) -> ReminderService:
-        """The service as the core runs it: the dialer and the modem chosen by config."""
-        if cfg.reminders.dialer == "simulator":
-            from appliance.switchboard.fake import FakeSwitchboard
+        """The service as the core runs it, the modem used as config says.
 
-            sim = cfg.reminders.simulator
-            dialer: Any = FakeSwitchboard(
-                clock,
-                sim,
-                lines=cfg.sip.max_calls,
-                dial_log=sim.dial_log or None,
-                seed=sim.seed,
-                time_scale=sim.time_scale,
-            )
-            prompts = None
-        else:
-            dialer = switchboard
-            prompts = LibraryPrompts(cfg, lambda: switchboard.library) if switchboard is not None else None
+        Args:
+            dialer: what places the calls, as ``reminders.dialer`` chose it
+                (:func:`appliance.app.reminder_dialer`): the switchboard, whose
+                prompt library the reminder prompts come from, or the simulator.
+        """
+        prompts = None
+        if cfg.reminders.dialer != "simulator" and dialer is not None:
+            switchboard = dialer
+            prompts = LibraryPrompts(cfg, lambda: switchboard.library)
         sms = modem if modem is not None and cfg.modem.enabled else None
         free = (lambda: modem.failover.voice_capacity() > 0) if sms is not None else None
         return cls(

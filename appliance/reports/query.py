@@ -17,8 +17,6 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlcipher3 import dbapi2 as sqlite
-
 from appliance.config import Config
 from appliance.ivr.hours import BusinessHours
 from appliance.reports.adherence import (
@@ -32,7 +30,7 @@ from appliance.reports.heatmap import HeatMap, hour_of_week
 from appliance.reports.kpis import ANONYMOUS, FCR_WINDOW_S, FcrKpis, QueueTally, ratio
 from appliance.reports.report import KpiReport, build_report
 from appliance.reports.rows import AbandonRow, AgentEventRow, CallbackRow, CallRow, ContactRow, ReminderAttemptRow
-from appliance.store.connection import Store, translate
+from appliance.store.connection import Store
 from appliance.store.timefmt import to_db
 
 
@@ -82,14 +80,7 @@ _CALLS = (
 
 def _tuples(store: Store, sql: str, params: tuple[object, ...] | dict[str, object]) -> list[tuple[Any, ...]]:
     """Plain tuples (no Row objects): several times cheaper for big reads."""
-    cursor = store.connection().cursor()
-    cursor.row_factory = None
-    try:
-        return cursor.execute(sql, params).fetchall()
-    except sqlite.Error as exc:
-        raise translate(exc) from exc
-    finally:
-        cursor.close()
+    return store.query_tuples(sql, params)
 
 
 def load_calls(store: Store, start: datetime, end: datetime) -> list[CallRow]:

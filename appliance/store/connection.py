@@ -313,6 +313,17 @@ class Store:
         except sqlite.Error as exc:
             raise translate(exc) from exc
 
+    def query_tuples(self, sql: str, params: tuple[object, ...] | dict[str, object] = ()) -> list[tuple[Any, ...]]:
+        """Run a read query and return plain tuples (no Row objects): several times cheaper for big reads."""
+        cursor = self.connection().cursor()
+        cursor.row_factory = None
+        try:
+            return cursor.execute(sql, params).fetchall()
+        except sqlite.Error as exc:
+            raise translate(exc) from exc
+        finally:
+            cursor.close()
+
     def query_one(self, sql: str, params: tuple[object, ...] | dict[str, object] = ()) -> Row | None:
         try:
             return self.connection().execute(sql, params).fetchone()

@@ -72,8 +72,6 @@ APPOINTMENT_ALIASES = {
     "location": ("location", "room"),
     "reason": ("reason",),
 }
-_TRUE = {"1", "yes", "y", "true", "tak", "sí", "si", "evet", "예", "是"}
-_FALSE = {"0", "no", "n", "false", "nie", "hayır", "hayir", "아니오", "否"}
 
 
 @dataclass
@@ -165,34 +163,6 @@ def _rows(
             yield line, f"has {len(record)} fields but the header has {len(columns)}"
             continue
         yield line, {c: v.strip() for c, v in zip(columns, record, strict=True) if c}
-
-
-def _bool(value: str, name: str, default: bool) -> bool:
-    if not value:
-        return default
-    v = value.strip().casefold()
-    if v in _TRUE:
-        return True
-    if v in _FALSE:
-        return False
-    raise ValidationError(f"{name}: write yes or no")
-
-
-def patient_from_row(row: dict[str, str], region: str, language: str) -> PatientInput:
-    """One CSV row as a checked patient (raises ValidationError with the reasons)."""
-    phones = [p for chunk in row.get("phone", "").replace("|", ";").split(";") for p in [chunk.strip()] if p]
-    return PatientInput(
-        family_name=row.get("family_name", ""),
-        given_name=row.get("given_name", ""),
-        name=row.get("name", ""),
-        date_of_birth=row.get("date_of_birth", ""),
-        phones=phones,
-        language=row.get("language", ""),
-        reminder_channel=row.get("reminder_channel", "") or "sms",
-        consent_reminders=_bool(row.get("consent_reminders", ""), "consent_reminders", True),
-        notes=row.get("notes", ""),
-        external_id=row.get("external_id", ""),
-    ).validated(region, language)
 
 
 def _patient_required(cols: set[str]) -> str | None:

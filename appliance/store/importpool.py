@@ -20,6 +20,7 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from appliance.errors import ClinicBoxError
+from appliance.store.patient_input import patient_from_row
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +33,6 @@ Checked = tuple[int, str | None, Any, str | None]  # line, import key, item, err
 
 def check_patient_rows(rows: list[tuple[int, dict[str, str]]], region: str, language: str) -> list[Checked]:
     """Validate patient rows (runs in a worker or in-process)."""
-    from appliance.store.importer import patient_from_row
-
     out: list[Checked] = []
     for line, row in rows:
         try:

@@ -1,5 +1,8 @@
 """A patient as a person or an import gives it, checked and normalised before it is stored.
 
+:func:`patient_from_row` reads one import file row; the importer and the
+parallel row checker (:mod:`appliance.store.importpool`) both use it.
+
 Names in any script, E.164 phone numbers (the clinic's country for local
 numbers), one of the six languages, a reminder channel, consent flags.
 """
@@ -17,6 +20,8 @@ from appliance.store.names import display_name, fold
 from appliance.store.phones import normalize
 
 CHANNELS = ("voice", "sms", "both", "none")
+_TRUE = {"1", "yes", "y", "true", "tak", "sí", "si", "evet", "예", "是"}
+_FALSE = {"0", "no", "n", "false", "nie", "hayır", "hayir", "아니오", "否"}
 _CONTROL = re.compile("[\x00-\x1f\x7f]")
 PHONE_KINDS = ("mobile", "home", "work", "other")
 
@@ -109,3 +114,31 @@ class PatientInput:
             return f"ext:{self.external_id}"
         basis = f"{self.name_search or fold(self.name)}|{self.date_of_birth}"
         return "nd:" + hashlib.sha256(basis.encode("utf-8")).hexdigest()[:32]
+
+
+def _bool(value: str, name: str, default: bool) -> bool:
+    if not value:
+        return default
+    v = value.strip().casefold()
+    if v in _TRUE:
+        return True
+    if v in _FALSE:
+        return False
+    raise ValidationError(f"{name}: write yes or no")
+
+
+def patient_from_row(row: dict[str, str], region: str, language: str) -> PatientInput:
+    """One CSV row as a checked patient (raises ValidationError with the reasons)."""
+    phones = [p for chunk in row.get("phone", "").replace("|", ";").split(";") for p in [chunk.strip()] if p]
+    return PatientInput(
+        family_name=row.get("family_name", ""),
+        given_name=row.get("given_name", ""),
+        name=row.get("name", ""),
+        date_of_birth=row.get("date_of_birth", ""),
+        phones=phones,
+        language=row.get("language", ""),
+        reminder_channel=row.get("reminder_channel", "") or "sms",
+        consent_reminders=_bool(row.get("consent_reminders", ""), "consent_reminders", True),
+        notes=row.get("notes", ""),
+        external_id=row.get("external_id", ""),
+    ).validated(region, language)

@@ -38,7 +38,7 @@ class Repos:
 
 def appointment_hooks(cfg: Config, clock: Clock | None = None) -> list[AppointmentHook]:
     """Hooks every process runs when an appointment changes (``clock``: the store's)."""
-    from appliance.reminders.planning import ReminderPlanner  # the reminders build on the store
+    from appliance.reminders.replanning import ReminderPlanner  # the reminders build on the store
 
     hooks: list[AppointmentHook] = [ReminderPlanner(cfg, clock).on_appointment_change]
     return hooks

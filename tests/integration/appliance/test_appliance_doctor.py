@@ -9,7 +9,7 @@ from typing import Any
 from appliance.doctor import Context
 from appliance.doctor import appliance as checks
 from appliance.errors import ControlError
-from provisioning.status import RunStatus, write_status
+from appliance.provision_status import RunStatus, write_status
 from tests.conftest import clinic_config
 
 CARDS = """\

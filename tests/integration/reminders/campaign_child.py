@@ -1,8 +1,9 @@
 """The process the crash test kills: the reminder service over a real store.
 
 Run as ``python tests/integration/reminders/campaign_child.py CONFIG T0 W0 SCALE``.
-It builds the service exactly as the core does (``ReminderService.from_core``;
-the config selects the shipped simulator with a durable dial log), then
+It builds the service exactly as the core does (``ReminderService.from_core``
+with ``appliance.app.reminder_dialer``; the config selects the shipped
+simulator with a durable dial log), then
 waits to be killed. Its clock runs ``SCALE`` times faster than the wall
 clock from the fixed origin (T0 simulated at wall time W0), so every
 restart continues the same simulated day.
@@ -18,6 +19,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from appliance.app import reminder_dialer
 from appliance.clock import TimeSync
 from appliance.config import load_config
 from appliance.events import EventBus
@@ -47,7 +49,7 @@ def main() -> int:
     cfg = load_config(Path(config))
     clock = ScaledClock(datetime.fromisoformat(t0).astimezone(UTC), w0, scale)
     store = Store.open(cfg.db_path, cfg.paths.key_file, clock=clock)
-    service = ReminderService.from_core(cfg, clock, EventBus(), store, switchboard=None)
+    service = ReminderService.from_core(cfg, clock, EventBus(), store, reminder_dialer(cfg, clock, None))
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     service.start()

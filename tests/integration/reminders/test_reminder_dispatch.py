@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from appliance.reminders.script import ReminderScript
+from appliance.reminders.dialogue import ReminderScript
 from appliance.switchboard.fake import Behaviour
 from tests.integration.reminders.conftest import World
 

@@ -13,7 +13,7 @@ from appliance.clock import FakeClock
 from appliance.config import load_config
 from appliance.errors import CapacityError, SwitchboardError
 from appliance.ivr.prompts import PromptRef
-from appliance.reminders.script import ReminderScript
+from appliance.reminders.dialogue import ReminderScript
 from appliance.switchboard.fake import Behaviour, FakeSwitchboard, draw
 
 

@@ -9,13 +9,14 @@ from typing import Any
 import pytest
 from gpiozero.pins.mock import MockFactory
 
+from appliance.board import resolve_factory_name
 from appliance.clock import FakeClock
 from appliance.config import Config
 from appliance.events import Event, EventBus
-from appliance.panel.gpio import GpioPanel, resolve_factory_name
+from appliance.panel.gpio import GpioPanel
 from appliance.panel.health import DiskUsage, HealthProbe, ProvisioningWatcher
 from appliance.panel.service import PanelService
-from provisioning.status import RunStatus, write_status
+from appliance.provision_status import RunStatus, write_status
 from tests.conftest import clinic_config
 
 PINS = {"green": 17, "amber": 27, "red": 22, "blue": 23}

@@ -14,11 +14,11 @@ import pytest
 from appliance.cli import main
 from appliance.config import load_config
 from appliance.events import EventBus
+from appliance.provision_status import read_status
 from provisioning.plan import CORE, GSM, NGINX, STATIONS, WEB
 from provisioning.run import check_bundle, provision, provision_device
 from provisioning.services import RecordingServiceManager
 from provisioning.signing import load_trusted_keys
-from provisioning.status import read_status
 from tests.unit.provisioning.kit import Box, good_files, sign, wav_bytes, write_bundle
 
 SERIAL = "10000000abcdef01"

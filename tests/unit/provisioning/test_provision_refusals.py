@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from appliance.provision_status import read_status
 from provisioning.bundle import SIG_NAME, manifest_of
 from provisioning.run import NoBundleError, provision
 from provisioning.services import RecordingServiceManager
 from provisioning.signing import FileEntry, sign_manifest
-from provisioning.status import read_status
 from tests.unit.provisioning.kit import Box, good_files, sign, tls_pair, wav_bytes, write_bundle
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from appliance.reminders.planner import Planned, Policy, channels_for, plan
+from appliance.reminders.rules import Planned, Policy, channels_for, plan
 from appliance.reminders.windows import Windows
 
 WEEK = {d: ["09:00-19:00"] for d in range(5)} | {5: ["10:00-14:00"]}

@@ -6,7 +6,7 @@ from typing import Any
 
 from appliance.ivr import CancelTimer, EnterQueue, Hangup, Play, StartTimer, StopPlayback
 from appliance.ivr.prompts import PromptRef
-from appliance.reminders.script import CANCELLED, CONFIRMED, DESK, VOICEMAIL, ReminderScript
+from appliance.reminders.dialogue import CANCELLED, CONFIRMED, DESK, VOICEMAIL, ReminderScript
 
 WHEN = PromptRef.of("reminder_when", date="wtorek, 3 marca", time="9:30")
 MACHINE = PromptRef.of("reminder_machine", callback="2 2 1 2 3 4 5 6 7")

@@ -13,8 +13,8 @@ from appliance.ivr import PromptCatalogue, PromptRef, config_refs
 from appliance.ivr.catalogue import placeholders
 from appliance.reminders import messages
 from appliance.reminders.replies import CANCEL, CONFIRM, parse_reply
-from appliance.reminders.texts import SMS_TEXTS, TEXTS, machine_prompt
 from appliance.reminders.when import spoken, written
+from appliance.reminders.wording import SMS_TEXTS, TEXTS, machine_prompt
 from tests.conftest import clinic_config
 
 VISIT = datetime(2026, 3, 3, 8, 30, tzinfo=UTC)  # Tuesday 09:30 in Warsaw

@@ -1,4 +1,4 @@
-"""The reminder planner: which reminders an appointment gets, and when.
+"""The reminder rules: which reminders an appointment gets, and when.
 
 Pure: an appointment's start, the patient's channels, the policy and
 "now" in; a list of :class:`Planned` reminders out. The store glue

@@ -7,8 +7,11 @@ and at the end of every run. It holds no patient data and no secrets: the
 state, times, the bundle's description, the reason of a refusal and the
 list of what changed.
 
-This module imports nothing from the rest of ClinicBox so the core can
-read the file without pulling in the provisioning code.
+The provisioning run (:mod:`provisioning.run`) writes it; the panel and
+the doctor read it. It lives here, at the base of the core, and imports
+nothing from the rest of ClinicBox, so the core reads the file without
+pulling in the provisioning code (which sits above the services it reports
+on).
 """
 
 from __future__ import annotations

@@ -189,6 +189,6 @@ class TextReminders:
             conn, ACTOR, "reminder-withdrawn", "reminder_attempt", attempt_id, f"reminder {reminder_id}: {why}"
         )
         if why == "moved":
-            from appliance.reminders.planning import ReminderPlanner
+            from appliance.reminders.replanning import ReminderPlanner
 
             ReminderPlanner(self.cfg, self.clock).replan(conn, int(reminder[0]), now)

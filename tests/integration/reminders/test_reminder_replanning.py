@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from appliance.reminders.planning import ReminderPlanner
+from appliance.reminders.replanning import ReminderPlanner
 from appliance.store.patient_input import PatientInput
 from appliance.switchboard.fake import Behaviour
 from tests.integration.reminders.conftest import World

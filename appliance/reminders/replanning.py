@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 from appliance.clock import Clock, SystemClock
 from appliance.config import Config
-from appliance.reminders.planner import Policy, channels_for, plan
+from appliance.reminders.rules import Policy, channels_for, plan
 from appliance.store import reminders as rows
 from appliance.store.connection import Connection, Store
 

@@ -1,7 +1,7 @@
 """What reminder calls say and reminder SMS read, in six languages.
 
-The voice texts join the IVR's prompt catalogue (listed in
-``appliance.ivr.catalogue.TEXT_MODULES``): a clinic overrides them under
+The voice texts join the IVR's prompt catalogue (:func:`register_prompts`,
+called when ``appliance.reminders`` is imported): a clinic overrides them under
 ``[prompts.texts.<lang>]`` or records ``<lang>/<key>.wav`` like any other
 prompt, and the prompt library generates them with espeak-ng. Their
 dynamic placeholders (:data:`PLACEHOLDERS`) come from the
@@ -17,6 +17,7 @@ visit's reason is never spoken or sent at all.
 from __future__ import annotations
 
 from appliance.config import Config
+from appliance.ivr.catalogue import register_texts
 from appliance.ivr.prompts import PromptRef
 
 PLACEHOLDERS = frozenset({"date", "time", "provider", "callback"})
@@ -171,3 +172,14 @@ def refs(cfg: Config) -> list[PromptRef]:
         return []
     keys = ("reminder_hello", "reminder_menu", "reminder_confirmed", "reminder_cancelled", "reminder_desk")
     return [*(PromptRef(k) for k in keys), PromptRef("reminder_goodbye"), machine_prompt(cfg)]
+
+
+def register_prompts() -> None:
+    """Add the reminder calls' prompts to the IVR's catalogue (idempotent).
+
+    ``appliance.reminders`` calls it when imported, so whatever places or
+    plays a reminder call has them; the composition roots call it before
+    the first config load, so the ``[prompts.texts]`` check knows their
+    placeholders.
+    """
+    register_texts("appliance.reminders", TEXTS, PLACEHOLDERS, refs)
