@@ -21,7 +21,7 @@ from concurrent.futures import Future
 from typing import Any
 
 from appliance.errors import ModemError, ModemNotFoundError
-from appliance.modem import atparse
+from appliance.modem.wire import atparse
 from appliance.modem.calls import CallTracker
 from appliance.modem.driver import Modem, ModemUnresponsiveError, SimProblem
 from appliance.modem.health import FAILED, RecoveryPolicy
