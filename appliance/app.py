@@ -4,6 +4,9 @@ adapters, start the services in order, stop them in reverse.
 A service is anything with ``name``, ``start()`` and ``stop()``. The store
 may be passphrase-locked at start: services that need it wait for the
 ``store.unlocked`` event while calls keep flowing.
+
+The modem's fake is chosen here and nowhere else: :func:`modem_simulation`
+for the core, :func:`modem_adapter` for short-lived probes (CLI, doctor).
 """
 
 from __future__ import annotations
