@@ -4,6 +4,9 @@ adapters, start the services in order, stop them in reverse.
 A service is anything with ``name``, ``start()`` and ``stop()``. The store
 may be passphrase-locked at start: services that need it wait for the
 ``store.unlocked`` event while calls keep flowing.
+
+The modem's fake is chosen here and nowhere else: :func:`modem_simulation`
+for the core, :func:`modem_adapter` for short-lived probes (CLI, doctor).
 """
 
 from __future__ import annotations
@@ -11,8 +14,10 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from appliance.clock import Clock, SystemClock
 from appliance.config import Config, register_check
@@ -25,6 +30,9 @@ from appliance.store import Store
 from appliance.store.lockfile import StoreLock
 from appliance.store.maintenance import recover_interrupted_rekey
 from appliance.store.repos import Repos, make_repos
+
+if TYPE_CHECKING:
+    from appliance.modem import ModemHardware, ModemSimulation
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +113,7 @@ class Core:
             from appliance.modem import ModemService
 
             # Before the switchboard: the modem's failover must hear the first trunk.up/down.
-            self.modem = ModemService(self.cfg, self.bus, self.store, self.clock)
+            self.modem = ModemService(self.cfg, self.bus, self.store, self.clock, simulator=modem_simulation(self.cfg))
             services.append(self.modem)
         self.switchboard = SwitchboardService(self.cfg, self.clock, self.bus, self.store, self.config_path, self.modem)
         services.append(self.switchboard)
@@ -177,3 +185,39 @@ class Core:
         finally:
             self.stop()
         return 0
+
+
+def modem_simulation(cfg: Config) -> ModemSimulation | None:
+    """The shipped fake modem for the core when config says simulate
+    (``modem.simulate`` or the global ``simulate``), else ``None`` (the USB modem).
+
+    The only place the core chooses the simulator: the modem service and
+    its driver never import :mod:`appliance.modem.sim`.
+    """
+    if not (cfg.modem.simulate or cfg.simulate):
+        return None
+    from appliance.modem.sim import Simulation
+
+    return Simulation.for_config(cfg)
+
+
+@contextmanager
+def modem_adapter(cfg: Config) -> Iterator[ModemHardware]:
+    """The modem hardware for a short-lived process (CLI, doctor) while the core is not running.
+
+    The USB modem; in simulate mode a fresh simulator on its own pty,
+    started here and stopped on leaving the ``with`` block.
+    """
+    if not (cfg.modem.simulate or cfg.simulate):
+        from appliance.modem.hardware import UsbModemHardware
+
+        yield UsbModemHardware(cfg.modem)
+        return
+    from appliance.modem.sim import ModemSimulator, PtySimulator, Simulation
+
+    sim = Simulation(PtySimulator(ModemSimulator(profile=cfg.modem.simulator_profile, pin=cfg.modem.pin)))
+    sim.start()
+    try:
+        yield sim.hardware
+    finally:
+        sim.stop()

@@ -27,9 +27,10 @@ from pathlib import Path
 from appliance.clock import SystemClock
 from appliance.config import load_config
 from appliance.events import Event, EventBus
-from appliance.modem.concat import IncomingPart, Reassembler
-from appliance.modem.pdu import SmsSubmit, decode_pdu, encode_sms
 from appliance.modem.service import ModemService
+from appliance.modem.sim import Simulation
+from appliance.modem.wire.concat import IncomingPart, Reassembler
+from appliance.modem.wire.pdu import SmsSubmit, decode_pdu, encode_sms
 from appliance.store import Store
 
 TEXTS = [
@@ -94,12 +95,12 @@ def failover_latency(runs: int) -> list[float]:
         clock = SystemClock(assume_synced=True)
         store = Store.create(cfg.db_path, cfg.paths.key_file, clock=clock)
         bus = EventBus()
-        svc = ModemService(cfg, bus, store, clock)
+        simulation = Simulation.for_config(cfg)
+        svc = ModemService(cfg, bus, store, clock, simulator=simulation)
         svc.start()
         try:
             _wait(lambda: svc.status.state == "ready", 10)
-            assert svc.simulator is not None
-            sim = svc.simulator.modem
+            sim = simulation.pty.modem
 
             def dispatcher(event: Event) -> None:  # the reminder dispatcher's part in this
                 if event.data["route"] == "gsm":

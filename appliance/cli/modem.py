@@ -9,19 +9,18 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from appliance.app import modem_adapter
 from appliance.cli import context
 from appliance.config import Config
 from appliance.errors import ModemError, ValidationError
 from appliance.events import EventBus
-from appliance.modem.pdu import encode_sms
 from appliance.modem.probe import open_modem, probe
-from appliance.modem.simcontrol import ControlServer
-from appliance.modem.simpty import PtySimulator
-from appliance.modem.simulator import ModemSimulator
-from appliance.modem.sms import SmsService, recipient
+from appliance.modem.sim import ControlServer, ModemSimulator, PtySimulator
+from appliance.modem.smsservice import SmsService, recipient
 from appliance.modem.status import read_status
 from appliance.modem.transport import PortBusyError
 from appliance.modem.usbreset import UsbResetError, check_modem_port, serve_request, unbind_bind
+from appliance.modem.wire.pdu import encode_sms
 from appliance.privacy import mask_phone
 from appliance.store.sms import SmsRepo
 
@@ -97,7 +96,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         _print_status(running, args.json)
         return 0
     try:
-        data = probe(cfg)
+        with modem_adapter(cfg) as hardware:
+            data = probe(cfg, hardware)
     except PortBusyError as exc:
         print(f"{exc}; stop the core or read `clinicbox doctor`")
         return 0
@@ -121,17 +121,16 @@ def cmd_send_sms(args: argparse.Namespace) -> int:
         encoded = encode_sms(number, args.text, status_report=False, validity=cfg.modem.sms_validity_hours)
     except ModemError as exc:
         raise ValidationError(f"the SMS cannot be sent: {exc}") from exc
-    modem, sim = open_modem(cfg)
-    try:
-        modem.initialize()
-        status = modem.wait_registered(15.0)
-        if not (status.registration and status.registration.registered):
-            raise ModemError("the modem is not registered to the network; check the antenna and the SIM")
-        refs = [modem.send_pdu(part) for part in encoded.parts]
-    finally:
-        modem.close()
-        if sim is not None:
-            sim.stop()
+    with modem_adapter(cfg) as hardware:
+        modem = open_modem(cfg, hardware)
+        try:
+            modem.initialize()
+            status = modem.wait_registered(15.0)
+            if not (status.registration and status.registration.registered):
+                raise ModemError("the modem is not registered to the network; check the antenna and the SIM")
+            refs = [modem.send_pdu(part) for part in encoded.parts]
+        finally:
+            modem.close()
     print(
         f"sent to {mask_phone(number)}: {len(refs)} part(s), {encoded.encoding}, "
         f"network references {', '.join(map(str, refs))} (not stored: the core was not running)"

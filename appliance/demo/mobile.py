@@ -3,7 +3,7 @@
 Now and then a demo patient texts the clinic's mobile number (a reply to a
 reminder, a question for staff, a long multipart message in another
 script) or rings it; it talks to the simulated modem inside the core
-through its control socket (see :mod:`appliance.modem.simcontrol`), so the
+through its control socket (see :mod:`appliance.modem.sim.control`), so the
 SMS inbox, the reminder replies and the GSM line move in the demo too.
 """
 

@@ -2,7 +2,8 @@
 
 When the core runs, it owns the modem's port: the checks read the status
 it publishes (``<run_dir>/modem-status.json``). Otherwise they talk to the
-modem directly, as ``clinicbox modem status`` does.
+modem directly, as ``clinicbox modem status`` does, on the hardware the
+composition root picks (:func:`appliance.app.modem_adapter`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import time
 from datetime import timedelta
 from typing import Any
 
+from appliance.app import modem_adapter
 from appliance.clock import SystemClock
 from appliance.doctor import Context, Result, check, fail, ok, warn
 from appliance.doctor.storage import open_store
@@ -27,7 +29,8 @@ def _data(ctx: Context) -> dict[str, Any]:
         if running is not None:
             return {**running, "source": "core"}
         try:
-            return {**probe(ctx.cfg), "source": "probe"}
+            with modem_adapter(ctx.cfg) as hardware:
+                return {**probe(ctx.cfg, hardware), "source": "probe"}
         except PortBusyError as exc:
             return {"state": "busy", "detail": str(exc), "source": "probe"}
         except ModemError as exc:

@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from appliance.events import Event
-from appliance.modem import atparse
+from appliance.modem.wire import atparse
 
 IDLE = "idle"
 RINGING = "ringing"

@@ -3,7 +3,7 @@
 The reader thread feeds bytes in; :class:`AtChannel` cuts them into lines,
 drops the echo, recognises the ``> `` prompt of ``AT+CMGS``, and sorts
 each line into the answer of the command in flight or a URC (see
-:mod:`appliance.modem.at`). URCs go to ``on_urc`` on the reader thread:
+:mod:`appliance.modem.wire.at`). URCs go to ``on_urc`` on the reader thread:
 the handler must only queue work, never send a command (that would wait
 for itself). After a timeout the next command first waits for the line to
 go quiet, so a late ``OK`` is never taken for the next command's answer.
@@ -24,9 +24,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from appliance.errors import ModemCommandError, ModemError, ModemTimeoutError, SmsUnconfirmedError
-from appliance.modem import at
 from appliance.modem.trace import WireTrace
 from appliance.modem.transport import SerialTransport
+from appliance.modem.wire import at
 
 log = logging.getLogger(__name__)
 

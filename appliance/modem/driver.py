@@ -26,13 +26,13 @@ from datetime import datetime
 from appliance.clock import EARLIEST_PLAUSIBLE
 from appliance.config.modem import ModemSettings
 from appliance.errors import ModemError, ModemNotFoundError, SimError
-from appliance.modem import atparse
+from appliance.modem import ModemHardware
 from appliance.modem import pin as pins
 from appliance.modem.channel import AtChannel, Response, UrcHandler
-from appliance.modem.hardware import ModemHardware
-from appliance.modem.pdu import SubmitPdu
 from appliance.modem.pin import PinGuard
 from appliance.modem.transport import PortBusyError, SerialTransport
+from appliance.modem.wire import atparse
+from appliance.modem.wire.pdu import SubmitPdu
 
 log = logging.getLogger(__name__)
 

@@ -1,50 +1,28 @@
-"""The modem as hardware: where its AT port is, and how to power-cycle it.
+"""The real modem hardware: a USB modem, where its AT port is, how to power-cycle it.
 
-This is the one adapter between the driver and the machine. The real one,
-:class:`UsbModemHardware`, finds ports through sysfs and resets the modem
-by unbinding and re-binding its USB device (what unplugging and plugging
-it back does, without a technician) - itself when it may write sysfs
-(development), else through the root helper (the appliance). The shipped fake,
-:class:`SimulatedHardware`, does the same to the simulator on its pty.
-Config chooses (``modem.simulate`` or the global ``simulate``); tests can
-pass their own object with these two methods.
+:class:`UsbModemHardware` implements the port
+:class:`appliance.modem.ModemHardware` (the package's face). It finds
+ports through sysfs and resets the modem by unbinding and re-binding its
+USB device (what unplugging and plugging it back does, without a
+technician) - itself when it may write sysfs (development), else through
+the root helper (the appliance). The shipped fake,
+:class:`appliance.modem.sim.SimulatedHardware`, does the same to the
+simulator on its pty; a composition root chooses between them from config
+(``modem.simulate`` or the global ``simulate``), and tests can pass their
+own object with the port's methods.
 """
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Protocol
 
 from appliance.config.modem import ModemSettings
 from appliance.errors import ModemError
 from appliance.modem.locate import PortCandidate, SysfsLocator
-from appliance.modem.simpty import PtySimulator
 from appliance.modem.usbreset import can_write_sysfs, request_reset, unbind_bind
 
 log = logging.getLogger(__name__)
-
-
-class ModemHardware(Protocol):
-    def ports(self) -> list[str]:
-        """Port URLs to try, best first (empty while the modem is gone)."""
-        ...
-
-    def power_cycle(self) -> None:
-        """Make the modem re-enumerate, as unplugging it would.
-
-        Raises:
-            ModemError: this box cannot do it (no sysfs access, disabled).
-        """
-        ...
-
-    def remember(self, device: str) -> None:
-        """The port at ``device`` turned out to be the modem."""
-        ...
-
-    def describe(self) -> str:
-        """A line for logs and `clinicbox doctor`."""
-        ...
 
 
 class UsbModemHardware:
@@ -124,23 +102,3 @@ class UsbModemHardware:
         if c is None:
             return "no modem found yet"
         return f"{c.maker} {c.vendor}:{c.product} on USB {c.usb_device} interface {c.interface} ({c.device})"
-
-
-class SimulatedHardware:
-    """The simulator on a pty; a power cycle re-enumerates it on a new pty."""
-
-    def __init__(self, simulator: PtySimulator) -> None:
-        self.simulator = simulator
-
-    def ports(self) -> list[str]:
-        path = self.simulator.path
-        return [path] if path and Path(path).exists() else []
-
-    def power_cycle(self) -> None:
-        self.simulator.usb_reset()
-
-    def remember(self, device: str) -> None:
-        pass
-
-    def describe(self) -> str:
-        return f"simulated {self.simulator.modem.state.profile} on {self.simulator.path}"

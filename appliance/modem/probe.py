@@ -2,6 +2,9 @@
 
 Only used when the core is not running: the core owns the port, and a
 second process is refused by the port's lock (:class:`PortBusyError`).
+The caller hands in the hardware (the composition root's choice, see
+:func:`appliance.app.modem_adapter`), so probing a real modem loads no
+simulator code.
 """
 
 from __future__ import annotations
@@ -9,44 +12,27 @@ from __future__ import annotations
 from typing import Any
 
 from appliance.config import Config
+from appliance.modem import ModemHardware
 from appliance.modem.driver import Modem, PinGuard, SimProblem
-from appliance.modem.hardware import ModemHardware, SimulatedHardware, UsbModemHardware
-from appliance.modem.simpty import PtySimulator
-from appliance.modem.simulator import ModemSimulator
 
 
-def hardware_for(cfg: Config) -> tuple[ModemHardware, PtySimulator | None]:
-    """The configured hardware; in simulate mode a simulator is started (stop it after)."""
-    if cfg.modem.simulate or cfg.simulate:
-        sim = PtySimulator(ModemSimulator(profile=cfg.modem.simulator_profile, pin=cfg.modem.pin))
-        sim.start()
-        return SimulatedHardware(sim), sim
-    return UsbModemHardware(cfg.modem), None
-
-
-def open_modem(cfg: Config) -> tuple[Modem, PtySimulator | None]:
-    """A connected :class:`Modem` (close it, and stop the simulator, after use).
+def open_modem(cfg: Config, hardware: ModemHardware) -> Modem:
+    """A connected :class:`Modem` on ``hardware`` (close it after use).
 
     Raises:
         PortBusyError: the core (or another program) holds the port.
         ModemNotFoundError: no modem answered.
     """
-    hardware, sim = hardware_for(cfg)
     modem = Modem(
         cfg.modem, hardware, lambda line, pdu: None, pin_guard=PinGuard(cfg.paths.state_dir / "modem-pin.json")
     )
-    try:
-        modem.connect()
-    except Exception:
-        if sim is not None:
-            sim.stop()
-        raise
-    return modem, sim
+    modem.connect()
+    return modem
 
 
-def probe(cfg: Config, wait_s: float = 5.0) -> dict[str, Any]:
+def probe(cfg: Config, hardware: ModemHardware, wait_s: float = 5.0) -> dict[str, Any]:
     """Identity, SIM, registration and signal, as a status dict like the core's."""
-    modem, sim = open_modem(cfg)
+    modem = open_modem(cfg, hardware)
     try:
         info = modem.info
         assert info is not None
@@ -76,5 +62,3 @@ def probe(cfg: Config, wait_s: float = 5.0) -> dict[str, Any]:
         return data
     finally:
         modem.close()
-        if sim is not None:
-            sim.stop()

@@ -3,9 +3,12 @@
 The core adds :class:`ModemService` to its services when ``modem.enabled``
 is set. Config picks the hardware: the shipped simulator on a pty when
 ``modem.simulate`` or the global ``simulate`` is true, else the USB modem
-found by identity. Everything that talks to the modem runs on one worker
-thread (:mod:`appliance.modem.worker`); the methods here only queue work,
-so the switchboard thread may call them without blocking on serial I/O.
+found by identity. The composition root builds the simulator
+(:class:`appliance.modem.sim.Simulation`) and hands it in as
+``simulator``, so this module and the driver never import simulator code.
+Everything that talks to the modem runs on one worker thread
+(:mod:`appliance.modem.worker`); the methods here only queue work, so the
+switchboard thread may call them without blocking on serial I/O.
 
 Example:
     >>> svc = ModemService(cfg, bus, store, clock)            # doctest: +SKIP
@@ -28,15 +31,14 @@ from appliance.clock import Clock
 from appliance.config import Config
 from appliance.errors import ModemBusyError, ModemError
 from appliance.events import Event, EventBus
+from appliance.modem import ModemHardware, ModemSimulation
 from appliance.modem.calls import CallSnapshot
 from appliance.modem.driver import Modem, PinGuard
 from appliance.modem.failover import FailoverPolicy
-from appliance.modem.hardware import ModemHardware, SimulatedHardware, UsbModemHardware
+from appliance.modem.hardware import UsbModemHardware
 from appliance.modem.health import RecoveryPolicy
 from appliance.modem.powerline import PowerLine
-from appliance.modem.simpty import PtySimulator
-from appliance.modem.simulator import ModemSimulator
-from appliance.modem.sms import IncomingHook, SmsService
+from appliance.modem.smsservice import IncomingHook, SmsService
 from appliance.modem.status import ModemStatus, write_status
 from appliance.modem.worker import BACKGROUND, VOICE, ModemWorker
 from appliance.store.connection import Store
@@ -54,8 +56,12 @@ class ModemService:
         store: the encrypted store (SMS persistence); may be locked at start.
         clock: time source; its ``offer_network_time`` (SystemClock) gets NITZ time.
         hardware: override the adapter (tests); default chosen by config.
-        simulator: the simulator to use in simulate mode (tests inject one
-            to script faults); default a fresh one of ``simulator_profile``.
+        simulator: the shipped fake to run in simulate mode, built by the
+            composition root (:meth:`appliance.modem.sim.Simulation.for_config`;
+            tests wrap their own pty simulator to script faults).
+
+    Raises:
+        ModemError: config says simulate and no ``simulator`` was handed in.
     """
 
     name = "modem"
@@ -68,21 +74,22 @@ class ModemService:
         clock: Clock,
         *,
         hardware: ModemHardware | None = None,
-        simulator: PtySimulator | None = None,
+        simulator: ModemSimulation | None = None,
     ) -> None:
         self.cfg = cfg
         self.settings = cfg.modem
         self.bus = bus
         self.store = store
         self.clock = clock
-        self._sim_control: Any = None
         self.simulated = hardware is None and (self.settings.simulate or cfg.simulate)
         self.simulator = simulator if self.simulated else None
         if self.simulated and self.simulator is None:
-            fake = ModemSimulator(profile=self.settings.simulator_profile, pin=self.settings.pin)
-            self.simulator = PtySimulator(fake, link=cfg.paths.run_dir / "modem-sim.tty")
+            raise ModemError(
+                "modem.simulate is on but no simulator was handed in; "
+                "build one with appliance.modem.sim.Simulation.for_config(cfg)"
+            )
         self.hardware: ModemHardware = hardware or (
-            SimulatedHardware(self.simulator)
+            self.simulator.hardware
             if self.simulator is not None
             else UsbModemHardware(self.settings, run_dir=cfg.paths.run_dir)
         )
@@ -109,13 +116,8 @@ class ModemService:
 
     # -- service protocol ----------------------------------------------------------
     def start(self) -> None:
-        if self.simulator is not None and not self.simulator.path:
-            self.simulator.start()
-            # The demo and tests ring the simulated modem and send it SMS through this socket.
-            from appliance.modem.simcontrol import ControlServer as SimControl
-
-            self._sim_control = SimControl(self.simulator, self.cfg.paths.run_dir / "modem-sim.sock")
-            self._sim_control.start()
+        if self.simulator is not None:
+            self.simulator.start()  # with its control socket, unless it already runs
         self.set_status(state="starting")
         if self.settings.power_gpio and self.power_line is None:
             self.power_line = self._power_line()
@@ -146,9 +148,6 @@ class ModemService:
     def stop(self) -> None:
         self._unsubscribe()
         self.worker.stop()
-        if self._sim_control is not None:
-            self._sim_control.stop()
-            self._sim_control = None
         if self.power_line is not None:
             self.power_line.close()
             self.power_line = None

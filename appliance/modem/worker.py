@@ -6,6 +6,10 @@ list during calls, sends due SMS, runs the health check and, when the
 modem is hung or off the network, the recovery ladder of
 :mod:`appliance.modem.health`. URCs arrive on the reader thread and are
 turned into jobs here; nothing on the reader thread waits for the modem.
+
+The worker calls back into the service that owns it only through
+:class:`ModemHost` (status, events, the SMS service, clock, time offers,
+the power line), the way the switchboard's legs use ``LegEvents``.
 """
 
 from __future__ import annotations
@@ -18,14 +22,23 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
 
 from appliance.errors import ModemError, ModemNotFoundError
-from appliance.modem import atparse
 from appliance.modem.calls import CallTracker
 from appliance.modem.driver import Modem, ModemUnresponsiveError, SimProblem
 from appliance.modem.health import FAILED, RecoveryPolicy
 from appliance.modem.transport import PortBusyError
+from appliance.modem.wire import atparse
+
+if TYPE_CHECKING:
+    from appliance.clock import Clock
+    from appliance.config.modem import ModemSettings
+    from appliance.events import Event
+    from appliance.modem.powerline import PowerLine
+    from appliance.modem.smsservice import SmsService
+    from appliance.modem.status import ModemStatus
 
 log = logging.getLogger(__name__)
 
@@ -55,15 +68,45 @@ _SIM_STATES = {
 _SIM_ANSWERS = {"pin-rejected": "pin-required", "last-try": "pin-required"}
 
 
+class ModemHost(Protocol):
+    """What the modem service offers its worker (called on the worker and reader threads).
+
+    :class:`~appliance.modem.service.ModemService` is the one host.
+    """
+
+    settings: ModemSettings  # the [modem] section: intervals, timeouts, network time
+    clock: Clock  # what the recovery policy is judged by
+    status: ModemStatus  # as last set through set_status()
+    sms: SmsService | None  # the SMS queue, reports and incoming messages (None without a store)
+    power_line: PowerLine | None  # the GPIO line switching the modem's supply, when the box has one
+    offer_time: Callable[[datetime], None] | None  # where network (NITZ) time goes, when the clock takes it
+
+    def sms_ready(self) -> bool:
+        """The SMS service exists and the store is unlocked."""
+        ...
+
+    def set_status(self, **changes: Any) -> None:
+        """Update the status (and publish ``modem.status`` when users see a change)."""
+        ...
+
+    def recovery_event(self, *, step: str, reason: str, outcome: str) -> None:
+        """Publish ``modem.recovery`` and remember it for the status."""
+        ...
+
+    def publish(self, events: list[Event]) -> None:
+        """Publish the call tracker's events."""
+        ...
+
+
 class ModemWorker:
     """Owns the :class:`Modem`; the service talks to it through :meth:`submit`.
 
     Args:
-        host: the :class:`~appliance.modem.service.ModemService` (status,
-            events, SMS service, clock, time offers).
+        host: what the owning :class:`~appliance.modem.service.ModemService`
+            offers (status, events, SMS service, clock, time offers).
     """
 
-    def __init__(self, host: Any, modem: Modem, policy: RecoveryPolicy) -> None:
+    def __init__(self, host: ModemHost, modem: Modem, policy: RecoveryPolicy) -> None:
         self.host = host
         self.modem = modem
         self.policy = policy
@@ -118,6 +161,13 @@ class ModemWorker:
     def ready(self) -> bool:
         return self.modem.connected and self.host.status.state == "ready"
 
+    def _sms(self) -> SmsService:
+        """The host's SMS service; only called after ``sms_ready()`` said there is one."""
+        sms = self.host.sms
+        if sms is None:
+            raise ModemError("SMS needs the store; the modem service was started without one")
+        return sms
+
     # -- the loop ---------------------------------------------------------------------
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -145,10 +195,10 @@ class ModemWorker:
             self.submit(self.modem.activate_call_waiting)
         if self.ready and self.host.sms_ready() and now >= self._next_sms:
             self._next_sms = now + 5.0
-            self._guard(lambda: self.host.sms.send_due(self.modem))
-            self._next_sms = now + self.host.sms.seconds_until_due(5.0)
-        if self.ready and self.host.sms_ready() and self.host.sms.reassembler.pending():
-            self._guard(lambda: self.host.sms.expire(self.modem))
+            self._guard(lambda: self._sms().send_due(self.modem))
+            self._next_sms = now + self._sms().seconds_until_due(5.0)
+        if self.ready and self.host.sms_ready() and self._sms().reassembler.pending():
+            self._guard(lambda: self._sms().expire(self.modem))
         if self.ready and self.host.settings.network_time and now >= self._next_time:
             self._next_time = now + 3600
             self._offer_time()
@@ -368,7 +418,7 @@ class ModemWorker:
             stored = self.modem.read_stored(index, storage)
         except atparse.AtParseError:
             return
-        self.host.sms.accept_pdu(stored.pdu, stored.length, self.modem, index, storage)
+        self._sms().accept_pdu(stored.pdu, stored.length, self.modem, index, storage)
 
     def _release_waiting(self) -> None:
         try:
@@ -378,13 +428,13 @@ class ModemWorker:
 
     def _late_reference(self, ref: int) -> None:
         if self.host.sms is not None and self.host.sms_ready():
-            self.host.sms.late_reference(ref)
+            self._sms().late_reference(ref)
         else:
             log.warning("a late +CMGS came while the store is locked; that SMS part stays unconfirmed")
 
     def _accept(self, pdu: str, length: int) -> None:
         if self.host.sms is not None and self.host.sms_ready():
-            self.host.sms.accept_pdu(pdu, length, self.modem)
+            self._sms().accept_pdu(pdu, length, self.modem)
             return
         if len(self._held) == self._held.maxlen:
             log.warning("the store stayed locked for %d direct SMS/reports; the oldest is dropped", _HELD_MAX)
@@ -395,12 +445,12 @@ class ModemWorker:
         """Messages that arrived while the box was off or the store locked."""
         while self._held:
             pdu, length = self._held[0]
-            self.host.sms.accept_pdu(pdu, length, self.modem)
+            self._sms().accept_pdu(pdu, length, self.modem)
             self._held.popleft()
         for storage in ("", *self.modem.extra_storages):
             for stored in self.modem.list_stored(storage):
                 if stored.stat in (0, 1):
-                    self.host.sms.accept_pdu(stored.pdu, stored.length, self.modem, stored.index, storage)
+                    self._sms().accept_pdu(stored.pdu, stored.length, self.modem, stored.index, storage)
 
     def scan_stored(self) -> None:
         """The store unlocked: read what waited (the network need not be up for that)."""

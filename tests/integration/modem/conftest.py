@@ -14,10 +14,9 @@ import pytest
 from appliance.clock import SystemClock
 from appliance.config import Config
 from appliance.events import Event, EventBus
-from appliance.modem.hardware import ModemHardware
+from appliance.modem import ModemHardware
 from appliance.modem.service import ModemService
-from appliance.modem.simpty import PtySimulator
-from appliance.modem.simulator import ModemSimulator
+from appliance.modem.sim import ModemSimulator, PtySimulator, Simulation
 from appliance.store import Store
 from tests.conftest import clinic_config
 
@@ -87,7 +86,9 @@ class Rig:
         self.cfg, self.sim, self.store, self.clock = cfg, sim, store, clock
         self.bus = EventBus()
         self.events = Events(self.bus)
-        self.svc = ModemService(cfg, self.bus, store, clock, simulator=sim, hardware=hardware)
+        self.svc = ModemService(
+            cfg, self.bus, store, clock, simulator=Simulation.for_config(cfg, sim), hardware=hardware
+        )
 
     @property
     def modem(self) -> ModemSimulator:

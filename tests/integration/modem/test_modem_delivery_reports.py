@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from appliance.modem.pdunet import encode_status_report
-from appliance.modem.simpty import PtySimulator
-from appliance.modem.simstate import StoredSms
-from appliance.modem.simulator import ModemSimulator
+from appliance.modem.sim.ptydevice import PtySimulator
+from appliance.modem.sim.simulator import ModemSimulator
+from appliance.modem.sim.state import StoredSms
+from appliance.modem.wire.pdunet import encode_status_report
 from tests.integration.modem.conftest import Rig, wait_until
 
 #: profile -> where that family keeps delivery reports

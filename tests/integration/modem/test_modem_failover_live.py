@@ -9,6 +9,7 @@ from pathlib import Path
 
 from appliance.clock import SystemClock
 from appliance.events import Event
+from appliance.modem.sim import Simulation
 from tests.integration.modem.conftest import Rig, modem_config, wait_until
 
 
@@ -63,7 +64,7 @@ class RecordingClock(SystemClock):
 def test_network_time_is_offered_to_the_clock(make_rig: Callable[..., Rig], tmp_path) -> None:  # type: ignore[no-untyped-def]
     rig = make_rig(cfg=modem_config(tmp_path), start=False)
     clock = RecordingClock()
-    rig.svc = type(rig.svc)(rig.cfg, rig.bus, rig.store, clock, simulator=rig.sim)
+    rig.svc = type(rig.svc)(rig.cfg, rig.bus, rig.store, clock, simulator=Simulation.for_config(rig.cfg, rig.sim))
     rig.start()
     wait_until(lambda: clock.offered, what="a network time offer")
     assert abs((clock.offered[0] - datetime.now(UTC)).total_seconds()) < 5
@@ -74,7 +75,7 @@ def test_a_modem_clock_never_set_by_the_network_is_not_offered(make_rig: Callabl
     rig = make_rig(cfg=modem_config(tmp_path), start=False)
     rig.sim.modem.state.nitz = False  # the modem answers "80/01/06,..."
     clock = RecordingClock()
-    rig.svc = type(rig.svc)(rig.cfg, rig.bus, rig.store, clock, simulator=rig.sim)
+    rig.svc = type(rig.svc)(rig.cfg, rig.bus, rig.store, clock, simulator=Simulation.for_config(rig.cfg, rig.sim))
     rig.start()
     time.sleep(0.5)
     assert clock.offered == []

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from appliance.modem.pdu import clean_text
-from appliance.modem.simpty import PtySimulator
-from appliance.modem.simulator import ModemSimulator
+from appliance.modem.sim.ptydevice import PtySimulator
+from appliance.modem.sim.simulator import ModemSimulator
+from appliance.modem.wire.pdu import clean_text
 from tests.integration.modem.conftest import wait_until
 
 GAMMU = shutil.which("gammu")

@@ -13,8 +13,8 @@ import pytest
 from appliance.doctor import Context
 from appliance.doctor import modem as checks
 from appliance.modem.pin import STATE_FILE
-from appliance.modem.simpty import PtySimulator
-from appliance.modem.simulator import ModemSimulator
+from appliance.modem.sim.ptydevice import PtySimulator
+from appliance.modem.sim.simulator import ModemSimulator
 from tests.integration.modem.conftest import Rig, modem_config, wait_until
 
 

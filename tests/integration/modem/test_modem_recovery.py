@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 from appliance.doctor import Context
 from appliance.doctor import modem as checks
-from appliance.modem.simpty import PtySimulator
-from appliance.modem.simulator import ModemSimulator
+from appliance.modem.sim.ptydevice import PtySimulator
+from appliance.modem.sim.simulator import ModemSimulator
 from appliance.modem.status import read_status
 from tests.conftest import clinic_config
 from tests.integration.modem.conftest import FAST, Rig, modem_config, wait_until

@@ -12,8 +12,8 @@ import pytest
 from appliance.config.modem import ModemSettings
 from appliance.modem.hardware import UsbModemHardware
 from appliance.modem.locate import SysfsLocator
-from appliance.modem.simpty import PtySimulator
-from appliance.modem.simulator import ModemSimulator
+from appliance.modem.sim.ptydevice import PtySimulator
+from appliance.modem.sim.simulator import ModemSimulator
 from tests.integration.modem.conftest import Rig, modem_config, wait_until
 from tests.unit.modem.sysfs_tree import add_port
 

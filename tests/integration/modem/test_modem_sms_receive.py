@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from appliance.modem.concat import GAP
-from appliance.modem.simstate import StoredSms
-from appliance.modem.sms import IncomingSms
+from appliance.modem.sim.state import StoredSms
+from appliance.modem.smsservice import IncomingSms
+from appliance.modem.wire.concat import GAP
 from appliance.store.patient_input import PatientInput
 from appliance.store.repos import make_repos
 from tests.integration.modem.conftest import Rig, wait_until

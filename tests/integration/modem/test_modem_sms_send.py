@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from appliance.errors import ValidationError
-from appliance.modem.pdu import clean_text
+from appliance.modem.wire.pdu import clean_text
 from appliance.store.timefmt import from_db
 from tests.integration.modem.conftest import Rig, wait_until
 

@@ -14,7 +14,7 @@ import pytest
 from appliance.clock import FakeClock
 from appliance.config import Config
 from appliance.events import EventBus
-from appliance.modem.sms import SmsService
+from appliance.modem.smsservice import SmsService
 from appliance.reminders.service import ReminderService
 from appliance.store import Store
 from appliance.store.appointments import AppointmentInput

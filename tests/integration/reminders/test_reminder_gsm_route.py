@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from appliance.modem.sms import IncomingSms
+from appliance.modem.smsservice import IncomingSms
 from appliance.switchboard.fake import Behaviour
 from tests.integration.reminders.conftest import World
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from appliance.modem.sms import IncomingSms
+from appliance.modem.smsservice import IncomingSms
 from appliance.store.sms import SmsRepo
 from tests.integration.reminders.conftest import World
 

@@ -38,7 +38,7 @@ CLINIC = "Riverside Community Clinic"
 
 
 def sim(box: ReminderBox, **command: Any) -> dict[str, Any]:
-    """A command to the core's simulated modem (appliance/modem/simcontrol.py)."""
+    """A command to the core's simulated modem (appliance/modem/sim/control.py)."""
     with socket.socket(socket.AF_UNIX) as s:
         s.connect(str(box.dir / "run" / "modem-sim.sock"))
         s.sendall(json.dumps(command).encode() + b"\n")

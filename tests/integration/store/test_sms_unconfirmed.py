@@ -15,8 +15,8 @@ from appliance.doctor import Context
 from appliance.doctor import modem as checks
 from appliance.errors import SmsUnconfirmedError
 from appliance.events import EventBus
-from appliance.modem.pdu import StatusReport
-from appliance.modem.sms import SmsService
+from appliance.modem.smsservice import SmsService
+from appliance.modem.wire.pdu import StatusReport
 from appliance.store import Store
 from appliance.store.sms import SmsRepo
 from tests.conftest import clinic_config

@@ -16,7 +16,7 @@ A = "+12125550001"
 
 
 def sim(box: Any, **command: Any) -> dict[str, Any]:
-    """Send a command to the core's simulated modem (see appliance/modem/simcontrol.py)."""
+    """Send a command to the core's simulated modem (see appliance/modem/sim/control.py)."""
     path = Path(box.dir) / "run" / "modem-sim.sock"
     with socket.socket(socket.AF_UNIX) as s:
         s.connect(str(path))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from appliance.modem import at
-from appliance.modem.at import Final, expected_prefixes, final_result, is_urc
+from appliance.modem.wire import at
+from appliance.modem.wire.at import Final, expected_prefixes, final_result, is_urc
 
 
 @pytest.mark.parametrize(

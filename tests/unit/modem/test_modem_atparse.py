@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from appliance.modem import atparse
-from appliance.modem.atparse import AtParseError, CallInfo
+from appliance.modem.wire import atparse
+from appliance.modem.wire.atparse import AtParseError, CallInfo
 
 
 @pytest.mark.parametrize(

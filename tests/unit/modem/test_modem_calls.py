@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from appliance.events import Event
-from appliance.modem.atparse import CallInfo
 from appliance.modem.calls import CallTracker
+from appliance.modem.wire.atparse import CallInfo
 
 NUMBER = "+48601234567"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from appliance.modem.concat import COMPLETE, DUPLICATE, GAP, PARTIAL, UPDATE, IncomingPart, Reassembler
-from appliance.modem.pdufields import Concat
+from appliance.modem.wire.concat import COMPLETE, DUPLICATE, GAP, PARTIAL, UPDATE, IncomingPart, Reassembler
+from appliance.modem.wire.pdufields import Concat
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 ALICE = "+48601234567"

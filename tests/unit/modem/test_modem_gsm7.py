@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from appliance.modem import gsm7
-from appliance.modem.gsm7 import EncodingError
+from appliance.modem.wire import gsm7
+from appliance.modem.wire.gsm7 import EncodingError
 
 # (text, septet values, packed octets): vectors published with python-gsmmodem's
 # test suite and in the widely used dreamfabric PDU tutorial ("hellohello").

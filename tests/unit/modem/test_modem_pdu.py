@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from appliance.modem.concat import Reassembler
-from appliance.modem.gsm7 import EncodingError
-from appliance.modem.pdu import (
+from appliance.modem.wire.concat import Reassembler
+from appliance.modem.wire.gsm7 import EncodingError
+from appliance.modem.wire.pdu import (
     PART_GSM7,
     PART_UCS2,
     PduError,
@@ -21,8 +21,8 @@ from appliance.modem.pdu import (
     encode_sms,
     split_text,
 )
-from appliance.modem.pdufields import Concat
-from appliance.modem.pdunet import encode_deliver, encode_status_report
+from appliance.modem.wire.pdufields import Concat
+from appliance.modem.wire.pdunet import encode_deliver, encode_status_report
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -248,7 +248,7 @@ def test_round_trip_deliver_and_reassembly_out_of_order(lang: str) -> None:
     out = []
     for i, part in enumerate(parts):
         assert isinstance(part, SmsDeliver)
-        from appliance.modem.concat import IncomingPart
+        from appliance.modem.wire.concat import IncomingPart
 
         out += r.add(
             IncomingPart(part.sender, part.concat, part.text, part.encoding, part.timestamp, (i,)), now=float(i)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from appliance.modem.pdufields import (
+from appliance.modem.wire.pdufields import (
     Concat,
     PduError,
     Reader,

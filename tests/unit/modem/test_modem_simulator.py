@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from appliance.modem.pdu import SmsDeliver, decode_pdu, encode_sms
-from appliance.modem.simulator import ModemSimulator, split_commands
+from appliance.modem.sim.simulator import ModemSimulator, split_commands
+from appliance.modem.wire.pdu import SmsDeliver, decode_pdu, encode_sms
 
 
 class Wire:

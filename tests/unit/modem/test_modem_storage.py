@@ -9,9 +9,9 @@ import pytest
 
 from appliance.config import load_config
 from appliance.errors import ModemTimeoutError
-from appliance.modem import at
 from appliance.modem.channel import Response
 from appliance.modem.driver import Modem
+from appliance.modem.wire import at
 
 OK = at.Final(True, "OK", None, "OK")
 ERROR = at.Final(False, "CMS", 314, "+CMS ERROR: 314")  # SIM busy

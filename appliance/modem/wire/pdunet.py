@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from appliance.modem.pdu import build_user_data, choose_encoding, payload_parts
-from appliance.modem.pdufields import (
+from appliance.modem.wire.pdu import build_user_data, choose_encoding, payload_parts
+from appliance.modem.wire.pdufields import (
     Concat,
     build_udh,
     dcs_for,

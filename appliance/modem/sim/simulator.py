@@ -7,7 +7,7 @@ URCs at power-on, URCs landing in the middle of answers, and it plays
 the mobile network too (SMS delivery with reports, incoming SMS and calls).
 Faults are switched on by tests or the demo: slow or missing answers, no
 SIM, no network, ``+CMS ERROR`` on the next send, and a hang that only a
-power cycle (USB reset) clears. :mod:`appliance.modem.simpty` puts it on a
+power cycle (USB reset) clears. :mod:`appliance.modem.sim.ptydevice` puts it on a
 pty so the real driver, or gammu, talks to it over a serial line.
 
 Example:
@@ -31,8 +31,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from appliance.modem import simcalls, simcommands, simsms
-from appliance.modem.simstate import SILENT, CmdError, Mode, SimState
+from appliance.modem.sim import commands, smsc, voice
+from appliance.modem.sim.state import SILENT, CmdError, Mode, SimState
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ class ModemSimulator:
             heapq.heapify(self._timers)
             self._buf = b""
             self.later(0.05, self._boot_urcs)
-            simcommands.schedule_registration(self)
+            commands.schedule_registration(self)
 
     def _boot_urcs(self) -> None:
         st = self.state
@@ -165,7 +165,7 @@ class ModemSimulator:
                 self._buf = self._buf[i + 1 :]
                 self.state.mode = Mode.COMMAND
                 if byte == 0x1A:
-                    result = simsms.finish_send(self, body)
+                    result = smsc.finish_send(self, body)
                     late = self.state.late_sms.pop(0) if self.state.late_sms else 0.0
                     if late is None:
                         pass  # taken by the network, never answered
@@ -196,7 +196,7 @@ class ModemSimulator:
                 break
             if result is SILENT:
                 return  # no answer at all: the host's command times out
-            if result is simsms.PROMPT:
+            if result is smsc.PROMPT:
                 st.mode = Mode.PDU_INPUT
                 self.write(b"\r\n> ")
                 return
@@ -204,7 +204,7 @@ class ModemSimulator:
         self._respond((lines, error))
 
     def dispatch(self, name: str, arg: str) -> list[str] | object:
-        handler = simsms.HANDLERS.get(name) or simcommands.HANDLERS.get(name)
+        handler = smsc.HANDLERS.get(name) or commands.HANDLERS.get(name)
         if handler is None:
             raise CmdError("ERROR")
         return handler(self, name, arg)
@@ -229,7 +229,7 @@ class ModemSimulator:
         if error.kind == "ERROR" or cmee == 0:
             return "ERROR"
         if cmee == 2 and error.kind == "CME":
-            return f"+CME ERROR: {simcommands.CME_TEXT.get(error.code, str(error.code))}"
+            return f"+CME ERROR: {commands.CME_TEXT.get(error.code, str(error.code))}"
         return f"+{error.kind} ERROR: {error.code}"
 
     # -- faults and network events (tests, demo) ------------------------------------------
@@ -279,7 +279,7 @@ class ModemSimulator:
         with self._lock:
             self.state.network = available
             self.state.network_sticky_loss = sticky and not available
-            simcommands.update_registration(self)
+            commands.update_registration(self)
 
     def set_signal(self, rssi: int) -> None:
         with self._lock:
@@ -288,23 +288,23 @@ class ModemSimulator:
     def remove_sim(self) -> None:
         with self._lock:
             self.state.sim = "absent"
-            simcommands.update_registration(self)
+            commands.update_registration(self)
 
     def inject_sms(self, sender: str, text: str, **options: object) -> int:
-        """A message from ``sender`` arrives (see :func:`simsms.deliver`); returns parts sent."""
+        """A message from ``sender`` arrives (see :func:`smsc.deliver`); returns parts sent."""
         with self._lock:
-            return simsms.deliver(self, sender, text, **options)  # type: ignore[arg-type]
+            return smsc.deliver(self, sender, text, **options)  # type: ignore[arg-type]
 
     def inject_call(self, number: str, *, withheld: bool = False) -> None:
         with self._lock:
-            simcalls.incoming_call(self, number, withheld)
+            voice.incoming_call(self, number, withheld)
 
     def remote_hangup(self) -> None:
         with self._lock:
-            simcalls.remote_hangup(self)
+            voice.remote_hangup(self)
 
     @property
-    def sent(self) -> list[simsms.SentSms]:
+    def sent(self) -> list[smsc.SentSms]:
         """Every SMS the host sent, as the network saw it."""
         with self._lock:
             return list(self.state.sent)

@@ -11,11 +11,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from appliance.modem import simcalls
-from appliance.modem.simstate import PROFILES, SILENT, CmdError, arg_ints, arg_value, need_sim
+from appliance.modem.sim import voice
+from appliance.modem.sim.state import PROFILES, SILENT, CmdError, arg_ints, arg_value, need_sim
 
 if TYPE_CHECKING:
-    from appliance.modem.simulator import ModemSimulator
+    from appliance.modem.sim.simulator import ModemSimulator
 
 Handler = Callable[["ModemSimulator", str, str], Any]
 
@@ -177,9 +177,9 @@ def update_registration(sim: ModemSimulator) -> None:
     elif new == 1 and st.nitz:
         sim.emit(f"+CTZV: {st.tz_quarters:+03d}")
     if new == 1:
-        from appliance.modem import simsms
+        from appliance.modem.sim import smsc
 
-        simsms.flush_undelivered(sim)
+        smsc.flush_undelivered(sim)
 
 
 def _reg(attr: str, label: str) -> Handler:
@@ -299,4 +299,4 @@ HANDLERS: dict[str, Handler] = {
     "+QURCCFG": _noop,
 }
 
-HANDLERS.update(simcalls.HANDLERS)
+HANDLERS.update(voice.HANDLERS)

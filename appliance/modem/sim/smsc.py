@@ -1,4 +1,4 @@
-"""The simulated modem's SMS side: TS 27.005 commands and the network.
+"""The simulated modem's SMS side: TS 27.005 commands, the SIM's message store, the SMS centre.
 
 Sending decodes the host's PDU with the same decoder the box uses for
 incoming messages (gammu's integration test checks it against an
@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from appliance.modem.pdu import PduError, SmsSubmit, decode_pdu
-from appliance.modem.pdunet import encode_deliver, encode_status_report
-from appliance.modem.simstate import CmdError, StoredSms
+from appliance.modem.sim.state import CmdError, StoredSms
+from appliance.modem.wire.pdu import PduError, SmsSubmit, decode_pdu
+from appliance.modem.wire.pdunet import encode_deliver, encode_status_report
 
 if TYPE_CHECKING:
-    from appliance.modem.simulator import ModemSimulator
+    from appliance.modem.sim.simulator import ModemSimulator
 
 Handler = Callable[["ModemSimulator", str, str], Any]
 

@@ -27,7 +27,7 @@ import tty
 from collections.abc import Callable
 from pathlib import Path
 
-from appliance.modem.simulator import ModemSimulator
+from appliance.modem.sim.simulator import ModemSimulator
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from appliance.modem.smsqueue import RateLimiter, retry_delay
+from appliance.modem.smspolicy import RateLimiter, retry_delay
 
 
 def test_sliding_window() -> None:

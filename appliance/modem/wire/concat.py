@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from appliance.modem.pdu import clean_text
-from appliance.modem.pdufields import Concat
+from appliance.modem.wire.pdu import clean_text
+from appliance.modem.wire.pdufields import Concat
 
 #: Put in place of a missing part in a partial message.
 GAP = " […] "

@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from appliance.modem.simstate import SILENT, CmdError, SimCall, arg_ints, arg_value, need_sim
+from appliance.modem.sim.state import SILENT, CmdError, SimCall, arg_ints, arg_value, need_sim
 
 if TYPE_CHECKING:
-    from appliance.modem.simulator import ModemSimulator
+    from appliance.modem.sim.simulator import ModemSimulator
 
 Handler = Callable[["ModemSimulator", str, str], Any]
 

@@ -21,9 +21,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from appliance.modem import gsm7
-from appliance.modem.gsm7 import EncodingError
-from appliance.modem.pdufields import (
+from appliance.modem.wire import gsm7
+from appliance.modem.wire.gsm7 import EncodingError
+from appliance.modem.wire.pdufields import (
     BINARY,
     GSM7,
     UCS2,

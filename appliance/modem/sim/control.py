@@ -32,7 +32,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from appliance.modem.simpty import PtySimulator
+from appliance.modem.sim.ptydevice import PtySimulator
 
 log = logging.getLogger(__name__)
 

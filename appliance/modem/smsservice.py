@@ -30,9 +30,10 @@ from appliance.clock import Clock
 from appliance.config.modem import ModemSettings
 from appliance.errors import ModemCommandError, ModemError, SmsUnconfirmedError, ValidationError
 from appliance.events import EventBus
-from appliance.modem import at
-from appliance.modem.concat import DUPLICATE, UPDATE, IncomingPart, Outcome, Reassembler
-from appliance.modem.pdu import (
+from appliance.modem.smspolicy import RateLimiter, retry_delay
+from appliance.modem.wire import at
+from appliance.modem.wire.concat import DUPLICATE, UPDATE, IncomingPart, Outcome, Reassembler
+from appliance.modem.wire.pdu import (
     EncodingError,
     PduError,
     SmsDeliver,
@@ -42,7 +43,6 @@ from appliance.modem.pdu import (
     decode_pdu,
     encode_sms,
 )
-from appliance.modem.smsqueue import RateLimiter, retry_delay
 from appliance.privacy import mask_phone
 from appliance.store.phones import normalize_caller
 from appliance.store.sms import SmsRecord, SmsRepo

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 
 from appliance.errors import ModemError
-from appliance.modem import gsm7
+from appliance.modem.wire import gsm7
 
 TON_INTERNATIONAL = 0x91  # type of address: international, ISDN numbering plan
 TON_UNKNOWN = 0x81
