@@ -5,8 +5,9 @@ A service is anything with ``name``, ``start()`` and ``stop()``. The store
 may be passphrase-locked at start: services that need it wait for the
 ``store.unlocked`` event while calls keep flowing.
 
-The modem's fake is chosen here and nowhere else: :func:`modem_simulation`
-for the core, :func:`modem_adapter` for short-lived probes (CLI, doctor).
+The core's modem fake is chosen here (:func:`modem_simulation`); the
+short-lived probes of the CLI and the doctor pick theirs in
+:mod:`appliance.doctor.modem_hardware`.
 """
 
 from __future__ import annotations
@@ -14,8 +15,6 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -32,7 +31,7 @@ from appliance.store.maintenance import recover_interrupted_rekey
 from appliance.store.repos import Repos, make_repos
 
 if TYPE_CHECKING:
-    from appliance.modem import ModemHardware, ModemSimulation
+    from appliance.modem import ModemSimulation
 
 log = logging.getLogger(__name__)
 
@@ -199,25 +198,3 @@ def modem_simulation(cfg: Config) -> ModemSimulation | None:
     from appliance.modem.sim import Simulation
 
     return Simulation.for_config(cfg)
-
-
-@contextmanager
-def modem_adapter(cfg: Config) -> Iterator[ModemHardware]:
-    """The modem hardware for a short-lived process (CLI, doctor) while the core is not running.
-
-    The USB modem; in simulate mode a fresh simulator on its own pty,
-    started here and stopped on leaving the ``with`` block.
-    """
-    if not (cfg.modem.simulate or cfg.simulate):
-        from appliance.modem.hardware import UsbModemHardware
-
-        yield UsbModemHardware(cfg.modem)
-        return
-    from appliance.modem.sim import ModemSimulator, PtySimulator, Simulation
-
-    sim = Simulation(PtySimulator(ModemSimulator(profile=cfg.modem.simulator_profile, pin=cfg.modem.pin)))
-    sim.start()
-    try:
-        yield sim.hardware
-    finally:
-        sim.stop()

@@ -9,9 +9,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from appliance.app import modem_adapter
 from appliance.cli import context
 from appliance.config import Config
+from appliance.doctor.modem_hardware import modem_adapter
 from appliance.errors import ModemError, ValidationError
 from appliance.events import EventBus
 from appliance.modem.probe import open_modem, probe

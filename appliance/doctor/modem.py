@@ -3,7 +3,7 @@
 When the core runs, it owns the modem's port: the checks read the status
 it publishes (``<run_dir>/modem-status.json``). Otherwise they talk to the
 modem directly, as ``clinicbox modem status`` does, on the hardware the
-composition root picks (:func:`appliance.app.modem_adapter`).
+composition root picks (:func:`appliance.doctor.modem_hardware.modem_adapter`).
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from appliance.app import modem_adapter
 from appliance.clock import SystemClock
 from appliance.doctor import Context, Result, check, fail, ok, warn
+from appliance.doctor.modem_hardware import modem_adapter
 from appliance.doctor.storage import open_store
 from appliance.errors import ModemError
 from appliance.modem.probe import probe

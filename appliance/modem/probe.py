@@ -3,7 +3,7 @@
 Only used when the core is not running: the core owns the port, and a
 second process is refused by the port's lock (:class:`PortBusyError`).
 The caller hands in the hardware (the composition root's choice, see
-:func:`appliance.app.modem_adapter`), so probing a real modem loads no
+:func:`appliance.doctor.modem_hardware.modem_adapter`), so probing a real modem loads no
 simulator code.
 """
 
