@@ -46,8 +46,15 @@ class Runtime:
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.repos = make_repos(self.cfg, self.store)
+        self.repos = self._repos(self.cfg)
         self.reports = ReportRunner(self.store, self.cfg.store.report_cache_mb)
+
+    def _repos(self, cfg: Config) -> Repos:
+        """The store's aggregates, with the reminder planner as the appointment hook
+        (a booking or import in the web UI re-plans that visit's reminders at once)."""
+        from appliance.reminders import ReminderPlanner
+
+        return make_repos(cfg, self.store, [ReminderPlanner(cfg, self.store.clock).on_appointment_change])
 
     @property
     def region(self) -> str:
@@ -62,7 +69,7 @@ class Runtime:
         with self._lock:
             cfg = load_config(self.config_path) if self.config_path else self.cfg
             self.cfg = cfg
-            self.repos = make_repos(cfg, self.store)
+            self.repos = self._repos(cfg)
             self.sessions.idle_s = cfg.web.idle_logout_min * 60
             log.info("web UI reloaded its configuration")
             return cfg

@@ -1,4 +1,5 @@
-"""What CLI commands share: loading the config, opening the store, the actor."""
+"""What CLI commands share: loading the config, opening the store and its
+aggregates (with the reminder planner wired in), the actor."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from appliance.clock import SystemClock
 from appliance.config import Config, config_path_from_env, load_config
 from appliance.errors import StoreLockedError
 from appliance.store import Store
+from appliance.store.repos import Repos, make_repos
 
 
 def config_path(args: argparse.Namespace) -> Path:
@@ -51,6 +53,14 @@ def open_store(cfg: Config, *, unlock: bool = True) -> Store:
             passphrase = getpass.getpass("Store passphrase: ")
         store.unlock(passphrase)
     return store
+
+
+def repos(cfg: Config, store: Store) -> Repos:
+    """The store's aggregates; an appointment changed or imported from the CLI
+    re-plans that visit's reminders in the same transaction."""
+    from appliance.reminders import ReminderPlanner
+
+    return make_repos(cfg, store, [ReminderPlanner(cfg, store.clock).on_appointment_change])
 
 
 def actor() -> str:
