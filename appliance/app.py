@@ -26,6 +26,7 @@ from appliance.ivr import check_prompt_texts
 from appliance.reminders import register_prompts
 from appliance.sdnotify import notify, watchdog_interval
 from appliance.store import Store
+from appliance.store.appointments import AppointmentHook
 from appliance.store.lockfile import StoreLock
 from appliance.store.maintenance import recover_interrupted_rekey
 from appliance.store.repos import Repos, make_repos
@@ -34,6 +35,14 @@ if TYPE_CHECKING:
     from appliance.modem import ModemSimulation
 
 log = logging.getLogger(__name__)
+
+
+def appointment_hooks(cfg: Config, store: Store) -> list[AppointmentHook]:
+    """What runs in every transaction that changes an appointment: the reminder
+    planner re-plans (or cancels) that visit's reminders, on the store's clock."""
+    from appliance.reminders import ReminderPlanner
+
+    return [ReminderPlanner(cfg, store.clock).on_appointment_change]
 
 
 class Service(Protocol):
@@ -97,7 +106,7 @@ class Core:
             media_dir=self.cfg.media_dir,
             cache_mb=self.cfg.store.cache_mb,
         )
-        self.repos = make_repos(self.cfg, self.store)
+        self.repos = make_repos(self.cfg, self.store, appointment_hooks(self.cfg, self.store))
         if self.store.locked:
             self.bus.emit("store.locked")
         else:

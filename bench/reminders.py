@@ -134,7 +134,14 @@ def bench_campaign(folder: Path, lines: int, reminders: int) -> None:
     fill(store, reminders, random.Random(2), 23.0, ("voice",))
     ReminderPlanner(cfg, clock).plan_horizon(store)
     switchboard = FakeSwitchboard(clock, PATIENTS, lines=lines + 2, seed=3, prompt_s=4.0)
-    service = ReminderService(cfg, clock, EventBus(), store, switchboard, repos=make_repos(cfg, store))
+    service = ReminderService(
+        cfg,
+        clock,
+        EventBus(),
+        store,
+        switchboard,
+        repos=make_repos(cfg, store, [ReminderPlanner(cfg, store.clock).on_appointment_change]),
+    )
     dispatcher = service.dispatcher
     dispatcher.recover()
     cpu = 0.0

@@ -92,6 +92,14 @@ def store(cfg: Config, clock: FakeClock) -> Iterator[Store]:
     s.close()
 
 
+def repos_with_planner(cfg: Config, store: Store) -> Repos:
+    """The store's aggregates wired as the composition roots wire them: the
+    reminder planner re-plans a visit whenever its appointment changes."""
+    from appliance.reminders import ReminderPlanner
+
+    return make_repos(cfg, store, [ReminderPlanner(cfg, store.clock).on_appointment_change])
+
+
 @pytest.fixture
 def repos(cfg: Config, store: Store) -> Repos:
-    return make_repos(cfg, store)
+    return repos_with_planner(cfg, store)

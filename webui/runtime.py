@@ -51,8 +51,15 @@ class Runtime:
         # A settings save reloads the config: check [prompts.texts] against every package's prompts.
         register_prompts()
         register_check(check_prompt_texts)
-        self.repos = make_repos(self.cfg, self.store)
+        self.repos = self._repos(self.cfg)
         self.reports = ReportRunner(self.store, self.cfg.store.report_cache_mb)
+
+    def _repos(self, cfg: Config) -> Repos:
+        """The store's aggregates, with the reminder planner as the appointment hook
+        (a booking or import in the web UI re-plans that visit's reminders at once)."""
+        from appliance.reminders import ReminderPlanner
+
+        return make_repos(cfg, self.store, [ReminderPlanner(cfg, self.store.clock).on_appointment_change])
 
     @property
     def region(self) -> str:
@@ -67,7 +74,7 @@ class Runtime:
         with self._lock:
             cfg = load_config(self.config_path) if self.config_path else self.cfg
             self.cfg = cfg
-            self.repos = make_repos(cfg, self.store)
+            self.repos = self._repos(cfg)
             self.sessions.idle_s = cfg.web.idle_logout_min * 60
             log.info("web UI reloaded its configuration")
             return cfg

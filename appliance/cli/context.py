@@ -1,4 +1,6 @@
-"""What CLI commands share: wiring the config checks, loading the config, opening the store, the actor."""
+"""What CLI commands share: wiring the config checks, loading the config,
+opening the store and its aggregates (with the reminder planner wired in),
+the actor."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from appliance.errors import StoreLockedError
 from appliance.ivr import check_prompt_texts
 from appliance.reminders import register_prompts
 from appliance.store import Store
+from appliance.store.repos import Repos, make_repos
 
 
 def wire_config_checks() -> None:
@@ -64,6 +67,14 @@ def open_store(cfg: Config, *, unlock: bool = True) -> Store:
             passphrase = getpass.getpass("Store passphrase: ")
         store.unlock(passphrase)
     return store
+
+
+def repos(cfg: Config, store: Store) -> Repos:
+    """The store's aggregates; an appointment changed or imported from the CLI
+    re-plans that visit's reminders in the same transaction."""
+    from appliance.reminders import ReminderPlanner
+
+    return make_repos(cfg, store, [ReminderPlanner(cfg, store.clock).on_appointment_change])
 
 
 def actor() -> str:

@@ -9,7 +9,6 @@ from pathlib import Path
 from appliance.cli import context
 from appliance.reminders.ics import IcsImporter, looks_like_ics
 from appliance.store.importer import read_file
-from appliance.store.repos import make_repos
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,unused-ignore]
@@ -26,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,
 
 def run(args: argparse.Namespace) -> int:
     cfg = context.config(args)
-    repos = make_repos(cfg, context.open_store(cfg))
+    repos = context.repos(cfg, context.open_store(cfg))
     data = read_file(Path(args.file))
     importer = repos.importer.patients if args.kind == "patients" else repos.importer.appointments
     if args.kind == "appointments" and (Path(args.file).suffix.lower() == ".ics" or looks_like_ics(data)):

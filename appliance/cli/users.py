@@ -7,7 +7,6 @@ import getpass
 import sys
 
 from appliance.cli import context
-from appliance.store.repos import make_repos
 from appliance.store.users import ROLES
 
 
@@ -40,7 +39,7 @@ def _password(args: argparse.Namespace) -> str | None:
 
 def cmd_add(args: argparse.Namespace) -> int:
     cfg = context.config(args)
-    repos = make_repos(cfg, context.open_store(cfg))
+    repos = context.repos(cfg, context.open_store(cfg))
     given = _password(args)
     password = repos.users.add(args.username, args.role, context.actor(), given, args.name, args.language, args.station)
     print(f"added {args.username} ({args.role})")
@@ -51,7 +50,7 @@ def cmd_add(args: argparse.Namespace) -> int:
 
 def cmd_passwd(args: argparse.Namespace) -> int:
     cfg = context.config(args)
-    repos = make_repos(cfg, context.open_store(cfg))
+    repos = context.repos(cfg, context.open_store(cfg))
     given = _password(args)
     password = repos.users.set_password(args.username, given, context.actor())
     print(f"password changed for {args.username}")
@@ -62,7 +61,7 @@ def cmd_passwd(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     cfg = context.config(args)
-    repos = make_repos(cfg, context.open_store(cfg))
+    repos = context.repos(cfg, context.open_store(cfg))
     users = repos.users.list()
     if not users:
         print("no users yet; add one with: clinicbox user add NAME --role manager")

@@ -1,7 +1,8 @@
 """``clinicbox demo --seed-only DIR``: a complete demo clinic in one folder.
 
 The folder holds ``clinicbox.toml``, ``secrets.toml``, the key file, the
-encrypted database with demo patients and appointments, and
+encrypted database with demo patients and appointments (written through
+the importer, as a clinic's own import would be), and
 ``first-login.txt`` (mode 0600) with the first manager's login. After
 seeding, ``clinicbox --config DIR/clinicbox.toml ...`` works on it.
 """
@@ -20,11 +21,10 @@ from appliance.clock import SystemClock
 from appliance.config import load_config
 from appliance.demo.data import LOCATIONS, NAMES, PROVIDERS
 from appliance.errors import ClinicBoxError
+from appliance.reminders import ReminderPlanner
 from appliance.store import Store
 from appliance.store.appointments import AppointmentInput
-from appliance.store.appointments import upsert as upsert_appointment
 from appliance.store.patient_input import PatientInput
-from appliance.store.patients import upsert as upsert_patient
 from appliance.store.repos import make_repos
 from appliance.store.timefmt import to_db
 
@@ -153,18 +153,17 @@ def seed(
     cfg = load_config(config_path)
     clock = SystemClock(assume_synced=True)
     store = Store.create(cfg.db_path, cfg.paths.key_file, clock=clock, media_dir=cfg.media_dir)
-    repos = make_repos(cfg, store)
+    repos = make_repos(cfg, store, [ReminderPlanner(cfg, store.clock).on_appointment_change])
     rng = random.Random(20260302)
     tz = ZoneInfo(cfg.clinic.timezone)
     now = now or clock.now()
     today = now.astimezone(tz).date()
     stamp = to_db(now)
-    patient_ids = []
-    appointments = 0
-    with store.transaction() as conn:
-        for i, (family, given, lang) in enumerate(NAMES):
-            born = date(1940 + rng.randrange(70), rng.randrange(1, 13), rng.randrange(1, 29))
-            item = PatientInput(
+    people = []
+    for i, (family, given, lang) in enumerate(NAMES):
+        born = date(1940 + rng.randrange(70), rng.randrange(1, 13), rng.randrange(1, 29))
+        people.append(
+            PatientInput(
                 family_name=family,
                 given_name=given,
                 date_of_birth=born.isoformat(),
@@ -173,39 +172,48 @@ def seed(
                 reminder_channel=rng.choice(["sms", "sms", "voice", "both"]),
                 external_id=f"DEMO-{i + 1:04d}",
             ).validated(cfg.clinic.country, cfg.clinic.default_language)
-            pid, _ = upsert_patient(conn, item, stamp)
-            patient_ids.append(pid)
+        )
+    importer = repos.importer
+    with store.transaction() as conn:
+        # The clinic comes in as an import would bring it: the importer's write path,
+        # the appointment hooks (reminder planning) included.
+        importer.write_patients(conn, people, stamp)
+        patient_ids = [importer.patient_by_external_id(conn, p.external_id) for p in people]
+        visits: list[AppointmentInput] = []
+        outcomes: dict[int, str] = {}  # index in visits -> the status a past visit ended with
         for day_offset in range(-7, 15):
             day = today + timedelta(days=day_offset)
             if day.weekday() == 6:
                 continue
             for slot in range(rng.randrange(3, 7)):
                 start = datetime.combine(day, time(8 + slot, rng.choice([0, 30])), tz)
-                item2 = AppointmentInput(
-                    patient_id=rng.choice(patient_ids),
-                    starts_at=start,
-                    duration_min=30,
-                    provider=rng.choice(PROVIDERS),
-                    location=rng.choice(LOCATIONS),
-                    external_id=f"DEMO-A{day_offset + 7:02d}{slot}",
-                    source="csv",
-                ).validated()
-                aid, _ = upsert_appointment(conn, item2, stamp)
-                appointments += 1
+                visits.append(
+                    AppointmentInput(
+                        patient_id=rng.choice(patient_ids),
+                        starts_at=start,
+                        duration_min=30,
+                        provider=rng.choice(PROVIDERS),
+                        location=rng.choice(LOCATIONS),
+                        external_id=f"DEMO-A{day_offset + 7:02d}{slot}",
+                        source="csv",
+                    ).validated()
+                )
                 if day_offset < 0:
-                    status = rng.choice(["attended", "attended", "attended", "no-show", "cancelled"])
-                    conn.execute("UPDATE appointments SET status = ? WHERE id = ?", (status, aid))
-                repos.appointments.run_hooks(conn, aid, "imported")
+                    outcomes[len(visits) - 1] = rng.choice(["attended", "attended", "attended", "no-show", "cancelled"])
+        written = importer.write_appointments(conn, visits, stamp)
+        for index, status in outcomes.items():
+            repos.appointments.set_status(written[index][0], status, "demo", conn=conn)
+        appointments = len(written)
         repos.audit.append(conn, "demo", "seed", "clinic", "", f"{len(patient_ids)} patients")
+    # The demo's logins need not be changed on first use.
     username = "manager"
-    password = repos.users.add(username, "manager", "demo", display_name="Clinic Manager")
+    password = repos.users.add(username, "manager", "demo", display_name="Clinic Manager", must_change=False)
     others = {
-        "frontdesk": repos.users.add("frontdesk", "front-desk", "demo", display_name="Front Desk", station="desk1"),
-        "tech": repos.users.add("tech", "technician", "demo", display_name="Technician"),
+        "frontdesk": repos.users.add(
+            "frontdesk", "front-desk", "demo", display_name="Front Desk", station="desk1", must_change=False
+        ),
+        "tech": repos.users.add("tech", "technician", "demo", display_name="Technician", must_change=False),
     }
-    # The demo's first login need not be changed on first use.
-    with store.transaction() as conn:
-        conn.execute("UPDATE users SET must_change_password = 0")
     _write_private(directory / "first-login.txt", f"username: {username}\npassword: {password}\n")
     _write_private(
         directory / "demo-logins.txt",

@@ -9,7 +9,7 @@ Public API (what the core, the CLI and the store use)
     (``appliance.app.reminder_dialer``); SMS go through the modem when
     ``modem.enabled``.
 ``ReminderPlanner(cfg, clock=None).on_appointment_change``
-    The appointment hook (registered in ``appliance.store.repos``): re-plans a
+    The appointment hook (wired in by the composition roots): re-plans a
     visit's reminders in the transaction that changed it.
 ``ReminderPlanner.plan_horizon(store, days=None) -> PlanReport``
     Re-plans every visit in the coming days (the nightly job).

@@ -50,6 +50,7 @@ from appliance.reminders.outcomes import CallOutcome, OutcomeWriter, call_outcom
 from appliance.reminders.rules import channels_for
 from appliance.reminders.sms_delivery import SmsSender, TextReminders
 from appliance.reminders.wording import machine_prompt
+from appliance.store import calls
 from appliance.store import reminders as rows
 from appliance.store.connection import Store
 
@@ -333,10 +334,7 @@ class Dispatcher:
             applied = self.writer.apply(
                 conn, attempt_id, outcome, detail, now, announced_start=flight.announced_start if flight else None
             )
-            conn.execute(
-                "UPDATE calls SET reminder_attempt_id = ? WHERE uuid = ? AND reminder_attempt_id IS NULL",
-                (attempt_id, result.call_id),
-            )
+            calls.link_reminder_attempt(conn, result.call_id, attempt_id)
         self.stats["results"] += 1
         if applied is not None:
             log.info("reminder call %d: %s", attempt_id, outcome)

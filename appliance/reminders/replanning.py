@@ -1,9 +1,10 @@
 """Planning against the store: the appointment hook and the nightly run.
 
-:meth:`ReminderPlanner.on_appointment_change` is registered in
-``appliance.store.repos.appointment_hooks``, so every process that books,
-moves, imports, confirms or cancels an appointment re-plans its reminders
-in the same transaction. :meth:`ReminderPlanner.plan_horizon` re-plans
+:meth:`ReminderPlanner.on_appointment_change` is wired in by each
+composition root (``appliance.app``, ``webui.runtime``,
+``appliance.cli.context``), so every process that books, moves, imports,
+confirms or cancels an appointment re-plans its reminders in the same
+transaction. :meth:`ReminderPlanner.plan_horizon` re-plans
 every visit of the coming days (the nightly job), which also picks up
 changed patients (channel, opt-out, phone numbers) and a changed policy.
 

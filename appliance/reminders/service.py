@@ -88,7 +88,8 @@ class ReminderService:
         self.bus = bus
         self.store = store
         self.dialer = dialer
-        self.repos = repos or make_repos(cfg, store)
+        # Without the core's aggregates (tests, bench), wire the planner's hook as the roots do.
+        self.repos = repos or make_repos(cfg, store, [ReminderPlanner(cfg, store.clock).on_appointment_change])
         self.planner = ReminderPlanner(cfg, clock)
         self.writer = OutcomeWriter(self.planner.policy, self.repos.audit, self.repos.appointments)
         self.dispatcher = Dispatcher(

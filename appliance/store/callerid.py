@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from appliance.store import callbacks
 from appliance.store.connection import Connection
 from appliance.store.timefmt import to_db
 
@@ -104,15 +105,9 @@ def lookup(conn: Connection, number: str, now: datetime, contacts: int = 5) -> C
         " ORDER BY started_at DESC LIMIT ?",
         (number, contacts),
     ).fetchall()
-    callbacks = conn.execute(
-        "SELECT id, queue, source, requested_at, status FROM callbacks WHERE number = ? AND status IN ('open', 'dialing')",
-        (number,),
-    ).fetchall()
     return CallerMatch(
         number=number,
         patients=tuple(cards),
         recent_calls=tuple(_contact(r) for r in recent),
-        open_callbacks=tuple(
-            {"id": r[0], "queue": r[1], "source": r[2], "requested_at": r[3], "status": r[4]} for r in callbacks
-        ),
+        open_callbacks=tuple(callbacks.open_for_number(conn, number)),
     )

@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from appliance.errors import NotFoundError
 from appliance.store.connection import Connection, Store
 
 #: Columns a CDR update may set (guards the dynamic UPDATE).
@@ -112,6 +113,35 @@ def update(conn: Connection, uuid: str, **fields: Any) -> None:
         fields["ivr_path"] = json.dumps(fields["ivr_path"], ensure_ascii=False)
     assignments = ", ".join(f"{name} = ?" for name in fields)
     conn.execute(f"UPDATE calls SET {assignments} WHERE uuid = ?", (*fields.values(), uuid))
+
+
+def first_answer(conn: Connection, uuid: str, agent: str | None, at: str) -> None:
+    """Keep the call's first answer from a queue (its agent and time); later answers change nothing."""
+    conn.execute(
+        "UPDATE calls SET first_answered_at = coalesce(first_answered_at, ?),"
+        " agent_answered_at = coalesce(agent_answered_at, ?), agent = coalesce(agent, ?) WHERE uuid = ?",
+        (at, at, agent, uuid),
+    )
+
+
+def set_note(store: Store, uuid: str, note: str) -> None:
+    """Staff's note on a call (cut at 2000 characters).
+
+    Raises:
+        NotFoundError: no such call.
+    """
+    with store.transaction() as conn:
+        cur = conn.execute("UPDATE calls SET note = ? WHERE uuid = ?", (note[:2000], uuid))
+        if cur.rowcount == 0:
+            raise NotFoundError("no such call")
+
+
+def link_reminder_attempt(conn: Connection, uuid: str, attempt_id: int) -> None:
+    """Name the reminder attempt a call was placed for (the first one to claim it wins)."""
+    conn.execute(
+        "UPDATE calls SET reminder_attempt_id = ? WHERE uuid = ? AND reminder_attempt_id IS NULL",
+        (attempt_id, uuid),
+    )
 
 
 def call_id(conn: Connection, uuid: str) -> int | None:

@@ -276,16 +276,23 @@ class Importer:
                     continue  # keep checking (to report every bad row); nothing will be written
                 batch.append(item)
                 if len(batch) >= BATCH:
-                    self._count(report, pats.upsert_many(conn, batch, now))
+                    self._count(report, self.write_patients(conn, batch, now))
                     batch = []
             if report.errors and not skip_bad:
                 report.errors.sort()
                 raise ImportFileError(report.errors)  # rolls the whole import back
             if batch:
-                self._count(report, pats.upsert_many(conn, batch, now))
+                self._count(report, self.write_patients(conn, batch, now))
             report.errors.sort()
             self.audit.append(conn, actor, "import", "patients", "", report.summary())
         return report
+
+    def write_patients(self, conn: Connection, items: list[PatientInput], now: str) -> list[str]:
+        """Write checked patients (inside the caller's transaction), matched on their
+        import key; returns each one's status (inserted, updated, unchanged).
+
+        The write half of every patient import (CSV here, the demo clinic's seed)."""
+        return pats.upsert_many(conn, items, now)
 
     @staticmethod
     def _count(report: ImportReport, statuses: list[str]) -> None:
@@ -323,26 +330,45 @@ class Importer:
             return item.import_key(), item
 
         def write(conn: Connection, items: list[appts.AppointmentInput], now: str) -> list[str]:
-            statuses = []
-            for item in items:
-                aid, status = appts.upsert(conn, item, now)
-                if status != "unchanged":
-                    for hook in self.hooks:
-                        hook(conn, aid, "imported")
-                statuses.append(status)
-            return statuses
+            return [status for _, status in self.write_appointments(conn, items, now)]
 
         return self._run(
             "appointments", data, actor, skip_bad, APPOINTMENT_ALIASES, _appointment_required, parse, write
         )
 
+    def write_appointments(
+        self, conn: Connection, items: list[appts.AppointmentInput], now: str
+    ) -> list[tuple[int, str]]:
+        """Write checked appointments (inside the caller's transaction), matched on their
+        import key; a new or changed one runs the appointment hooks ("imported"), so its
+        reminders are planned at once. Returns each one's (id, status).
+
+        The write half of every appointment import (CSV here, the demo clinic's seed)."""
+        out = []
+        for item in items:
+            aid, status = appts.upsert(conn, item, now)
+            if status != "unchanged":
+                for hook in self.hooks:
+                    hook(conn, aid, "imported")
+            out.append((aid, status))
+        return out
+
+    @staticmethod
+    def patient_by_external_id(conn: Connection, external_id: str) -> int:
+        """The patient an appointment row names by the clinic's id.
+
+        Raises:
+            NotFoundError: no patient has that id.
+        """
+        found = conn.execute("SELECT id FROM patients WHERE external_id = ?", (external_id,)).fetchone()
+        if found is None:
+            raise NotFoundError("patient_external_id: no patient with that clinic id (import patients first)")
+        return int(found[0])
+
     def _find_patient(self, conn: Connection, row: dict[str, str]) -> int:
         ext = row.get("patient_external_id", "")
         if ext:
-            found = conn.execute("SELECT id FROM patients WHERE external_id = ?", (ext,)).fetchone()
-            if found is None:
-                raise NotFoundError("patient_external_id: no patient with that clinic id (import patients first)")
-            return int(found[0])
+            return self.patient_by_external_id(conn, ext)
         key = PatientInput(name=row.get("patient_name", ""), date_of_birth=row.get("patient_dob", "")).import_key()
         found = conn.execute("SELECT id FROM patients WHERE import_key = ?", (key,)).fetchone()
         if found is None:

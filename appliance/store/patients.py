@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from appliance.errors import NotFoundError, ValidationError
+from appliance.store import callbacks, voicemail
 from appliance.store.audit import AuditLog
 from appliance.store.connection import Connection, Store
 from appliance.store.names import fold
@@ -386,9 +387,9 @@ class Patients:
             for number in numbers:
                 conn.execute("UPDATE calls SET caller = 'erased' WHERE caller = ?", (number,))
                 conn.execute("UPDATE calls SET callee = 'erased' WHERE callee = ?", (number,))
-                conn.execute("DELETE FROM callbacks WHERE number = ?", (number,))
+                callbacks.erase_number(conn, number)
                 conn.execute("DELETE FROM sms_messages WHERE number = ?", (number,))
-                conn.execute("UPDATE voicemail SET caller = 'erased' WHERE caller = ?", (number,))
+                voicemail.erase_caller(conn, number)
             conn.execute("DELETE FROM patients WHERE id = ?", (patient_id,))
             self.audit.append(conn, actor, "erase", "patient", patient_id, f"{len(media)} media files")
             return media

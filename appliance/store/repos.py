@@ -1,16 +1,18 @@
 """One place that wires the store's aggregates together for a process.
 
-Every process (core, web UI, CLI) builds its repositories here, so hooks
-such as "re-plan reminders when an appointment changes" run whichever
-process makes the change.
+Every process (core, web UI, CLI) builds its repositories here. Hooks
+such as "re-plan reminders when an appointment changes" are handed in by
+the process's composition root (``appliance.app``, ``webui.runtime``,
+``appliance.cli.context``), so they run whichever process makes the
+change while the store knows nothing of the packages built on it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from appliance.clock import Clock
 from appliance.config import Config
 from appliance.store.appointments import AppointmentHook, Appointments
 from appliance.store.audit import AuditLog
@@ -36,17 +38,12 @@ class Repos:
     appointment_hooks: list[AppointmentHook] = field(default_factory=list)
 
 
-def appointment_hooks(cfg: Config, clock: Clock | None = None) -> list[AppointmentHook]:
-    """Hooks every process runs when an appointment changes (``clock``: the store's)."""
-    from appliance.reminders.replanning import ReminderPlanner  # the reminders build on the store
-
-    hooks: list[AppointmentHook] = [ReminderPlanner(cfg, clock).on_appointment_change]
-    return hooks
-
-
-def make_repos(cfg: Config, store: Store) -> Repos:
+def make_repos(cfg: Config, store: Store, appointment_hooks: Sequence[AppointmentHook] = ()) -> Repos:
+    """The aggregates over ``store``; ``appointment_hooks`` run inside every
+    transaction that books, moves, cancels or imports an appointment (the
+    composition root passes the reminder planner's)."""
     audit = AuditLog(store)
-    hooks = appointment_hooks(cfg, store.clock)
+    hooks = list(appointment_hooks)
     return Repos(
         cfg=cfg,
         store=store,

@@ -7,8 +7,11 @@ import json
 from typing import Any
 
 from appliance.store.audit import AuditLog
-from appliance.store.connection import Store
+from appliance.store.connection import Connection, Store
 from appliance.store.timefmt import to_db
+
+#: The manual "closed now" switch (console, panel button, web UI); the core restores it at start.
+NIGHT_MODE = "night_mode"
 
 
 class RuntimeSettings:
@@ -22,10 +25,14 @@ class RuntimeSettings:
 
     def set(self, key: str, value: Any, actor: str) -> None:
         with self.store.transaction() as conn:
-            conn.execute(
-                "INSERT INTO settings(key, value, updated_at, updated_by) VALUES (?,?,?,?)"
-                " ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at,"
-                " updated_by = excluded.updated_by",
-                (key, json.dumps(value, ensure_ascii=False), to_db(self.store.clock.now()), actor),
-            )
-            self.audit.append(conn, actor, "setting", "setting", key)
+            self.set_in(conn, key, value, actor)
+
+    def set_in(self, conn: Connection, key: str, value: Any, actor: str) -> None:
+        """:meth:`set` inside the caller's write transaction (the switchboard's store writer)."""
+        conn.execute(
+            "INSERT INTO settings(key, value, updated_at, updated_by) VALUES (?,?,?,?)"
+            " ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at,"
+            " updated_by = excluded.updated_by",
+            (key, json.dumps(value, ensure_ascii=False), to_db(self.store.clock.now()), actor),
+        )
+        self.audit.append(conn, actor, "setting", "setting", key)

@@ -92,8 +92,12 @@ class Users:
         display_name: str = "",
         language: str = "en",
         station: str | None = None,
+        must_change: bool | None = None,
     ) -> str:
-        """Create a user; returns the password (generated when not given)."""
+        """Create a user; returns the password (generated when not given).
+
+        A generated password must be changed at the first login unless
+        ``must_change`` says otherwise (the demo clinic's logins)."""
         if not USERNAME.fullmatch(username):
             raise ValidationError("user names are 2-32 letters, digits, '.', '_' or '-'")
         if role not in ROLES:
@@ -115,7 +119,7 @@ class Users:
                     _hasher.hash(password),
                     language,
                     station,
-                    int(generated),
+                    int(generated if must_change is None else must_change),
                     now,
                     now,
                 ),

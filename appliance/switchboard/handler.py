@@ -2,7 +2,8 @@
 
 Runs on the control server's connection threads. Anything touching PJSUA2
 is handed to the switchboard thread (``loop.call``) and waited for with a
-timeout; store reads and writes that need no call state happen here.
+timeout; store reads and writes that need no call state happen here,
+through the tables' owners in :mod:`appliance.store`.
 """
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ import logging
 from typing import Any
 
 from appliance.control.protocol import Request
-from appliance.errors import ClinicBoxError, NotFoundError, SwitchboardError, ValidationError
-from appliance.store.timefmt import to_db
+from appliance.errors import ClinicBoxError, SwitchboardError, ValidationError
+from appliance.store import callbacks, calls
+from appliance.store.audit import AuditLog
 
 log = logging.getLogger(__name__)
 
-CALLBACK_OUTCOMES = ("reached", "no-answer", "left-message", "wrong-number", "not-needed", "cancelled")
+CALLBACK_OUTCOMES = callbacks.STAFF_OUTCOMES
 
 
 class ControlHandler:
@@ -86,47 +88,24 @@ class ControlHandler:
         return normalize(raw, self.sb.cfg.clinic.country)
 
     def _note(self, call_id: str, note: str) -> dict[str, Any]:
-        store = self.sb.require_store()
-        with store.transaction() as conn:
-            cur = conn.execute("UPDATE calls SET note = ? WHERE uuid = ?", (note[:2000], call_id))
-            if cur.rowcount == 0:
-                raise NotFoundError("no such call")
+        calls.set_note(self.sb.require_store(), call_id, note)
         return {"saved": True}
 
     def _callback(self, callback_id: int, station: str) -> dict[str, Any]:
-        store = self.sb.require_store()
-        row = store.query_one("SELECT number, status FROM callbacks WHERE id = ?", (callback_id,))
-        if row is None:
-            raise NotFoundError(f"no callback {callback_id}")
-        if row[1] not in ("open",):
-            raise ValidationError(f"callback {callback_id} is {row[1]}, not open")
+        number, status = callbacks.number_and_status(self.sb.require_store(), callback_id)
+        if status not in ("open",):
+            raise ValidationError(f"callback {callback_id} is {status}, not open")
         return self.sb.loop.call(
-            self.sb.controller.outbound.console_callback, callback_id, row[0], station, "console", timeout=10
+            self.sb.controller.outbound.console_callback, callback_id, number, station, "console", timeout=10
         )
 
     def _close_callback(self, callback_id: int, outcome: str, actor: str) -> dict[str, Any]:
-        if outcome not in CALLBACK_OUTCOMES:
-            raise ValidationError(f"outcome must be one of {', '.join(CALLBACK_OUTCOMES)}")
+        status = callbacks.staff_status(outcome)  # refuses an unknown outcome first
         store = self.sb.require_store()
-        status = (
-            "cancelled"
-            if outcome in ("not-needed", "cancelled", "wrong-number")
-            else ("done" if outcome in ("reached", "left-message") else "open")
-        )
-        now = to_db(self.sb.clock.now())
-        row = store.query_one("SELECT number FROM callbacks WHERE id = ?", (callback_id,))
-        if row is None:
-            raise NotFoundError(f"no callback {callback_id}")
+        number, _ = callbacks.number_and_status(store, callback_id)
         if status != "open":  # handled by staff: a kept place in the queue is given up
-            self.sb.loop.call(self.sb.controller.records.withdraw_callback, row[0])
-        with store.transaction() as conn:
-            cur = conn.execute(
-                "UPDATE callbacks SET status = ?, outcome = ?, handled_by = ?, completed_at = CASE WHEN ? != 'open'"
-                " THEN ? ELSE completed_at END, attempts = attempts + 1, last_attempt_at = ? WHERE id = ?",
-                (status, outcome, actor[:64], status, now, now, callback_id),
-            )
-            if cur.rowcount == 0:
-                raise NotFoundError(f"no callback {callback_id}")
+            self.sb.loop.call(self.sb.controller.records.withdraw_callback, number)
+        callbacks.close_by_staff(store, AuditLog(store), callback_id, outcome, actor)
         self.sb.emit("callback.closed", callback_id=callback_id, outcome=outcome)
         return {"status": status}
 

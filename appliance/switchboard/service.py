@@ -27,7 +27,9 @@ from appliance.control import ControlServer
 from appliance.errors import StoreLockedError, SwitchboardError
 from appliance.events import Event, EventBus
 from appliance.ivr import Ivr, PromptLibrary
-from appliance.store import Store
+from appliance.store import Store, callbacks
+from appliance.store.audit import AuditLog
+from appliance.store.settings import NIGHT_MODE, RuntimeSettings
 from appliance.store.timefmt import from_db
 from appliance.switchboard import snapshot as snap
 from appliance.switchboard.agents import GATEWAY_STATION, AgentDesk
@@ -216,9 +218,9 @@ class SwitchboardService:
         """
         if self.store is None or self.store.locked:
             return
-        rows = self.store.query("SELECT value FROM settings WHERE key = 'night_mode'")
-        if rows and (rows[0][0] == "true") != self.controller.ivr.night_mode:
-            on = rows[0][0] == "true"
+        stored = self._settings(self.store).get(NIGHT_MODE)
+        if stored is not None and bool(stored) != self.controller.ivr.night_mode:
+            on = bool(stored)
             self.controller.ivr.night_mode = on
             self.controller.dirty = True
             self.emit("box.night_mode", on=on)
@@ -245,27 +247,22 @@ class SwitchboardService:
         """Callback requests survive a restart: back in line at their place."""
         if self.store is None or self.store.locked:
             return
-        rows = self.store.query(
-            "SELECT c.id, c.number, c.queue, c.place_at, c.source, k.uuid, k.language FROM callbacks c"
-            " LEFT JOIN calls k ON k.id = c.call_id WHERE c.status IN ('open', 'dialing')"
-            " AND c.source IN ('requested', 'overflow') ORDER BY c.place_at"
-        )
-        for row in rows:
-            request = row[5] or f"cb{row[0]}"
+        for req in callbacks.pending_requests(self.store):
+            request = req.call_uuid or f"cb{req.id}"
             try:
                 self.controller.run(
                     self.controller.acd.add_callback(
                         request,
-                        row[2],
-                        row[1],
-                        from_db(row[3]) or self.clock.now(),
-                        language=row[6] or self.cfg.clinic.default_language,
-                        source=row[4],
+                        req.queue,
+                        req.number,
+                        from_db(req.place_at) or self.clock.now(),
+                        language=req.language or self.cfg.clinic.default_language,
+                        source=req.source,
                     ),
                     "acd",
                 )
             except Exception as exc:
-                log.warning("callback %s not re-queued: %s", row[0], exc)
+                log.warning("callback %s not re-queued: %s", req.id, exc)
 
     def _tick(self) -> None:
         c = self.controller
@@ -443,15 +440,15 @@ class SwitchboardService:
         self.controller.ivr.night_mode = on
         self.controller.dirty = True
         self.emit("box.night_mode", on=on)
-        if self.writer is not None:
-            self.writer.db(
-                lambda conn: conn.execute(
-                    "INSERT INTO settings(key, value, updated_at, updated_by) VALUES ('night_mode', ?, ?, 'console')"
-                    " ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-                    ("true" if on else "false", datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")),
-                )
-            )
+        if self.writer is not None and self.store is not None:
+            settings = self._settings(self.store)
+            self.writer.db(lambda conn: settings.set_in(conn, NIGHT_MODE, on, "console"))
         return {"night_mode": on}
+
+    @staticmethod
+    def _settings(store: Store) -> RuntimeSettings:
+        """The audited runtime settings (night mode survives a restart through them)."""
+        return RuntimeSettings(store, AuditLog(store))
 
     def set_reminders_paused(self, paused: bool) -> dict[str, Any]:
         self.reminders_paused = paused

@@ -19,8 +19,8 @@ import pjsua2 as pj
 
 from appliance.ivr import PromptRef, StartVoicemail
 from appliance.store import calls as calls_store
+from appliance.store import voicemail as vm_rows
 from appliance.store.media import MediaVault, MediaWriter
-from appliance.store.timefmt import to_db
 from appliance.switchboard.media import FrameCapture, wav_header, write_beep
 from appliance.switchboard.state import ActiveCall
 
@@ -183,36 +183,29 @@ class Voicemail:
             with store.transaction() as conn:
                 cid = calls_store.call_id(conn, info["call"])
                 if is_voicemail:
-                    cur = conn.execute(
-                        "INSERT INTO voicemail(mailbox, call_id, caller, patient_id, received_at, duration_s,"
-                        " media_file, language) VALUES (?,?,?,?,?,?,?,?)",
-                        (
-                            info["mailbox"],
-                            cid,
-                            info["caller"],
-                            info["patient"],
-                            to_db(started),
-                            round(seconds, 1),
-                            sealed.name,
-                            info["language"],
-                        ),
+                    vm_id = vm_rows.add_voicemail(
+                        conn,
+                        mailbox=info["mailbox"],
+                        call_id=cid,
+                        caller=info["caller"],
+                        patient_id=info["patient"],
+                        received_at=started,
+                        duration_s=seconds,
+                        media_file=sealed.name,
+                        language=info["language"],
                     )
-                    emit("voicemail.new", voicemail_id=cur.lastrowid, mailbox=info["mailbox"])
+                    emit("voicemail.new", voicemail_id=vm_id, mailbox=info["mailbox"])
                 else:
-                    expires = started + timedelta(days=cfg.retention.recordings_days)
-                    conn.execute(
-                        "INSERT INTO recordings(call_id, patient_id, queue, agent, started_at, duration_s, media_file,"
-                        " expires_at) VALUES (?,?,?,?,?,?,?,?)",
-                        (
-                            cid,
-                            info["patient"],
-                            info["queue"],
-                            info["agent"],
-                            to_db(started),
-                            round(seconds, 1),
-                            sealed.name,
-                            to_db(expires),
-                        ),
+                    vm_rows.add_recording(
+                        conn,
+                        call_id=cid,
+                        patient_id=info["patient"],
+                        queue=info["queue"],
+                        agent=info["agent"],
+                        started_at=started,
+                        duration_s=seconds,
+                        media_file=sealed.name,
+                        expires_at=started + timedelta(days=cfg.retention.recordings_days),
                     )
 
         self.c.writer.io(finalize)

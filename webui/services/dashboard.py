@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from appliance.errors import StoreError
 from appliance.store import Store
+from appliance.store import callbacks as callback_rows
 from appliance.store.timefmt import to_db
 
 SERVICE_LEVEL_S = 20
@@ -58,7 +59,6 @@ def today(store: Store, now: datetime, tz: ZoneInfo) -> Today:
     if row is None:
         raise StoreError("an aggregate query returned no row")
     calls, queued, answered, abandoned, voicemail, asa, within = (row[i] for i in range(7))
-    callbacks = store.query_one("SELECT count(*) FROM callbacks WHERE status IN ('open', 'dialing')")
     new_vm = store.query_one("SELECT count(*) FROM voicemail WHERE status = 'new'")
     return Today(
         calls=int(calls),
@@ -69,6 +69,6 @@ def today(store: Store, now: datetime, tz: ZoneInfo) -> Today:
         asa_s=float(asa) if asa is not None else None,
         service_level=(within / queued) if queued else None,
         abandon_rate=(abandoned / queued) if queued else None,
-        open_callbacks=int(callbacks[0]) if callbacks else 0,
+        open_callbacks=callback_rows.count_open(store),
         new_voicemail=int(new_vm[0]) if new_vm else 0,
     )

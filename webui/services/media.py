@@ -7,8 +7,8 @@ file a row points to is checked by :meth:`MediaVault.path` (no absolute
 paths, no ``..``) before anything is opened, so a tampered row cannot
 make the web UI read another file.
 
-The store has no voicemail/recordings module yet; the queries live here
-and only here.
+Rows are written by their owner, :mod:`appliance.store.voicemail`; the
+list queries (reads) live here.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from appliance.errors import NotFoundError
+from appliance.store import voicemail as vm_rows
 from appliance.store.repos import Repos
-from appliance.store.timefmt import to_db
 
 STATUSES = ("new", "handled", "all")
 
@@ -131,18 +131,4 @@ def content_type(head: bytes) -> str:
 
 
 def mark_handled(repos: Repos, voicemail_id: int, actor: str, handled: bool = True) -> None:
-    with repos.store.transaction() as conn:
-        row = conn.execute("SELECT status FROM voicemail WHERE id = ?", (voicemail_id,)).fetchone()
-        if row is None:
-            raise NotFoundError(f"no voicemail {voicemail_id}")
-        if handled:
-            conn.execute(
-                "UPDATE voicemail SET status = 'handled', handled_by = ?, handled_at = ? WHERE id = ?",
-                (actor, to_db(repos.store.clock.now()), voicemail_id),
-            )
-        else:
-            conn.execute(
-                "UPDATE voicemail SET status = 'new', handled_by = NULL, handled_at = NULL WHERE id = ?",
-                (voicemail_id,),
-            )
-        repos.audit.append(conn, actor, "handled" if handled else "unhandled", "voicemail", voicemail_id)
+    vm_rows.mark_handled(repos.store, repos.audit, voicemail_id, actor, handled)

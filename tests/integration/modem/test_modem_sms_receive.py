@@ -8,7 +8,7 @@ from appliance.modem.sim.state import StoredSms
 from appliance.modem.smsservice import IncomingSms
 from appliance.modem.wire.concat import GAP
 from appliance.store.patient_input import PatientInput
-from appliance.store.repos import make_repos
+from tests.conftest import repos_with_planner
 from tests.integration.modem.conftest import Rig, wait_until
 
 KO = "안녕하세요. 내일 오전 10시 예약 확인합니다. 감사합니다! " * 4
@@ -20,7 +20,7 @@ def sim_slots(rig: Rig) -> int:
 
 
 def test_single_sms_is_stored_with_its_patient_and_leaves_the_sim(rig: Rig) -> None:
-    repos = make_repos(rig.cfg, rig.store)
+    repos = repos_with_planner(rig.cfg, rig.store)
     patient_id = repos.patients.create(
         PatientInput(family_name="Nowak", given_name="Anna", phones=["601 234 567"], language="pl"), "test"
     )

@@ -19,10 +19,10 @@ from appliance.reminders.service import ReminderService
 from appliance.store import Store
 from appliance.store.appointments import AppointmentInput
 from appliance.store.patient_input import PatientInput
-from appliance.store.repos import Repos, make_repos
+from appliance.store.repos import Repos
 from appliance.store.sms import SmsRepo
 from appliance.switchboard.fake import Behaviour, FakeSwitchboard
-from tests.conftest import clinic_config
+from tests.conftest import clinic_config, repos_with_planner
 
 #: Monday 2 March 2026, 09:00 in Warsaw.
 START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -102,7 +102,7 @@ def build_world(tmp: Path, *, lines: int = 8, modem: bool = False, start: dateti
     cfg = clinic_config(tmp, reminders=reminders, modem={"enabled": modem}, **overrides)
     clock = FakeClock(start)
     store = Store.create(cfg.db_path, cfg.paths.key_file, clock=clock, media_dir=cfg.media_dir)
-    repos = make_repos(cfg, store)
+    repos = repos_with_planner(cfg, store)
     bus = EventBus()
     switchboard = FakeSwitchboard(clock, lines=lines, seed=7, prompt_s=3.0)
     sms = SmsService(SmsRepo(store, clock), cfg.modem, clock, bus, region=cfg.clinic.country) if modem else None

@@ -31,8 +31,8 @@ from appliance.config import load_config
 from appliance.store import Store
 from appliance.store.appointments import AppointmentInput
 from appliance.store.patient_input import PatientInput
-from appliance.store.repos import make_repos
 from appliance.store.timefmt import from_db
+from tests.conftest import repos_with_planner
 from tests.integration.sip.peers import SippScenario
 from tests.integration.sip.peers.common import child_env
 from tests.integration.switchboard.box import REPO, Box
@@ -141,7 +141,7 @@ class ReminderBox(Box):
         store = Store.open(cfg.db_path, cfg.paths.key_file, clock=SystemClock(assume_synced=True))
         booked: dict[str, int] = {}
         try:
-            repos = make_repos(cfg, store)
+            repos = repos_with_planner(cfg, store)
             starts_at = (datetime.now(UTC) + starts_in).replace(second=0, microsecond=0)
             for number in numbers:
                 pid = repos.patients.create(

@@ -15,8 +15,7 @@ from appliance.config import load_config
 from appliance.store import Store
 from appliance.store.appointments import AppointmentInput
 from appliance.store.patient_input import PatientInput
-from appliance.store.repos import make_repos
-from tests.conftest import run_cli
+from tests.conftest import repos_with_planner, run_cli
 
 CONFIG = """\
 config_version = 1
@@ -54,7 +53,7 @@ def clinic(tmp_path: Path) -> Path:
     config.write_text(CONFIG)
     cfg = load_config(config)
     store = Store.create(cfg.db_path, cfg.paths.key_file, clock=SystemClock(assume_synced=True))
-    repos = make_repos(cfg, store)
+    repos = repos_with_planner(cfg, store)
     pid = repos.patients.create(
         PatientInput(name="Zofia Nowak", phones=["601700800"], reminder_channel="sms", external_id="P-9"), "t"
     )

@@ -29,8 +29,8 @@ from appliance.config import load_config
 from appliance.store import Store
 from appliance.store.appointments import AppointmentInput
 from appliance.store.patient_input import PatientInput
-from appliance.store.repos import make_repos
 from appliance.store.timefmt import from_db
+from tests.conftest import repos_with_planner
 
 REPO = Path(__file__).resolve().parents[3]
 CHILD = Path(__file__).with_name("campaign_child.py")
@@ -85,7 +85,7 @@ def seed_clinic(folder: Path) -> Path:
     config.write_text(CONFIG.format(max_attempts=MAX_ATTEMPTS, scale=SCALE, dial_log=folder / "dials.jsonl"))
     cfg = load_config(config)
     store = Store.create(cfg.db_path, cfg.paths.key_file, clock=FakeClock(T0))
-    repos = make_repos(cfg, store)
+    repos = repos_with_planner(cfg, store)
     for i in range(PATIENTS):
         pid = repos.patients.create(
             PatientInput(name=f"Patient {i}", phones=[f"60155{i:04d}"], reminder_channel="voice", language="pl"), "t"

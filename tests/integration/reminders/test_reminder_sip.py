@@ -29,7 +29,7 @@ from appliance.errors import ControlError
 from appliance.store import Store
 from appliance.store.appointments import AppointmentInput
 from appliance.store.patient_input import PatientInput
-from appliance.store.repos import make_repos
+from tests.conftest import repos_with_planner
 from tests.integration.sip.peers import SipUA
 from tests.integration.sip.peers.common import REPO, child_env, free_port, tail
 
@@ -70,7 +70,7 @@ def clinic(folder: Path, pstn_port: int) -> Path:
     config = folder / "clinicbox.toml"
     cfg = load_config(config)
     store = Store.open(cfg.db_path, cfg.paths.key_file, clock=SystemClock(assume_synced=True))
-    repos = make_repos(cfg, store)
+    repos = repos_with_planner(cfg, store)
     with store.transaction() as conn:
         conn.execute("DELETE FROM appointments")
     for i, number in enumerate(PATIENTS):
