@@ -3,24 +3,38 @@
 Runs on the control server's connection threads. Anything touching PJSUA2
 is handed to the switchboard thread (``loop.call``) and waited for with a
 timeout; store reads and writes that need no call state happen here.
+
+Any: 6, all JSON requests and replies of the control socket.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from appliance.control.protocol import Request
 from appliance.errors import ClinicBoxError, NotFoundError, SwitchboardError, ValidationError
 from appliance.store.timefmt import to_db
+
+if TYPE_CHECKING:
+    from appliance.acd import AcdAction
+    from appliance.switchboard.controller import Controller
+    from appliance.switchboard.service import SwitchboardService
 
 log = logging.getLogger(__name__)
 
 CALLBACK_OUTCOMES = ("reached", "no-answer", "left-message", "wrong-number", "not-needed", "cancelled")
 
 
+def _agent_state(c: Controller, change: Callable[[], list[AcdAction]], state: str) -> dict[str, str]:
+    """Apply an agent's state change on the switchboard thread; the reply names the new state."""
+    c.run(change(), "acd")
+    return {"state": state}
+
+
 class ControlHandler:
-    def __init__(self, sb: Any) -> None:
+    def __init__(self, sb: SwitchboardService) -> None:
         self.sb = sb
 
     def snapshot(self) -> dict[str, Any]:
@@ -35,14 +49,14 @@ class ControlHandler:
         if cmd.startswith(("agent.", "call.")) and cmd != "call.note" and station not in c.cfg.stations:
             raise SwitchboardError(f"unknown station {station!r}; known: {', '.join(sorted(c.cfg.stations))}")
         if cmd == "agent.login":
-            return loop.call(lambda: c.run(c.acd.login(station), "acd") or {"state": "available"})
+            return loop.call(_agent_state, c, lambda: c.acd.login(station), "available")
         if cmd == "agent.logout":
-            return loop.call(lambda: c.run(c.acd.logout(station), "acd") or {"state": "logged-out"})
+            return loop.call(_agent_state, c, lambda: c.acd.logout(station), "logged-out")
         if cmd == "agent.pause":
             reason = str(args.get("reason", "") or "break")[:40]
-            return loop.call(lambda: c.run(c.acd.pause(station, reason), "acd") or {"state": "paused"})
+            return loop.call(_agent_state, c, lambda: c.acd.pause(station, reason), "paused")
         if cmd == "agent.unpause":
-            return loop.call(lambda: c.run(c.acd.unpause(station), "acd") or {"state": "available"})
+            return loop.call(_agent_state, c, lambda: c.acd.unpause(station), "available")
         if cmd == "call.answer":
             return loop.call(c.console.answer, station)
         if cmd == "call.hold":
@@ -100,9 +114,10 @@ class ControlHandler:
             raise NotFoundError(f"no callback {callback_id}")
         if row[1] not in ("open",):
             raise ValidationError(f"callback {callback_id} is {row[1]}, not open")
-        return self.sb.loop.call(
+        reply: dict[str, Any] = self.sb.loop.call(
             self.sb.controller.outbound.console_callback, callback_id, row[0], station, "console", timeout=10
         )
+        return reply
 
     def _close_callback(self, callback_id: int, outcome: str, actor: str) -> dict[str, Any]:
         if outcome not in CALLBACK_OUTCOMES:
