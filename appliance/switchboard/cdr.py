@@ -3,6 +3,8 @@
 Each function returns an operation ``op(conn)`` the :class:`StoreWriter`
 runs later in a transaction; times are taken by the caller on the PJSUA2
 thread, so the log is accurate even if the disk is slow.
+
+Any: 12, the SQLCipher connection (the sqlcipher3 binding has no types) and JSON column values.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 doctor, LEDs). Built on the PJSUA2 thread from plain values, then handed
 over as an immutable dict; readers on other threads never touch PJSUA2.
 
-Any: 6, all JSON values of the snapshot.
+Any: 4, all JSON values of the snapshot.
 """
 
 from __future__ import annotations

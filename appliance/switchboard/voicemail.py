@@ -8,7 +8,7 @@ still encrypted, and the voicemail or recording row is written.
 While the store is locked there is no media key: voicemail is refused
 and callers are told to call back.
 
-Any: 2, both the pjsua2 AudioMedia of the legs a capture hears.
+Any: 1, the pjsua2 AudioMedia of the legs a capture hears.
 """
 
 from __future__ import annotations
