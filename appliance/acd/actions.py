@@ -13,6 +13,8 @@ them): :class:`QueueEvent` (a ``queue_events`` row), :class:`AgentStateChanged`
 :class:`CallerAbandoned` and :class:`CallbackRequested` (a ``callbacks``
 row), :class:`CallbackResult` (closes that row). Records carry their time
 from the ACD's clock so the store and the wallboard agree.
+
+Any: 1, a queue event's JSON details.
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 Plain frozen values with ``as_dict()`` for JSON; built from the engine's
 state in one pass, cheap enough to take on every change.
+
+Any: 1, the snapshot as JSON.
 """
 
 from __future__ import annotations

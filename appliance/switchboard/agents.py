@@ -11,23 +11,38 @@ A station is one of:
   the phone rings like any phone.
 
 The ACD decides who rings; this module makes it happen and reports back.
+
+Any: 2, both a verified station message (JSON) and its view (JSON).
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pjsua2 as pj
 
 from appliance import acd as A
+from appliance.config import Config
 from appliance.errors import SwitchboardError
+from appliance.ivr import IvrAction
 from appliance.station import protocol as P
 from appliance.switchboard import cdr
 from appliance.switchboard.capacity import PJ_ETOOMANY
-from appliance.switchboard.legs import Leg, Messenger
+from appliance.switchboard.legs import Leg, LegEvents, Messenger, SbAccount
+from appliance.switchboard.loop import PjLoop
+from appliance.switchboard.state import ActiveCall
+from appliance.switchboard.timers import TimerHandle
+from appliance.switchboard.writer import StoreWriter
+
+if TYPE_CHECKING:
+    from appliance.switchboard.outbound import Outbound
+    from appliance.switchboard.sounds import CallSounds
+    from appliance.switchboard.voicemail import Voicemail
 
 log = logging.getLogger(__name__)
 RECHECK_PHONE_S = 30.0
@@ -57,11 +72,48 @@ class Station:
     call: str | None = None  # call id it talks to
     last_call: str | None = None
     direct: bool = False  # a transfer or callback leg, not rung by the ACD
-    extra: dict[str, Any] = field(default_factory=dict)
+    seen: bool = False  # it appeared once (and so logged the agent in)
+    down_at: float | None = None  # a desk phone found unreachable: when (to try it again later)
+    record: bool = False  # record the call it is being connected to
+    ring_timer: TimerHandle | None = None  # a direct (transfer, callback) leg's ring limit
+
+
+class DeskHost(LegEvents, Protocol):
+    """What the agent desk uses of the controller (its legs report to it too)."""
+
+    dirty: bool
+
+    @property
+    def cfg(self) -> Config: ...
+    @property
+    def calls(self) -> dict[str, ActiveCall]: ...
+    @property
+    def acd(self) -> A.Acd: ...
+    @property
+    def legs(self) -> set[Leg]: ...
+    @property
+    def local(self) -> SbAccount | None: ...
+    @property
+    def loop(self) -> PjLoop: ...
+    @property
+    def writer(self) -> StoreWriter: ...
+    @property
+    def sounds(self) -> CallSounds: ...
+    @property
+    def voicemail(self) -> Voicemail: ...
+    @property
+    def outbound(self) -> Outbound: ...
+    def soon(self, fn: Callable[[], None]) -> None: ...
+    def emit(self, kind: str, /, **data: object) -> None: ...
+    def run(self, actions: Iterable[IvrAction | A.AcdAction], owner: str) -> None: ...
+    def now(self) -> datetime: ...
+    def track(self, leg: Leg) -> Leg: ...
+    def end_call(self, call: ActiveCall, by: str, code: int = 0) -> None: ...
+    def front_desk_queue(self) -> str: ...
 
 
 class AgentDesk:
-    def __init__(self, controller: Any) -> None:
+    def __init__(self, controller: DeskHost) -> None:
         self.c = controller
         cfg = controller.cfg
         self.stations: dict[str, Station] = {}
@@ -102,8 +154,8 @@ class AgentDesk:
         st.reachable = True
         log.info("station %s is up (%s)", st.id, why)
         self.c.run(self.c.acd.station_up(st.id), "acd")
-        if not st.extra.get("seen"):
-            st.extra["seen"] = True
+        if not st.seen:
+            st.seen = True
             self.c.run(self.c.acd.login(st.id), "acd")
         self.c.emit("agent.station", station=st.id, reachable=True)
 
@@ -166,11 +218,16 @@ class AgentDesk:
         for st in self.stations.values():
             if st.kind == "program" and st.reachable and now - st.last_seen > P.STALE_AFTER_S:
                 self._down(st, "no heartbeat")
-            if st.kind == "phone" and not st.reachable and now - st.extra.get("down_at", now) > RECHECK_PHONE_S:
+            if (
+                st.kind == "phone"
+                and not st.reachable
+                and st.down_at is not None
+                and now - st.down_at > RECHECK_PHONE_S
+            ):
                 self._up(st, "retrying the desk phone")
 
     # -- ACD actions ------------------------------------------------------------------
-    def execute(self, a: Any) -> None:
+    def execute(self, a: A.RingAgent | A.CancelRing | A.ConnectAgent) -> None:
         if isinstance(a, A.RingAgent):
             self._ring(a)
         elif isinstance(a, A.CancelRing):
@@ -218,7 +275,7 @@ class AgentDesk:
             return
         st.ringing = None
         st.call = call_id
-        st.extra["record"] = record
+        st.record = record
         if st.leg is not None and st.leg.owner == call_id and st.leg.state == pj.PJSIP_INV_STATE_CONFIRMED:
             self.bridge(st, call)
         elif st.leg is None:  # a callback: the agent was reserved, not rung
@@ -256,7 +313,7 @@ class AgentDesk:
             if call is not None:
                 call.agent_leg = leg  # a caller who hangs up stops the station ringing
             seconds = float(self.c.cfg.queues[self.queue_of(call)].ring_timeout_s)
-            st.extra["ring_timer"] = self.c.loop.later(seconds, lambda: self._rang_out(st, leg, seconds))
+            st.ring_timer = self.c.loop.later(seconds, lambda: self._rang_out(st, leg, seconds))
 
     def _rang_out(self, st: Station, leg: Leg, seconds: float) -> None:
         if st.leg is leg and not leg.gone and leg.state != pj.PJSIP_INV_STATE_CONFIRMED:
@@ -264,13 +321,13 @@ class AgentDesk:
             leg.end()  # → leg_gone → the caller goes back to the queue
 
     def _stop_ring_timer(self, st: Station) -> None:
-        timer = st.extra.pop("ring_timer", None)
+        timer, st.ring_timer = st.ring_timer, None
         if timer is not None:
             timer.cancel()
 
-    def queue_of(self, call: Any) -> str:
-        queue = getattr(call, "queue", None)
-        return str(queue) if queue in self.c.cfg.queues else str(self.c._front_desk_queue())
+    def queue_of(self, call: ActiveCall | None) -> str:
+        queue = call.queue if call is not None else None
+        return queue if queue is not None and queue in self.c.cfg.queues else self.c.front_desk_queue()
 
     def leg_media(self, leg: Leg) -> None:
         st = self.stations.get(leg.agent or "")
@@ -324,14 +381,14 @@ class AgentDesk:
             return
         st.call = None
         if st.kind == "phone" and station_fault and code in (0, 408, 503):
-            st.extra["down_at"] = time.monotonic()
+            st.down_at = time.monotonic()
             self._down(st, f"desk phone did not answer the INVITE ({code or 'no route'})")
         call = self.c.calls.get(call_id)
         if call is None or call.ended:
             return
         if call.agent_leg is not None and call.agent_leg.gone:
             call.agent_leg = None
-        if call.extra.get("station") == st.id:  # a console callback placed for this station alone
+        if call.console is not None and call.console.station == st.id:  # a console callback for this station alone
             self.c.end_call(call, "agent")
             return
         log.warning("station %s did not take call %s (%s): back to the front of the queue", st.id, call_id[:8], code)
@@ -349,11 +406,11 @@ class AgentDesk:
 
     def _failed(self, st: Station, call_id: str, code: int = 0) -> None:
         if st.kind == "phone" and code in (0, 408, 503):
-            st.extra["down_at"] = time.monotonic()
+            st.down_at = time.monotonic()
             self._down(st, f"desk phone did not answer the INVITE ({code or 'no route'})")
         self.c.run(self.c.acd.agent_declined(call_id, st.id), "acd")
 
-    def bridge(self, st: Station, call: Any) -> None:
+    def bridge(self, st: Station, call: ActiveCall) -> None:
         leg = st.leg
         if leg is None or leg.media is None or call.leg.media is None:
             return
@@ -370,11 +427,12 @@ class AgentDesk:
             self.c.emit("agent.connected", station=st.id, call_id=call.id, caller=call.caller)
             if call.direction == "outbound":  # a callback: no queue wait recorded it
                 self.c.writer.db(cdr.update(call.id, agent=st.id, agent_answered_at=self.c.now()))
-            if st.extra.pop("record", False):
+            if st.record:
+                st.record = False
                 self.c.voicemail.record_call(call, st.id)
         self.c.dirty = True
 
-    def unbridge(self, st: Station, call: Any) -> None:
+    def unbridge(self, st: Station, call: ActiveCall) -> None:
         leg = st.leg
         if leg is None or leg.media is None or call.leg.media is None:
             return
@@ -384,7 +442,7 @@ class AgentDesk:
             except pj.Error:
                 pass
 
-    def drop_agent(self, st: Station, call: Any) -> None:
+    def drop_agent(self, st: Station, call: ActiveCall) -> None:
         self.unbridge(st, call)
         st.call, st.last_call = None, call.id
         leg, st.leg = st.leg, None
@@ -408,7 +466,7 @@ class AgentDesk:
             raise SwitchboardError(f"unknown station {station!r}; known: {', '.join(sorted(self.stations))}")
         return st
 
-    def talking(self, station: str) -> tuple[Station, Any]:
+    def talking(self, station: str) -> tuple[Station, ActiveCall]:
         st = self.get(station)
         call = self.c.calls.get(st.call or "")
         if call is None or call.ended:

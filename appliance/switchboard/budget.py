@@ -17,12 +17,17 @@ probed at start (:func:`appliance.switchboard.capacity.probe_players`), and
 when the build holds fewer players than the budget asks, the box takes
 fewer lines (:func:`lines_for_players`): a caller beyond that hears busy and
 goes on the callback list, never silence.
+
+Any: 1, the budget as JSON.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from appliance.config import Config
 
 #: Slot 0 of the bridge is the (null) sound device.
 SOUND_DEVICE_SLOTS = 1
@@ -54,7 +59,7 @@ def music_sources(queue_music: list[str]) -> int:
     return 1 + len({m for m in queue_music if m and m != "builtin"})
 
 
-def for_config(cfg: Any) -> MediaBudget:
+def for_config(cfg: Config) -> MediaBudget:
     return MediaBudget(cfg.sip.max_calls, music_sources([q.music for q in cfg.queues.values()]))
 
 

@@ -6,6 +6,8 @@ for, and offers no way to read the cap back. So the box places calls to a
 loopback responder until PJSUA refuses one (place-and-count), and reports
 both numbers. The responder answers ``486 Busy Here``, so every probe call
 ends at once and leaves no trace. The player table is counted the same way.
+
+Any: 8, the pjsua2 module, endpoint and account handed to the probes (6) and the capacity as JSON (2).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import logging
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -108,7 +111,7 @@ class LoopbackResponder:
         self.sock.close()
 
 
-def probe_calls(pj: Any, ep: Any, account: Any, requested: int, pump: Any) -> int:
+def probe_calls(pj: Any, ep: Any, account: Any, requested: int, pump: Callable[[float], None]) -> int:
     """Place calls until PJSUA refuses; return how many it allowed.
 
     Runs on the PJSUA2 thread before any real call. ``pump(seconds)``

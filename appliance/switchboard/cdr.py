@@ -5,6 +5,8 @@ runs later in a transaction; times are taken by the caller on the PJSUA2
 thread, so the log is accurate even if the disk is slow. The rows are
 written by their owners, :mod:`appliance.store.calls` and
 :mod:`appliance.store.callbacks`; this module only defers the calls.
+
+Any: 12, the SQLCipher connection (the sqlcipher3 binding has no types) and JSON column values.
 """
 
 from __future__ import annotations

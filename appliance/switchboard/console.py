@@ -1,5 +1,11 @@
 """The agent console's commands (answer, hold, hang up, transfer, wrap-up), on the
-PJSUA2 thread: the control socket calls them for the web UI and the panel's buttons."""
+PJSUA2 thread: the control socket calls them for the web UI and the panel's buttons.
+
+The console acts through the agent desk and the same controller surface the desk
+uses (:class:`~appliance.switchboard.agents.DeskHost`).
+
+Any: 5, all JSON replies to the control socket.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +15,13 @@ from typing import Any
 from appliance.errors import SwitchboardError
 from appliance.privacy import mask_phone
 from appliance.switchboard import cdr
-from appliance.switchboard.agents import AgentDesk, NotRinging
+from appliance.switchboard.agents import AgentDesk, DeskHost, NotRinging
 
 
 class AgentConsole:
     def __init__(self, desk: AgentDesk) -> None:
         self.desk = desk
-        self.c = desk.c
+        self.c: DeskHost = desk.c
 
     def answer(self, station: str) -> dict[str, Any]:
         st = self.desk.get(station)

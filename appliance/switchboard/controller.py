@@ -5,6 +5,12 @@ pure IVR and ACD state machines, and executes the actions they return:
 prompts, music, timers, ringing stations, bridging, voicemail, callbacks.
 Everything it writes goes through the store writer; everything it
 announces goes through the event publisher; so it never blocks.
+
+It builds its helpers (desk, console, outbound, voicemail, scripts, GSM,
+sounds, records) and hands each itself as the narrow Protocol that helper
+declares (``DeskHost``, ``OutboundHost``, ...): the call path stays visible.
+
+Any: 0.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from typing import Any
+from datetime import datetime
 
 import pjsua2 as pj
 
@@ -23,17 +29,29 @@ from appliance import ivr as I
 from appliance import sip
 from appliance.clock import Clock
 from appliance.config import Config
+from appliance.errors import SwitchboardError
 from appliance.privacy import mask_phone
+from appliance.store import Store
+from appliance.store.callerid import CallerMatch
 from appliance.store.phones import normalize_caller
 from appliance.switchboard import cdr
 from appliance.switchboard.admission import Admission
+from appliance.switchboard.agents import AgentDesk
+from appliance.switchboard.console import AgentConsole
+from appliance.switchboard.gsm import GsmLine, GsmModem
 from appliance.switchboard.legs import Leg, SbAccount
-from appliance.switchboard.loop import PjLoop, TimerHandle
+from appliance.switchboard.lookup import CallerLookup
+from appliance.switchboard.loop import PjLoop
 from appliance.switchboard.media import MusicBank, write_music
 from appliance.switchboard.metrics import Metrics
-from appliance.switchboard.records import QueueRecords
+from appliance.switchboard.outbound import Outbound
+from appliance.switchboard.records import QueueRecords, Record
+from appliance.switchboard.scripts import ScriptRunner
 from appliance.switchboard.sounds import CallSounds
 from appliance.switchboard.state import ActiveCall
+from appliance.switchboard.timers import TimerHandle
+from appliance.switchboard.voicemail import Voicemail
+from appliance.switchboard.writer import StoreWriter
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +68,12 @@ class Controller:
         acd: A.Acd,
         ivr: I.Ivr,
         library: I.PromptLibrary,
-        writer: Any,
-        lookup: Any,
+        writer: StoreWriter | None,
+        lookup: CallerLookup,
         emit: Callable[..., None],
+        store: Store | None,
+        modem: GsmModem | None,
+        route_for: Callable[[], str],
     ) -> None:
         self.cfg = cfg
         self.loop = loop
@@ -60,7 +81,7 @@ class Controller:
         self.acd = acd
         self.ivr = ivr
         self.library = library
-        self.writer = writer
+        self._writer = writer
         self.lookup = lookup
         self.emit = emit
         self.calls: dict[str, ActiveCall] = {}
@@ -81,20 +102,25 @@ class Controller:
         self.music = MusicBank()  # one shared player per music source
         self.sounds = CallSounds(self)
         self.records = QueueRecords(self)
-        # Collaborators, attached by the service once built (they need the controller).
-        self.agents: Any = None
-        self.console: Any = None  # the agent console's commands
-        self.outbound: Any = None
-        self.voicemail: Any = None
-        self.reminders: Any = None  # reminder call scripts, when the reminders service runs
-        self.gsm: Any = None  # the GSM line (modem + gateway), when a modem is configured
+        self.agents = AgentDesk(self)
+        self.console = AgentConsole(self.agents)  # the agent console's commands
+        self.outbound = Outbound(self, route_for)
+        self.voicemail = Voicemail(self, store)
+        self.reminders = ScriptRunner(self)  # reminder call scripts
+        self.gsm = GsmLine(self, modem)  # the GSM line (modem + gateway); idle without a modem
         self.on_registration: Callable[[int, str, bool], None] | None = None
+
+    @property
+    def writer(self) -> StoreWriter:
+        if self._writer is None:
+            raise SwitchboardError("the switchboard needs the store")
+        return self._writer
 
     # -- bookkeeping ------------------------------------------------------------
     def soon(self, fn: Callable[[], None]) -> None:
         self.loop.soon(fn)
 
-    def now(self) -> Any:
+    def now(self) -> datetime:
         return self.clock.now()
 
     def new_id(self) -> str:
@@ -153,24 +179,23 @@ class Controller:
             started_at=self.now(),
         )
         leg.owner = call.id
-        call.extra["arrived"] = now
+        call.arrived = now
         self.calls[call.id] = call
         self.writer.db(cdr.start(call.id, "inbound", call.started_at, number, callee, "patient", route))
         log.info("call %s from %s", call.id[:8], mask_phone(number))
         self.emit("call.started", call_id=call.id, caller=number, route=route)
         self.soon(lambda: leg.answer_with(180))
         if number.startswith("+"):
-            deadline = self.loop.later(LOOKUP_WAIT_S, lambda: self._greet(call))
-            call.extra["lookup_deadline"] = deadline
+            call.lookup_deadline = self.loop.later(LOOKUP_WAIT_S, lambda: self.greet(call))
 
             call_id = call.id  # the reply crosses threads: it must not hold the call (or its leg)
 
-            def reply(match: Any) -> None:
+            def reply(match: CallerMatch | None) -> None:
                 self.loop.submit(self._lookup_done, call_id, match)
 
             self.lookup.lookup(number, reply)
         else:
-            self.soon(lambda: self._greet(call))
+            self.soon(lambda: self.greet(call))
 
     def on_rejected(self, source: str, code: int, raw: str) -> None:
         """PJSUA refused an INVITE by itself (every line in use): log the busy caller."""
@@ -199,7 +224,7 @@ class Controller:
         """Lines kept free when a caller is let in, so an agent can be rung for them."""
         return 1 if self.cfg.stations else 0
 
-    def _lookup_done(self, call_id: str, match: Any) -> None:
+    def _lookup_done(self, call_id: str, match: CallerMatch | None) -> None:
         call = self.calls.get(call_id)
         if call is None:
             return
@@ -208,30 +233,30 @@ class Controller:
             if len(match.patients) == 1:
                 call.patient_id = match.patients[0].patient_id
                 self.writer.db(cdr.update(call.id, patient_id=call.patient_id))
-        self._greet(call)
+        self.greet(call)
 
-    def _greet(self, call: ActiveCall) -> None:
-        deadline = call.extra.pop("lookup_deadline", None)
+    def greet(self, call: ActiveCall) -> None:
+        deadline, call.lookup_deadline = call.lookup_deadline, None
         if deadline is not None:
             deadline.cancel()
         if call.ended or call.answered:
             return
         call.answered = True
-        if not call.extra.pop("no_sip_answer", False):
+        no_sip_answer, call.no_sip_answer = call.no_sip_answer, False
+        if not no_sip_answer:
             call.leg.answer_with(200)
-            self.metrics.answer_delay.add((time.monotonic() - call.extra.get("arrived", time.monotonic())) * 1000)
+            arrived = call.arrived if call.arrived is not None else time.monotonic()
+            self.metrics.answer_delay.add((time.monotonic() - arrived) * 1000)
         call.state = "ivr"
         call.was_open = self.ivr.is_open()
         call.session = self.ivr.session(call.id, call.language)
-        call.extra["max_duration"] = self.loop.later(
-            self.cfg.sip.max_call_duration_s, lambda: self.end_call(call, "timeout")
-        )
+        call.max_duration = self.loop.later(self.cfg.sip.max_call_duration_s, lambda: self.end_call(call, "timeout"))
         self.writer.db(cdr.update(call.id, answered_at=self.now(), language=call.language))
         self.dirty = True
         if call.leg.media is not None:
             self.run(call.session.start(), "ivr")
         else:
-            call.extra["start_ivr"] = True
+            call.start_ivr = True
 
     # -- account events -------------------------------------------------------------------
     def on_message(self, source: str, content_type: str, body: str, from_uri: str) -> None:
@@ -251,20 +276,18 @@ class Controller:
             return
         call = self.calls.get(leg.owner)
         if call is None or leg is not call.leg:
-            if self.outbound is not None:
-                self.outbound.leg_media(leg)
+            self.outbound.leg_media(leg)
             return
-        if call.extra.pop("start_ivr", False) and call.session is not None:
+        start_ivr, call.start_ivr = call.start_ivr, False
+        if start_ivr and call.session is not None:
             self.run(call.session.start(), "ivr")
-        elif call.extra.get("pending_play") is not None:
-            action, owner = call.extra.pop("pending_play")
+        elif call.pending_play is not None:
+            (action, owner), call.pending_play = call.pending_play, None
             self.sounds.play(call, action, owner)
         elif call.music_file and call.music is None and call.player is None:
             self.sounds.music_on(call)
-        if self.outbound is not None:
-            self.outbound.leg_media(leg)
-        if self.reminders is not None:
-            self.reminders.media(call)
+        self.outbound.leg_media(leg)
+        self.reminders.media(call)
 
     def on_leg_digit(self, leg: Leg, digit: str, method: int) -> None:
         call = self.calls.get(leg.owner)
@@ -278,7 +301,7 @@ class Controller:
                 self.run(self.acd.on_digit(call.id, digit), "acd")
             elif call.state == "voicemail":
                 self.voicemail.digit(call, digit)
-            elif call.state == "script" and self.reminders is not None:
+            elif call.state == "script":
                 self.reminders.digit(call, digit)
         finally:
             self._digit_leg = None
@@ -295,9 +318,9 @@ class Controller:
         if state == pj.PJSIP_INV_STATE_CONFIRMED:
             if leg.role == "agent":
                 self.agents.leg_confirmed(leg)
-            elif self.outbound is not None:
+            else:
                 self.outbound.leg_confirmed(leg)
-        elif state == pj.PJSIP_INV_STATE_EARLY and leg.role == "outbound" and self.outbound is not None:
+        elif state == pj.PJSIP_INV_STATE_EARLY and leg.role == "outbound":
             self.outbound.leg_early(leg, code)
         elif state == pj.PJSIP_INV_STATE_DISCONNECTED:
             leg.gone = True
@@ -308,29 +331,27 @@ class Controller:
                 return
             call = self.calls.get(leg.owner)
             if call is not None and leg is call.leg:
-                self._caller_gone(call, code)
-            elif self.outbound is not None:
+                self.caller_gone(call, code)
+            else:
                 self.outbound.leg_gone(leg, code)
 
     # -- the end of a call --------------------------------------------------------------------
     def end_call(self, call: ActiveCall, by: str, code: int = 0) -> None:
         """The box (or an agent) ends the call; the caller's DISCONNECTED does the rest."""
-        call.extra.setdefault("ended_by", by)
+        if call.ended_by is None:
+            call.ended_by = by
         call.leg.end(code)
 
-    def _caller_gone(self, call: ActiveCall, code: int) -> None:
+    def caller_gone(self, call: ActiveCall, code: int) -> None:
         if call.ended:
             return
         call.ended = True
         self.sounds.stop(call)
         self.sounds.music_off(call)
-        for key in ("max_duration", "lookup_deadline", "answer_timer", "transfer_timer"):
-            handle = call.extra.pop(key, None)
-            if handle is not None:
-                handle.cancel()
+        call.cancel_timers()
         if call.state == "ivr" and call.session is not None:
             self.run(call.session.on_hangup(), "ivr")
-        if call.state == "script" and self.reminders is not None:
+        if call.state == "script":
             self.reminders.ended(call)
         if self.acd.has_call(call.id):
             self.run(self.acd.call_ended(call.id), "acd")
@@ -338,9 +359,8 @@ class Controller:
             self.voicemail.finish(call)
         if call.agent_leg is not None and not call.agent_leg.gone:
             call.agent_leg.end()
-        if self.outbound is not None:
-            self.outbound.caller_gone(call)
-        if call.route == "gsm" and self.gsm is not None:
+        self.outbound.caller_gone(call)
+        if call.route == "gsm":
             self.gsm.ended(call)
         for timer_id in [t for t in self.timers if t.startswith(f"ivr:{call.id}:")]:
             self.timers.pop(timer_id).cancel()
@@ -350,7 +370,7 @@ class Controller:
         if (
             not call.was_open
             and not call.voicemail_left
-            and not call.extra.get("transferred")  # the on-call doctor took it
+            and not call.transferred  # the on-call doctor took it
             and call.caller.startswith("+")
             and call.direction == "inbound"
         ):
@@ -359,7 +379,7 @@ class Controller:
                     call.id,
                     call.caller,
                     call.patient_id,
-                    self._front_desk_queue(),
+                    self.front_desk_queue(),
                     "after-hours",
                     self.now(),
                     self.now(),
@@ -374,31 +394,30 @@ class Controller:
                 language=call.language,
                 ivr_path=list(call.session.path) if call.session is not None else [],
                 hold_seconds=round(call.hold_total, 1),
-                hangup_by=call.extra.get("ended_by", "caller"),
+                hangup_by=call.ended_by or "caller",
                 sip_code=code or None,
             )
         )
         self.calls.pop(call.id, None)
         self.dirty = True
-        if self.reminders is not None:
-            self.reminders.call_gone(call)
+        self.reminders.call_gone(call)
         self.emit("call.ended", call_id=call.id, disposition=disposition)
         log.info("call %s ended: %s", call.id[:8], disposition)
 
     def _disposition(self, call: ActiveCall, code: int) -> str:
         if call.voicemail_left:
             return "voicemail"
-        if call.extra.get("transferred"):
+        if call.transferred:
             return "transferred"
         if call.direction == "outbound":
             return "answered" if call.answered else ("busy" if code == 486 else "failed")
         return "ivr"
 
-    def _front_desk_queue(self) -> str:
+    def front_desk_queue(self) -> str:
         return "front-desk" if "front-desk" in self.cfg.queues else next(iter(self.cfg.queues))
 
     # -- executing IVR and ACD actions -----------------------------------------------------------
-    def run(self, actions: Iterable[Any], owner: str) -> None:
+    def run(self, actions: Iterable[I.IvrAction | A.AcdAction], owner: str) -> None:
         for action in actions:
             try:
                 self._execute(action, owner)
@@ -406,7 +425,7 @@ class Controller:
                 log.exception("switchboard action %s failed", type(action).__name__)
         self.dirty = True
 
-    def _execute(self, a: Any, owner: str) -> None:
+    def _execute(self, a: I.IvrAction | A.AcdAction, owner: str) -> None:
         if isinstance(a, I.StartTimer):
             old = self.timers.pop(a.timer_id, None)
             if old is not None:
@@ -417,25 +436,14 @@ class Controller:
             handle = self.timers.pop(a.timer_id, None)
             if handle is not None:
                 handle.cancel()
-        elif isinstance(
-            a,
-            (
-                A.QueueEvent,
-                A.AgentStateChanged,
-                A.LeftQueue,
-                A.CallerAbandoned,
-                A.CallbackRequested,
-                A.CallbackResult,
-                A.WrapUpDone,
-            ),
-        ):
+        elif isinstance(a, Record):  # queue and agent events, callbacks, wrap-up
             self.records.record(a)
         elif isinstance(a, (A.RingAgent, A.CancelRing, A.ConnectAgent)):
             self.agents.execute(a)
         elif isinstance(a, (A.DialCallback, A.CancelCallback)):
             self.outbound.execute(a)
         else:
-            call = self.calls.get(getattr(a, "call_id", ""))
+            call = self.calls.get(a.call_id)
             if call is None or call.ended:
                 return
             if isinstance(a, I.Play):
@@ -480,5 +488,5 @@ class Controller:
                 self.run(call.session.on_timer(timer_id), "ivr")
         elif timer_id.startswith("acd:"):
             self.run(self.acd.on_timer(timer_id), "acd")
-        elif self.reminders is not None and timer_id.startswith("rem:"):
+        elif timer_id.startswith("rem:"):
             self.reminders.timer(timer_id)

@@ -24,6 +24,8 @@ Example:
     >>> sb = FakeSwitchboard(FakeClock(), lines=4, seed=1)                  # doctest: +SKIP
     >>> call_id = sb.place_call("+48601234567", script, results.append)    # doctest: +SKIP
     >>> sb.advance(120)                                                      # doctest: +SKIP
+
+Any: 1, a JSON reply.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ import os
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,8 +47,8 @@ from typing import Any
 from appliance.clock import Clock
 from appliance.config.reminders import SimulatedPatients
 from appliance.errors import CapacityError, SwitchboardError
-from appliance.ivr import CancelTimer, EnterQueue, Hangup, Play, StartTimer, StopPlayback
-from appliance.switchboard.scripts import CallResult
+from appliance.ivr import CancelTimer, EnterQueue, Hangup, IvrAction, Play, StartTimer, StopPlayback
+from appliance.switchboard.scripts import CallResult, CallScript
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +96,7 @@ class _Event:
 class _Call:
     call_id: str
     number: str
-    script: Any
+    script: CallScript
     on_result: Callable[[CallResult], None]
     behaviour: Behaviour
     route: str
@@ -140,7 +142,7 @@ class FakeSwitchboard:
         self.reminders_paused = False
         self.behaviours: dict[str, list[Behaviour]] = {}  # scripted patients by number, used in order
         self.calls: dict[str, _Call] = {}
-        self.placed: list[tuple[str, str, Any]] = []  # (call_id, number, attempt id) in dial order
+        self.placed: list[tuple[str, str, object]] = []  # (call_id, number, attempt id) in dial order
         self.results: list[CallResult] = []
         self.hold_seconds = 0.0  # line time used by finished calls
         self._events: list[tuple[float, int, _Event]] = []
@@ -156,7 +158,7 @@ class FakeSwitchboard:
     def place_call(
         self,
         number: str,
-        script: Any,
+        script: CallScript,
         on_result: Callable[[CallResult], None],
         *,
         purpose: str = "reminder",
@@ -290,7 +292,7 @@ class FakeSwitchboard:
             return Behaviour("answer")
         return draw(self.settings, self.rng)
 
-    def _log_dial(self, call_id: str, number: str, patient_id: int | None, attempt: Any) -> None:
+    def _log_dial(self, call_id: str, number: str, patient_id: int | None, attempt: object) -> None:
         if self.dial_log is None:
             return
         line = json.dumps(
@@ -315,7 +317,7 @@ class FakeSwitchboard:
             call.keys_left = ["1", b.key] if b.key != "9" else ["1", "9", "1"]
         self._execute(call, call.script.start())
 
-    def _execute(self, call: _Call, actions: list[Any]) -> None:
+    def _execute(self, call: _Call, actions: Sequence[IvrAction]) -> None:
         for action in actions:
             if call.ended:
                 return

@@ -17,29 +17,116 @@ modem's call:
 
 One GSM voice call at a time (the modem's line); the failover policy
 hands it out.
+
+Any: 1, the modem status's JSON view.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from concurrent.futures import Future
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pjsua2 as pj
 
+from appliance.config import Config
 from appliance.errors import CapacityError, SwitchboardError
 from appliance.privacy import mask_phone
 from appliance.station import protocol as P
 from appliance.store.phones import normalize_caller
 from appliance.switchboard import cdr
-from appliance.switchboard.legs import Leg
-from appliance.switchboard.state import ActiveCall
+from appliance.switchboard.legs import Leg, LegEvents, SbAccount
+from appliance.switchboard.loop import PjLoop
+from appliance.switchboard.records import QueueRecords
+from appliance.switchboard.state import ActiveCall, GsmState
+from appliance.switchboard.writer import StoreWriter
+
+if TYPE_CHECKING:
+    from appliance.switchboard.agents import AgentDesk
+    from appliance.switchboard.outbound import Outbound
 
 log = logging.getLogger(__name__)
 _FAIL = {"busy": "busy", "no-answer": "no-answer", "missed": "no-answer", "no-network": "failed"}
 
 
+class ModemCallState(Protocol):
+    @property
+    def state(self) -> str: ...
+
+
+class VoiceLine(Protocol):
+    """The failover policy's hold on the modem's one voice line."""
+
+    def voice_capacity(self) -> int: ...
+    def reserve_voice(self) -> bool: ...
+    def release_voice(self) -> None: ...
+
+
+class GsmModem(Protocol):
+    """What the switchboard uses of the modem service (its AT side)."""
+
+    @property
+    def failover(self) -> VoiceLine: ...
+    def answer(self) -> Future[None]: ...
+    def dial(self, number: str) -> Future[None]: ...
+    def hangup(self) -> Future[None]: ...
+    def call_state(self) -> ModemCallState: ...
+
+
+class RoutePolicy(VoiceLine, Protocol):
+    """The modem's failover policy: where outgoing calls go, and its one voice line."""
+
+    def route(self) -> str: ...
+
+
+class ModemStatusView(Protocol):
+    def event_data(self) -> dict[str, Any]: ...
+
+
+class ModemPort(GsmModem, Protocol):
+    """What the switchboard uses of the modem service."""
+
+    @property
+    def failover(self) -> RoutePolicy: ...
+    @property
+    def status(self) -> ModemStatusView: ...
+
+
+class GsmHost(LegEvents, Protocol):
+    """What the GSM line uses of the controller (its legs report to it too)."""
+
+    @property
+    def cfg(self) -> Config: ...
+    @property
+    def calls(self) -> dict[str, ActiveCall]: ...
+    @property
+    def legs(self) -> set[Leg]: ...
+    @property
+    def local(self) -> SbAccount | None: ...
+    @property
+    def loop(self) -> PjLoop: ...
+    @property
+    def writer(self) -> StoreWriter: ...
+    @property
+    def records(self) -> QueueRecords: ...
+    @property
+    def agents(self) -> AgentDesk: ...
+    @property
+    def outbound(self) -> Outbound: ...
+    def emit(self, kind: str, /, **data: object) -> None: ...
+    def new_id(self) -> str: ...
+    def now(self) -> datetime: ...
+    def track(self, leg: Leg) -> Leg: ...
+    def free_lines(self) -> int: ...
+    def agent_reserve(self) -> int: ...
+    def end_call(self, call: ActiveCall, by: str, code: int = 0) -> None: ...
+    def greet(self, call: ActiveCall) -> None: ...
+    def caller_gone(self, call: ActiveCall, code: int) -> None: ...
+
+
 class GsmLine:
-    def __init__(self, controller: Any, modem: Any) -> None:
+    def __init__(self, controller: GsmHost, modem: GsmModem | None) -> None:
         self.c = controller
         self.modem = modem  # ModemService or None
 
@@ -80,7 +167,7 @@ class GsmLine:
             id=self.c.new_id(),
             leg=None,  # type: ignore[arg-type]  # set just below
             direction="inbound",
-            purpose="patient",  # type: ignore[arg-type]
+            purpose="patient",
             route="gsm",
             caller=caller,
             callee="",
@@ -88,17 +175,17 @@ class GsmLine:
         )
         leg = self.c.track(Leg(self.c, self.c.local, role="caller", owner=call.id))
         call.leg = leg
-        call.extra["gsm"] = "in"
+        call.gsm = GsmState("in")
         self.c.calls[call.id] = call
         self.c.writer.db(cdr.start(call.id, "inbound", call.started_at, caller, "", "patient", "gsm"))
         try:
             self.invite(leg, "in")
         except (pj.Error, SwitchboardError) as exc:
             log.warning("cannot reach the GSM gateway: %s", exc)
-            call.extra["fail_outcome"] = "failed"
+            call.fail_outcome = "failed"
             leg.gone = True
             self.c.legs.discard(leg)
-            self.c._caller_gone(call, 503)
+            self.c.caller_gone(call, 503)
             return
         log.info("GSM call %s from %s", call.id[:8], mask_phone(caller))
         self.c.emit("call.started", call_id=call.id, caller=caller, route="gsm")
@@ -125,22 +212,29 @@ class GsmLine:
     def reserve(self) -> None:
         if not self.available:
             raise SwitchboardError("the GSM line is not available (modem or gateway down)")
+        assert self.modem is not None  # available says so
         if not self.modem.failover.reserve_voice():
             raise CapacityError("the GSM line is busy (one call at a time)")
 
     # -- both ---------------------------------------------------------------------------------
     def leg_confirmed(self, call: ActiveCall) -> None:
         """The gateway answered its leg."""
-        if call.extra.get("gsm") == "in":
+        gsm = call.gsm
+        if gsm is None:  # routed "gsm" by a SIP header, not placed by this line: handled as outgoing
+            gsm = call.gsm = GsmState("out")
+        if gsm.direction == "in":
+            assert self.modem is not None  # the call came from the modem
             future = self.modem.answer()
             future.add_done_callback(lambda f: self.c.loop.submit(self._answered_in, call, f.exception()))
-        elif not call.extra.get("gsm_dialed"):
-            call.extra["gsm_dialed"] = True
+        elif not gsm.dialed:
+            gsm.dialed = True
             try:
+                if self.modem is None:
+                    raise SwitchboardError("no GSM modem")
                 future = self.modem.dial(call.callee)
             except Exception as exc:  # ModemBusyError and friends: say why, end the leg
                 log.warning("GSM dial failed: %s", exc)
-                call.extra["fail_outcome"] = "failed"
+                call.fail_outcome = "failed"
                 self.c.end_call(call, "box")
                 return
             future.add_done_callback(lambda f: self.c.loop.submit(self._dial_taken, call, f.exception()))
@@ -152,13 +246,13 @@ class GsmLine:
             log.warning("the modem did not answer the GSM call: %s", error)
             self.c.end_call(call, "box")
             return
-        call.extra["no_sip_answer"] = True  # our leg is the outgoing one to the gateway
-        self.c._greet(call)
+        call.no_sip_answer = True  # our leg is the outgoing one to the gateway
+        self.c.greet(call)
 
     def _dial_taken(self, call: ActiveCall, error: BaseException | None) -> None:
         if error is not None and not call.ended:
             log.warning("the modem refused to dial: %s", error)
-            call.extra["fail_outcome"] = "failed"
+            call.fail_outcome = "failed"
             self.c.end_call(call, "box")
 
     def modem_state(self, state: str, reason: str) -> None:
@@ -176,7 +270,7 @@ class GsmLine:
             self.c.outbound.answered(call)
         elif state == "idle":
             if not call.answered:
-                call.extra["fail_outcome"] = _FAIL.get(reason, "failed")
+                call.fail_outcome = _FAIL.get(reason, "failed")
             self.c.end_call(call, "caller" if call.answered else "far-end")
 
     def ended(self, call: ActiveCall) -> None:

@@ -4,25 +4,39 @@ Runs on the control server's connection threads. Anything touching PJSUA2
 is handed to the switchboard thread (``loop.call``) and waited for with a
 timeout; store reads and writes that need no call state happen here,
 through the tables' owners in :mod:`appliance.store`.
+
+Any: 6, all JSON requests and replies of the control socket.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from appliance.control.protocol import Request
 from appliance.errors import ClinicBoxError, SwitchboardError, ValidationError
 from appliance.store import callbacks, calls
 from appliance.store.audit import AuditLog
 
+if TYPE_CHECKING:
+    from appliance.acd import AcdAction
+    from appliance.switchboard.controller import Controller
+    from appliance.switchboard.service import SwitchboardService
+
 log = logging.getLogger(__name__)
 
 CALLBACK_OUTCOMES = callbacks.STAFF_OUTCOMES
 
 
+def _agent_state(c: Controller, change: Callable[[], list[AcdAction]], state: str) -> dict[str, str]:
+    """Apply an agent's state change on the switchboard thread; the reply names the new state."""
+    c.run(change(), "acd")
+    return {"state": state}
+
+
 class ControlHandler:
-    def __init__(self, sb: Any) -> None:
+    def __init__(self, sb: SwitchboardService) -> None:
         self.sb = sb
 
     def snapshot(self) -> dict[str, Any]:
@@ -37,14 +51,14 @@ class ControlHandler:
         if cmd.startswith(("agent.", "call.")) and cmd != "call.note" and station not in c.cfg.stations:
             raise SwitchboardError(f"unknown station {station!r}; known: {', '.join(sorted(c.cfg.stations))}")
         if cmd == "agent.login":
-            return loop.call(lambda: c.run(c.acd.login(station), "acd") or {"state": "available"})
+            return loop.call(_agent_state, c, lambda: c.acd.login(station), "available")
         if cmd == "agent.logout":
-            return loop.call(lambda: c.run(c.acd.logout(station), "acd") or {"state": "logged-out"})
+            return loop.call(_agent_state, c, lambda: c.acd.logout(station), "logged-out")
         if cmd == "agent.pause":
             reason = str(args.get("reason", "") or "break")[:40]
-            return loop.call(lambda: c.run(c.acd.pause(station, reason), "acd") or {"state": "paused"})
+            return loop.call(_agent_state, c, lambda: c.acd.pause(station, reason), "paused")
         if cmd == "agent.unpause":
-            return loop.call(lambda: c.run(c.acd.unpause(station), "acd") or {"state": "available"})
+            return loop.call(_agent_state, c, lambda: c.acd.unpause(station), "available")
         if cmd == "call.answer":
             return loop.call(c.console.answer, station)
         if cmd == "call.hold":
@@ -95,9 +109,10 @@ class ControlHandler:
         number, status = callbacks.number_and_status(self.sb.require_store(), callback_id)
         if status not in ("open",):
             raise ValidationError(f"callback {callback_id} is {status}, not open")
-        return self.sb.loop.call(
+        reply: dict[str, Any] = self.sb.loop.call(
             self.sb.controller.outbound.console_callback, callback_id, number, station, "console", timeout=10
         )
+        return reply
 
     def _close_callback(self, callback_id: int, outcome: str, actor: str) -> dict[str, Any]:
         status = callbacks.staff_status(outcome)  # refuses an unknown outcome first

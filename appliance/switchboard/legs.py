@@ -5,12 +5,15 @@ one). Its callbacks run inside ``libHandleEvents`` and immediately hand
 the event to the controller through ``loop.soon``; the controller decides.
 The controller keeps every Leg referenced until it has processed the
 DISCONNECTED state, because a Call Python forgets is destroyed under PJSUA2.
+
+Any: 9, all pjsua2 objects (callback parameters, accounts, the call's AudioMedia).
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import pjsua2 as pj
@@ -36,7 +39,7 @@ class LegEvents(Protocol):
 
     def on_reg_state(self, account: SbAccount, code: int, reason: str, active: bool) -> None: ...
 
-    def soon(self, fn: Any) -> None: ...
+    def soon(self, fn: Callable[[], None]) -> None: ...
 
 
 class Leg(LoopOwned, pj.Call):  # type: ignore[misc]

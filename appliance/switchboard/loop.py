@@ -9,6 +9,9 @@ object is touched. PJSUA2 callbacks only record what happened and queue
 the reaction with :meth:`PjLoop.soon`, so no object is destroyed inside its
 own callback. Nothing on this thread blocks: no DB writes, no TTS, no
 serial I/O.
+
+Any: 14, pjsua2 objects (4: endpoint, log entry, rejected-call parameters, accounts kept
+alive) and the command queue (10: any function, with its arguments and result, runs on the loop).
 """
 
 from __future__ import annotations

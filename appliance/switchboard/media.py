@@ -3,6 +3,8 @@
 Every object here is created, connected and destroyed on the PJSUA2
 thread. Callbacks (end of a prompt, a captured frame) only record and
 queue; the owner destroys players later, never inside their own callback.
+
+Any: 2, both pjsua2 media frames.
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""What the switchboard measures about itself (shown by doctor and bench.calls)."""
+"""What the switchboard measures about itself (shown by doctor and bench.calls).
+
+Any: 1, the metrics as JSON.
+"""
 
 from __future__ import annotations
 

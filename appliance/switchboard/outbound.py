@@ -10,24 +10,36 @@
   a script (the reminders module).
 
 Routes: the SIP trunk, or the GSM gateway when the failover policy says
-the trunk is down (``route_for`` is injected by the service).
+the trunk is down (``route_for`` is handed in by the service).
+
+Any: 0.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
 
 import pjsua2 as pj
 
 from appliance import acd as A
+from appliance.config import Config
 from appliance.errors import CapacityError, SwitchboardError
-from appliance.ivr import Play, PromptRef
+from appliance.ivr import IvrAction, Play, PromptRef
 from appliance.privacy import mask_phone
 from appliance.switchboard import cdr
-from appliance.switchboard.legs import Leg
-from appliance.switchboard.state import ActiveCall
+from appliance.switchboard.legs import Leg, LegEvents, SbAccount
+from appliance.switchboard.loop import PjLoop
+from appliance.switchboard.records import QueueRecords
+from appliance.switchboard.state import ActiveCall, ConsoleCallback, GsmState, OutboundState, TransferState
+from appliance.switchboard.writer import StoreWriter
+
+if TYPE_CHECKING:
+    from appliance.switchboard.agents import AgentDesk
+    from appliance.switchboard.gsm import GsmLine
+    from appliance.switchboard.sounds import CallSounds
 
 log = logging.getLogger(__name__)
 RING_TIMEOUT_S = 45.0
@@ -44,10 +56,48 @@ def outcome_of(code: int) -> str:
     return "failed"
 
 
+class OutboundHost(LegEvents, Protocol):
+    """What outgoing calls use of the controller (their legs report to it too)."""
+
+    dirty: bool
+
+    @property
+    def cfg(self) -> Config: ...
+    @property
+    def calls(self) -> dict[str, ActiveCall]: ...
+    @property
+    def acd(self) -> A.Acd: ...
+    @property
+    def legs(self) -> set[Leg]: ...
+    @property
+    def local(self) -> SbAccount | None: ...
+    @property
+    def trunk(self) -> SbAccount | None: ...
+    @property
+    def loop(self) -> PjLoop: ...
+    @property
+    def writer(self) -> StoreWriter: ...
+    @property
+    def sounds(self) -> CallSounds: ...
+    @property
+    def records(self) -> QueueRecords: ...
+    @property
+    def agents(self) -> AgentDesk: ...
+    @property
+    def gsm(self) -> GsmLine: ...
+    def emit(self, kind: str, /, **data: object) -> None: ...
+    def run(self, actions: Iterable[IvrAction | A.AcdAction], owner: str) -> None: ...
+    def new_id(self) -> str: ...
+    def now(self) -> datetime: ...
+    def track(self, leg: Leg) -> Leg: ...
+    def free_lines(self) -> int: ...
+    def end_call(self, call: ActiveCall, by: str, code: int = 0) -> None: ...
+
+
 class Outbound:
-    def __init__(self, controller: Any) -> None:
+    def __init__(self, controller: OutboundHost, route_for: Callable[[], str] = lambda: "trunk") -> None:
         self.c = controller
-        self.route_for: Callable[[], str] = lambda: "trunk"
+        self.route_for = route_for
         self.gsm_uri: str | None = None  # set when the GSM gateway is known
         self._play_ids = 10_000_000
 
@@ -56,7 +106,8 @@ class Outbound:
         """Whether an outgoing call has a route right now (the ACD waits with callbacks until so)."""
         route = self.route_for()
         if route == "gsm":
-            return bool(self.c.gsm.available) and self.c.gsm.modem.failover.voice_capacity() > 0
+            modem = self.c.gsm.modem
+            return self.c.gsm.available and modem is not None and modem.failover.voice_capacity() > 0
         return route != "none"
 
     def target(self, number: str, route: str) -> str:
@@ -111,16 +162,16 @@ class Outbound:
         )
         leg = self.c.track(Leg(self.c, account, role="caller", owner=call.id))
         call.leg = leg
-        call.extra.update(on_answer=on_answer, on_fail=on_fail)
+        call.outbound = state = OutboundState(on_answer, on_fail)
         self.c.calls[call.id] = call
         try:
             if route == "gsm":
-                call.extra["gsm"] = "out"
+                call.gsm = GsmState("out")
                 self.c.gsm.invite(leg, "out")
             else:
                 leg.makeCall(uri, pj.CallOpParam(True))
         except (pj.Error, SwitchboardError) as exc:
-            if route == "gsm":
+            if route == "gsm" and self.c.gsm.modem is not None:  # reserved above, so there is one
                 self.c.gsm.modem.failover.release_voice()
             self.c.calls.pop(call.id, None)
             leg.gone = True
@@ -131,14 +182,14 @@ class Outbound:
                 call.id, "outbound", call.started_at, self.c.cfg.trunk.caller_id, number, purpose, route, patient_id
             )
         )
-        call.extra["answer_timer"] = self.c.loop.later(timeout_s, lambda: self._no_answer(call))
+        state.answer_timer = self.c.loop.later(timeout_s, lambda: self._no_answer(call))
         log.info("calling %s (%s via %s)", mask_phone(number), purpose, route)
         self.c.emit("call.started", call_id=call.id, caller=number, route=route, direction="outbound", purpose=purpose)
         return call
 
     def _no_answer(self, call: ActiveCall) -> None:
         if not call.answered and not call.ended:
-            call.extra["fail_outcome"] = "no-answer"
+            call.fail_outcome = "no-answer"
             self.c.end_call(call, "timeout")
 
     # -- leg events ----------------------------------------------------------------------------
@@ -161,18 +212,19 @@ class Outbound:
     def answered(self, call: ActiveCall) -> None:
         """The patient picked up an outgoing call (SIP 200, or the modem's call went active)."""
         call.answered = True
-        timer = call.extra.pop("answer_timer", None)
-        if timer is not None:
+        state = call.outbound
+        if state is not None and state.answer_timer is not None:
+            timer, state.answer_timer = state.answer_timer, None
             timer.cancel()
-        call.state = "talking" if call.extra.get("station") else "answered"
+        call.state = "talking" if call.console else "answered"
         self.c.writer.db(cdr.update(call.id, answered_at=self.c.now()))
-        call.extra["max_duration"] = self.c.loop.later(
+        call.max_duration = self.c.loop.later(
             self.c.cfg.sip.max_call_duration_s, lambda: self.c.end_call(call, "timeout")
         )
-        hook = call.extra.get("on_answer")
+        hook = state.on_answer if state is not None else None
         if hook is not None:
             hook(call)
-        if call.extra.get("station"):
+        if call.console:
             self._bridge_console(call)
         self.c.dirty = True
 
@@ -181,20 +233,18 @@ class Outbound:
             self._transfer_answered(leg)
             return
         call = self.c.calls.get(leg.owner)
-        station = call.extra.get("station") if call is not None else None
-        if station and call is not None and call.answered:
+        if call is not None and call.console and call.answered:
             self._bridge_console(call)
 
     def leg_gone(self, leg: Leg, code: int) -> None:
         """A transfer leg ended (the caller's own legs go through the controller)."""
         call = self.c.calls.get(leg.owner)
-        if call is None or call.extra.get("transfer_leg") is not leg:
+        if call is None or call.transfer is None or call.transfer.leg is not leg:
             return
-        call.extra.pop("transfer_leg", None)
-        timer = call.extra.pop("transfer_timer", None)
-        if timer is not None:
-            timer.cancel()
-        if call.extra.get("transferred"):
+        transfer, call.transfer = call.transfer, None
+        if transfer.timer is not None:
+            transfer.timer.cancel()
+        if call.transferred:
             self.c.end_call(call, "far-end")
         else:
             log.warning("transfer of call %s failed (%d)", call.id[:8], code)
@@ -202,28 +252,27 @@ class Outbound:
 
     def caller_gone(self, call: ActiveCall) -> None:
         """The patient's leg ended: finish whatever this call was for."""
-        leg = call.extra.pop("transfer_leg", None)
-        if leg is not None and not leg.gone:
-            leg.end()
-        station = call.extra.get("station")
-        if station:
-            self._console_done(call, station)
+        transfer, call.transfer = call.transfer, None  # its timer was cancelled by the controller
+        if transfer is not None and not transfer.leg.gone:
+            transfer.leg.end()
+        if call.console:
+            self._console_done(call, call.console)
         if call.direction != "outbound" or call.answered:
             return
-        outcome = call.extra.get("fail_outcome") or outcome_of(call.leg.code)
+        outcome = call.fail_outcome or outcome_of(call.leg.code)
         call.outcome = {"busy": "busy"}.get(outcome, "failed")
-        hook = call.extra.get("on_fail")
+        hook = call.outbound.on_fail if call.outbound is not None else None
         if hook is not None:
             hook(call, outcome)
 
     # -- the ACD's callbacks --------------------------------------------------------------------
-    def execute(self, a: Any) -> None:
+    def execute(self, a: A.DialCallback | A.CancelCallback) -> None:
         if isinstance(a, A.DialCallback):
             self._dial_callback(a)
         elif isinstance(a, A.CancelCallback):
             for call in list(self.c.calls.values()):
-                if call.extra.get("callback_request") == a.request_id and not call.answered:
-                    call.extra["fail_outcome"] = "cancelled"
+                if call.outbound and call.outbound.callback_request == a.request_id and not call.answered:
+                    call.fail_outcome = "cancelled"
                     self.c.end_call(call, "box")
 
     def _dial_callback(self, a: A.DialCallback) -> None:
@@ -243,7 +292,8 @@ class Outbound:
             log.warning("callback dial failed: %s", exc)
             self.c.soon(lambda: self.c.run(self.c.acd.callback_failed(a.request_id, "failed"), "acd"))
             return
-        call.extra["callback_request"] = a.request_id
+        assert call.outbound is not None  # dial() made it
+        call.outbound.callback_request = a.request_id
         call.queue = a.queue
         self.c.writer.db(
             cdr.queue_event(a.request_id, self.c.now(), a.queue, "callback-dial", a.agent, {"call_id": call.id})
@@ -259,14 +309,14 @@ class Outbound:
         self.c.run(self.c.acd.callback_connected(request_id, call.id), "acd")
 
     # -- console-initiated callback -------------------------------------------------------------
-    def console_callback(self, callback_id: int, number: str, station: str, actor: str) -> dict[str, Any]:
+    def console_callback(self, callback_id: int, number: str, station: str, actor: str) -> dict[str, str]:
         desk = self.c.agents
         st = desk.get(station)
         if st.leg is not None or not st.reachable:
             raise SwitchboardError(f"{st.name} is busy or unavailable")
         call = self.dial(number, purpose="callback")
         self.c.records.withdraw_callback(number)  # the ACD must not call them back a second time
-        call.extra.update(station=station, callback_id=callback_id, actor=actor)
+        call.console = ConsoleCallback(station, callback_id, actor)
         self.c.run(self.c.acd.pause(station, "callback"), "acd")
         st.call, st.direct = call.id, True
         desk.invite(st, call.id, "accepted")
@@ -275,25 +325,26 @@ class Outbound:
         return {"call_id": call.id}
 
     def _bridge_console(self, call: ActiveCall) -> None:
-        st = self.c.agents.stations.get(call.extra.get("station", ""))
+        st = self.c.agents.stations.get(call.console.station if call.console else "")
         if st is not None and st.leg is not None and st.leg.media is not None and call.leg.media is not None:
             self.c.agents.bridge(st, call)
             self.c.writer.db(cdr.update(call.id, agent_answered_at=self.c.now()))
 
-    def _console_done(self, call: ActiveCall, station: str) -> None:
+    def _console_done(self, call: ActiveCall, console: ConsoleCallback) -> None:
+        station = console.station
         st = self.c.agents.stations.get(station)
         if st is not None and st.leg is not None and st.call == call.id:
             st.leg.end()
         self.c.run(self.c.acd.unpause(station), "acd")
         status = "done" if call.answered else "failed"
-        outcome = "answered" if call.answered else (call.extra.get("fail_outcome") or outcome_of(call.leg.code))
+        outcome = "answered" if call.answered else (call.fail_outcome or outcome_of(call.leg.code))
         self.c.writer.db(
             cdr.callback_status(
-                call.extra["callback_id"],
+                console.callback_id,
                 status if status == "done" else "open",
                 outcome,
                 self.c.now(),
-                call.extra.get("actor"),
+                console.actor,
             )
         )
 
@@ -312,7 +363,7 @@ class Outbound:
             return
         account = self.c.trunk if route == "trunk" and self.c.trunk is not None else self.c.local
         leg = self.c.track(Leg(self.c, account, role="outbound", owner=call.id))
-        call.extra["transfer_leg"] = leg
+        call.transfer = transfer = TransferState(leg)
         call.state = "dialing"
         call.music_file = "builtin"
         self.c.sounds.music_on(call)
@@ -321,17 +372,17 @@ class Outbound:
         except pj.Error as exc:
             leg.gone = True
             self.c.legs.discard(leg)
-            call.extra.pop("transfer_leg", None)
+            call.transfer = None
             log.warning("transfer call failed: %s", exc.reason)
             self._transfer_failed(call)
             return
         # A phone left ringing (or a provider that never gives up) must not hold the caller forever.
-        call.extra["transfer_timer"] = self.c.loop.later(RING_TIMEOUT_S, lambda: self._transfer_unanswered(leg))
+        transfer.timer = self.c.loop.later(RING_TIMEOUT_S, lambda: self._transfer_unanswered(leg))
         self.c.writer.db(cdr.update(call.id, callee=number))
 
     def _transfer_unanswered(self, leg: Leg) -> None:
         call = self.c.calls.get(leg.owner)
-        if call is not None and call.extra.get("transfer_leg") is leg and not call.extra.get("transferred"):
+        if call is not None and call.transfer is not None and call.transfer.leg is leg and not call.transferred:
             leg.end(487)  # leg_gone follows and takes the fallback
 
     def _transfer_failed(self, call: ActiveCall) -> None:
@@ -346,18 +397,19 @@ class Outbound:
 
     def _transfer_answered(self, leg: Leg) -> None:
         call = self.c.calls.get(leg.owner)
-        if call is None or call.extra.get("transfer_leg") is not leg or leg.media is None or call.leg.media is None:
+        transfer = call.transfer if call is not None else None
+        if call is None or transfer is None or transfer.leg is not leg or leg.media is None or call.leg.media is None:
             return
         if leg.state != pj.PJSIP_INV_STATE_CONFIRMED:
             return
-        timer = call.extra.pop("transfer_timer", None)
-        if timer is not None:
+        if transfer.timer is not None:
+            timer, transfer.timer = transfer.timer, None
             timer.cancel()
         self.c.sounds.music_off(call)
         call.leg.media.startTransmit(leg.media)
         leg.media.startTransmit(call.leg.media)
         call.state = "talking"
-        call.extra["transferred"] = True
+        call.transferred = True
         call.outcome = "transferred"
         self.c.dirty = True
 
@@ -366,16 +418,16 @@ class Outbound:
         """Play a prompt (or several, in order) that cannot be interrupted, then ``then``."""
         self._play_ids += 1
         play_id = self._play_ids
-        call.extra["after_play"] = (play_id, then)
+        call.after_play = (play_id, then)
         language = call.language or self.c.cfg.clinic.default_language
         keys = (key,) if isinstance(key, str) else key
         prompts = tuple(PromptRef(k) for k in keys)
         self.c.sounds.play(call, Play(call.id, prompts, language, False, play_id), "outbound")
 
     def prompt_done(self, call: ActiveCall, play_id: int) -> None:
-        pending = call.extra.get("after_play")
+        pending = call.after_play
         if pending is not None and pending[0] == play_id:
-            call.extra.pop("after_play")
+            call.after_play = None
             pending[1]()
 
     def busy_lines(self) -> int:

@@ -14,6 +14,8 @@ make that happen on another thread, where PJSUA2 aborts the process
   holding a call, say. :class:`LoopOwned` objects whose last reference goes
   away off the loop thread are parked instead of freed (:func:`park`),
   and the loop lets go of them on its next turn (:func:`release`).
+
+Any: 4, all pjsua2 objects (parked for release, and the constructor arguments passed on to them).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import gc
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -94,7 +97,7 @@ class Collector:
     also spaces them out.
     """
 
-    def __init__(self, clock: Any = time.monotonic) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._was_enabled = False
         self._next_full = 0.0

@@ -3,25 +3,61 @@
 Queue and agent events, first answers and wrap-up times go to the call log;
 abandoned, busy and "call me back" callers go on the callback list, one open
 entry per number, and a patient who gets through is not called back.
+
+Any: 0.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Protocol
 
 from appliance import acd as A
+from appliance.ivr import IvrAction
 from appliance.privacy import mask_phone
 from appliance.switchboard import cdr
+from appliance.switchboard.state import ActiveCall
+from appliance.switchboard.writer import StoreWriter
 
 log = logging.getLogger(__name__)
 
+#: What the ACD reports for the record (the controller hands these over).
+Record = (
+    A.QueueEvent
+    | A.AgentStateChanged
+    | A.LeftQueue
+    | A.CallerAbandoned
+    | A.CallbackRequested
+    | A.CallbackResult
+    | A.WrapUpDone
+)
+
+
+class RecordsHost(Protocol):
+    """What the queue records use of the controller."""
+
+    @property
+    def acd(self) -> A.Acd: ...
+    @property
+    def calls(self) -> dict[str, ActiveCall]: ...
+    @property
+    def writer(self) -> StoreWriter: ...
+    @property
+    def capacity_allowed(self) -> int: ...
+    def emit(self, kind: str, /, **data: object) -> None: ...
+    def run(self, actions: Iterable[IvrAction | A.AcdAction], owner: str) -> None: ...
+    def new_id(self) -> str: ...
+    def now(self) -> datetime: ...
+    def front_desk_queue(self) -> str: ...
+
 
 class QueueRecords:
-    def __init__(self, controller: Any) -> None:
+    def __init__(self, controller: RecordsHost) -> None:
         self.c = controller
 
-    def record(self, a: Any) -> None:
+    def record(self, a: Record) -> None:
         """Write one of the ACD's records (queue and agent events, callbacks, wrap-up)."""
         if isinstance(a, A.QueueEvent):
             self.c.writer.db(cdr.queue_event(a.call_id, a.at, a.queue, a.event, a.agent, dict(a.data)))
@@ -79,6 +115,6 @@ class QueueRecords:
         self.c.writer.db(cdr.start(cid, "inbound", now, number, callee, "patient", route))
         self.c.writer.db(cdr.update(cid, ended_at=now, disposition="busy", sip_code=code, hangup_by="box"))
         if number.startswith("+"):
-            self.c.writer.db(cdr.callback_open(cid, number, None, self.c._front_desk_queue(), "busy", now, now, 0.0))
+            self.c.writer.db(cdr.callback_open(cid, number, None, self.c.front_desk_queue(), "busy", now, now, 0.0))
             self.c.emit("callback.new", call_id=cid, source="busy")
         self.c.emit("call.busy", caller=number)

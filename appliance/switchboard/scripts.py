@@ -19,18 +19,25 @@ for the front desk: joins the queue with its priority) and ``Hangup``)::
 Use :meth:`SwitchboardService.place_call` from any thread; the result
 (:class:`CallResult`) comes back once per call through ``on_result``,
 called on the PJSUA2 thread: hand it to your own thread, never block.
+
+Any: 0.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from appliance.ivr import EnterQueue
+from appliance.acd import AcdAction
+from appliance.ivr import EnterQueue, IvrAction, StartTimer
+from appliance.switchboard.loop import PjLoop
 from appliance.switchboard.outbound import outcome_of
-from appliance.switchboard.state import ActiveCall
+from appliance.switchboard.state import ActiveCall, ScriptState
+
+if TYPE_CHECKING:
+    from appliance.switchboard.outbound import Outbound
 
 log = logging.getLogger(__name__)
 
@@ -38,15 +45,23 @@ log = logging.getLogger(__name__)
 class CallScript(Protocol):
     outcome: str | None
 
-    def start(self) -> list[Any]: ...
+    def start(self) -> Sequence[IvrAction]: ...
+    def on_digit(self, digit: str) -> Sequence[IvrAction]: ...
+    def on_prompt_done(self, play_id: int) -> Sequence[IvrAction]: ...
+    def on_timer(self, timer_id: str) -> Sequence[IvrAction]: ...
+    def on_hangup(self) -> Sequence[IvrAction]: ...
 
-    def on_digit(self, digit: str) -> list[Any]: ...
 
-    def on_prompt_done(self, play_id: int) -> list[Any]: ...
+class ScriptHost(Protocol):
+    """What the script runner uses of the controller."""
 
-    def on_timer(self, timer_id: str) -> list[Any]: ...
-
-    def on_hangup(self) -> list[Any]: ...
+    @property
+    def loop(self) -> PjLoop: ...
+    @property
+    def calls(self) -> dict[str, ActiveCall]: ...
+    @property
+    def outbound(self) -> Outbound: ...
+    def run(self, actions: Iterable[IvrAction | AcdAction], owner: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -61,7 +76,7 @@ class CallResult:
 class ScriptRunner:
     """Installed as ``controller.reminders``; routes call events to scripts."""
 
-    def __init__(self, controller: Any) -> None:
+    def __init__(self, controller: ScriptHost) -> None:
         self.c = controller
         self.scripts: dict[str, tuple[CallScript, Callable[[CallResult], None]]] = {}
 
@@ -80,11 +95,11 @@ class ScriptRunner:
 
         def answered(call: ActiveCall) -> None:
             call.state = "script"
-            call.extra["script_started"] = self.c.loop.last_tick
+            call.script = ScriptState(self.c.loop.last_tick)
             if call.leg.media is not None:
                 self._run(call, script.start())
             else:
-                call.extra["script_pending_start"] = True
+                call.script.pending_start = True
 
         def failed(call: ActiveCall, outcome: str) -> None:
             self._finish(call, answered=False, outcome=outcome)
@@ -104,7 +119,8 @@ class ScriptRunner:
     # -- events from the controller ----------------------------------------------------
     def media(self, call: ActiveCall) -> None:
         entry = self.scripts.get(call.id)
-        if entry is not None and call.extra.pop("script_pending_start", False):
+        if entry is not None and call.script is not None and call.script.pending_start:
+            call.script.pending_start = False
             self._run(call, entry[0].start())
 
     def digit(self, call: ActiveCall, digit: str) -> None:
@@ -120,8 +136,8 @@ class ScriptRunner:
     def timer(self, timer_id: str) -> None:
         for call_id, (script, _) in list(self.scripts.items()):
             call = self.c.calls.get(call_id)
-            if call is not None and call.state == "script" and timer_id in call.extra.get("script_timers", set()):
-                call.extra["script_timers"].discard(timer_id)
+            if call is not None and call.state == "script" and call.script and timer_id in call.script.timers:
+                call.script.timers.discard(timer_id)
                 self._run(call, script.on_timer(timer_id))
                 return
 
@@ -136,14 +152,14 @@ class ScriptRunner:
             self._finish(call, answered=True, outcome=self.scripts[call.id][0].outcome or "hung-up")
 
     # -- internals ------------------------------------------------------------------------
-    def _run(self, call: ActiveCall, actions: list[Any]) -> None:
+    def _run(self, call: ActiveCall, actions: Sequence[IvrAction]) -> None:
+        state = call.script  # made when the patient answered, before any action runs
         for action in actions:
-            name = type(action).__name__
-            if name == "StartTimer":
-                call.extra.setdefault("script_timers", set()).add(action.timer_id)
-            if isinstance(action, EnterQueue):
+            if isinstance(action, StartTimer) and state is not None:
+                state.timers.add(action.timer_id)
+            if isinstance(action, EnterQueue) and state is not None:
                 entry = self.scripts.get(call.id)
-                call.extra["script_outcome_at_queue"] = entry[0].outcome if entry else None
+                state.outcome_at_queue = entry[0].outcome if entry else None
             self.c.run([action], "script")
 
     def _finish(self, call: ActiveCall, *, answered: bool, outcome: str) -> None:
@@ -151,7 +167,7 @@ class ScriptRunner:
         if entry is None:
             return
         seconds = 0.0
-        started = call.extra.get("script_started")
+        started = call.script.started if call.script is not None else None
         if answered and started is not None:
             seconds = max(0.0, self.c.loop.last_tick - started)
         result = CallResult(call.id, answered, outcome, round(seconds, 1), call.route)

@@ -5,6 +5,8 @@ the PJSUA2 thread (endpoint, capacity probe, accounts, stations, stored
 callbacks), trunk monitor, event publisher, control socket. Stop in
 reverse. ``healthy()`` feeds systemd's watchdog: a stuck PJSUA2 loop stops
 the pings and systemd restarts the core.
+
+Any: 10, a pjsua2 AccountConfig and 9 JSON views, replies and event payloads.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pjsua2 as pj
@@ -32,20 +35,17 @@ from appliance.store.audit import AuditLog
 from appliance.store.settings import NIGHT_MODE, RuntimeSettings
 from appliance.store.timefmt import from_db
 from appliance.switchboard import snapshot as snap
-from appliance.switchboard.agents import GATEWAY_STATION, AgentDesk
+from appliance.switchboard.agents import GATEWAY_STATION
 from appliance.switchboard.capacity import Capacity
-from appliance.switchboard.console import AgentConsole
 from appliance.switchboard.controller import Controller
-from appliance.switchboard.gsm import GsmLine
+from appliance.switchboard.gsm import ModemPort
 from appliance.switchboard.handler import ControlHandler
 from appliance.switchboard.legs import SbAccount
 from appliance.switchboard.lookup import CallerLookup
 from appliance.switchboard.loop import PjLoop
-from appliance.switchboard.outbound import Outbound
 from appliance.switchboard.provider import ProviderResolver
-from appliance.switchboard.scripts import CallResult, CallScript, ScriptRunner
+from appliance.switchboard.scripts import CallResult, CallScript
 from appliance.switchboard.trunk import TrunkMonitor
-from appliance.switchboard.voicemail import Voicemail
 from appliance.switchboard.writer import StoreWriter
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,13 @@ class SwitchboardService:
     name = "switchboard"
 
     def __init__(
-        self, cfg: Config, clock: Clock, bus: EventBus, store: Store | None, config_path: Any = None, modem: Any = None
+        self,
+        cfg: Config,
+        clock: Clock,
+        bus: EventBus,
+        store: Store | None,
+        config_path: Path | None = None,
+        modem: ModemPort | None = None,
     ) -> None:
         self.cfg = cfg
         self.clock = clock
@@ -102,22 +108,17 @@ class SwitchboardService:
             writer=self.writer,
             lookup=self.lookup,
             emit=self.emit,
+            store=store,
+            modem=modem,
+            route_for=self.route,  # outgoing calls: the trunk, or the modem's when failover says so
         )
         c = self.controller
-        c.agents = AgentDesk(c)
-        c.console = AgentConsole(c.agents)
-        c.outbound = Outbound(c)
-        c.outbound.route_for = self.route
         c.on_registration = self.trunk.on_registration
-        # The provider's address from DNS, re-resolved off this thread (offline boot, renumbering).
-        self.provider = ProviderResolver(
+        self.provider = ProviderResolver(  # the provider's address from DNS, re-resolved off this thread
             lambda: self.controller.admission.resolve_target(),
             lambda host, nets: self.loop.submit(self.controller.admission.set_resolved, host, nets),
         )
         self.trunk.on_registered.append(self.provider.kick)
-        c.voicemail = Voicemail(c, store)
-        c.reminders = ScriptRunner(c)
-        c.gsm = GsmLine(c, modem)
         c.acd.free_lines = c.free_lines  # the ACD rings agents only on a line that is free
         c.acd.can_dial = c.outbound.can_dial  # and calls patients back only when a route is up
         self._free_lines = c.free_lines()
@@ -130,7 +131,7 @@ class SwitchboardService:
         self.loop.on_stopping.append(self._on_loop_stopping)
         self._last_second = 0.0
         self._last_summary: dict[str, Any] = {}
-        self._unsubscribe: Any = None
+        self._unsubscribe: Callable[[], None] | None = None
 
     # -- lifecycle -------------------------------------------------------------------
     def start(self) -> None:
@@ -341,7 +342,7 @@ class SwitchboardService:
                 return
             self.bus.emit(item[0], **item[1])
 
-    def _on_bus(self, event: Any) -> None:
+    def _on_bus(self, event: Event) -> None:
         if event.kind == "modem.status":
             data = dict(event.data)
             if "signal" in data:

@@ -1,20 +1,27 @@
 """The live picture of the box for the control socket (wallboard, console,
 doctor, LEDs). Built on the PJSUA2 thread from plain values, then handed
-over as an immutable dict; readers on other threads never touch PJSUA2."""
+over as an immutable dict; readers on other threads never touch PJSUA2.
+
+Any: 4, all JSON values of the snapshot.
+"""
 
 from __future__ import annotations
 
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from appliance import __version__
 from appliance.store.connection import sqlite_memory_used
 from appliance.switchboard.media import PromptPlayer
 from appliance.switchboard.owned import LoopOwned
 
+if TYPE_CHECKING:
+    from appliance.clock import Clock
+    from appliance.switchboard.service import SwitchboardService
 
-def _active_ports(sb: Any) -> int | None:
+
+def _active_ports(sb: SwitchboardService) -> int | None:
     """Ports on the conference bridge now (this runs on the PJSUA2 thread)."""
     ep = getattr(sb.loop, "ep", None)
     try:
@@ -23,7 +30,7 @@ def _active_ports(sb: Any) -> int | None:
         return None
 
 
-def build(sb: Any) -> dict[str, Any]:
+def build(sb: SwitchboardService) -> dict[str, Any]:
     c = sb.controller
     acd = c.acd.snapshot()
     stations = c.agents.view()
@@ -143,7 +150,7 @@ def panel_summary(snapshot: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _clock(clock: Any) -> dict[str, Any]:
+def _clock(clock: Clock) -> dict[str, Any]:
     """The core's view of its clock (it alone hears the mobile network's time)."""
     state = clock.sync_state()
     return {"trusted": state.trusted, "source": state.source, "detail": state.detail}

@@ -4,38 +4,85 @@ A prompt sequence plays through a :class:`PromptPlayer`; whoever started it
 (IVR, ACD, voicemail, reminder script, outbound) hears when it ends. Music
 on hold pauses under a prompt and resumes after it; every caller hearing
 the same music listens to one shared player (:class:`MusicBank`).
+
+Any: 0.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 import pjsua2 as pj
 
+from appliance import acd as A
 from appliance import ivr as I
+from appliance.config import Config
 from appliance.switchboard import cdr
-from appliance.switchboard.media import PromptPlayer
+from appliance.switchboard.legs import Leg
+from appliance.switchboard.media import MusicBank, PromptPlayer
+from appliance.switchboard.metrics import Metrics
 from appliance.switchboard.state import ActiveCall
+from appliance.switchboard.writer import StoreWriter
+
+if TYPE_CHECKING:
+    from appliance.switchboard.outbound import Outbound
+    from appliance.switchboard.scripts import ScriptRunner
+    from appliance.switchboard.voicemail import Voicemail
 
 log = logging.getLogger(__name__)
+
+
+class SoundsHost(Protocol):
+    """What the call sounds use of the controller: prompts, music, and whom to tell a prompt ended."""
+
+    @property
+    def cfg(self) -> Config: ...
+    @property
+    def library(self) -> I.PromptLibrary: ...
+    @property
+    def acd(self) -> A.Acd: ...
+    @property
+    def writer(self) -> StoreWriter: ...
+    @property
+    def metrics(self) -> Metrics: ...
+    @property
+    def music(self) -> MusicBank: ...
+    @property
+    def music_file(self) -> Path: ...
+    @property
+    def voicemail(self) -> Voicemail: ...
+    @property
+    def reminders(self) -> ScriptRunner: ...
+    @property
+    def outbound(self) -> Outbound: ...
+    def soon(self, fn: Callable[[], None]) -> None: ...
+    def emit(self, kind: str, /, **data: object) -> None: ...
+    def now(self) -> datetime: ...
+    def run(self, actions: Iterable[I.IvrAction | A.AcdAction], owner: str) -> None: ...
+    def reacted(self, leg: Leg) -> None: ...
+    def end_call(self, call: ActiveCall, by: str, code: int = 0) -> None: ...
+    def front_desk_queue(self) -> str: ...
 
 
 class CallSounds:
     """Plays what the controller's state machines ask for to each caller's leg."""
 
-    def __init__(self, controller: Any) -> None:
+    def __init__(self, controller: SoundsHost) -> None:
         self.c = controller
 
     def play(self, call: ActiveCall, action: I.Play, owner: str) -> None:
         self.stop(call)
         if call.leg.media is None:
-            call.extra["pending_play"] = (action, owner)
+            call.pending_play = (action, owner)
             return
         files = [self.c.library.resolve(ref, action.language) for ref in action.prompts]
         self.play_files(call, files, owner, action.play_id)
 
-    def play_files(self, call: ActiveCall, files: list[Any], owner: str, play_id: int) -> None:
+    def play_files(self, call: ActiveCall, files: list[Path], owner: str, play_id: int) -> None:
         """Play WAV files in order to the caller; the owner hears about the end."""
         self.stop(call)
         if not files:
@@ -48,7 +95,7 @@ class CallSounds:
             self._done(call, player, owner, play_id)
 
         try:
-            player = PromptPlayer(files, done, self.c.loop.soon)
+            player = PromptPlayer(files, done, self.c.soon)
         except pj.Error as exc:
             self.media_exhausted(call, exc.reason)
             return
@@ -56,7 +103,7 @@ class CallSounds:
         self.c.reacted(call.leg)
         call.player, call.play_id, call.play_owner = player, play_id, owner
 
-    def _done(self, call: ActiveCall, player: Any, owner: str, play_id: int) -> None:
+    def _done(self, call: ActiveCall, player: PromptPlayer | None, owner: str, play_id: int) -> None:
         if player is not None and call.player is not player:
             return  # stopped or replaced meanwhile
         self.stop(call)
@@ -69,7 +116,7 @@ class CallSounds:
             self.c.run(self.c.acd.on_prompt_done(call.id, play_id), "acd")
         elif owner == "voicemail":
             self.c.voicemail.greeting_done(call)
-        elif owner == "script" and self.c.reminders is not None:
+        elif owner == "script":
             self.c.reminders.prompt_done(call, play_id)
         elif owner == "outbound":
             self.c.outbound.prompt_done(call, play_id)
@@ -127,9 +174,9 @@ class CallSounds:
         ends (503 before it is answered) and the caller goes on the callback list.
         """
         self.c.metrics.media_errors += 1
-        if call.ended or call.extra.get("media_exhausted"):
+        if call.ended or call.media_exhausted:
             return
-        call.extra["media_exhausted"] = True
+        call.media_exhausted = True
         log.error(
             "no media port left for call %s (%s): ending it, the caller goes on the callback list", call.id[:8], reason
         )
@@ -138,7 +185,7 @@ class CallSounds:
             now = self.c.now()
             self.c.writer.db(
                 cdr.callback_open(
-                    call.id, call.caller, call.patient_id, self.c._front_desk_queue(), "busy", now, now, 0.0
+                    call.id, call.caller, call.patient_id, self.c.front_desk_queue(), "busy", now, now, 0.0
                 )
             )
             self.c.emit("callback.new", call_id=call.id, source="busy")

@@ -10,6 +10,8 @@ registration state alone (PJSIP re-registers and keeps the TLS connection
 alive); a lost connection shows as a failed re-registration. The verdict
 is published as ``trunk.up`` / ``trunk.down`` events (the modem's failover
 consumes them) and shown in the snapshot.
+
+Any: 1, the trunk's state as JSON.
 """
 
 from __future__ import annotations

@@ -7,25 +7,52 @@ ever. At the end the chunks are turned into a proper WAV (header first),
 still encrypted, and the voicemail or recording row is written.
 While the store is locked there is no media key: voicemail is refused
 and callers are told to call back.
+
+Any: 1, the pjsua2 AudioMedia of the legs a capture hears.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 
 import pjsua2 as pj
 
-from appliance.ivr import PromptRef, StartVoicemail
+from appliance.config import Config
+from appliance.ivr import PromptLibrary, PromptRef, StartVoicemail
+from appliance.store import Store
 from appliance.store import calls as calls_store
 from appliance.store import voicemail as vm_rows
 from appliance.store.media import MediaVault, MediaWriter
+from appliance.switchboard.loop import PjLoop
 from appliance.switchboard.media import FrameCapture, wav_header, write_beep
-from appliance.switchboard.state import ActiveCall
+from appliance.switchboard.state import ActiveCall, CaptureState, VoicemailState
+from appliance.switchboard.writer import StoreWriter
+
+if TYPE_CHECKING:
+    from appliance.switchboard.sounds import CallSounds
 
 log = logging.getLogger(__name__)
 VM_PLAY_ID = 20_000_000
+
+
+class VoicemailHost(Protocol):
+    """What voicemail and call recording use of the controller."""
+
+    @property
+    def cfg(self) -> Config: ...
+    @property
+    def library(self) -> PromptLibrary: ...
+    @property
+    def loop(self) -> PjLoop: ...
+    @property
+    def writer(self) -> StoreWriter: ...
+    @property
+    def sounds(self) -> CallSounds: ...
+    def emit(self, kind: str, /, **data: object) -> None: ...
+    def now(self) -> datetime: ...
+    def end_call(self, call: ActiveCall, by: str, code: int = 0) -> None: ...
 
 
 class _Sealed:
@@ -59,8 +86,20 @@ class _Sealed:
         return keep
 
 
+class _Sealing(TypedDict):
+    """What the voicemail or recording row says of the call (copied for the writer thread)."""
+
+    call: str
+    caller: str
+    patient: int | None
+    language: str | None
+    mailbox: str
+    queue: str | None
+    agent: str | None
+
+
 class Voicemail:
-    def __init__(self, controller: Any, store: Any) -> None:
+    def __init__(self, controller: VoicemailHost, store: Store | None) -> None:
         self.c = controller
         self.store = store
         self._vault: MediaVault | None = None
@@ -77,26 +116,30 @@ class Voicemail:
     def start(self, call: ActiveCall, action: StartVoicemail) -> None:
         vault = self.vault()
         call.state = "voicemail"
-        call.extra["mailbox"] = action.mailbox
+        call.voicemail = VoicemailState(action.mailbox)
         language = action.language or call.language or self.c.cfg.clinic.default_language
         if vault is None:
             log.warning("voicemail unavailable while the store is locked")
             refs = (PromptRef("overflow"), PromptRef("goodbye"))
-            call.extra["vm_refused"] = True
+            call.voicemail.refused = True
             files = [self.c.library.resolve(r, language) for r in refs]
         else:
             files = [self.c.library.resolve(r, language) for r in action.greeting] + [self.beep]
         self.c.sounds.play_files(call, files, "voicemail", VM_PLAY_ID)
 
     def greeting_done(self, call: ActiveCall) -> None:
-        if call.extra.pop("vm_refused", False) or call.extra.pop("vm_goodbye", False):
+        vm = call.voicemail
+        if vm is not None and (vm.refused or vm.goodbye):
+            vm.refused = vm.goodbye = False
             self.c.end_call(call, "box")  # the refusal or the goodbye after the message was heard
             return
         if call.state != "voicemail" or call.capture is not None:
             return
         name = f"voicemail/{self.c.now():%Y/%m}/{call.id}"
         self._capture(call, name, [call.leg.media])
-        call.extra["vm_timer"] = self.c.loop.later(self.c.cfg.voicemail.max_seconds, lambda: self._stop(call))
+        timer = self.c.loop.later(self.c.cfg.voicemail.max_seconds, lambda: self._stop(call))
+        if vm is not None:
+            vm.timer = timer
 
     def digit(self, call: ActiveCall, digit: str) -> None:
         if digit == "#" and call.capture is not None:
@@ -107,7 +150,8 @@ class Voicemail:
         if call.capture is None or call.ended:
             return
         self._seal(call)
-        call.extra["vm_goodbye"] = True
+        if call.voicemail is not None:
+            call.voicemail.goodbye = True
         language = call.language or self.c.cfg.clinic.default_language
         self.c.sounds.play_files(
             call, [self.c.library.resolve(PromptRef("goodbye"), language)], "voicemail", VM_PLAY_ID + 1
@@ -124,11 +168,10 @@ class Voicemail:
             log.warning("call %s not recorded: store locked or no media", call.id[:8])
             return
         name = f"recordings/{self.c.now():%Y/%m}/{call.id}"
-        call.extra["recording_agent"] = station
-        self._capture(call, name, [call.leg.media, call.agent_leg.media])
+        self._capture(call, name, [call.leg.media, call.agent_leg.media], agent=station)
 
     # -- shared ----------------------------------------------------------------------------------
-    def _capture(self, call: ActiveCall, name: str, sources: list[Any]) -> None:
+    def _capture(self, call: ActiveCall, name: str, sources: list[Any], agent: str | None = None) -> None:
         vault = self.vault()
         if vault is None:
             return
@@ -141,40 +184,39 @@ class Voicemail:
         capture = FrameCapture(f"cap-{call.id[:8]}", sink)
         for media in sources:
             media.startTransmit(capture)
-        call.capture = capture
-        call.extra["capture_sources"] = sources
-        call.extra["sealed"] = sealed
-        call.extra["capture_started"] = self.c.now()
+        call.capture = CaptureState(capture, sources, sealed, self.c.now(), agent)
 
     def _seal(self, call: ActiveCall) -> None:
-        capture, call.capture = call.capture, None
-        timer = call.extra.pop("vm_timer", None)
-        if timer is not None:
+        state, call.capture = call.capture, None
+        vm = call.voicemail
+        if vm is not None and vm.timer is not None:
+            timer, vm.timer = vm.timer, None
             timer.cancel()
-        if capture is None:
+        if state is None:
             return
-        for media in call.extra.pop("capture_sources", []):
+        capture = state.port
+        for media in state.sources:
             try:
                 media.stopTransmit(capture)
             except pj.Error:
                 pass
         capture.flush()
         seconds = capture.seconds
-        sealed: _Sealed = call.extra.pop("sealed")
-        started = call.extra.pop("capture_started")
+        sealed, started = state.sealed, state.started
         is_voicemail = sealed.name.startswith("voicemail/")
         keep = seconds >= (self.c.cfg.voicemail.min_seconds if is_voicemail else 1)
         if is_voicemail and keep:
             call.voicemail_left = True
         cfg, store, emit = self.c.cfg, self.store, self.c.emit
-        info = {
+        assert store is not None  # the capture had a vault, so there is a store
+        info: _Sealing = {
             "call": call.id,
             "caller": call.caller,
             "patient": call.patient_id,
             "language": call.language,
-            "mailbox": call.extra.get("mailbox", ""),
+            "mailbox": vm.mailbox if vm is not None else "",
             "queue": call.queue,
-            "agent": call.extra.get("recording_agent"),
+            "agent": state.agent,
         }
 
         def finalize() -> None:

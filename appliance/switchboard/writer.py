@@ -4,6 +4,8 @@ The PJSUA2 thread must never wait for the disk (an SD card's fsync can
 take tens of milliseconds), so it hands every write to this thread as a
 function. Database writes queued together share one transaction; media
 writes (encrypted voicemail and recordings) run here too, in order.
+
+Any: 3, the SQLCipher connection (untyped binding) and the queued operations on it.
 """
 
 from __future__ import annotations
