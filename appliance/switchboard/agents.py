@@ -21,23 +21,20 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 import pjsua2 as pj
 
 from appliance import acd as A
-from appliance.config import Config
 from appliance.errors import SwitchboardError
 from appliance.ivr import IvrAction
 from appliance.station import protocol as P
 from appliance.switchboard import cdr
 from appliance.switchboard.capacity import PJ_ETOOMANY
-from appliance.switchboard.legs import Leg, LegEvents, Messenger, SbAccount
-from appliance.switchboard.loop import PjLoop
+from appliance.switchboard.hosts import LegHost
+from appliance.switchboard.legs import Leg, Messenger
 from appliance.switchboard.state import ActiveCall
 from appliance.switchboard.timers import TimerHandle
-from appliance.switchboard.writer import StoreWriter
 
 if TYPE_CHECKING:
     from appliance.switchboard.outbound import Outbound
@@ -78,25 +75,13 @@ class Station:
     ring_timer: TimerHandle | None = None  # a direct (transfer, callback) leg's ring limit
 
 
-class DeskHost(LegEvents, Protocol):
+class DeskHost(LegHost, Protocol):
     """What the agent desk uses of the controller (its legs report to it too)."""
 
     dirty: bool
 
     @property
-    def cfg(self) -> Config: ...
-    @property
-    def calls(self) -> dict[str, ActiveCall]: ...
-    @property
     def acd(self) -> A.Acd: ...
-    @property
-    def legs(self) -> set[Leg]: ...
-    @property
-    def local(self) -> SbAccount | None: ...
-    @property
-    def loop(self) -> PjLoop: ...
-    @property
-    def writer(self) -> StoreWriter: ...
     @property
     def sounds(self) -> CallSounds: ...
     @property
@@ -104,11 +89,7 @@ class DeskHost(LegEvents, Protocol):
     @property
     def outbound(self) -> Outbound: ...
     def soon(self, fn: Callable[[], None]) -> None: ...
-    def emit(self, kind: str, /, **data: object) -> None: ...
     def run(self, actions: Iterable[IvrAction | A.AcdAction], owner: str) -> None: ...
-    def now(self) -> datetime: ...
-    def track(self, leg: Leg) -> Leg: ...
-    def end_call(self, call: ActiveCall, by: str, code: int = 0) -> None: ...
     def front_desk_queue(self) -> str: ...
 
 

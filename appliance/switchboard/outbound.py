@@ -19,22 +19,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 import pjsua2 as pj
 
 from appliance import acd as A
-from appliance.config import Config
 from appliance.errors import CapacityError, SwitchboardError
 from appliance.ivr import IvrAction, Play, PromptRef
 from appliance.privacy import mask_phone
 from appliance.switchboard import cdr
-from appliance.switchboard.legs import Leg, LegEvents, SbAccount
-from appliance.switchboard.loop import PjLoop
+from appliance.switchboard.hosts import LegHost
+from appliance.switchboard.legs import Leg, SbAccount
 from appliance.switchboard.records import QueueRecords
 from appliance.switchboard.state import ActiveCall, ConsoleCallback, GsmState, OutboundState, TransferState
-from appliance.switchboard.writer import StoreWriter
 
 if TYPE_CHECKING:
     from appliance.switchboard.agents import AgentDesk
@@ -56,27 +53,15 @@ def outcome_of(code: int) -> str:
     return "failed"
 
 
-class OutboundHost(LegEvents, Protocol):
+class OutboundHost(LegHost, Protocol):
     """What outgoing calls use of the controller (their legs report to it too)."""
 
     dirty: bool
 
     @property
-    def cfg(self) -> Config: ...
-    @property
-    def calls(self) -> dict[str, ActiveCall]: ...
-    @property
     def acd(self) -> A.Acd: ...
     @property
-    def legs(self) -> set[Leg]: ...
-    @property
-    def local(self) -> SbAccount | None: ...
-    @property
     def trunk(self) -> SbAccount | None: ...
-    @property
-    def loop(self) -> PjLoop: ...
-    @property
-    def writer(self) -> StoreWriter: ...
     @property
     def sounds(self) -> CallSounds: ...
     @property
@@ -85,13 +70,9 @@ class OutboundHost(LegEvents, Protocol):
     def agents(self) -> AgentDesk: ...
     @property
     def gsm(self) -> GsmLine: ...
-    def emit(self, kind: str, /, **data: object) -> None: ...
     def run(self, actions: Iterable[IvrAction | A.AcdAction], owner: str) -> None: ...
     def new_id(self) -> str: ...
-    def now(self) -> datetime: ...
-    def track(self, leg: Leg) -> Leg: ...
     def free_lines(self) -> int: ...
-    def end_call(self, call: ActiveCall, by: str, code: int = 0) -> None: ...
 
 
 class Outbound:
