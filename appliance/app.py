@@ -1,9 +1,17 @@
 """The composition root of the core: read config, pick real or simulated
 adapters, start the services in order, stop them in reverse.
 
-A service is anything with ``name``, ``start()`` and ``stop()``. The store
-may be passphrase-locked at start: services that need it wait for the
-``store.unlocked`` event while calls keep flowing.
+A service is anything with ``name``, ``start()``, ``stop()`` and
+``reconfigure(cfg) -> Applied``. The store may be passphrase-locked at
+start: services that need it wait for the ``store.unlocked`` event while
+calls keep flowing.
+
+The core owns the control socket: it builds the server and its command
+table, each service registers the commands it owns (the switchboard its
+calls, agents and night mode; the reminders their pause), and the core
+answers ``config.reload`` (every service's ``reconfigure`` in turn) and
+``store.unlock`` (it opened the store) itself. The server starts after
+every service and stops before them.
 
 The core's modem fake is chosen here (:func:`modem_simulation`); the
 short-lived probes of the CLI and the doctor pick theirs in
@@ -19,11 +27,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from appliance.clock import Clock, SystemClock
-from appliance.config import Config, register_check
-from appliance.errors import ClinicBoxError
+from appliance.config import Applied, Config, load_config, register_check
+from appliance.control import CommandTable, ControlServer
+from appliance.errors import ClinicBoxError, StoreError
 from appliance.events import EventBus
 from appliance.ivr import check_prompt_texts
-from appliance.reminders import register_prompts
+from appliance.reminders import register_pause_commands, register_prompts
 from appliance.sdnotify import notify, watchdog_interval
 from appliance.store import Store
 from appliance.store.appointments import AppointmentHook
@@ -51,6 +60,23 @@ class Service(Protocol):
     def start(self) -> None: ...
 
     def stop(self) -> None: ...
+
+    def reconfigure(self, cfg: Config) -> Applied: ...
+
+
+#: What the core itself takes from the config, all at start: which services run,
+#: where things live, the store, the clock, logging and the control socket.
+CORE_RESTART = (
+    "simulate",
+    "paths",
+    "store",
+    "clock",
+    "logging",
+    "control",
+    "modem.enabled",
+    "reminders.enabled",
+    "panel.enabled",
+)
 
 
 def reminder_dialer(cfg: Config, clock: Clock, switchboard: Any) -> Any:
@@ -94,6 +120,11 @@ class Core:
         self.switchboard: Any = None
         self._started: list[Service] = []
         self._stop = threading.Event()
+        self.commands = CommandTable()
+        self.commands.register("config.reload", lambda args: self.reload_config())
+        self.commands.register("store.unlock", lambda args: self.unlock_store(str(args["passphrase"])))
+        self.control = ControlServer(cfg.control_socket, self.commands, self.bus, cfg.control.socket_group)
+        self._control_started = False
 
     def open_store(self) -> None:
         self.lock.acquire_shared()
@@ -123,14 +154,19 @@ class Core:
             # Before the switchboard: the modem's failover must hear the first trunk.up/down.
             self.modem = ModemService(self.cfg, self.bus, self.store, self.clock, simulator=modem_simulation(self.cfg))
             services.append(self.modem)
-        self.switchboard = SwitchboardService(self.cfg, self.clock, self.bus, self.store, self.config_path, self.modem)
+        self.switchboard = SwitchboardService(self.cfg, self.clock, self.bus, self.store, self.modem)
+        self.switchboard.register_commands(self.commands)
         services.append(self.switchboard)
         if self.cfg.reminders.enabled and self.store is not None:
             from appliance.reminders import ReminderService
 
             # After the switchboard and the modem: it dials through one and texts through the other.
             dialer = reminder_dialer(self.cfg, self.clock, self.switchboard)
-            services.append(ReminderService.from_core(self.cfg, self.clock, self.bus, self.store, dialer, self.modem))
+            reminders = ReminderService.from_core(self.cfg, self.clock, self.bus, self.store, dialer, self.modem)
+            reminders.register_commands(self.commands)
+            services.append(reminders)
+        else:  # the pause is still answered (and shown by the switchboard), as it always was
+            register_pause_commands(self.commands, self.bus)
         if self.cfg.panel.enabled:
             from appliance.panel import PanelService
 
@@ -149,11 +185,16 @@ class Core:
             log.info("starting %s", service.name)
             service.start()
             self._started.append(service)
+        self.control.start()
+        self._control_started = True
         notify("READY=1\nSTATUS=ClinicBox core running")
         log.info("core ready")
 
     def stop(self) -> None:
         notify("STOPPING=1")
+        if self._control_started:  # never unlink the socket of a core that runs while this one failed
+            self.control.stop()
+            self._control_started = False
         for service in reversed(self._started):
             try:
                 service.stop()
@@ -163,6 +204,30 @@ class Core:
         if self.store is not None:
             self.store.close()
         self.lock.release()
+
+    # -- the core's own commands --------------------------------------------------------
+    def reload_config(self) -> dict[str, Any]:
+        """``config.reload``: read the config again and hand it to every service in turn.
+
+        Calls in progress are untouched. The answer says which changed settings
+        took effect and which wait for a restart.
+
+        Raises:
+            ConfigError: the file is invalid; nothing was applied.
+        """
+        new = load_config(self.config_path) if self.config_path else self.cfg
+        results = [Applied.sort_out(self.cfg, new, restart=CORE_RESTART)]
+        results += [service.reconfigure(new) for service in self._started]
+        self.cfg = new
+        return {"reloaded": True, **Applied.combine(results).reply()}
+
+    def unlock_store(self, passphrase: str) -> dict[str, Any]:
+        """``store.unlock``: the manager's passphrase opens the store; the services hear ``store.unlocked``."""
+        if self.store is None:
+            raise StoreError("no store")
+        self.store.unlock(passphrase)
+        self.bus.emit("store.unlocked")
+        return {"unlocked": True}
 
     def healthy(self) -> bool:
         """All services alive? A service may offer ``healthy()``; a stuck

@@ -1,9 +1,12 @@
 """Typed settings from TOML. See ``defaults.toml`` for every key.
 
 Public names: :func:`load_config`, :class:`Config` and the section classes;
-:func:`register_check` for a check that needs a package above the config.
+:func:`register_check` for a check that needs a package above the config;
+:class:`Applied`, what a service's ``reconfigure(cfg)`` took live and what
+waits for a restart.
 """
 
+from appliance.config.applied import Applied, changed_settings
 from appliance.config.callflow import HoursSettings, IvrNode, IvrSettings, QueueSettings
 from appliance.config.checks import LANGUAGE_NAMES, LANGUAGES, WEEKDAYS
 from appliance.config.loader import (
@@ -22,12 +25,14 @@ __all__ = [
     "LANGUAGES",
     "LANGUAGE_NAMES",
     "WEEKDAYS",
+    "Applied",
     "Config",
     "HoursSettings",
     "IvrNode",
     "IvrSettings",
     "QueueSettings",
     "StationSettings",
+    "changed_settings",
     "config_path_from_env",
     "defaults_text",
     "load_config",

@@ -1,9 +1,10 @@
 """The control socket server in the core.
 
 Each connection gets a thread (there are a handful: the web UI, doctor, a
-technician's script). Commands go to a :class:`Handler` (the switchboard
-facade), which must answer quickly and never block on PJSUA2: it queues
-work for the switchboard thread and waits on a future with a timeout.
+technician's script). Commands go to a :class:`Handler` (in the core, the
+:class:`~appliance.control.commands.CommandTable` the services fill), which
+must answer quickly and never block on PJSUA2: the switchboard's commands
+queue work for its thread and wait on a future with a timeout.
 Subscribers receive a snapshot on connect and whenever it changes (at
 most every ``min_interval`` seconds), plus individual events.
 """

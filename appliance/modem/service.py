@@ -28,7 +28,7 @@ from datetime import datetime
 from typing import Any
 
 from appliance.clock import Clock
-from appliance.config import Config
+from appliance.config import Applied, Config
 from appliance.errors import ModemBusyError, ModemError
 from appliance.events import Event, EventBus
 from appliance.modem import ModemHardware, ModemSimulation
@@ -45,6 +45,10 @@ from appliance.store.connection import Store
 from appliance.store.sms import SmsRepo
 
 log = logging.getLogger(__name__)
+
+#: What the modem takes from the config: all of it at start (the driver, SMS queue and
+#: failover are built then), so a reloaded change to any of these waits for a restart.
+RESTART = ("modem", "clinic.country", "logging.at_trace")
 
 
 class ModemService:
@@ -113,6 +117,7 @@ class ModemService:
         if self.sms is not None:
             self.sms.wake = self.worker.wake
         self._unsubscribe = bus.subscribe(self._on_store_event, "store.")
+        self._reloaded = cfg
 
     # -- service protocol ----------------------------------------------------------
     def start(self) -> None:
@@ -160,6 +165,12 @@ class ModemService:
         """The worker thread runs. A missing or broken modem is *not*
         unhealthy: restarting the core would not fix it (doctor reports it)."""
         return self.worker.alive
+
+    def reconfigure(self, cfg: Config) -> Applied:
+        """Nothing applies live: every change to the modem's settings waits for a restart."""
+        applied = Applied.sort_out(self._reloaded, cfg, restart=RESTART)
+        self._reloaded = cfg
+        return applied
 
     # -- SMS ---------------------------------------------------------------------------
     def send_sms(

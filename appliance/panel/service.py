@@ -31,7 +31,7 @@ from typing import Any
 
 from appliance.board import make_pin_factory
 from appliance.clock import Clock
-from appliance.config import Config
+from appliance.config import Applied, Config, changed_settings
 from appliance.config.panel import PanelSettings
 from appliance.events import Event, EventBus
 from appliance.panel import state as panel_state
@@ -101,6 +101,7 @@ class PanelService:
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._last_tick = 0.0
+        self._reloaded = settings
 
     @classmethod
     def from_config(
@@ -168,6 +169,12 @@ class PanelService:
             self._thread = None
         self.gpio.set_leds(dict.fromkeys(LEDS, False))
         self.gpio.close()
+
+    def reconfigure(self, cfg: Config) -> Applied:
+        """Nothing applies live: pins, patterns and thresholds are set up at start."""
+        restart = changed_settings(self._reloaded, cfg.panel, "panel.", depth=1)
+        self._reloaded = cfg.panel
+        return Applied(restart=restart)
 
     def healthy(self) -> bool:
         """A panel thread stuck for 5 s withholds the watchdog ping."""

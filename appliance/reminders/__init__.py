@@ -7,7 +7,11 @@ Public API (what the core, the CLI and the store use)
     dialer is the switchboard, or the shipped simulator when
     ``reminders.dialer = "simulator"``, built by the composition root
     (``appliance.app.reminder_dialer``); SMS go through the modem when
-    ``modem.enabled``.
+    ``modem.enabled``. ``register_commands(table)`` adds its control
+    commands; ``reconfigure(cfg)`` follows a reloaded config.
+``register_pause_commands(table, bus)``
+    ``reminders.pause`` / ``reminders.resume``, which the core registers
+    itself on a box without reminders.
 ``ReminderPlanner(cfg, clock=None).on_appointment_change``
     The appointment hook (wired in by the composition roots): re-plans a
     visit's reminders in the transaction that changed it.
@@ -27,7 +31,7 @@ read), :mod:`.messages`); with the store (:mod:`.replanning` (the
 appointment hook and the nightly run), :mod:`.outcomes`,
 :mod:`.dispatcher`, :mod:`.sms_delivery` (reminder SMS through the
 modem), :mod:`.inbox`, :mod:`.ics`, :mod:`.report`); the service
-(:mod:`.service`).
+(:mod:`.service`) and its control commands (:mod:`.commands`).
 Rows: :mod:`appliance.store.reminders`.
 """
 
@@ -39,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 from appliance.reminders.wording import register_prompts
 
 if TYPE_CHECKING:
+    from appliance.reminders.commands import register_pause_commands
     from appliance.reminders.dialogue import ReminderScript
     from appliance.reminders.replanning import PlanReport, ReminderPlanner
     from appliance.reminders.replies import parse_reply
@@ -55,6 +60,7 @@ _EXPORTS = {
     "parse_reply": "appliance.reminders.replies",
     "ReminderScript": "appliance.reminders.dialogue",
     "ReminderService": "appliance.reminders.service",
+    "register_pause_commands": "appliance.reminders.commands",
 }
 
 __all__ = [
@@ -65,6 +71,7 @@ __all__ = [
     "ReminderService",
     "parse_reply",
     "plan",
+    "register_pause_commands",
     "register_prompts",
 ]
 

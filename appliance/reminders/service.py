@@ -13,7 +13,9 @@ queued for the same thread.
 The dialer is chosen in config: the switchboard, or the shipped
 simulator (:class:`~appliance.switchboard.fake.FakeSwitchboard`) with
 ``reminders.dialer = "simulator"``; the composition root builds it
-(:func:`appliance.app.reminder_dialer`) and hands it in.
+(:func:`appliance.app.reminder_dialer`) and hands it in. A reloaded config
+comes through :meth:`ReminderService.reconfigure`, and the worker follows it
+before its next job.
 """
 
 from __future__ import annotations
@@ -31,10 +33,12 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from appliance.clock import Clock
-from appliance.config import Config
+from appliance.config import Applied, Config
+from appliance.control import CommandTable
 from appliance.errors import ClinicBoxError
 from appliance.events import Event, EventBus
 from appliance.ivr.prompts import PromptRef
+from appliance.reminders.commands import register_pause_commands
 from appliance.reminders.dispatcher import Dialer, Dispatcher
 from appliance.reminders.inbox import ReplyHandler
 from appliance.reminders.outcomes import OutcomeWriter
@@ -48,6 +52,15 @@ log = logging.getLogger(__name__)
 
 STATUS_FILE = "reminders-status.json"
 PAUSED_KEY = "reminders.paused"
+#: What a reload changes at once; the scheduler's time zone and grace, and the dialer, are set at start.
+LIVE = ("reminders", "clinic", "modem.sms_per_minute")
+RESTART = (
+    "reminders.enabled",
+    "reminders.dialer",
+    "reminders.simulator",
+    "reminders.misfire_grace_s",
+    "clinic.timezone",
+)
 
 
 class LibraryPrompts:
@@ -115,6 +128,7 @@ class ReminderService:
         self._thread = threading.Thread(target=self._work, name="reminders", daemon=True)
         self._unsubscribe: list[Callable[[], None]] = []
         self._recovered = False
+        self._reloaded: Config | None = None
         self._last_status: dict[str, Any] = {}
         self.last_plan = ""
 
@@ -190,6 +204,17 @@ class ReminderService:
     def healthy(self) -> bool:
         return self._thread.is_alive() and self.scheduler.running
 
+    def register_commands(self, table: CommandTable) -> None:
+        """``reminders.pause`` and ``reminders.resume`` (the worker hears them on the bus)."""
+        register_pause_commands(table, self.bus)
+
+    def reconfigure(self, cfg: Config) -> Applied:
+        """Take a reloaded config (any thread): the worker follows it before its next job."""
+        applied = Applied.sort_out(self._reloaded or self.cfg, cfg, live=LIVE, restart=RESTART)
+        self._reloaded = cfg
+        self._jobs.put("config")
+        return applied
+
     def wake(self) -> None:
         """Ask the worker for a dispatcher tick (any thread; ticks never pile up)."""
         if not self._tick_pending.is_set():
@@ -222,8 +247,8 @@ class ReminderService:
             self._write_status()
 
     def _follow_config(self) -> None:
-        """The switchboard applies ``config.reload`` (web UI settings) to itself; follow it."""
-        new = getattr(self.dialer, "cfg", None) if self.cfg.reminders.dialer == "switchboard" else None
+        """Follow the config :meth:`reconfigure` handed in (``config.reload``: web UI settings)."""
+        new = self._reloaded
         if new is None or new is self.cfg:
             return
         old, self.cfg = self.cfg, new

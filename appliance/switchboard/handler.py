@@ -1,7 +1,9 @@
-"""Control-socket commands, executed against the running switchboard.
+"""The switchboard's control-socket commands: agents, calls, callbacks, night mode.
 
-Runs on the control server's connection threads. Anything touching PJSUA2
-is handed to the switchboard thread (``loop.call``) and waited for with a
+:meth:`ControlHandler.register` puts them in the core's command table,
+with the switchboard's snapshot for ``status`` and subscribers. They run on
+the control server's connection threads. Anything touching PJSUA2 is
+handed to the switchboard thread (``loop.call``) and waited for with a
 timeout; store reads and writes that need no call state happen here,
 through the tables' owners in :mod:`appliance.store`.
 
@@ -14,7 +16,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from appliance.control.protocol import Request
+from appliance.control import CommandTable
 from appliance.errors import ClinicBoxError, SwitchboardError, ValidationError
 from appliance.store import callbacks, calls
 from appliance.store.audit import AuditLog
@@ -42,58 +44,62 @@ class ControlHandler:
     def snapshot(self) -> dict[str, Any]:
         return self.sb.snapshot
 
-    def handle(self, request: Request) -> Any:
-        cmd, args = request.cmd, request.args
-        sb = self.sb
-        c = sb.controller
-        loop = sb.loop
-        station = str(args.get("station", ""))
-        if cmd.startswith(("agent.", "call.")) and cmd != "call.note" and station not in c.cfg.stations:
-            raise SwitchboardError(f"unknown station {station!r}; known: {', '.join(sorted(c.cfg.stations))}")
-        if cmd == "agent.login":
-            return loop.call(_agent_state, c, lambda: c.acd.login(station), "available")
-        if cmd == "agent.logout":
-            return loop.call(_agent_state, c, lambda: c.acd.logout(station), "logged-out")
-        if cmd == "agent.pause":
-            reason = str(args.get("reason", "") or "break")[:40]
-            return loop.call(_agent_state, c, lambda: c.acd.pause(station, reason), "paused")
-        if cmd == "agent.unpause":
-            return loop.call(_agent_state, c, lambda: c.acd.unpause(station), "available")
-        if cmd == "call.answer":
-            return loop.call(c.console.answer, station)
-        if cmd == "call.hold":
-            return loop.call(c.console.hold, station, True)
-        if cmd == "call.unhold":
-            return loop.call(c.console.hold, station, False)
-        if cmd == "call.hangup":
-            return loop.call(c.console.hangup, station)
-        if cmd == "call.transfer":
-            return loop.call(
-                c.console.transfer, station, args.get("to_station"), args.get("to_queue"), args.get("to_number")
-            )
-        if cmd == "call.wrapup_done":
-            return loop.call(c.console.wrapup_done, station, str(args.get("note", "")))
-        if cmd == "call.note":
-            return self._note(str(args["call_id"]), str(args["note"]))
-        if cmd == "call.originate":
-            number = self._number(str(args["number"]))
-            return loop.call(c.outbound.console_callback, 0, number, station, "console", timeout=10)
-        if cmd == "callback.originate":
-            return self._callback(int(args["callback_id"]), str(args["station"]))
-        if cmd == "callback.close":
-            return self._close_callback(
+    def register(self, table: CommandTable) -> None:
+        """The switchboard's commands and snapshot, in the core's table."""
+        table.register_snapshot(self.snapshot)
+        c = self.sb.controller
+        at_station = {
+            "agent.login": lambda s, a: _agent_state(c, lambda: c.acd.login(s), "available"),
+            "agent.logout": lambda s, a: _agent_state(c, lambda: c.acd.logout(s), "logged-out"),
+            "agent.pause": lambda s, a: _agent_state(
+                c, lambda: c.acd.pause(s, str(a.get("reason", "") or "break")[:40]), "paused"
+            ),
+            "agent.unpause": lambda s, a: _agent_state(c, lambda: c.acd.unpause(s), "available"),
+            "call.answer": lambda s, a: c.console.answer(s),
+            "call.hold": lambda s, a: c.console.hold(s, True),
+            "call.unhold": lambda s, a: c.console.hold(s, False),
+            "call.hangup": lambda s, a: c.console.hangup(s),
+            "call.transfer": lambda s, a: c.console.transfer(
+                s, a.get("to_station"), a.get("to_queue"), a.get("to_number")
+            ),
+            "call.wrapup_done": lambda s, a: c.console.wrapup_done(s, str(a.get("note", ""))),
+        }
+        for name, command in at_station.items():
+            table.register(name, self._on_loop(command))
+        table.register("call.originate", self._originate)
+        table.register("call.note", lambda args: self._note(str(args["call_id"]), str(args["note"])))
+        table.register(
+            "callback.originate", lambda args: self._callback(int(args["callback_id"]), str(args["station"]))
+        )
+        table.register(
+            "callback.close",
+            lambda args: self._close_callback(
                 int(args["callback_id"]), str(args["outcome"]), str(args.get("actor", "console"))
-            )
-        if cmd == "night_mode.set":
-            on = bool(args["on"])
-            return loop.call(sb.set_night_mode, on)
-        if cmd in ("reminders.pause", "reminders.resume"):
-            return sb.set_reminders_paused(cmd == "reminders.pause")
-        if cmd == "config.reload":
-            return sb.reload_config()
-        if cmd == "store.unlock":
-            return sb.unlock_store(str(args["passphrase"]))
-        raise SwitchboardError(f"{cmd} is not supported by this box")
+            ),
+        )
+        table.register("night_mode.set", lambda args: self.sb.loop.call(self.sb.set_night_mode, bool(args["on"])))
+
+    def _on_loop(self, command: Any) -> Any:
+        """A console command for one station, run on the switchboard thread."""
+
+        def run(args: dict[str, Any]) -> Any:
+            station = self._station(args)
+            return self.sb.loop.call(lambda: command(station, args))
+
+        return run
+
+    def _station(self, args: dict[str, Any]) -> str:
+        station = str(args.get("station", ""))
+        known = self.sb.controller.cfg.stations
+        if station not in known:
+            raise SwitchboardError(f"unknown station {station!r}; known: {', '.join(sorted(known))}")
+        return station
+
+    def _originate(self, args: dict[str, Any]) -> Any:
+        station = self._station(args)
+        number = self._number(str(args["number"]))
+        c = self.sb.controller
+        return self.sb.loop.call(c.outbound.console_callback, 0, number, station, "console", timeout=10)
 
     # -- helpers ----------------------------------------------------------------------
     def _number(self, raw: str) -> str:

@@ -2,9 +2,9 @@
 
 Start order: store writer, caller-ID lookup, prompt warm-up (background),
 the PJSUA2 thread (endpoint, capacity probe, accounts, stations, stored
-callbacks), trunk monitor, event publisher, control socket. Stop in
-reverse. ``healthy()`` feeds systemd's watchdog: a stuck PJSUA2 loop stops
-the pings and systemd restarts the core.
+callbacks), trunk monitor, event publisher. Stop in reverse.
+``healthy()`` feeds systemd's watchdog: a stuck PJSUA2 loop stops the
+pings and systemd restarts the core. Its control commands: :mod:`.handler`.
 
 Any: 10, a pjsua2 AccountConfig and 9 JSON views, replies and event payloads.
 """
@@ -18,15 +18,14 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pjsua2 as pj
 
 from appliance.acd import Acd
 from appliance.clock import Clock
-from appliance.config import Config, load_config
-from appliance.control import ControlServer
+from appliance.config import Applied, Config
+from appliance.control import CommandTable
 from appliance.errors import StoreLockedError, SwitchboardError
 from appliance.events import Event, EventBus
 from appliance.ivr import Ivr, PromptLibrary
@@ -50,6 +49,11 @@ from appliance.switchboard.writer import StoreWriter
 
 log = logging.getLogger(__name__)
 
+#: What a reload applies to new calls; the rest of these sections waits for a restart.
+LIVE = ("clinic", "hours", "ivr", "voicemail", "prompts", "retention.recordings_days", "trunk.provider_networks")
+LIVE_SIP = ("sip.trusted_networks", "sip.untrusted_limit_per_min", "sip.rtp_timeout_s", "sip.max_call_duration_s")
+RESTART = ("sip", "trunk", "stations", "queues", "store.lookup_cache_mb", "logging.sip_trace")
+
 
 def with_transport(uri: str, transport: str) -> str:
     """``sip:host`` → ``sip:host;transport=tls`` for a TLS trunk."""
@@ -67,19 +71,12 @@ class SwitchboardService:
     name = "switchboard"
 
     def __init__(
-        self,
-        cfg: Config,
-        clock: Clock,
-        bus: EventBus,
-        store: Store | None,
-        config_path: Path | None = None,
-        modem: ModemPort | None = None,
+        self, cfg: Config, clock: Clock, bus: EventBus, store: Store | None, modem: ModemPort | None = None
     ) -> None:
         self.cfg = cfg
         self.clock = clock
         self.bus = bus
         self.store = store
-        self.config_path = config_path
         self.started_at = datetime.now(UTC).isoformat()
         self.reminders_paused = False
         self.modem_view: dict[str, Any] = {
@@ -124,7 +121,6 @@ class SwitchboardService:
         self._free_lines = c.free_lines()
         self._could_dial = False
         self.modem = modem
-        self.control = ControlServer(cfg.control_socket, ControlHandler(self), bus, cfg.control.socket_group)
         self.loop.on_rejected = self.controller.on_rejected
         self.loop.on_started.append(self._on_loop_started)
         self.loop.on_tick.append(self._tick)
@@ -149,13 +145,11 @@ class SwitchboardService:
         if self.modem is not None:  # it started first; its status events came before we listened
             self._on_bus(Event("modem.status", self.modem.status.event_data()))
         self.loop.call(self._rebuild_snapshot)
-        self.control.start()
         log.info("switchboard running: %s", self.capacity.describe())
 
     def stop(self) -> None:
         if self._unsubscribe:
             self._unsubscribe()
-        self.control.stop()
         self.trunk.stop()
         self.provider.stop()
         self.loop.stop()
@@ -361,6 +355,12 @@ class SwitchboardService:
             self.loop.submit(self.controller.gsm.modem_state, state, reason)
         elif event.kind == "panel.night_mode":
             self.loop.submit(self.set_night_mode, bool(event.data.get("on")))
+        elif event.kind in ("reminders.paused", "reminders.resumed"):  # the reminders' own commands
+            self.reminders_paused = event.kind == "reminders.paused"
+            self.controller.dirty = True
+        elif event.kind == "store.unlocked":  # a manager unlocked it (the core's store.unlock)
+            self.controller.dirty = True
+            self.loop.submit(self._restore_from_store)
         elif event.kind == "panel.answer_next":
             station = str(event.data.get("station", ""))
             self.loop.submit(self._answer_next, station)
@@ -457,36 +457,31 @@ class SwitchboardService:
         self.controller.dirty = True
         return {"reminders_paused": paused}
 
-    def reload_config(self) -> dict[str, Any]:
-        """Apply a changed config to new calls; calls in progress are untouched."""
-        new = load_config(self.config_path) if self.config_path else self.cfg
+    def register_commands(self, table: CommandTable) -> None:
+        """The switchboard's control commands (calls, agents, callbacks, night mode) and its snapshot."""
+        ControlHandler(self).register(table)
+
+    def reconfigure(self, cfg: Config) -> Applied:
+        """Apply a reloaded config to new calls; calls in progress are untouched."""
+        old = self.cfg
 
         def apply() -> None:
             c = self.controller
             night = c.ivr.night_mode
-            c.cfg = new
-            c.ivr = Ivr.from_config(new, self.clock, night_mode=night)
-            t = new.trunk
+            c.cfg = cfg
+            c.ivr = Ivr.from_config(cfg, self.clock, night_mode=night)
+            t = cfg.trunk
             c.admission.reconfigure(
-                t.provider_networks, new.sip.trusted_networks, t.registrar, new.sip.untrusted_limit_per_min
+                t.provider_networks, cfg.sip.trusted_networks, t.registrar, cfg.sip.untrusted_limit_per_min
             )
-            self.cfg = new
+            self.cfg = cfg
 
         self.loop.call(apply)
         self.provider.kick()
-        self.library = PromptLibrary.from_config(new)
+        self.library = PromptLibrary.from_config(cfg)
         self.controller.library = self.library
         threading.Thread(target=self._warm_prompts, name="prompt-warm", daemon=True).start()
-        return {"reloaded": True}
-
-    def unlock_store(self, passphrase: str) -> dict[str, Any]:
-        if self.store is None:
-            raise SwitchboardError("no store")
-        self.store.unlock(passphrase)
-        self.emit("store.unlocked")
-        self.controller.dirty = True
-        self.loop.submit(self._restore_from_store)
-        return {"unlocked": True}
+        return Applied.sort_out(old, cfg, live=(*LIVE, *LIVE_SIP), restart=RESTART)
 
     def require_store(self) -> Store:
         if self.store is None or self.store.locked:

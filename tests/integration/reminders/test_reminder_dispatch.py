@@ -254,7 +254,7 @@ def test_a_reloaded_config_is_followed_at_the_next_wake(world: World, tmp_path: 
     changed = clinic_config(
         tmp_path / "reloaded", reminders={"windows": world.cfg.reminders.windows.__dict__, "offsets_h": [48, 24]}
     )
-    world.switchboard.cfg = changed  # what SwitchboardService.reload_config does to its own cfg
+    world.service.reconfigure(changed)  # what the core's config.reload hands every service
     world.service._run("tick")
     assert sorted(r[1] for r in world.reminders()) == [1440, 2880]
     assert world.dispatcher.r.offsets_h == [48, 24]
