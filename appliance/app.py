@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from appliance.clock import Clock, SystemClock
 from appliance.config import Config, register_check
 from appliance.errors import ClinicBoxError
-from appliance.events import EventBus
+from appliance.events import EventBus, StoreNotifier
 from appliance.ivr import check_prompt_texts
 from appliance.reminders import register_prompts
 from appliance.sdnotify import notify, watchdog_interval
@@ -108,9 +108,9 @@ class Core:
         )
         self.repos = make_repos(self.cfg, self.store, appointment_hooks(self.cfg, self.store))
         if self.store.locked:
-            self.bus.emit("store.locked")
+            StoreNotifier(self.bus.emit).locked()
         else:
-            self.bus.emit("store.unlocked")
+            StoreNotifier(self.bus.emit).unlocked()
 
     def build_services(self) -> list[Service]:
         """The services of this box, in start order; stopped in reverse."""

@@ -23,6 +23,7 @@ from appliance import ivr as I
 from appliance import sip
 from appliance.clock import Clock
 from appliance.config import Config
+from appliance.events import Emit, SwitchboardNotifiers
 from appliance.privacy import mask_phone
 from appliance.store.phones import normalize_caller
 from appliance.switchboard import cdr
@@ -52,7 +53,7 @@ class Controller:
         library: I.PromptLibrary,
         writer: Any,
         lookup: Any,
-        emit: Callable[..., None],
+        emit: Emit,
     ) -> None:
         self.cfg = cfg
         self.loop = loop
@@ -62,7 +63,7 @@ class Controller:
         self.library = library
         self.writer = writer
         self.lookup = lookup
-        self.emit = emit
+        self.notify = SwitchboardNotifiers(emit)
         self.calls: dict[str, ActiveCall] = {}
         self.legs: set[Leg] = set()  # every live leg, so Python never collects one under PJSUA2
         self.timers: dict[str, TimerHandle] = {}
@@ -157,7 +158,7 @@ class Controller:
         self.calls[call.id] = call
         self.writer.db(cdr.start(call.id, "inbound", call.started_at, number, callee, "patient", route))
         log.info("call %s from %s", call.id[:8], mask_phone(number))
-        self.emit("call.started", call_id=call.id, caller=number, route=route)
+        self.notify.calls.started(call_id=call.id, caller=number, route=route)
         self.soon(lambda: leg.answer_with(180))
         if number.startswith("+"):
             deadline = self.loop.later(LOOKUP_WAIT_S, lambda: self._greet(call))
@@ -382,7 +383,7 @@ class Controller:
         self.dirty = True
         if self.reminders is not None:
             self.reminders.call_gone(call)
-        self.emit("call.ended", call_id=call.id, disposition=disposition)
+        self.notify.calls.ended(call_id=call.id, disposition=disposition)
         log.info("call %s ended: %s", call.id[:8], disposition)
 
     def _disposition(self, call: ActiveCall, code: int) -> str:

@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 from appliance import __version__
+from appliance.events.kinds import QueueChanged
 from appliance.store.connection import sqlite_memory_used
 from appliance.switchboard.media import PromptPlayer
 from appliance.switchboard.owned import LoopOwned
@@ -133,7 +134,7 @@ def build(sb: Any) -> dict[str, Any]:
     }
 
 
-def panel_summary(snapshot: dict[str, Any]) -> dict[str, Any]:
+def panel_summary(snapshot: dict[str, Any]) -> QueueChanged:
     """What the LED panel needs (the ``queue.changed`` event)."""
     waiting = [w for q in snapshot["queues"] for w in q["waiting"] if not w["virtual"]]
     return {

@@ -141,5 +141,5 @@ class CallSounds:
                     call.id, call.caller, call.patient_id, self.c._front_desk_queue(), "busy", now, now, 0.0
                 )
             )
-            self.c.emit("callback.new", call_id=call.id, source="busy")
+            self.c.notify.callbacks.new(call_id=call.id, source="busy")
         self.c.soon(lambda: self.c.end_call(call, "box", 503))

@@ -166,7 +166,7 @@ class Voicemail:
         keep = seconds >= (self.c.cfg.voicemail.min_seconds if is_voicemail else 1)
         if is_voicemail and keep:
             call.voicemail_left = True
-        cfg, store, emit = self.c.cfg, self.store, self.c.emit
+        cfg, store, notify = self.c.cfg, self.store, self.c.notify.voicemail
         info = {
             "call": call.id,
             "caller": call.caller,
@@ -194,7 +194,7 @@ class Voicemail:
                         media_file=sealed.name,
                         language=info["language"],
                     )
-                    emit("voicemail.new", voicemail_id=vm_id, mailbox=info["mailbox"])
+                    notify.new(voicemail_id=vm_id, mailbox=info["mailbox"])
                 else:
                     vm_rows.add_recording(
                         conn,
