@@ -34,8 +34,9 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Event:
-    """Something that happened. ``kind`` is dotted: ``call.answered``,
-    ``trunk.down``, ``modem.signal``, ``queue.changed``...
+    """Something that happened. ``kind`` is dotted (``call.started``,
+    ``trunk.down``, ``queue.changed``...), one of :data:`EventKind`, and
+    ``data`` is that kind's payload in :mod:`appliance.events.kinds`.
 
     ``data`` must never hold patient names or dates of birth: events are
     logged and streamed to the wallboard. Phone numbers travel only in

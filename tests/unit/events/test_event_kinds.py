@@ -112,13 +112,16 @@ def spelled_kinds(source: str) -> list[tuple[int, str]]:
     """``emit("...")`` / ``Event("...")`` calls whose kind is a string (literal or f-string)."""
     found = []
     for node in ast.walk(ast.parse(source)):
-        if not isinstance(node, ast.Call) or not node.args:
+        if not isinstance(node, ast.Call):
             continue
         func = node.func
         name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
         if name not in ("emit", "Event"):
             continue
-        first = node.args[0]
+        named = [k.value for k in node.keywords if k.arg == "kind"]
+        if not node.args and not named:
+            continue
+        first = node.args[0] if node.args else named[0]
         if isinstance(first, ast.Constant) and isinstance(first.value, str):
             found.append((node.lineno, first.value))
         elif isinstance(first, ast.JoinedStr):
@@ -138,6 +141,7 @@ def sources() -> list[Path]:
         'emit("voicemail.new")',
         'self.bus.publish(Event("store.locked"))',
         'return [Event(f"provisioning.{kind}", data)]',
+        'Event(kind="trunk.down")',
     ],
 )
 def test_the_scan_finds_a_spelled_kind(source: str) -> None:
