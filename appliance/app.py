@@ -30,7 +30,7 @@ from appliance.clock import Clock, SystemClock
 from appliance.config import Applied, Config, load_config, register_check
 from appliance.control import CommandTable, ControlServer
 from appliance.errors import ClinicBoxError, StoreError
-from appliance.events import EventBus
+from appliance.events import EventBus, StoreNotifier
 from appliance.ivr import check_prompt_texts
 from appliance.reminders import register_pause_commands, register_prompts
 from appliance.sdnotify import notify, watchdog_interval
@@ -139,9 +139,9 @@ class Core:
         )
         self.repos = make_repos(self.cfg, self.store, appointment_hooks(self.cfg, self.store))
         if self.store.locked:
-            self.bus.emit("store.locked")
+            StoreNotifier(self.bus.emit).locked()
         else:
-            self.bus.emit("store.unlocked")
+            StoreNotifier(self.bus.emit).unlocked()
 
     def build_services(self) -> list[Service]:
         """The services of this box, in start order; stopped in reverse."""
@@ -226,7 +226,7 @@ class Core:
         if self.store is None:
             raise StoreError("no store")
         self.store.unlock(passphrase)
-        self.bus.emit("store.unlocked")
+        StoreNotifier(self.bus.emit).unlocked()
         return {"unlocked": True}
 
     def healthy(self) -> bool:

@@ -22,6 +22,7 @@ from typing import Any
 from appliance.clock import Clock, SystemClock
 from appliance.config import Config, load_config
 from appliance.errors import ClinicBoxError, ConfigError, ProvisioningError
+from appliance.events import EventKind, ProvisioningNotifier
 from appliance.provision_status import RunStatus, write_status
 from provisioning.apply import apply_plan, give_back_store, remove_staging
 from provisioning.bundle import BUNDLE_DIR, SIG_NAME, manifest_of, read_bundle
@@ -39,7 +40,15 @@ from provisioning.signing import (
 
 log = logging.getLogger(__name__)
 
-Announce = Callable[[str, dict[str, Any]], None]
+#: Told of the run's start and end (``provisioning.*`` kinds, with their payloads).
+Announce = Callable[[EventKind, dict[str, Any]], None]
+
+
+def _notifier(announce: Announce) -> ProvisioningNotifier:
+    def emit(kind: EventKind, /, **data: Any) -> None:
+        announce(kind, data)
+
+    return ProvisioningNotifier(emit)
 
 
 class NoBundleError(ProvisioningError):
@@ -112,7 +121,7 @@ def provision(
             f"cannot record the run in {state_dir}/provisioning ({exc.strerror}); is the data partition mounted?"
         ) from exc
     if announce:
-        announce("provisioning.started", {"run_id": run_id})
+        _notifier(announce).started(run_id=run_id)
     work = state_dir / "provisioning"
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=work))
     outcome = Outcome(False, "", run_id)
@@ -146,10 +155,12 @@ def provision(
         ),
     )
     if announce:
-        data: dict[str, Any] = {"run_id": run_id}
+        notify = _notifier(announce)
+        ended = notify.succeeded if outcome.ok else notify.failed
         if outcome.reason:
-            data["reason"] = outcome.reason
-        announce(f"provisioning.{state}", data)
+            ended(run_id=run_id, reason=outcome.reason)
+        else:
+            ended(run_id=run_id)
     if report_dir is not None:
         _, now_cfg = _box_config(Path(config_path))
         report = build_report(

@@ -22,11 +22,12 @@ from typing import Any
 
 from appliance.control import ControlClient
 from appliance.errors import ControlError
+from appliance.events import EventKind, EventPrefix
 
 log = logging.getLogger(__name__)
 
 #: Events worth forwarding to browsers besides snapshots.
-BROWSER_EVENTS = (
+BROWSER_EVENTS: tuple[EventKind | EventPrefix, ...] = (
     "agent.ringing",
     "agent.state",
     "call.ended",

@@ -25,12 +25,12 @@ from typing import Any, Protocol
 
 from appliance.control.protocol import ProtocolError, Request, parse_request, push, reply_error, reply_ok
 from appliance.errors import ClinicBoxError
-from appliance.events import Event, EventBus
+from appliance.events import Event, EventBus, EventPrefix
 
 log = logging.getLogger(__name__)
 
 #: Events forwarded to subscribers (prefixes).
-FORWARDED = (
+FORWARDED: tuple[EventPrefix, ...] = (
     "agent.",
     "call.",
     "queue.",
@@ -40,8 +40,6 @@ FORWARDED = (
     "voicemail.",
     "callback.",
     "store.",
-    "reminder.",
-    "sms.",
 )
 
 

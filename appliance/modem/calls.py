@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from appliance.events import Event
+from appliance.events import Collector, Event, ModemCallNotifier
 from appliance.modem.wire import atparse
 
 IDLE = "idle"
@@ -67,6 +67,8 @@ class CallTracker:
         self._announced = False
         self._answered = False
         self._waiting: set[str] = set()  # second callers announced during this call
+        self._out = Collector()  # the events are returned, not published
+        self._notify = ModemCallNotifier(self._out)
 
     def snapshot(self) -> CallSnapshot:
         return CallSnapshot(self.state, self.direction, self.number, self.call)
@@ -93,7 +95,8 @@ class CallTracker:
             if self.state == IDLE or waiting.number in self._waiting:
                 return []  # a stale notice, or the same caller announced again
             self._waiting.add(waiting.number)
-            return [Event("modem.call.waiting", {"number": waiting.number, "call": self.call})]
+            self._notify.waiting(number=waiting.number, call=self.call)
+            return self._out.take()
         if self._waiting and (text in _ENDINGS or text.startswith(("VOICE CALL: END", "^CEND", "MISSED_CALL"))):
             # After a second caller, an end notice may be theirs (turned away, or gave up):
             # the +CLCC poll these URCs trigger tells whose call ended.
@@ -153,7 +156,8 @@ class CallTracker:
         if self._announced or self.direction != "in" or self.state != RINGING:
             return []
         self._announced = True
-        return [Event("modem.call.incoming", {"number": self.number, "call": self.call})]
+        self._notify.incoming(number=self.number, call=self.call)
+        return self._out.take()
 
     def _end(self, reason: str) -> list[Event]:
         if self.state == IDLE:
@@ -169,13 +173,8 @@ class CallTracker:
         return [event]
 
     def _state_event(self, reason: str) -> Event:
-        return Event(
-            "modem.call.state",
-            {
-                "state": self.state,
-                "direction": self.direction,
-                "number": self.number,
-                "call": self.call,
-                "reason": reason,
-            },
+        self._notify.state(
+            state=self.state, direction=self.direction, number=self.number, call=self.call, reason=reason
         )
+        (event,) = self._out.take()
+        return event

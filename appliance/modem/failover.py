@@ -11,9 +11,10 @@ Until the switchboard has said anything, a configured trunk counts as
 down (so reminders can use the modem), and ``route()`` says why.
 
 Example:
+    >>> from appliance.events import TrunkNotifier
     >>> bus = EventBus()
     >>> policy = FailoverPolicy(bus, trunk_enabled=True)
-    >>> bus.emit("trunk.up")
+    >>> TrunkNotifier(bus.emit).up()
     >>> policy.route()
     'trunk'
 """
@@ -24,7 +25,7 @@ import logging
 import threading
 from dataclasses import dataclass
 
-from appliance.events import Event, EventBus
+from appliance.events import Event, EventBus, FailoverNotifier
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ class FailoverPolicy:
 
     def __init__(self, bus: EventBus, *, trunk_enabled: bool = True) -> None:
         self.bus = bus
+        self.notify = FailoverNotifier(bus.emit)
         self.trunk_enabled = trunk_enabled
         self._lock = threading.Lock()
         self._trunk_up = False
@@ -142,4 +144,4 @@ class FailoverPolicy:
             self._route, self._reason = route, reason
         if changed:
             log.warning("outbound route is now %s (%s)", route, reason)
-            self.bus.emit("failover.changed", route=route, reason=reason)
+            self.notify.changed(route=route, reason=reason)

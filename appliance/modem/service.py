@@ -30,7 +30,7 @@ from typing import Any
 from appliance.clock import Clock
 from appliance.config import Applied, Config
 from appliance.errors import ModemBusyError, ModemError
-from appliance.events import Event, EventBus
+from appliance.events import Event, EventBus, ModemNotifier
 from appliance.modem import ModemHardware, ModemSimulation
 from appliance.modem.calls import CallSnapshot
 from appliance.modem.driver import Modem, PinGuard
@@ -83,6 +83,7 @@ class ModemService:
         self.cfg = cfg
         self.settings = cfg.modem
         self.bus = bus
+        self.notify = ModemNotifier(bus.emit)
         self.store = store
         self.clock = clock
         self.simulated = hardware is None and (self.settings.simulate or cfg.simulate)
@@ -254,13 +255,13 @@ class ModemService:
             log.info(
                 "modem %s (registered=%s, signal %d/5, %s)", new.state, new.registered, new.signal, new.operator or "-"
             )
-            self.bus.emit("modem.status", **new.event_data())
+            self.notify.status(**new.event_data())
 
     def recovery_event(self, *, step: str, reason: str, outcome: str) -> None:
         self.last_recovery = {"step": step, "reason": reason, "outcome": outcome, "at": time.time()}
         if outcome == "recovered":
             log.warning("modem recovered (%s)", reason)
-        self.bus.emit("modem.recovery", step=step, reason=reason, outcome=outcome)
+        self.notify.recovery(step=step, reason=reason, outcome=outcome)
         self.set_status()
 
     def publish(self, events: list[Event]) -> None:

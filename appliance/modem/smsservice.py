@@ -29,7 +29,7 @@ from typing import Any, Protocol
 from appliance.clock import Clock
 from appliance.config.modem import ModemSettings
 from appliance.errors import ModemCommandError, ModemError, SmsUnconfirmedError, ValidationError
-from appliance.events import EventBus
+from appliance.events import EventBus, SmsNotifier
 from appliance.modem.smspolicy import RateLimiter, retry_delay
 from appliance.modem.wire import at
 from appliance.modem.wire.concat import DUPLICATE, UPDATE, IncomingPart, Outcome, Reassembler
@@ -111,6 +111,7 @@ class SmsService:
         self.settings = settings
         self.clock = clock
         self.bus = bus
+        self.notify = SmsNotifier(bus.emit)
         self.region = region
         self.wake = wake
         self.limiter = RateLimiter(settings.sms_per_minute)
@@ -221,7 +222,7 @@ class SmsService:
             sent += 1
         status = self.repo.mark_sent(record.id)
         log.info("SMS %d %s to %s", record.id, status, mask_phone(record.number))
-        self.bus.emit("modem.sms.status", sms_id=record.id, status=status)
+        self.notify.status(sms_id=record.id, status=status)
         return sent, True
 
     def late_reference(self, ref: int) -> None:
@@ -236,14 +237,14 @@ class SmsService:
         sms_id, part, status = found
         log.info("SMS %d part %d: the modem confirmed it late (reference %d)", sms_id, part + 1, ref)
         if status == "sent":
-            self.bus.emit("modem.sms.status", sms_id=sms_id, status="sent")
+            self.notify.status(sms_id=sms_id, status="sent")
 
     def _failed(self, record: SmsRecord, error: str, permanent: bool) -> None:
         attempts = record.attempts + 1
         if permanent or attempts >= self.settings.sms_max_attempts:
             self.repo.mark_failed(record.id, attempts, error)
             log.warning("SMS %d to %s failed for good: %s", record.id, mask_phone(record.number), error)
-            self.bus.emit("modem.sms.status", sms_id=record.id, status="failed")
+            self.notify.status(sms_id=record.id, status="failed")
             return
         delay = retry_delay(attempts, self.settings.sms_retry_base_s, self.settings.sms_retry_max_s)
         self.repo.schedule_retry(record.id, attempts, self.clock.now() + timedelta(seconds=delay), error)
@@ -264,7 +265,7 @@ class SmsService:
                 "", f"[undecodable SMS: {exc}] {pdu}", 1, "", "received", self.clock.now(), None
             )
             self._delete(handles, port)
-            self.bus.emit("modem.sms.received", sms_id=sms_id, partial=False)
+            self.notify.received(sms_id=sms_id, partial=False)
             return
         if isinstance(decoded, StatusReport):
             self.accept_report(decoded)
@@ -299,7 +300,7 @@ class SmsService:
         status = self.repo.record_delivery(sms_id, part, report.outcome, f"network status 0x{report.status:02X}")
         log.info("SMS %d part %d: %s (0x%02X)", sms_id, part + 1, report.outcome, report.status)
         if status in ("delivered", "failed"):
-            self.bus.emit("modem.sms.status", sms_id=sms_id, status=status)
+            self.notify.status(sms_id=sms_id, status=status)
 
     def _store(self, outcomes: list[Outcome], port: SmsPort) -> None:
         for o in outcomes:
@@ -324,7 +325,7 @@ class SmsService:
                 self._partials.pop(o.key, None)
             self._delete(o.handles, port)
             log.info("SMS %d from %s stored (%s)", sms_id, mask_phone(number), status)
-            self.bus.emit("modem.sms.received", sms_id=sms_id, partial=bool(o.missing))
+            self.notify.received(sms_id=sms_id, partial=bool(o.missing))
             if not o.missing:
                 patient = self.repo.get(sms_id).patient_id
                 self._offer(IncomingSms(sms_id, number, o.text, o.timestamp, False, patient))

@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from appliance.events.kinds import ModemStatusData
+
 STATUS_FILE = "modem-status.json"
 
 #: Values of ``state``: where the modem is on its way to ``ready``.
@@ -53,7 +55,7 @@ class ModemStatus:
     power_line: str = ""  # "" not fitted, "GPIO n", or why it could not be opened
     updated_at: float = field(default_factory=time.time)
 
-    def event_data(self) -> dict[str, Any]:
+    def event_data(self) -> ModemStatusData:
         """The ``modem.status`` event's data."""
         return {
             "state": self.state,

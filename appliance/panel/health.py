@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from appliance.clock import Clock
-from appliance.events import Event
+from appliance.events import Collector, Event, ProvisioningNotifier
 from appliance.panel.patterns import PROVISIONING_STALE_S
 from appliance.provision_status import RunStatus, read_status, status_path
 
@@ -124,8 +124,11 @@ class ProvisioningWatcher:
         self._seen = key
         if first and not self._fresh(status):
             return []
-        kind = {"running": "started", "succeeded": "succeeded", "failed": "failed"}[status.state]
-        data = {"run_id": status.run_id, "bundle": status.bundle}
+        out = Collector()
+        notify = ProvisioningNotifier(out)
+        announce = {"running": notify.started, "succeeded": notify.succeeded, "failed": notify.failed}[status.state]
         if status.reason:
-            data["reason"] = status.reason
-        return [Event(f"provisioning.{kind}", data)]
+            announce(run_id=status.run_id, bundle=status.bundle, reason=status.reason)
+        else:
+            announce(run_id=status.run_id, bundle=status.bundle)
+        return out.take()

@@ -33,7 +33,7 @@ from appliance.board import make_pin_factory
 from appliance.clock import Clock
 from appliance.config import Applied, Config, changed_settings
 from appliance.config.panel import PanelSettings
-from appliance.events import Event, EventBus
+from appliance.events import Collector, Event, EventBus, EventPrefix, PanelNotifier, StoreNotifier
 from appliance.panel import state as panel_state
 from appliance.panel.buttons import ButtonSpec, ButtonTracker
 from appliance.panel.gpio import GpioPanel
@@ -46,7 +46,7 @@ TICK_S = 0.02
 #: How often the provisioning status file is looked at (a stat, normally).
 WATCH_S = 0.5
 #: Events the panel consumes (prefixes).
-CONSUMED = ("trunk.", "failover.", "modem.", "queue.", "store.", "provisioning.")
+CONSUMED: tuple[EventPrefix, ...] = ("trunk.", "failover.", "modem.", "queue.", "store.", "provisioning.")
 
 
 def button_specs(settings: PanelSettings) -> list[ButtonSpec]:
@@ -85,6 +85,7 @@ class PanelService:
     ) -> None:
         self.settings = settings
         self.bus = bus
+        self.notify = PanelNotifier(bus.emit)
         self.clock = clock
         self.gpio = gpio
         self.health = health
@@ -129,7 +130,10 @@ class PanelService:
         watcher = ProvisioningWatcher(cfg.paths.state_dir, clock, settings.result_flash_s)
         service = cls(settings, bus, clock, gpio, health, watcher, trunk_enabled=cfg.trunk.enabled)
         if store_locked:
-            service._events.put(Event("store.locked"))
+            early = Collector()
+            StoreNotifier(early).locked()
+            for event in early.take():
+                service._events.put(event)
         return service
 
     # -- what others may read ---------------------------------------------------
@@ -228,7 +232,8 @@ class PanelService:
             self._patterns = patterns
         self.gpio.set_leds({led: lit(pattern, now) for led, pattern in patterns.items()})
         if changed:
-            self.bus.emit("panel.leds", **{led: p.name for led, p in patterns.items()})
+            name = {led: p.name for led, p in patterns.items()}
+            self.notify.leds(green=name["green"], amber=name["amber"], red=name["red"], blue=name["blue"])
         self._read_buttons(now)
 
     def _read_buttons(self, now: float) -> None:
@@ -241,7 +246,7 @@ class PanelService:
             if tracker.spec.name == "night-mode":
                 self._night_mode = not self._night_mode
                 log.info("night-mode button held: night mode %s", "on" if self._night_mode else "off")
-                self.bus.emit("panel.night_mode", on=self._night_mode)
+                self.notify.night_mode(on=self._night_mode)
             else:
                 log.info("answer-next button pressed for station %s", tracker.spec.station)
-                self.bus.emit("panel.answer_next", station=tracker.spec.station)
+                self.notify.answer_next(station=tracker.spec.station)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from appliance.control import CommandTable
-from appliance.events import EventBus
+from appliance.events import EventBus, ReminderNotifier
 
 
 def register_pause_commands(table: CommandTable, bus: EventBus) -> None:
@@ -23,5 +23,9 @@ def register_pause_commands(table: CommandTable, bus: EventBus) -> None:
 
 def set_paused(bus: EventBus, paused: bool) -> dict[str, Any]:
     """Announce a pause (or its end); the reply the control socket gives."""
-    bus.emit("reminders.paused" if paused else "reminders.resumed")
+    notify = ReminderNotifier(bus.emit)
+    if paused:
+        notify.paused()
+    else:
+        notify.resumed()
     return {"reminders_paused": paused}

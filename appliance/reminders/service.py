@@ -225,7 +225,7 @@ class ReminderService:
     def _on_event(self, event: Event) -> None:
         if event.kind == "modem.sms.status":
             self.dispatcher.on_sms_status(int(event.data.get("sms_id", 0)), str(event.data.get("status", "")))
-        elif event.kind in ("reminders.paused", "reminders.resumed"):
+        elif event.kind == "reminders.paused" or event.kind == "reminders.resumed":
             self._jobs.put(event.kind)
         elif event.kind == "store.unlocked":
             self._jobs.put("startup")

@@ -138,7 +138,7 @@ class AgentDesk:
         if not st.seen:
             st.seen = True
             self.c.run(self.c.acd.login(st.id), "acd")
-        self.c.emit("agent.station", station=st.id, reachable=True)
+        self.c.notify.agents.station(station=st.id, reachable=True)
 
     def _down(self, st: Station, why: str) -> None:
         if not st.reachable:
@@ -146,7 +146,7 @@ class AgentDesk:
         st.reachable = False
         log.warning("station %s is unavailable (%s)", st.id, why)
         self.c.run(self.c.acd.station_down(st.id), "acd")
-        self.c.emit("agent.station", station=st.id, reachable=False)
+        self.c.notify.agents.station(station=st.id, reachable=False)
 
     def on_message(self, source: str, content_type: str, body: str) -> None:
         if content_type.split(";")[0].strip().lower() != P.CONTENT_TYPE:
@@ -187,7 +187,7 @@ class AgentDesk:
         if up != gw.reachable:
             gw.reachable = up
             log.info("GSM gateway %s (%s)", "up" if up else "down", gw.detail or "audio ok")
-            self.c.emit("gsm.gateway", reachable=up, audio=gw.audio_ok, detail=gw.detail)
+            self.c.notify.gsm.gateway(reachable=up, audio=gw.audio_ok, detail=gw.detail)
         self.c.outbound.gsm_uri = gw.contact if up else None
         self.c.dirty = True
 
@@ -225,8 +225,7 @@ class AgentDesk:
             self.c.soon(lambda: self.c.run(self.c.acd.agent_declined(a.call_id, a.agent), "acd"))
             return
         st.ringing, st.direct = a.call_id, False
-        self.c.emit(
-            "agent.ringing",
+        self.c.notify.agents.ringing(
             station=st.id,
             call_id=a.call_id,
             caller=call.caller,
@@ -247,7 +246,7 @@ class AgentDesk:
             self.command(st, "stop-ring", call_id)
         if st.leg is not None and st.call is None:
             st.leg.end()
-        self.c.emit("agent.ring_cancelled", station=st.id, call_id=call_id)
+        self.c.notify.agents.ring_cancelled(station=st.id, call_id=call_id)
 
     def _connect(self, call_id: str, agent: str, record: bool) -> None:
         st = self.stations.get(agent)
@@ -405,7 +404,7 @@ class AgentDesk:
         call.state, call.agent, call.agent_leg = "talking", st.id, leg
         st.last_call = call.id
         if first:
-            self.c.emit("agent.connected", station=st.id, call_id=call.id, caller=call.caller)
+            self.c.notify.agents.connected(station=st.id, call_id=call.id, caller=call.caller)
             if call.direction == "outbound":  # a callback: no queue wait recorded it
                 self.c.writer.db(cdr.update(call.id, agent=st.id, agent_answered_at=self.c.now()))
             if st.record:

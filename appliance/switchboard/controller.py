@@ -30,6 +30,7 @@ from appliance import sip
 from appliance.clock import Clock
 from appliance.config import Config
 from appliance.errors import SwitchboardError
+from appliance.events import Emit, SwitchboardNotifiers
 from appliance.privacy import mask_phone
 from appliance.store import Store
 from appliance.store.callerid import CallerMatch
@@ -70,7 +71,7 @@ class Controller:
         library: I.PromptLibrary,
         writer: StoreWriter | None,
         lookup: CallerLookup,
-        emit: Callable[..., None],
+        emit: Emit,
         store: Store | None,
         modem: GsmModem | None,
         route_for: Callable[[], str],
@@ -83,7 +84,7 @@ class Controller:
         self.library = library
         self._writer = writer
         self.lookup = lookup
-        self.emit = emit
+        self.notify = SwitchboardNotifiers(emit)
         self.calls: dict[str, ActiveCall] = {}
         self.legs: set[Leg] = set()  # every live leg, so Python never collects one under PJSUA2
         self.timers: dict[str, TimerHandle] = {}
@@ -183,7 +184,7 @@ class Controller:
         self.calls[call.id] = call
         self.writer.db(cdr.start(call.id, "inbound", call.started_at, number, callee, "patient", route))
         log.info("call %s from %s", call.id[:8], mask_phone(number))
-        self.emit("call.started", call_id=call.id, caller=number, route=route)
+        self.notify.calls.started(call_id=call.id, caller=number, route=route)
         self.soon(lambda: leg.answer_with(180))
         if number.startswith("+"):
             call.lookup_deadline = self.loop.later(LOOKUP_WAIT_S, lambda: self.greet(call))
@@ -401,7 +402,7 @@ class Controller:
         self.calls.pop(call.id, None)
         self.dirty = True
         self.reminders.call_gone(call)
-        self.emit("call.ended", call_id=call.id, disposition=disposition)
+        self.notify.calls.ended(call_id=call.id, disposition=disposition)
         log.info("call %s ended: %s", call.id[:8], disposition)
 
     def _disposition(self, call: ActiveCall, code: int) -> str:

@@ -169,7 +169,7 @@ class GsmLine:
             self.c.caller_gone(call, 503)
             return
         log.info("GSM call %s from %s", call.id[:8], mask_phone(caller))
-        self.c.emit("call.started", call_id=call.id, caller=caller, route="gsm")
+        self.c.notify.calls.started(call_id=call.id, caller=caller, route="gsm")
 
     def waiting(self, number: str) -> None:
         """A second mobile caller while the GSM line is in use (loop thread).

@@ -127,7 +127,7 @@ class ControlHandler:
         if status != "open":  # handled by staff: a kept place in the queue is given up
             self.sb.loop.call(self.sb.controller.records.withdraw_callback, number)
         callbacks.close_by_staff(store, AuditLog(store), callback_id, outcome, actor)
-        self.sb.emit("callback.closed", callback_id=callback_id, outcome=outcome)
+        self.sb.notify.callbacks.closed(callback_id=callback_id, outcome=outcome)
         return {"status": status}
 
 

@@ -165,7 +165,7 @@ class Outbound:
         )
         state.answer_timer = self.c.loop.later(timeout_s, lambda: self._no_answer(call))
         log.info("calling %s (%s via %s)", mask_phone(number), purpose, route)
-        self.c.emit("call.started", call_id=call.id, caller=number, route=route, direction="outbound", purpose=purpose)
+        self.c.notify.calls.started(call_id=call.id, caller=number, route=route, direction="outbound", purpose=purpose)
         return call
 
     def _no_answer(self, call: ActiveCall) -> None:

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Protocol
 
 from appliance import acd as A
+from appliance.events import SwitchboardNotifiers
 from appliance.ivr import IvrAction
 from appliance.privacy import mask_phone
 from appliance.switchboard import cdr
@@ -46,7 +47,8 @@ class RecordsHost(Protocol):
     def writer(self) -> StoreWriter: ...
     @property
     def capacity_allowed(self) -> int: ...
-    def emit(self, kind: str, /, **data: object) -> None: ...
+    @property
+    def notify(self) -> SwitchboardNotifiers: ...
     def run(self, actions: Iterable[IvrAction | A.AcdAction], owner: str) -> None: ...
     def new_id(self) -> str: ...
     def now(self) -> datetime: ...
@@ -63,7 +65,7 @@ class QueueRecords:
             self.c.writer.db(cdr.queue_event(a.call_id, a.at, a.queue, a.event, a.agent, dict(a.data)))
         elif isinstance(a, A.AgentStateChanged):
             self.c.writer.db(cdr.agent_event(a.at, a.agent, a.state, a.reason))
-            self.c.emit("agent.state", station=a.agent, state=a.state, reason=a.reason)
+            self.c.notify.agents.state(station=a.agent, state=a.state, reason=a.reason)
         elif isinstance(a, A.LeftQueue):
             call = self.c.calls.get(a.call_id)
             if call is not None:
@@ -87,12 +89,12 @@ class QueueRecords:
                     a.call_id, a.number, call.patient_id if call else None, a.queue, source, a.at, place_at, a.waited_s
                 )
             )
-            self.c.emit("callback.new", call_id=a.call_id, source=source)
+            self.c.notify.callbacks.new(call_id=a.call_id, source=source)
         elif isinstance(a, A.WrapUpDone):
             self.c.writer.db(cdr.update(a.call_id, wrap_seconds=a.seconds))
         elif isinstance(a, A.CallbackResult):
             self.c.writer.db(cdr.callback_result(a.request_id, a.status, a.outcome, a.at, a.agent, a.call_id))
-            self.c.emit("callback.result", call_id=a.request_id, status=a.status, outcome=a.outcome)
+            self.c.notify.callbacks.result(call_id=a.request_id, status=a.status, outcome=a.outcome)
 
     def withdraw_callback(self, number: str, keep: str | None = None) -> None:
         """Stop the ACD from calling ``number`` back (staff handled it, or the patient got through).
@@ -116,5 +118,5 @@ class QueueRecords:
         self.c.writer.db(cdr.update(cid, ended_at=now, disposition="busy", sip_code=code, hangup_by="box"))
         if number.startswith("+"):
             self.c.writer.db(cdr.callback_open(cid, number, None, self.c.front_desk_queue(), "busy", now, now, 0.0))
-            self.c.emit("callback.new", call_id=cid, source="busy")
-        self.c.emit("call.busy", caller=number)
+            self.c.notify.callbacks.new(call_id=cid, source="busy")
+        self.c.notify.calls.busy(caller=number)

@@ -27,7 +27,8 @@ from appliance.clock import Clock
 from appliance.config import Applied, Config
 from appliance.control import CommandTable
 from appliance.errors import StoreLockedError, SwitchboardError
-from appliance.events import Event, EventBus
+from appliance.events import Collector, Event, EventBus, EventKind, ModemNotifier, SwitchboardNotifiers
+from appliance.events.kinds import QueueChanged
 from appliance.ivr import Ivr, PromptLibrary
 from appliance.store import Store, callbacks
 from appliance.store.audit import AuditLog
@@ -87,8 +88,9 @@ class SwitchboardService:
             "operator": "",
         }
         self.snapshot: dict[str, Any] = {}
-        self._events: queue.Queue[tuple[str, dict[str, Any]] | None] = queue.Queue()
+        self._events: queue.Queue[tuple[EventKind, dict[str, Any]] | None] = queue.Queue()
         self._publisher = threading.Thread(target=self._publish_loop, name="sb-events", daemon=True)
+        self.notify = SwitchboardNotifiers(self.emit)
         self.loop = PjLoop(cfg)
         self.capacity: Capacity = Capacity(cfg.sip.max_calls, 0, 0, False, False, 0, "")
         self.writer = StoreWriter(store) if store is not None else None
@@ -126,7 +128,7 @@ class SwitchboardService:
         self.loop.on_tick.append(self._tick)
         self.loop.on_stopping.append(self._on_loop_stopping)
         self._last_second = 0.0
-        self._last_summary: dict[str, Any] = {}
+        self._last_summary: QueueChanged | None = None
         self._unsubscribe: Callable[[], None] | None = None
 
     # -- lifecycle -------------------------------------------------------------------
@@ -143,7 +145,10 @@ class SwitchboardService:
         self.provider.start()
         self._unsubscribe = self.bus.subscribe(self._on_bus)
         if self.modem is not None:  # it started first; its status events came before we listened
-            self._on_bus(Event("modem.status", self.modem.status.event_data()))
+            replay = Collector()
+            ModemNotifier(replay).status(**self.modem.status.event_data())
+            for event in replay.take():
+                self._on_bus(event)
         self.loop.call(self._rebuild_snapshot)
         log.info("switchboard running: %s", self.capacity.describe())
 
@@ -218,7 +223,7 @@ class SwitchboardService:
             on = bool(stored)
             self.controller.ivr.night_mode = on
             self.controller.dirty = True
-            self.emit("box.night_mode", on=on)
+            self.notify.box.night_mode(on=on)
             log.info("night mode %s (as it was before the restart)", "on" if on else "off")
         self._requeue_callbacks()
 
@@ -300,7 +305,7 @@ class SwitchboardService:
         summary = snap.panel_summary(self.snapshot)
         if summary != self._last_summary:
             self._last_summary = summary
-            self.emit("queue.changed", **summary)
+            self.notify.queue.changed(**summary)
 
     def _on_loop_stopping(self) -> None:
         c = self.controller
@@ -325,7 +330,7 @@ class SwitchboardService:
         c.trunk = c.local = None
 
     # -- events --------------------------------------------------------------------------
-    def emit(self, kind: str, **data: Any) -> None:
+    def emit(self, kind: EventKind, /, **data: Any) -> None:
         """Thread-safe; subscribers run on the publisher thread, never on PJSUA2's."""
         self._events.put((kind, data))
 
@@ -440,7 +445,7 @@ class SwitchboardService:
     def set_night_mode(self, on: bool) -> dict[str, Any]:
         self.controller.ivr.night_mode = on
         self.controller.dirty = True
-        self.emit("box.night_mode", on=on)
+        self.notify.box.night_mode(on=on)
         if self.writer is not None and self.store is not None:
             settings = self._settings(self.store)
             self.writer.db(lambda conn: settings.set_in(conn, NIGHT_MODE, on, "console"))
@@ -453,7 +458,10 @@ class SwitchboardService:
 
     def set_reminders_paused(self, paused: bool) -> dict[str, Any]:
         self.reminders_paused = paused
-        self.emit("reminders.paused" if paused else "reminders.resumed")
+        if paused:
+            self.notify.reminders.paused()
+        else:
+            self.notify.reminders.resumed()
         self.controller.dirty = True
         return {"reminders_paused": paused}
 

@@ -12,6 +12,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from appliance import __version__
+from appliance.events.kinds import QueueChanged
 from appliance.store.connection import sqlite_memory_used
 from appliance.switchboard.media import PromptPlayer
 from appliance.switchboard.owned import LoopOwned
@@ -140,7 +141,7 @@ def build(sb: SwitchboardService) -> dict[str, Any]:
     }
 
 
-def panel_summary(snapshot: dict[str, Any]) -> dict[str, Any]:
+def panel_summary(snapshot: dict[str, Any]) -> QueueChanged:
     """What the LED panel needs (the ``queue.changed`` event)."""
     waiting = [w for q in snapshot["queues"] for w in q["waiting"] if not w["virtual"]]
     return {

@@ -21,6 +21,7 @@ import pjsua2 as pj
 from appliance import acd as A
 from appliance import ivr as I
 from appliance.config import Config
+from appliance.events import SwitchboardNotifiers
 from appliance.switchboard import cdr
 from appliance.switchboard.legs import Leg
 from appliance.switchboard.media import MusicBank, PromptPlayer
@@ -60,7 +61,8 @@ class SoundsHost(Protocol):
     @property
     def outbound(self) -> Outbound: ...
     def soon(self, fn: Callable[[], None]) -> None: ...
-    def emit(self, kind: str, /, **data: object) -> None: ...
+    @property
+    def notify(self) -> SwitchboardNotifiers: ...
     def now(self) -> datetime: ...
     def run(self, actions: Iterable[I.IvrAction | A.AcdAction], owner: str) -> None: ...
     def reacted(self, leg: Leg) -> None: ...
@@ -188,5 +190,5 @@ class CallSounds:
                     call.id, call.caller, call.patient_id, self.c.front_desk_queue(), "busy", now, now, 0.0
                 )
             )
-            self.c.emit("callback.new", call_id=call.id, source="busy")
+            self.c.notify.callbacks.new(call_id=call.id, source="busy")
         self.c.soon(lambda: self.c.end_call(call, "box", 503))

@@ -25,6 +25,7 @@ from typing import Any
 
 from appliance import sip
 from appliance.config import Config
+from appliance.events import Emit, TrunkNotifier
 
 log = logging.getLogger(__name__)
 MISSES_BEFORE_DOWN = 3
@@ -45,9 +46,9 @@ def registrar_address(registrar: str) -> tuple[str, int] | None:
 class TrunkMonitor:
     name = "trunk monitor"
 
-    def __init__(self, cfg: Config, emit: Callable[..., None]) -> None:
+    def __init__(self, cfg: Config, emit: Emit) -> None:
         self.cfg = cfg
-        self.emit = emit
+        self.notify = TrunkNotifier(emit)
         self._lock = threading.Lock()
         self.enabled = cfg.trunk.enabled
         self.registered: bool | None = None if cfg.trunk.register else True
@@ -66,7 +67,7 @@ class TrunkMonitor:
 
     def start(self) -> None:
         if not self.enabled:
-            self.emit("trunk.down", reason="disabled")
+            self.notify.down(reason="disabled")
             return
         if self.cfg.trunk.keepalive_interval_s and not self.pings:
             log.info(
@@ -150,9 +151,9 @@ class TrunkMonitor:
         if changed:
             log.info("trunk %s: %s", state, detail)
             if state == "up":
-                self.emit("trunk.up", reason=detail)
+                self.notify.up(reason=detail)
             elif state == "down":
-                self.emit("trunk.down", reason=detail)
+                self.notify.down(reason=detail)
 
     def view(self) -> dict[str, Any]:
         with self._lock:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 import pjsua2 as pj
 
 from appliance.config import Config
+from appliance.events import SwitchboardNotifiers
 from appliance.ivr import PromptLibrary, PromptRef, StartVoicemail
 from appliance.store import Store
 from appliance.store import calls as calls_store
@@ -50,7 +51,8 @@ class VoicemailHost(Protocol):
     def writer(self) -> StoreWriter: ...
     @property
     def sounds(self) -> CallSounds: ...
-    def emit(self, kind: str, /, **data: object) -> None: ...
+    @property
+    def notify(self) -> SwitchboardNotifiers: ...
     def now(self) -> datetime: ...
     def end_call(self, call: ActiveCall, by: str, code: int = 0) -> None: ...
 
@@ -207,7 +209,7 @@ class Voicemail:
         keep = seconds >= (self.c.cfg.voicemail.min_seconds if is_voicemail else 1)
         if is_voicemail and keep:
             call.voicemail_left = True
-        cfg, store, emit = self.c.cfg, self.store, self.c.emit
+        cfg, store, notify = self.c.cfg, self.store, self.c.notify.voicemail
         assert store is not None  # the capture had a vault, so there is a store
         info: _Sealing = {
             "call": call.id,
@@ -236,7 +238,7 @@ class Voicemail:
                         media_file=sealed.name,
                         language=info["language"],
                     )
-                    emit("voicemail.new", voicemail_id=vm_id, mailbox=info["mailbox"])
+                    notify.new(voicemail_id=vm_id, mailbox=info["mailbox"])
                 else:
                     vm_rows.add_recording(
                         conn,
