@@ -23,19 +23,21 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from appliance.clock import Clock, SystemClock
 from appliance.config import Applied, Config, load_config, register_check
 from appliance.control import CommandTable, ControlServer
-from appliance.errors import ClinicBoxError, StoreError
+from appliance.errors import ClinicBoxError, StoreError, ValidationError
 from appliance.events import EventBus, StoreNotifier
 from appliance.ivr import check_prompt_texts
 from appliance.reminders import register_pause_commands, register_prompts
 from appliance.sdnotify import notify, watchdog_interval
 from appliance.store import Store
 from appliance.store.appointments import AppointmentHook
+from appliance.store.backup_job import run_backup, run_retention
 from appliance.store.lockfile import StoreLock
 from appliance.store.maintenance import recover_interrupted_rekey
 from appliance.store.repos import Repos, make_repos
@@ -123,6 +125,11 @@ class Core:
         self.commands = CommandTable()
         self.commands.register("config.reload", lambda args: self.reload_config())
         self.commands.register("store.unlock", lambda args: self.unlock_store(str(args["passphrase"])))
+        self.commands.register("store.backup", self.backup_store)
+        self.commands.register("store.retention", self.retain_store)
+        # One long-lived thread for backups and retention: its store connection
+        # is reused night after night, and two jobs never overlap.
+        self._jobs = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-jobs")
         self.control = ControlServer(cfg.control_socket, self.commands, self.bus, cfg.control.socket_group)
         self._control_started = False
 
@@ -201,6 +208,7 @@ class Core:
             except Exception:
                 log.exception("stopping %s failed", service.name)
         self._started.clear()
+        self._jobs.shutdown(wait=True, cancel_futures=True)
         if self.store is not None:
             self.store.close()
         self.lock.release()
@@ -228,6 +236,34 @@ class Core:
         self.store.unlock(passphrase)
         StoreNotifier(self.bus.emit).unlocked()
         return {"unlocked": True}
+
+    def backup_store(self, args: dict[str, Any]) -> dict[str, Any]:
+        """``store.backup``: an encrypted backup to ``to`` (absolute), by default
+        the box's backup folder (pruned to ``store.backup_keep``); the outcome is
+        recorded for the doctor.
+
+        Raises:
+            StoreLockedError: no manager has entered the passphrase since the start.
+            StoreError: the backup failed (the message says why).
+        """
+        store = self.store
+        if store is None:
+            raise StoreError("no store")
+        dest: Path | None = None
+        if args.get("to"):
+            dest = Path(str(args["to"]))
+            if not dest.is_absolute():
+                raise ValidationError(f"store.backup: 'to' must be an absolute path, not {dest}")
+        return self._jobs.submit(run_backup, self.cfg, store, dest, "core").result()  # type: ignore[no-any-return]
+
+    def retain_store(self, args: dict[str, Any]) -> dict[str, Any]:
+        """``store.retention``: delete what is past ``[retention]``, audited as ``actor``."""
+        store = self.store
+        if store is None:
+            raise StoreError("no store")
+        actor = str(args.get("actor") or "core")
+        report = self._jobs.submit(run_retention, self.cfg, store, actor, "core").result()
+        return {"report": report}
 
     def healthy(self) -> bool:
         """All services alive? A service may offer ``healthy()``; a stuck

@@ -1,4 +1,12 @@
-"""``clinicbox db``: create, verify, back up, restore and re-key the store."""
+"""``clinicbox db``: create, verify, back up, restore and re-key the store.
+
+``db backup`` and ``db retention`` (the nightly ``clinicbox-backup.service``)
+go to the running core when there is one (``store.backup`` /
+``store.retention`` on the control socket): it holds the unlocked key, which
+in passphrase mode nothing else has. With no core running they open the
+store themselves. Either way the outcome lands in the status file the
+doctor reads (:mod:`appliance.store.backup_job`).
+"""
 
 from __future__ import annotations
 
@@ -7,11 +15,18 @@ import getpass
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from appliance.cli import context
-from appliance.errors import ValidationError
+from appliance.config import Config
+from appliance.control.client import CommandRefused, ControlClient
+from appliance.errors import ControlError, StoreError, StoreLockedError, ValidationError
 from appliance.store import Store, backup, maintenance
+from appliance.store.backup_job import record_failure, run_backup, run_retention
 from appliance.store.keys import key_id
+
+#: How long the core may take over a backup or a retention run (a big media folder on an SD card).
+JOB_TIMEOUT_S = 3600.0
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,unused-ignore]
@@ -91,23 +106,69 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def running_core(cfg: Config) -> ControlClient | None:
+    """A client for the running core, or ``None`` when no core answers on the control socket."""
+    if not cfg.control_socket.exists():
+        return None
+    try:
+        ControlClient(cfg.control_socket, timeout=3.0).call("ping")
+    except ControlError:
+        return None
+    return ControlClient(cfg.control_socket, timeout=JOB_TIMEOUT_S)
+
+
+def _core_job(client: ControlClient, cmd: str, **args: Any) -> Any:
+    """Run ``cmd`` in the core; ``None`` when this core is too old to know it."""
+    try:
+        return client.call(cmd, **args)
+    except CommandRefused as exc:
+        if exc.code == "unknown-command":
+            return None
+        raise StoreError(str(exc)) from None
+
+
+def _open_for(cfg: Config, job: str) -> Store:
+    """Open the store in this process for ``job``; a failure is recorded for the doctor."""
+    try:
+        return context.open_store(cfg)
+    except StoreLockedError as exc:
+        record_failure(cfg.paths.state_dir, job, exc, "cli", "no-core")
+        raise StoreLockedError(
+            f"the store is passphrase-protected and the core is not running, so no {job} was made: "
+            "start the core and unlock the store in the web UI (or set CLINICBOX_PASSPHRASE)"
+        ) from None
+    except (StoreError, OSError) as exc:
+        record_failure(cfg.paths.state_dir, job, exc, "cli")
+        raise
+
+
 def cmd_backup(args: argparse.Namespace) -> int:
     cfg = context.config(args)
-    store = context.open_store(cfg)
-    info = backup.backup(store, Path(args.to))
-    print(f"backup written: {info.path} ({info.files} files, key {info.key_id}, schema {info.schema_version})")
-    if info.path.parent.resolve() == cfg.backup_dir.resolve():  # the box's own folder: keep backup_keep of them
-        for old in backup.prune(cfg.backup_dir, cfg.store.backup_keep):
-            print(f"removed old backup {old.name} (store.backup_keep = {cfg.store.backup_keep})")
+    dest = Path(args.to).absolute()
+    result = None
+    client = running_core(cfg)
+    if client is not None:
+        to = {} if dest.resolve() == cfg.backup_dir.resolve() else {"to": str(dest)}
+        result = _core_job(client, "store.backup", **to)
+    if result is None:
+        result = run_backup(cfg, _open_for(cfg, "backup"), dest, by="cli")
+    print(
+        f"backup written: {result['path']} ({result['files']} files, key {result['key_id']},"
+        f" schema {result['schema_version']})"
+    )
+    for name in result["removed"]:
+        print(f"removed old backup {name} (store.backup_keep = {result['keep']})")
     return 0
 
 
 def cmd_retention(args: argparse.Namespace) -> int:
-    from appliance.store.retention import apply_retention
-
     cfg = context.config(args)
-    store = context.open_store(cfg)
-    print(apply_retention(cfg, store, store.clock.now(), actor=context.actor()))
+    client = running_core(cfg)
+    result = _core_job(client, "store.retention", actor=context.actor()) if client is not None else None
+    if result is not None:
+        print(result["report"])
+    else:
+        print(run_retention(cfg, _open_for(cfg, "retention"), context.actor(), by="cli"))
     return 0
 
 
