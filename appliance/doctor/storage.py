@@ -1,13 +1,21 @@
-"""Doctor checks of the encrypted store: key file, opening, integrity, audit, backups."""
+"""Doctor checks of the encrypted store: key file, opening, integrity, audit, backups.
+
+The backups check reads the job status file (:mod:`appliance.store.backup_job`)
+to name why a backup was missed, not just that it was."""
 
 from __future__ import annotations
 
+import shutil
 import stat
-import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
+from appliance.config import Config
 from appliance.doctor import Context, Result, check, fail, ok, warn
 from appliance.store import Store
 from appliance.store.audit import AuditLog
+from appliance.store.backup_job import Attempt, JobStatus, cause_text, read_status
 from appliance.store.keys import read_key_file, resolve_key_path
 from appliance.store.maintenance import verify
 
@@ -74,17 +82,105 @@ def audit_chain(ctx: Context) -> Result:
 @check("backups", order=23)
 def backups(ctx: Context) -> Result:
     found = sorted(ctx.cfg.backup_dir.glob("clinicbox-*.tar"), key=lambda p: p.stat().st_mtime)
-    if not found:
+    newest = None
+    free = None
+    if found:
+        stat_ = found[-1].stat()
+        newest = Newest(found[-1].name, datetime.fromtimestamp(stat_.st_mtime, UTC), stat_.st_size)
+        try:
+            free = shutil.disk_usage(ctx.cfg.backup_dir).free
+        except OSError:
+            free = None
+    return backup_verdict(ctx.cfg, newest, len(found), read_status(ctx.cfg.paths.state_dir), datetime.now(UTC), free)
+
+
+@dataclass(frozen=True)
+class Newest:
+    """The newest backup in the box's folder."""
+
+    name: str
+    at: datetime
+    size: int
+
+
+#: What to do about each cause of a failed run (see appliance.store.backup_job.CAUSES).
+FIXES = {
+    "locked": "a manager unlocks the store in the web UI (Unlock page); then run: clinicbox db backup --to {dir}",
+    "no-core": "start the core (systemctl start clinicbox-core), unlock the store in the web UI, "
+    "then run: clinicbox db backup --to {dir}",
+    "disk-full": "free space on the disk of {dir} (remove old backups or lower store.backup_keep), "
+    "then run: clinicbox db backup --to {dir}",
+    "permission": "{dir} must be writable by the clinicbox user (chown clinicbox: {dir})",
+    "busy": "wait for the running backup to end (systemctl status clinicbox-backup.service)",
+    "error": "run clinicbox db backup --to {dir} by hand and read its message",
+}
+
+
+def _when(at: datetime, now: datetime, tz: ZoneInfo) -> str:
+    local = at.astimezone(tz)
+    if now - at < timedelta(hours=20):
+        return f"at {local:%H:%M}"
+    return f"on {local:%Y-%m-%d} at {local:%H:%M}"
+
+
+def _failure(job: str, attempt: Attempt, now: datetime, tz: ZoneInfo) -> str:
+    reason = cause_text(attempt.cause)
+    if attempt.cause == "error" and attempt.detail:
+        reason = attempt.detail
+    return f"the last {job} failed {_when(attempt.at, now, tz)}: {reason}"
+
+
+def backup_verdict(
+    cfg: Config, newest: Newest | None, count: int, status: JobStatus, now: datetime, free: int | None = None
+) -> Result:
+    """The ``backups`` check from what is on disk and the job status file: names
+    the real cause of a missed backup (store locked, disk full, timer not run)."""
+    tz = ZoneInfo(cfg.clinic.timezone)
+    folder = str(cfg.backup_dir)
+    last = status.backup
+    if last is not None and not last.ok and (newest is None or last.at > newest.at):
+        since = (
+            f"; the last good one is {(now - newest.at).total_seconds() / 3600:.0f} h old"
+            if newest
+            else "; there is no backup yet"
+        )
         return warn(
             "backups",
-            f"no backup in {ctx.cfg.backup_dir} yet",
-            "run: clinicbox db backup --to " + str(ctx.cfg.backup_dir),
+            _failure("backup", last, now, tz) + since,
+            FIXES.get(last.cause, FIXES["error"]).format(dir=folder),
         )
-    age_h = (time.time() - found[-1].stat().st_mtime) / 3600
+    if newest is None:
+        return warn(
+            "backups",
+            f"no backup in {cfg.backup_dir} yet",
+            "run: clinicbox db backup --to " + folder,
+        )
+    age_h = (now - newest.at).total_seconds() / 3600
     if age_h > 48:
+        if last is None or now - last.at > timedelta(hours=26):
+            since = f" (its last run was {_when(last.at, now, tz)})" if last else ""
+            return warn(
+                "backups",
+                f"no backup for {age_h / 24:.0f} days: the timer has not run{since}",
+                "check clinicbox-backup.timer (systemctl status clinicbox-backup.timer)",
+            )
         return warn(
             "backups",
-            f"last backup is {age_h:.0f} h old ({found[-1].name})",
-            "check clinicbox-backup.timer",
+            f"last backup is {age_h:.0f} h old ({newest.name}); the last run wrote {last.file or 'elsewhere'}",
+            f"check clinicbox-backup.timer: the nightly backup must go to {folder}",
         )
-    return ok("backups", f"last backup {age_h:.1f} h ago ({found[-1].name}), {len(found)} kept")
+    if free is not None and free < newest.size:
+        return warn(
+            "backups",
+            f"the backup disk is full: {free // 2**20} MB free, the last backup took {newest.size // 2**20} MB",
+            FIXES["disk-full"].format(dir=folder),
+        )
+    if status.retention is not None and not status.retention.ok:
+        return warn(
+            "backups",
+            _failure("retention run", status.retention, now, tz),
+            FIXES.get(status.retention.cause, FIXES["error"])
+            .replace("db backup --to {dir}", "db retention")
+            .format(dir=folder),
+        )
+    return ok("backups", f"last backup {age_h:.1f} h ago ({newest.name}), {count} kept")
