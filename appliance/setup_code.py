@@ -91,6 +91,9 @@ def _locked(state_dir: Path) -> Iterator[None]:
     Path(state_dir).mkdir(parents=True, exist_ok=True)
     fd = os.open(Path(state_dir) / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
+        owner = _state_owner(state_dir)
+        if owner is not None and os.geteuid() == 0:  # root (CLI, provisioning) must not take it from the web UI
+            os.fchown(fd, *owner)
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:
@@ -155,15 +158,7 @@ def new_code(state_dir: Path, channel: str) -> str:
         data["codes"][channel] = {"salt": salt.hex(), "hash": _hash(code, salt)}
         data["failures"] = 0
         _write(state_dir, data, _state_owner(state_dir))
-    _lock_owner(state_dir)
     return code
-
-
-def _lock_owner(state_dir: Path) -> None:
-    owner = _state_owner(state_dir)
-    if owner is not None and os.geteuid() == 0:
-        with contextlib.suppress(OSError):
-            os.chown(Path(state_dir) / LOCK_NAME, *owner)
 
 
 def pending(state_dir: Path) -> bool:

@@ -175,7 +175,7 @@ def finish(rt: Runtime, answers: dict[str, Any], trunk_password: str, actor: str
             raise SetupClosedError(str(exc)) from exc
         raise
     done = Finished(user)
-    who = f"{user.username} (first-run setup)"
+    who = user.username
     ov = overlay(rt)
     try:
         ov.save(data, ov.version())
@@ -183,7 +183,7 @@ def finish(rt: Runtime, answers: dict[str, Any], trunk_password: str, actor: str
         log.error("first-run setup could not write the settings: %s", exc)
         done.warnings.append(_("The clinic and trunk settings were not saved: %(reason)s", reason=str(exc)))
     else:
-        rt.repos.audit.record(who, "settings", "config", "clinic, trunk (first-run setup)")
+        rt.repos.audit.record(who, "settings", "config", "clinic, trunk", "first-run setup")
     if trunk_password:
         try:
             write_trunk_password(rt.cfg, trunk_password)
@@ -193,9 +193,9 @@ def finish(rt: Runtime, answers: dict[str, Any], trunk_password: str, actor: str
                 _("The trunk password was not stored (%(reason)s); set it again in the secrets file.", reason=str(exc))
             )
         else:
-            rt.repos.audit.record(who, "secret-set", "config", "trunk.password")
+            rt.repos.audit.record(who, "secret-set", "config", "trunk.password", "first-run setup")
     setup_code.void(rt.cfg.paths.state_dir)
-    rt.repos.audit.record(who, "setup", "box", "first-run setup finished")
+    rt.repos.audit.record(who, "setup", "box", "", "first-run setup finished")
     log.warning("first-run setup finished: manager %s created; the setup page is gone", user.username)
     return done
 

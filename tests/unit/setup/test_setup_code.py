@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import stat
 from pathlib import Path
 
@@ -70,3 +71,15 @@ def test_a_damaged_file_holds_no_valid_code(tmp_path: Path) -> None:
 def test_an_unknown_channel_is_a_programming_error(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="channel"):
         setup_code.new_code(tmp_path, "web")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root gives files away")
+def test_root_leaves_the_files_to_the_service_user(tmp_path: Path) -> None:
+    """`clinicbox setup-code` and provisioning run as root; the web UI, as the service user, must still claim."""
+    os.chown(tmp_path, 65534, 65534)
+    setup_code.new_code(tmp_path, "cli")
+    setup_code.void(tmp_path)
+    setup_code.new_code(tmp_path, "provisioning")
+    for name in (setup_code.FILE_NAME, setup_code.LOCK_NAME):
+        st = (tmp_path / name).stat()
+        assert (st.st_uid, st.st_gid) == (65534, 65534), name
