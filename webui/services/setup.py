@@ -28,6 +28,7 @@ from appliance import setup_code
 from appliance.config import Config
 from appliance.config.model import REPLACED_COLLECTIONS
 from appliance.config.schema import deep_merge
+from appliance.control import COMMANDS
 from appliance.errors import ClinicBoxError, ConfigError, ValidationError
 from appliance.store.users import User, check_password, check_username, hash_password
 from webui.i18n import gettext as _
@@ -186,27 +187,43 @@ def finish(rt: Runtime, answers: dict[str, Any], trunk_password: str, actor: str
         rt.repos.audit.record(who, "settings", "config", "clinic, trunk", "first-run setup")
     if trunk_password:
         try:
-            write_trunk_password(rt.cfg, trunk_password)
+            store_trunk_password(rt, trunk_password)
         except (OSError, ClinicBoxError) as exc:
             log.error("first-run setup could not store the trunk password: %s", exc)
             done.warnings.append(
                 _("The trunk password was not stored (%(reason)s); set it again in the secrets file.", reason=str(exc))
             )
         else:
-            rt.repos.audit.record(who, "secret-set", "config", "trunk.password", "first-run setup")
+            rt.repos.audit.record(who, "secret-set", "secret", "trunk.password", "first-run setup")
     setup_code.void(rt.cfg.paths.state_dir)
     rt.repos.audit.record(who, "setup", "box", "", "first-run setup finished")
     log.warning("first-run setup finished: manager %s created; the setup page is gone", user.username)
     return done
 
 
+def store_trunk_password(rt: Runtime, password: str) -> None:
+    """Hand the trunk password to whoever owns the secrets file.
+
+    Where the core offers ``secrets.set`` (it owns the file and applies the
+    secret), it gets the password; otherwise it goes into the secrets file
+    as a provisioning bundle's ``[secrets]`` does (:func:`write_trunk_password`).
+
+    Raises:
+        ClinicBoxError: the core refused it or is not running.
+        OSError: the file cannot be written.
+    """
+    if "secrets.set" in COMMANDS:
+        rt.control.call("secrets.set", name="trunk.password", value=password)
+    else:
+        write_trunk_password(rt.cfg, password)
+
+
 def write_trunk_password(cfg: Config, password: str) -> None:
     """Store the trunk password in the secrets file, as a provisioning bundle's ``[secrets]`` does.
 
     The password was checked with the box's own rules by :func:`finish`;
-    the file is merged and replaced atomically (0600). This is the only
-    place setup writes a secret; the secrets writer of issue 13 §2 takes its
-    place when it lands.
+    the file is merged and replaced atomically (0600). Only for a core
+    without ``secrets.set``.
 
     Raises:
         ConfigError: no secrets file is configured (nothing written).
