@@ -78,6 +78,9 @@ def walk(client: FlaskClient, code: str) -> object:
     assert send(client, "/setup/manager", MANAGER).status_code == 302  # type: ignore[attr-defined]
     assert send(client, "/setup/clinic", CLINIC).status_code == 302  # type: ignore[attr-defined]
     assert send(client, "/setup/trunk", TRUNK).status_code == 302  # type: ignore[attr-defined]
+    summary = client.get("/setup/finish").get_data(as_text=True)
+    assert "Lakeside Family Practice" in summary and "sip:sip.provider.example" in summary
+    assert "trunk-secret-1" not in summary and "password set" in summary
     return send(client, "/setup/finish", {})
 
 
@@ -229,3 +232,21 @@ def test_a_bundle_made_manager_meanwhile_closes_setup_before_anything_is_written
     assert send(client, "/setup/finish", {}).status_code == 404  # type: ignore[attr-defined]
     assert [u.username for u in repos(fresh).users.list()] == ["usb-manager"]
     assert load_config(clinic.config_path).clinic.name == "Riverside Community Clinic"
+
+
+@pytest.mark.parametrize("lang", ["es", "pl", "tr", "ko", "zh"])
+def test_every_setup_page_speaks_the_chosen_language(fresh: Flask, code: str, lang: str) -> None:
+    client = fresh.test_client()
+    send(client, "/language", {"lang": lang, "next": "/setup"})
+    page = client.get("/setup").get_data(as_text=True)
+    assert "Enter the one-time setup code" not in page and 'data-testid="setup-code-form"' in page
+    send(client, "/setup", {"code": code})
+    send(client, "/setup/manager", MANAGER)
+    send(client, "/setup/clinic", CLINIC)
+    send(client, "/setup/trunk", TRUNK)
+    for path in ("/setup/manager", "/setup/clinic", "/setup/trunk", "/setup/finish"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert "Check and finish" not in response.get_data(as_text=True), path
+    assert send(client, "/setup/finish", {}).status_code == 302  # type: ignore[attr-defined]
+    assert repos(fresh).users.get("amira").language == lang
