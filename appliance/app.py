@@ -27,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from appliance import setup_code
 from appliance.clock import Clock, SystemClock
 from appliance.config import Applied, Config, load_config, register_check
 from appliance.control import CommandTable, ControlServer
@@ -196,6 +197,23 @@ class Core:
         self._control_started = True
         notify("READY=1\nSTATUS=ClinicBox core running")
         log.info("core ready")
+        self.announce_setup_code()
+
+    def announce_setup_code(self) -> str | None:
+        """While no manager exists, show a new one-time setup code on the box's screen.
+
+        The journal is forwarded to an attached screen (the image's journald
+        settings); the code never reaches the web UI. Returns the code.
+        """
+        if self.store is None or self.store.locked or self.repos is None or self.repos.users.has_manager():
+            return None
+        code = setup_code.new_code(self.cfg.paths.state_dir, "console")
+        log.warning(
+            "FIRST START: no manager account yet. Open the web UI's /setup page on this box "
+            "(https://<the box's address>/setup) and enter the setup code %s",
+            code,
+        )
+        return code
 
     def stop(self) -> None:
         notify("STOPPING=1")

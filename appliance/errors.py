@@ -92,6 +92,10 @@ class AuthError(ClinicBoxError):
     """Login failed or the user may not do this."""
 
 
+class SetupCodeError(AuthError):
+    """A first-run setup code was wrong, already used or voided."""
+
+
 class AuditChainError(ClinicBoxError):
     """The audit log's hash chain is broken: a row was edited or deleted."""
 

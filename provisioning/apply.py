@@ -2,9 +2,10 @@
 
 Order matters:
 
-1. restore a backup *or* import patients: each is all-or-nothing on its
-   own (the restore checks the backup before it swaps the database, the
-   import is one transaction), and each is the first change made;
+1. restore a backup *or* import patients, then create the first manager:
+   each is all-or-nothing on its own (the restore checks the backup before
+   it swaps the database, the import and the manager are one transaction
+   each), and they are the first changes made;
 2. write every new file beside its target (``.name.provision-new``),
    fsync it, give it its owner and mode: nothing visible has changed yet;
 3. swap them in with ``rename`` (the old config and secrets are kept as
@@ -31,6 +32,7 @@ from appliance.store import Store
 from appliance.store import backup as backups
 from appliance.store import keys as keymod
 from appliance.store.repos import make_repos
+from provisioning.manager import create_manager
 from provisioning.plan import CORE, WEB, Action, Plan
 from provisioning.services import ServiceManager
 
@@ -232,7 +234,10 @@ def apply_plan(plan: Plan, services: ServiceManager, clock: Clock, actor: str = 
         _restore(plan, services, applied)
     if plan.patients_csv is not None:
         _import_patients(plan, clock, actor, applied)
-    committed = applied.changes[:] if (plan.restore or plan.patients_csv) else []
+    if plan.manager is not None:
+        applied.changes.append(create_manager(plan.new_cfg, plan.manager, actor))
+        give_back_store(plan.new_cfg)
+    committed = applied.changes[:] if (plan.restore or plan.patients_csv or plan.manager) else []
 
     cfg: Config = plan.new_cfg
     state_owner = _owner_of(cfg.paths.state_dir)

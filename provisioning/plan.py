@@ -29,6 +29,7 @@ from appliance.store import importer
 from appliance.store import keys as keymod
 from appliance.store.importpool import check_all
 from provisioning.bundle import TOML_NAME, StagedBundle, check_name
+from provisioning.manager import ManagerSection, check_no_manager
 from provisioning.media import check_tls, check_wav, prompt_target
 from provisioning.schema import ProvisionFile, parse_provision
 
@@ -77,6 +78,7 @@ class Plan:
     tls: tuple[Path, Path] | None = None
     patients_csv: Path | None = None
     restore: tuple[Path, Path] | None = None
+    manager: ManagerSection | None = None
     changed_sections: list[str] = field(default_factory=list)
     actions: list[Action] = field(default_factory=list)
     changes: list[str] = field(default_factory=list)
@@ -356,6 +358,9 @@ def make_plan(staged: StagedBundle, config_path: Path, serial: str | None) -> Pl
     plan = Plan(pf.bundle.description, staged.signed_by, Path(config_path), new_cfg=None, old_cfg=old_cfg)  # type: ignore[arg-type]
     plan.warnings.extend(notes)
     _plan_config(plan, pf, old_user)
+    if pf.manager is not None:
+        check_no_manager(plan.new_cfg)
+        plan.manager = pf.manager
     used = _plan_files(plan, pf, staged)
     for name in sorted(set(staged.files) - used):
         plan.warnings.append(f"{name} is in the bundle but provision.toml does not use it")

@@ -2,7 +2,9 @@
 
 A technician plugs the stick into a laptop afterwards and reads
 ``clinicbox-report-<serial>-<time>.json``. It never holds patient data:
-only counts, key names, file names, versions and the doctor's results.
+only counts, key names, file names, versions and the doctor's results,
+and, on a box with no manager yet, the one-time code that opens the web
+UI's first-run setup (the stick was in the box, so its holder was there).
 """
 
 from __future__ import annotations
@@ -96,8 +98,10 @@ def build_report(
     warnings: list[str] | None = None,
     actions: list[str] | None = None,
     doctor: list[dict[str, str]] | None = None,
+    setup: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    return {
+    """The report's JSON. ``setup`` (a box with no manager yet) carries its one-time setup code."""
+    report = {
         "format": "clinicbox-provision-report",
         "version": 1,
         "result": "applied" if ok else "refused",
@@ -112,6 +116,9 @@ def build_report(
         # The same shape as `clinicbox doctor --json`.
         "doctor": {"ok": all(c.get("status") != "FAIL" for c in doctor or []), "checks": list(doctor or [])},
     }
+    if setup:
+        report["setup"] = setup
+    return report
 
 
 def write_report(directory: Path, report: dict[str, Any], when: datetime) -> Path:

@@ -27,6 +27,7 @@ from appliance.provision_status import RunStatus, write_status
 from provisioning.apply import apply_plan, give_back_store, remove_staging
 from provisioning.bundle import BUNDLE_DIR, SIG_NAME, manifest_of, read_bundle
 from provisioning.device import Mounter, prepare
+from provisioning.manager import report_setup_code
 from provisioning.plan import check_structure, make_plan
 from provisioning.report import box_serial, build_report, doctor_results, write_report
 from provisioning.services import ServiceManager, service_manager_for
@@ -175,6 +176,7 @@ def provision(
             warnings=outcome.warnings,
             actions=outcome.actions,
             doctor=doctor_results(now_cfg),
+            setup=report_setup_code(now_cfg) if outcome.ok else None,
         )
         if now_cfg is not None:
             give_back_store(now_cfg)

@@ -16,6 +16,10 @@ Example (every table optional except ``[bundle]``)::
     [secrets.trunk]
     password = "..."
 
+    [manager]                 # the first manager (see provisioning.manager): a hash, never a password
+    username = "amira"
+    password_hash = "$argon2id$v=19$m=65536,t=3,p=2$..."
+
     [files]                   # names relative to the bundle folder
     prompts_dir = "prompts"   # prompts/<language>/<prompt>.wav, 8 or 16 kHz mono 16-bit PCM
     tls_certificate = "tls/web.crt"
@@ -36,6 +40,7 @@ from typing import Any
 
 from appliance.config.schema import Problems, build, setting
 from appliance.errors import ProvisioningError
+from provisioning.manager import ManagerSection, parse_manager
 
 
 @dataclass(frozen=True)
@@ -72,9 +77,10 @@ class ProvisionFile:
     files: FilesSection
     config: dict[str, Any] = field(default_factory=dict)
     secrets: dict[str, Any] = field(default_factory=dict)
+    manager: ManagerSection | None = None
 
 
-_TOP = ("bundle", "config", "secrets", "files")
+_TOP = ("bundle", "config", "secrets", "manager", "files")
 
 
 def parse_provision(text: str) -> ProvisionFile:
@@ -114,4 +120,10 @@ def parse_provision(text: str) -> ProvisionFile:
         raise ProvisioningError(
             "provision.toml: a bundle restores a backup or imports patients, not both (the backup holds the patients)"
         )
-    return ProvisionFile(typed.bundle, files, extra["config"], extra["secrets"])
+    manager = parse_manager(data["manager"]) if "manager" in data else None
+    if manager is not None and files.backup:
+        raise ProvisioningError(
+            "provision.toml: a bundle restores a backup or creates the first manager, not both (the backup holds the "
+            "box's users)"
+        )
+    return ProvisionFile(typed.bundle, files, extra["config"], extra["secrets"], manager)

@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "db",
     "imports",
     "users",
+    "setup",
     "audit",
     "doctor",
     "calls",

@@ -1,4 +1,4 @@
-"""``clinicbox user add|passwd|list``: staff accounts for the web UI."""
+"""``clinicbox user add|passwd|list|hash-password``: staff accounts for the web UI."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import getpass
 import sys
 
 from appliance.cli import context
-from appliance.store.users import ROLES
+from appliance.store.users import ROLES, hash_password
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,unused-ignore]
@@ -27,6 +27,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,
     p.set_defaults(func=cmd_passwd)
     p = usub.add_parser("list", help="list users and roles")
     p.set_defaults(func=cmd_list)
+    p = usub.add_parser(
+        "hash-password", help="print a password's hash for a provisioning bundle's [manager] (reads standard input)"
+    )
+    p.set_defaults(func=cmd_hash_password, password_stdin=True)
 
 
 def _password(args: argparse.Namespace) -> str | None:
@@ -70,4 +74,11 @@ def cmd_list(args: argparse.Namespace) -> int:
         print(
             f"{u.username:<20} {u.role:<11} {u.display_name:<24} {u.last_login_at or 'never logged in'} {flags}".rstrip()
         )
+    return 0
+
+
+def cmd_hash_password(args: argparse.Namespace) -> int:
+    """The argon2id hash a bundle carries instead of a clear password (no config or store needed)."""
+    password = _password(args) or ""
+    print(hash_password(password))
     return 0

@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, Type, extract_parameters
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from appliance.errors import AuthError, NotFoundError, ValidationError
@@ -50,11 +50,51 @@ def generate_password() -> str:
     return "-".join(raw[i : i + 4] for i in range(0, 16, 4))
 
 
-def _check_password(password: str) -> None:
+def check_password(password: str) -> None:
+    """The password policy: every password a person sets passes here.
+
+    Raises:
+        ValidationError: too short or too long.
+    """
     if len(password) < MIN_PASSWORD:
         raise ValidationError(f"the password must have at least {MIN_PASSWORD} characters")
     if len(password) > 256:
         raise ValidationError("the password is too long (256 characters at most)")
+
+
+def check_username(username: str) -> None:
+    """A user name as :data:`USERNAME` allows.
+
+    Raises:
+        ValidationError: not 2-32 letters, digits, '.', '_' or '-'.
+    """
+    if not USERNAME.fullmatch(username):
+        raise ValidationError("user names are 2-32 letters, digits, '.', '_' or '-'")
+
+
+def hash_password(password: str) -> str:
+    """The stored form of ``password`` (argon2id), after the policy check; for
+    a provisioning bundle's ``[manager] password_hash``."""
+    check_password(password)
+    return _hasher.hash(password)
+
+
+def check_password_hash(value: str) -> None:
+    """A hash as the users table stores it: an argon2id PHC string.
+
+    Raises:
+        ValidationError: anything else (a clear password above all).
+    """
+    try:
+        params = extract_parameters(value)
+    except (InvalidHashError, ValueError):
+        raise ValidationError(
+            "is not an argon2id password hash ($argon2id$v=19$m=...); make one with: clinicbox user hash-password"
+        ) from None
+    if params.type is not Type.ID:
+        raise ValidationError(
+            "must be an argon2id hash (not argon2i or argon2d); make one with: clinicbox user hash-password"
+        )
 
 
 _COLS = (
@@ -98,13 +138,12 @@ class Users:
 
         A generated password must be changed at the first login unless
         ``must_change`` says otherwise (the demo clinic's logins)."""
-        if not USERNAME.fullmatch(username):
-            raise ValidationError("user names are 2-32 letters, digits, '.', '_' or '-'")
+        check_username(username)
         if role not in ROLES:
             raise ValidationError(f"role must be one of {', '.join(ROLES)}")
         generated = password is None
         password = password or generate_password()
-        _check_password(password)
+        check_password(password)
         now = to_db(self._now())
         with self.store.transaction() as conn:
             if conn.execute("SELECT 1 FROM users WHERE username = ?", (username,)).fetchone():
@@ -127,11 +166,60 @@ class Users:
             self.audit.append(conn, actor, "user-add", "user", cur.lastrowid, f"role {role}")
         return password
 
+    def has_manager(self) -> bool:
+        """Whether any manager account exists (enabled or not): the box is set up."""
+        return self.store.query_one("SELECT 1 FROM users WHERE role = 'manager' LIMIT 1") is not None
+
+    def add_first_manager(
+        self,
+        username: str,
+        actor: str,
+        *,
+        password: str | None = None,
+        password_hash: str | None = None,
+        display_name: str = "",
+        language: str = "en",
+    ) -> User:
+        """Create the box's first manager (first-run setup, a provisioning bundle).
+
+        Exactly one of ``password`` (checked by the password policy) or
+        ``password_hash`` (an argon2id hash, from a bundle) is given. The
+        check that no manager exists and the insert are one transaction, so
+        two setups racing cannot both win.
+
+        Raises:
+            ValidationError: a bad user name, password or hash, or a manager
+                exists already (nothing is changed).
+        """
+        check_username(username)
+        if (password is None) == (password_hash is None):
+            raise ValueError("give a password or a password hash")
+        if password is not None:
+            check_password(password)
+            stored = _hasher.hash(password)
+        else:
+            assert password_hash is not None
+            check_password_hash(password_hash)
+            stored = password_hash
+        now = to_db(self._now())
+        with self.store.transaction() as conn:
+            if conn.execute("SELECT 1 FROM users WHERE role = 'manager' LIMIT 1").fetchone():
+                raise ValidationError("a manager exists already: this box is set up")
+            if conn.execute("SELECT 1 FROM users WHERE username = ?", (username,)).fetchone():
+                raise ValidationError(f"user {username!r} already exists")
+            cur = conn.execute(
+                "INSERT INTO users(username, display_name, role, password_hash, language, station,"
+                " must_change_password, password_changed_at, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                (username, display_name or username, "manager", stored, language, None, 0, now, now),
+            )
+            self.audit.append(conn, actor, "user-add", "user", cur.lastrowid, "role manager (first manager)")
+        return self.get(username)
+
     def set_password(self, username: str, password: str | None, actor: str, must_change: bool | None = None) -> str:
         """Set (or generate) a password; returns it."""
         generated = password is None
         password = password or generate_password()
-        _check_password(password)
+        check_password(password)
         with self.store.transaction() as conn:
             row = conn.execute("SELECT id FROM users WHERE username = ?", (username,)).fetchone()
             if row is None:

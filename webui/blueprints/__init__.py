@@ -18,12 +18,14 @@ from webui.blueprints import (
     schedule,
     settings,
     settings_ivr,
+    setup,
     unlock,
 )
 
 BLUEPRINTS = [
     health.bp,
     unlock.bp,
+    setup.bp,
     auth.bp,
     dashboard.bp,
     console.bp,

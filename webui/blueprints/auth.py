@@ -14,6 +14,7 @@ from webui.auth import ALL_ROLES, public, requires
 from webui.i18n import LANGUAGES
 from webui.i18n import gettext as _
 from webui.runtime import runtime
+from webui.services import setup
 from webui.views import json_ok, notice
 
 log = logging.getLogger(__name__)
@@ -77,7 +78,13 @@ def login() -> Any:
                     return redirect(url_for("auth.change_password"))
                 return redirect(_safe_next(request.args.get("next")))
     return (
-        render_template("auth/login.html", error=error, username=username, ended=ended and request.method == "GET"),
+        render_template(
+            "auth/login.html",
+            error=error,
+            username=username,
+            ended=ended and request.method == "GET",
+            setup_open=setup.is_open(rt),
+        ),
         status,
     )
 

@@ -145,3 +145,24 @@ def test_a_backup_with_the_wrong_key_is_refused(box: Box, tmp_path: Path) -> Non
     outcome = provision(stick(box, tmp_path, RESTORE_TOML, files), box.config, services=services)
     assert not outcome.ok and "put the key file of the box that made the backup" in outcome.reason
     assert box.snapshot() == before and services.calls == []
+
+
+def test_the_first_manager_and_the_patients_go_into_a_fresh_box(box: Box, tmp_path: Path) -> None:
+    from appliance.store.users import hash_password
+
+    toml = CSV_TOML + f"[manager]\nusername = \"amira\"\npassword_hash = '{hash_password('correct horse battery')}'\n"
+    outcome = provision(
+        stick(box, tmp_path, toml, {"patients.csv": PATIENTS}),
+        box.config,
+        services=RecordingServiceManager(),
+        serial="x",
+        report_dir=tmp_path / "stick",
+    )
+    assert outcome.ok, outcome.reason
+    assert patients_in(box) == 2
+    cfg = load_config(box.config)
+    store = Store.open(cfg.db_path, cfg.paths.key_file, media_dir=cfg.media_dir)
+    try:
+        assert make_repos(cfg, store).users.authenticate("amira", "correct horse battery").role == "manager"
+    finally:
+        store.close()

@@ -122,3 +122,47 @@ def test_doctor_reports_a_missing_key_with_a_fix(tmp_path: Path) -> None:
     result = clinicbox("--config", str(path / "clinicbox.toml"), "doctor")
     assert result.returncode == 1
     assert "FAIL  key file" in result.stdout and "restore the key file" in result.stdout
+
+
+FRESH_BOX = """\
+config_version = 1
+simulate = true
+
+[paths]
+state_dir = "."
+run_dir = "run"
+key_file = "store.key"
+secrets_file = "secrets.toml"
+"""
+
+
+def test_setup_code_on_a_fresh_box_then_refused_once_a_manager_exists(tmp_path: Path) -> None:
+    from appliance import setup_code
+
+    cfg = tmp_path / "clinicbox.toml"
+    cfg.write_text(FRESH_BOX)
+    assert clinicbox("--config", str(cfg), "db", "init").returncode == 0
+    first = clinicbox("--config", str(cfg), "setup-code")
+    assert first.returncode == 0, first.stderr
+    code = first.stdout.split("setup code: ", 1)[1].split()[0]
+    assert len(setup_code.normalise(code)) == setup_code.LENGTH
+    assert code not in (tmp_path / setup_code.FILE_NAME).read_text()  # only its hash is kept
+    second = clinicbox("--config", str(cfg), "setup-code").stdout.split("setup code: ", 1)[1].split()[0]
+    assert second != code
+    setup_code.claim(tmp_path, second)  # the newest code works
+    result = clinicbox("--config", str(cfg), "user", "add", "amira", "--role", "manager")
+    assert result.returncode == 0
+    refused = clinicbox("--config", str(cfg), "setup-code")
+    assert refused.returncode == 1 and "a manager exists" in refused.stderr and "setup code:" not in refused.stdout
+    assert not setup_code.pending(tmp_path)
+
+
+def test_hash_password_makes_what_a_bundle_carries() -> None:
+    from argon2 import PasswordHasher
+
+    result = clinicbox("user", "hash-password", input="correct horse battery\n")
+    assert result.returncode == 0, result.stderr
+    hashed = result.stdout.strip()
+    assert hashed.startswith("$argon2id$") and PasswordHasher().verify(hashed, "correct horse battery")
+    weak = clinicbox("user", "hash-password", input="short\n")
+    assert weak.returncode == 1 and "at least 10 characters" in weak.stderr

@@ -57,3 +57,31 @@ def test_last_manager_cannot_be_demoted(repos: Repos) -> None:
     repos.users.add("anna", "manager", "cli", password="correct horse battery")
     with pytest.raises(ValidationError, match="last manager"):
         repos.users.update("anna", "cli", role="front-desk")
+
+
+def test_the_first_manager_is_created_once(repos: Repos) -> None:
+    assert not repos.users.has_manager()
+    repos.users.add("desk", "front-desk", "cli", password="long enough pw")
+    assert not repos.users.has_manager()
+    user = repos.users.add_first_manager("amira", "setup", password="correct horse battery")
+    assert user.role == "manager" and not user.must_change_password and repos.users.has_manager()
+    with pytest.raises(ValidationError, match="manager exists already"):
+        repos.users.add_first_manager("other", "setup", password="correct horse battery")
+    assert [u.username for u in repos.users.list() if u.role == "manager"] == ["amira"]
+
+
+def test_the_first_manager_from_a_hash_logs_in_with_its_password(repos: Repos) -> None:
+    from appliance.store.users import hash_password
+
+    repos.users.add_first_manager("amira", "provisioning", password_hash=hash_password("correct horse battery"))
+    assert repos.users.authenticate("amira", "correct horse battery").role == "manager"
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["correct horse battery", "$2b$12$abcdefghijklmnopqrstuv", "$argon2i$v=19$m=65536,t=3,p=2$c2FsdHNhbHQ$aGFzaGhhc2g"],
+)
+def test_only_an_argon2id_hash_is_accepted(repos: Repos, value: str) -> None:
+    with pytest.raises(ValidationError, match="argon2id"):
+        repos.users.add_first_manager("amira", "provisioning", password_hash=value)
+    assert repos.users.list() == []
