@@ -51,6 +51,8 @@ COMMANDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "reminders.resume": ((), ()),
     "config.reload": ((), ()),
     "store.unlock": (("passphrase",), ()),
+    "secrets.set": (("name", "value"), ()),
+    "secrets.status": ((), ()),
 }
 
 
