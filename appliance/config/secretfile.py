@@ -157,6 +157,16 @@ def write_secret(cfg: Config, name: str, value: str, *, config_path: Path | None
     path = Path(cfg.paths.secrets_file)
     if str(path) in ("", "."):
         raise ConfigError(["paths.secrets_file: not set; the box has nowhere to keep secrets"])
+    try:
+        return _write(cfg, name, value, path, config_path)
+    except PermissionError as exc:
+        raise SecretRefused(
+            f"{name}: the core cannot write in {path.parent} ({exc.strerror}); nothing was changed."
+            " paths.secrets_file must be in a folder the core's user owns (/etc/clinicbox/secrets/ on the appliance)"
+        ) from None
+
+
+def _write(cfg: Config, name: str, value: str, path: Path, config_path: Path | None) -> Config:
     path.parent.mkdir(parents=True, exist_ok=True)
     with _locked(path):
         data = _read(path)
