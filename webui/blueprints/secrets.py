@@ -82,11 +82,20 @@ def set_secret() -> Any:
     code = value_problem(name, value)
     if code:
         return _page(400, problem_text(code), failed=name)
-    ok, message, _result = control(lambda: rt.control.call("secrets.set", name=name, value=value))
+    ok, message, result = control(lambda: rt.control.call("secrets.set", name=name, value=value))
     if not ok:
         if message == core_down_message():
             return _page(503, _("Not saved: the ClinicBox core is not running, and only it writes secrets."), name)
         return _page(400, _("Not saved: %(reason)s", reason=message), failed=name)
     rt.repos.audit.record(auth.actor(), "secret-set", "secret", name)
-    notice("ok", _("%(secret)s is set. It is never shown again.", secret=secret_label(name)))
+    if name in (result or {}).get("restart", []):  # the core says which settings wait for a restart
+        notice(
+            "info",
+            _(
+                "%(secret)s is set. It takes effect when the core restarts; it is never shown again.",
+                secret=secret_label(name),
+            ),
+        )
+    else:
+        notice("ok", _("%(secret)s is set. It is never shown again.", secret=secret_label(name)))
     return redirect(url_for("secrets.index"))

@@ -197,3 +197,20 @@ def test_the_page_speaks_the_managers_language(client: FlaskClient, app: Flask, 
         sess["lang"] = "es"
     page = client.get("/settings/secrets").get_data(as_text=True)
     assert "Contraseña de la troncal SIP" in page and "sin configurar" in page
+
+
+def test_a_secret_that_waits_for_a_restart_says_so(client: FlaskClient, app: Flask, core: Core) -> None:
+    """The core's answer names what waits for a restart (the switchboard takes the trunk at start)."""
+    from appliance.config import Applied, Config
+
+    class Switchboard:
+        name = "switchboard"
+
+        def reconfigure(self, cfg: Config) -> Applied:
+            return Applied.sort_out(core.cfg, cfg, restart=("trunk",))
+
+    core._started.append(Switchboard())  # type: ignore[arg-type]
+    token = login_as(client, app, "manager")
+    post(client, "/settings/secrets", {"name": "trunk.password", "value": VALUE}, token)
+    page = client.get("/settings/secrets").get_data(as_text=True)
+    assert "SIP trunk password is set. It takes effect when the core restarts" in page and VALUE not in page
