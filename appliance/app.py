@@ -9,9 +9,12 @@ calls keep flowing.
 The core owns the control socket: it builds the server and its command
 table, each service registers the commands it owns (the switchboard its
 calls, agents and night mode; the reminders their pause), and the core
-answers ``config.reload`` (every service's ``reconfigure`` in turn) and
-``store.unlock`` (it opened the store) itself. The server starts after
-every service and stops before them.
+answers ``config.reload`` (every service's ``reconfigure`` in turn),
+``store.unlock`` (it opened the store) and ``secrets.set`` /
+``secrets.status`` (it alone reads and writes the secrets file, see
+:mod:`appliance.config.secretfile`) itself. The server starts after every
+service and stops before them; it serves only the peers
+:func:`control_peers` allows.
 
 The core's modem fake is chosen here (:func:`modem_simulation`); the
 short-lived probes of the CLI and the doctor pick theirs in
@@ -29,9 +32,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from appliance import setup_code
 from appliance.clock import Clock, SystemClock
-from appliance.config import Applied, Config, load_config, register_check
-from appliance.control import CommandTable, ControlServer
-from appliance.errors import ClinicBoxError, StoreError, ValidationError
+from appliance.config import Applied, Config, load_config, register_check, secretfile
+from appliance.control import CommandTable, ControlServer, PeerPolicy
+from appliance.errors import ClinicBoxError, SecretRefused, StoreError, ValidationError
 from appliance.events import EventBus, StoreNotifier
 from appliance.ivr import check_prompt_texts
 from appliance.reminders import register_pause_commands, register_prompts
@@ -131,7 +134,11 @@ class Core:
         # One long-lived thread for backups and retention: its store connection
         # is reused night after night, and two jobs never overlap.
         self._jobs = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-jobs")
-        self.control = ControlServer(cfg.control_socket, self.commands, self.bus, cfg.control.socket_group)
+        self.commands.register("secrets.set", lambda args: self.set_secret(str(args["name"]), args["value"]))
+        self.commands.register("secrets.status", lambda args: {"secrets": secretfile.status(self.cfg)})
+        self.control = ControlServer(
+            cfg.control_socket, self.commands, self.bus, cfg.control.socket_group, peers=control_peers(cfg)
+        )
         self._control_started = False
 
     def open_store(self) -> None:
@@ -187,6 +194,7 @@ class Core:
 
     def start(self) -> None:
         self.cfg.paths.run_dir.mkdir(parents=True, exist_ok=True)
+        self.export_station_secrets()
         self.open_store()
         self.services = self.build_services()
         for service in self.services:
@@ -241,11 +249,37 @@ class Core:
         Raises:
             ConfigError: the file is invalid; nothing was applied.
         """
-        new = load_config(self.config_path) if self.config_path else self.cfg
+        return self._apply(load_config(self.config_path) if self.config_path else self.cfg)
+
+    def _apply(self, new: Config) -> dict[str, Any]:
         results = [Applied.sort_out(self.cfg, new, restart=CORE_RESTART)]
         results += [service.reconfigure(new) for service in self._started]
         self.cfg = new
         return {"reloaded": True, **Applied.combine(results).reply()}
+
+    def set_secret(self, name: str, value: object) -> dict[str, Any]:
+        """``secrets.set``: write one secret atomically, then apply it like a reload.
+
+        The value is never logged nor answered back.
+
+        Raises:
+            SecretRefused: an unknown name or a value the config refuses; the
+                file is unchanged.
+        """
+        if not isinstance(value, str):
+            raise SecretRefused(f"{name}: a secret is text")
+        new = secretfile.write_secret(self.cfg, name, value, config_path=self.config_path)
+        return {"secret": name, "set": True, **self._apply(new)}
+
+    def export_station_secrets(self) -> None:
+        """Give each station its own password file (they cannot read the secrets file)."""
+        try:
+            written = secretfile.export_station_files(self.cfg)
+        except OSError as exc:
+            log.warning("station password files not written: %s", exc)
+            return
+        if written:
+            log.info("station password files written for %s", ", ".join(written))
 
     def unlock_store(self, passphrase: str) -> dict[str, Any]:
         """``store.unlock``: the manager's passphrase opens the store; the services hear ``store.unlocked``."""
@@ -312,6 +346,13 @@ class Core:
         finally:
             self.stop()
         return 0
+
+
+def control_peers(cfg: Config) -> PeerPolicy:
+    """Who may command the core: root, the core's own user (the web UI runs as
+    it on the appliance), members of ``control.socket_group`` and the users in
+    ``control.allowed_users``. A station runs as another user and is refused."""
+    return PeerPolicy.for_config(cfg.control.socket_group, cfg.control.allowed_users)
 
 
 def modem_simulation(cfg: Config) -> ModemSimulation | None:

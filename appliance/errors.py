@@ -32,6 +32,13 @@ class ConfigError(ClinicBoxError):
         super().__init__(f"configuration{where} has {count} {noun}:\n{body}")
 
 
+class SecretRefused(ClinicBoxError):
+    """A secret the core will not write (unknown name, too long, control
+    characters, refused by the config's rules); the message never quotes it."""
+
+    code = "bad-secret"
+
+
 class StoreError(ClinicBoxError):
     """The encrypted store cannot be used."""
 

@@ -66,13 +66,13 @@ class Runtime:
         return self.cfg.clinic.country
 
     def reload_config(self) -> Config:
-        """Re-read the config (file + overlay + secrets) after a settings change.
+        """Re-read the config (file + overlay; never the secrets file) after a settings change.
 
         Raises:
             ConfigError: the files on disk are invalid (the old config stays).
         """
         with self._lock:
-            cfg = load_config(self.config_path) if self.config_path else self.cfg
+            cfg = load_config(self.config_path, use_secrets=False) if self.config_path else self.cfg
             self.cfg = cfg
             self.repos = self._repos(cfg)
             self.sessions.idle_s = cfg.web.idle_logout_min * 60

@@ -4,6 +4,10 @@ that own a sound card (a headset, or the modem's USB audio) for the core.
 udev starts ``clinicbox station --card <ALSA card id>`` when a headset
 appears; a front-desk PC runs ``clinicbox station --station desk2 --core
 sip:BOX:5060``. Both log to stderr (journald on the appliance).
+
+A station never loads the secrets file: it reads its own password only
+(:func:`appliance.config.secretfile.station_password`), so the trunk
+password and the SIM PIN never reach its process.
 """
 
 from __future__ import annotations
@@ -69,7 +73,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,
 
 
 def run_station(args: argparse.Namespace) -> int:
-    cfg = context.config(args)
+    from appliance.config import load_config, secretfile
+
+    cfg = load_config(context.config_path(args), use_secrets=False)
     logging.getLogger().handlers.clear()
     setup_logging(args.verbose, cfg.logging.level)
     from appliance.station.agent import Station
@@ -87,5 +93,6 @@ def run_station(args: argparse.Namespace) -> int:
         gateway=args.gateway,
         cards=read_cards(root),
         asound_root=root,
+        password_of=lambda sid: secretfile.station_password(cfg.paths.secrets_file, sid),
     )
     return Station(opts, context.clock_for(cfg)).run()

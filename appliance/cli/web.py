@@ -19,7 +19,7 @@ import logging
 from typing import Any
 
 from appliance.cli import context, setup_logging
-from appliance.config import Config, config_path_from_env
+from appliance.config import Config, config_path_from_env, load_config
 from appliance.store.lockfile import StoreLock
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,8 @@ def run(args: argparse.Namespace) -> int:
     from webui import create_app
 
     path = config_path_from_env(args.config)
-    cfg = context.config(args)
+    # The web UI never loads the secrets file (the core owns it; Settings › Secrets asks the core).
+    cfg = load_config(path, use_secrets=False)
     logging.getLogger().handlers.clear()
     setup_logging(args.verbose, cfg.logging.level)
     lock = StoreLock(cfg.paths.state_dir)

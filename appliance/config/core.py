@@ -39,7 +39,8 @@ class PathsSettings:
     run_dir: Path = setting(doc="Runtime directory: control socket, pid files.")
     key_file: Path = setting(doc="The store key file (0600). Under systemd, $CREDENTIALS_DIRECTORY/store.key wins.")
     secrets_file: Path = setting(
-        doc="Optional root-only TOML with secrets (trunk password, modem PIN, station passwords)."
+        doc="TOML with the secrets (trunk password, modem PIN, station passwords), 0600, read and written"
+        " only by the core; each station's password is copied to station-secrets/<id>.password beside it."
     )
 
 
@@ -100,4 +101,8 @@ class WebSettings:
 class ControlSettings:
     socket_group: str = setting(
         doc="Unix group allowed to use the control socket (the web UI's group); empty = owner only."
+    )
+    allowed_users: list[str] = setting(
+        doc="Users besides root and the core's own user who may command the core (a technician's account);"
+        " stations never belong here."
     )

@@ -4,6 +4,7 @@ and :mod:`appliance.control.commands` for the table of who answers what."""
 
 from appliance.control.client import CommandRefused, ControlClient
 from appliance.control.commands import Command, CommandTable
+from appliance.control.peers import PeerCred, PeerPolicy
 from appliance.control.protocol import COMMANDS, VERSION, ProtocolError, Request
 from appliance.control.server import ControlServer, Handler
 
@@ -16,6 +17,8 @@ __all__ = [
     "ControlClient",
     "ControlServer",
     "Handler",
+    "PeerCred",
+    "PeerPolicy",
     "ProtocolError",
     "Request",
 ]

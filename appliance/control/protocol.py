@@ -53,6 +53,8 @@ COMMANDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "store.unlock": (("passphrase",), ()),
     "store.backup": ((), ("to",)),
     "store.retention": ((), ("actor",)),
+    "secrets.set": (("name", "value"), ()),
+    "secrets.status": ((), ()),
 }
 
 

@@ -6,7 +6,9 @@ technician's script). Commands go to a :class:`Handler` (in the core, the
 must answer quickly and never block on PJSUA2: the switchboard's commands
 queue work for its thread and wait on a future with a timeout.
 Subscribers receive a snapshot on connect and whenever it changes (at
-most every ``min_interval`` seconds), plus individual events.
+most every ``min_interval`` seconds), plus individual events. A peer the
+:class:`~appliance.control.peers.PeerPolicy` does not allow gets one
+``forbidden`` reply and is disconnected before it can send a command.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
+from appliance.control.peers import PeerCred, PeerPolicy, peer_credentials
 from appliance.control.protocol import ProtocolError, Request, parse_request, push, reply_error, reply_ok
 from appliance.errors import ClinicBoxError
 from appliance.events import Event, EventBus, EventPrefix
@@ -54,8 +57,19 @@ class Handler(Protocol):
 class ControlServer:
     name = "control socket"
 
-    def __init__(self, path: Path, handler: Handler, bus: EventBus, group: str = "", min_interval: float = 0.2) -> None:
+    def __init__(
+        self,
+        path: Path,
+        handler: Handler,
+        bus: EventBus,
+        group: str = "",
+        min_interval: float = 0.2,
+        *,
+        peers: PeerPolicy | None = None,
+    ) -> None:
         self.path = Path(path)
+        # Default: root, this process's user and the socket group's members.
+        self.peers = peers if peers is not None else PeerPolicy.for_config(group)
         self.handler = handler
         self.bus = bus
         self.group = group
@@ -129,7 +143,25 @@ class ControlServer:
                 return
             threading.Thread(target=self._serve, args=(conn,), name="control-conn", daemon=True).start()
 
+    def _admit(self, conn: socket.socket) -> bool:
+        """Is the peer allowed? A refused one hears why, once, and is logged."""
+        try:
+            peer = peer_credentials(conn)
+        except OSError as exc:
+            log.warning("control socket: no peer credentials (%s); connection refused", exc)
+            return False
+        if self.peers.allows(peer):
+            return True
+        log.warning("control socket: refused pid %d (uid %d, gid %d): not allowed", peer.pid, peer.uid, peer.gid)
+        with contextlib.suppress(OSError):
+            conn.sendall(reply_error(None, "forbidden", _refusal(peer)))
+        return False
+
     def _serve(self, conn: socket.socket) -> None:
+        if not self._admit(conn):
+            with contextlib.suppress(OSError):
+                conn.close()
+            return
         conn.settimeout(None)
         reader = conn.makefile("rb")
         sub: _Subscriber | None = None
@@ -215,6 +247,13 @@ class ControlServer:
                     sub.send(line)
                 last = snap
             self._stop.wait(self.min_interval)
+
+
+def _refusal(peer: PeerCred) -> str:
+    return (
+        f"uid {peer.uid} may not command the ClinicBox core; "
+        "allowed: root, the core's user, the control socket's group and control.allowed_users"
+    )
 
 
 class _Subscriber:

@@ -69,7 +69,7 @@ def modem_sim(ctx: Context) -> Result:
     detail = data.get("detail", "")
     fixes = {
         "absent": "insert the SIM card (power the modem off first) and restart ClinicBox",
-        "pin-required": "put the SIM's PIN in the secrets file as modem.pin",
+        "pin-required": "set the SIM's PIN under Settings > Secrets (modem.pin)",
         "last-try": "enter the PIN once in a phone (that resets the count), put the SIM back and restart ClinicBox",
         "pin-rejected": "the configured PIN is wrong: correct modem.pin (it will not be retried until you do)",
         "puk": "the SIM is PUK-locked: unlock it in a phone with the PUK, then set modem.pin",

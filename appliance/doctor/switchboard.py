@@ -65,7 +65,7 @@ def trunk(ctx: Context) -> Result:
         return warn(
             "SIP trunk",
             "no trunk configured; only the GSM line can carry calls",
-            "set [trunk] in clinicbox.toml (registrar, username; password in the secrets file)",
+            "set [trunk] in clinicbox.toml (registrar, username; the password under Settings > Secrets)",
         )
     try:
         state = core_status(ctx)["trunk"]
@@ -76,7 +76,7 @@ def trunk(ctx: Context) -> Result:
     return fail(
         "SIP trunk",
         f"{state['state']}: {state['detail']}",
-        "check the internet connection, trunk.registrar/username and the password in the secrets file",
+        "check the internet connection, trunk.registrar/username and the password (Settings > Secrets)",
     )
 
 

@@ -15,7 +15,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,8 +64,13 @@ def resolve(
     gateway: bool = False,
     cards: Sequence[AlsaCard] = (),
     asound_root: Path = ASOUND,
+    password_of: Callable[[str], str] | None = None,
 ) -> StationOptions:
     """The options a station (or the GSM gateway) runs with.
+
+    Args:
+        password_of: the station's password by its id (``clinicbox station``
+            reads the station's own file); default: ``cfg``'s value.
 
     Raises:
         ConfigError: unknown station, no station claims the card, no password.
@@ -80,6 +85,9 @@ def resolve(
     else:
         raise StationError("say which station this is: --station ID, or --card CARD (the headset's ALSA card)")
     settings = cfg.stations.get(sid)
+    password = settings.password if settings is not None else ""
+    if settings is not None and password_of is not None:
+        password = password_of(sid) or password
     if settings is None:
         if gateway:
             raise ConfigError(
@@ -90,10 +98,11 @@ def resolve(
             )
         known = ", ".join(sorted(cfg.stations)) or "none configured"
         raise ConfigError([f"stations.{sid}: no such station; known: {known}"])
-    if not settings.password:
+    if not password:
         raise ConfigError(
             [
-                f"stations.{sid}.password: not set; put the station's password in the secrets file ({cfg.paths.secrets_file})"
+                f"stations.{sid}.password: not set; a manager sets it in the web UI (Settings > Secrets),"
+                f" or put it in the secrets file ({cfg.paths.secrets_file})"
             ]
         )
     core_uri = core or default_core_uri(cfg.sip)
@@ -107,7 +116,7 @@ def resolve(
         bind = "127.0.0.1" if core_host in _LOOPBACK else "0.0.0.0"
     return StationOptions(
         station=sid,
-        password=settings.password,
+        password=password,
         core_uri=core_uri,
         bind=bind,
         port=port,

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from appliance import setup_code
+from appliance.app import Core
 from appliance.config import load_config
 from appliance.store import Store
 from appliance.store.repos import make_repos
@@ -22,7 +23,8 @@ PASSWORD = "a long manager password"
 
 @pytest.fixture
 def fresh_box() -> Iterator[Clinic]:
-    """The demo clinic's files with a new, empty store: a freshly imaged box (no core running)."""
+    """The demo clinic's files with a new, empty store: a freshly imaged box. The core's
+    command table serves the control socket (no phone line): it owns the secrets file."""
     c = make_clinic()
     cfg = c.cfg
     for path in (cfg.db_path, Path(f"{cfg.db_path}-wal"), Path(f"{cfg.db_path}-shm")):
@@ -30,9 +32,13 @@ def fresh_box() -> Iterator[Clinic]:
     cfg.db_path.with_name(cfg.db_path.name + ".keyid").unlink(missing_ok=True)
     cfg.paths.key_file.unlink()
     Store.create(cfg.db_path, cfg.paths.key_file, media_dir=cfg.media_dir).close()
+    box = Core(cfg, c.config_path)
+    cfg.paths.run_dir.mkdir(parents=True, exist_ok=True)
+    box.control.start()
     start_web(c)
     yield c
     stop_web(c)
+    box.control.stop()
     remove_clinic(c)
 
 

@@ -32,6 +32,7 @@ SCREENS = [
     ("/settings", "settings-sections"),
     ("/settings/ivr", "ivr-tree"),
     ("/settings/section/hours", "settings-form"),
+    ("/settings/secrets", "secrets"),
     ("/users", "users"),
     ("/audit", "audit-entries"),
     ("/diagnostics", "run-doctor"),

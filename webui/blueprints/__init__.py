@@ -16,6 +16,7 @@ from webui.blueprints import (
     reminders,
     reports,
     schedule,
+    secrets,
     settings,
     settings_ivr,
     setup,
@@ -40,6 +41,7 @@ BLUEPRINTS = [
     reports.bp,
     settings.bp,
     settings_ivr.bp,
+    secrets.bp,
     admin.bp,
     diagnostics.bp,
 ]

@@ -87,7 +87,7 @@ class Overlay:
     def version(self) -> str:
         return self.read()[1]
 
-    def base(self, use_secrets: bool = True) -> Config:
+    def base(self, use_secrets: bool = False) -> Config:
         """The configuration without the overlay (the clinic's file over defaults)."""
         return load_config(self.config_path, use_overlay=False, use_secrets=use_secrets)
 
@@ -99,7 +99,7 @@ class Overlay:
         """
         if "paths" in candidate:
             raise ConfigError(["paths: cannot be changed from the web UI's settings"])
-        return load_config(self.config_path, overrides=candidate, use_overlay=False)
+        return load_config(self.config_path, overrides=candidate, use_overlay=False, use_secrets=False)
 
     def save(self, candidate: dict[str, Any], expected_version: str) -> Config:
         """Validate and write the whole overlay atomically.

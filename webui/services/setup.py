@@ -15,20 +15,14 @@ password stays in this process's memory until the finish writes it.
 from __future__ import annotations
 
 import logging
-import os
-import secrets
-import tomllib
 import typing
 from dataclasses import dataclass, field
 from typing import Any
-
-import tomli_w
 
 from appliance import setup_code
 from appliance.config import Config
 from appliance.config.model import REPLACED_COLLECTIONS
 from appliance.config.schema import deep_merge
-from appliance.control import COMMANDS
 from appliance.errors import ClinicBoxError, ConfigError, ValidationError
 from appliance.store.users import User, check_password, check_username, hash_password
 from webui.i18n import gettext as _
@@ -191,7 +185,10 @@ def finish(rt: Runtime, answers: dict[str, Any], trunk_password: str, actor: str
         except (OSError, ClinicBoxError) as exc:
             log.error("first-run setup could not store the trunk password: %s", exc)
             done.warnings.append(
-                _("The trunk password was not stored (%(reason)s); set it again in the secrets file.", reason=str(exc))
+                _(
+                    "The trunk password was not stored (%(reason)s); set it again under Settings, Secrets.",
+                    reason=str(exc),
+                )
             )
         else:
             rt.repos.audit.record(who, "secret-set", "secret", "trunk.password", "first-run setup")
@@ -202,51 +199,11 @@ def finish(rt: Runtime, answers: dict[str, Any], trunk_password: str, actor: str
 
 
 def store_trunk_password(rt: Runtime, password: str) -> None:
-    """Hand the trunk password to whoever owns the secrets file.
+    """Hand the trunk password to the core, which owns the secrets file (``secrets.set``).
 
-    Where the core offers ``secrets.set`` (it owns the file and applies the
-    secret), it gets the password; otherwise it goes into the secrets file
-    as a provisioning bundle's ``[secrets]`` does (:func:`write_trunk_password`).
+    The web process never writes or reads that file.
 
     Raises:
         ClinicBoxError: the core refused it or is not running.
-        OSError: the file cannot be written.
     """
-    if "secrets.set" in COMMANDS:
-        rt.control.call("secrets.set", name="trunk.password", value=password)
-    else:
-        write_trunk_password(rt.cfg, password)
-
-
-def write_trunk_password(cfg: Config, password: str) -> None:
-    """Store the trunk password in the secrets file, as a provisioning bundle's ``[secrets]`` does.
-
-    The password was checked with the box's own rules by :func:`finish`;
-    the file is merged and replaced atomically (0600). Only for a core
-    without ``secrets.set``.
-
-    Raises:
-        ConfigError: no secrets file is configured (nothing written).
-        OSError: the file cannot be written (the box's /etc is read-only to the web UI).
-    """
-    path = cfg.paths.secrets_file
-    if str(path) in ("", "."):
-        raise ConfigError(["paths.secrets_file: empty; the trunk password has nowhere to go"])
-    current: dict[str, Any] = {}
-    if path.exists():
-        try:
-            current = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError([f"not valid TOML: {exc}"], str(path)) from exc
-    text = tomli_w.dumps(deep_merge(current, {"trunk": {"password": password}}, REPLACED_COLLECTIONS))
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    rt.control.call("secrets.set", name="trunk.password", value=password)

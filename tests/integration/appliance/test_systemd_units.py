@@ -188,6 +188,40 @@ def test_sysusers_and_tmpfiles_make_the_users_and_folders(tmp_path: Path) -> Non
     assert (tmp_path / "etc/clinicbox/tls").stat().st_mode & 0o777 == 0o700
 
 
+def test_the_users_say_who_reads_which_secret(tmp_path: Path) -> None:
+    """Stations run as their own user: they pass through the secrets folder to
+    their own password files, cannot read the secrets file, and are not in the
+    control socket's group; the core's user owns the secrets folder."""
+    (tmp_path / "etc").mkdir()
+    subprocess.run(
+        ["systemd-sysusers", f"--root={tmp_path}", str(SYSTEMD / "sysusers.d/clinicbox.conf")],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
+    subprocess.run(
+        ["systemd-tmpfiles", f"--root={tmp_path}", "--create", str(SYSTEMD / "tmpfiles.d/clinicbox.conf")],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
+    passwd = {line.split(":")[0]: line.split(":") for line in (tmp_path / "etc/passwd").read_text().splitlines()}
+    groups = {line.split(":")[0]: line.split(":") for line in (tmp_path / "etc/group").read_text().splitlines()}
+    core_uid = int(passwd["clinicbox"][2])
+    station_gid = int(groups["clinicbox-station"][2])
+    assert "clinicbox-station" in passwd and passwd["clinicbox-station"][2] != passwd["clinicbox"][2]
+    assert "clinicbox-station" not in groups["clinicbox-web"][3].split(",")
+    folder = (tmp_path / "etc/clinicbox/secrets").stat()
+    assert (folder.st_uid, folder.st_gid, folder.st_mode & 0o7777) == (core_uid, station_gid, 0o710)
+    own = (tmp_path / "etc/clinicbox/secrets/station-secrets").stat()
+    assert (own.st_uid, own.st_gid, own.st_mode & 0o7777) == (core_uid, station_gid, 0o2750)
+    units = {p.name: p.read_text() for p in UNITS}
+    for name in ("clinicbox-station@.service", "clinicbox-gsm.service"):
+        assert "User=clinicbox-station" in units[name] and "InaccessiblePaths=-/run/clinicbox" in units[name]
+    assert "InaccessiblePaths=-/etc/clinicbox/secrets" in units["clinicbox-web.service"]
+    assert "ReadWritePaths=-/etc/clinicbox/secrets" in units["clinicbox-core.service"]
+
+
 def test_nginx_accepts_the_site(tmp_path: Path) -> None:
     cert, key = tls_pair()
     (tmp_path / "web.crt").write_bytes(cert)

@@ -146,3 +146,17 @@ def post(
     body = dict(data or {})
     body.setdefault("csrf_token", token)
     return client.post(path, data=body, **kw)
+
+
+@pytest.fixture
+def core_commands(clinic: Clinic) -> Iterator[Any]:
+    """The core's own command table (no phone line) serving the clinic's control socket:
+    what writes the secrets file on a box (``secrets.set``)."""
+    from appliance.app import Core
+
+    cfg = clinic.cfg
+    box = Core(cfg, clinic.config_path)
+    cfg.paths.run_dir.mkdir(parents=True, exist_ok=True)
+    box.control.start()
+    yield box
+    box.control.stop()

@@ -92,7 +92,9 @@ def test_a_fresh_box_offers_setup_on_its_login_page(fresh: Flask) -> None:
     assert setup.status_code == 200 and 'data-testid="setup-code-form"' in setup.get_data(as_text=True)
 
 
-def test_setup_creates_the_manager_clinic_and_trunk_and_audits_it(fresh: Flask, clinic: Clinic, code: str) -> None:
+def test_setup_creates_the_manager_clinic_and_trunk_and_audits_it(
+    fresh: Flask, clinic: Clinic, code: str, core_commands: object
+) -> None:
     client = fresh.test_client()
     done = walk(client, code)
     assert done.status_code == 302 and done.headers["Location"] == "/"  # type: ignore[attr-defined]
