@@ -85,6 +85,7 @@ def failover_latency(runs: int) -> list[float]:
         root = Path(tmp)
         cfg = load_config(
             overrides={
+                "simulate": True,
                 "clinic": {"country": "PL", "timezone": "Europe/Warsaw"},
                 "paths": {"state_dir": str(root / "state"), "run_dir": str(root / "run"), "key_file": str(root / "k")},
                 "trunk": {"enabled": True, "registrar": "sip:127.0.0.1", "username": "clinic"},

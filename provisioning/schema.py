@@ -29,7 +29,9 @@ Example (every table optional except ``[bundle]``)::
     backup_key = "backup/store.key"
 
 It is parsed with the same typed-schema walker as ``clinicbox.toml``, so
-every problem is reported at once with its key.
+every problem is reported at once with its key. A bundle never sets the
+simulator's keys (``simulate``, ``reminders.dialer``, ``modem.simulate``...;
+:mod:`appliance.config.simulation`): a box in service stays one.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from appliance.config.schema import Problems, build, setting
+from appliance.config.simulation import simulator_keys_in
 from appliance.errors import ProvisioningError
 from provisioning.manager import ManagerSection, parse_manager
 
@@ -104,6 +107,10 @@ def parse_provision(text: str) -> ProvisionFile:
             problems.add(key, "must be a table, e.g. [config.clinic]")
             value = {}
         extra[key] = value
+    for key in simulator_keys_in(extra["config"]):
+        problems.add(
+            f"config.{key}", "simulation cannot be set by a bundle (only a demo or test box has it); remove it"
+        )
     if "bundle" not in data:
         problems.add("bundle", "missing: provision.toml starts with [bundle] and format = 1")
     typed = build(_Typed, {k: v for k, v in data.items() if k in ("bundle", "files")}, problems)

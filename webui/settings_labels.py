@@ -65,6 +65,7 @@ def field_labels() -> dict[str, str]:
         "keepalive_interval_s": _("Keep-alive interval (seconds, 0 = off)"),
         "provider_networks": _("Provider addresses"),
         "caller_id": _("Caller ID on outgoing calls"),
+        "caller_id_header": _("Caller ID sent in (From, P-Asserted-Identity or both)"),
         "dial_prefix": _("Dial prefix"),
         # queue
         "ring_timeout_s": _("Ring an agent for (seconds)"),

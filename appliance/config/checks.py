@@ -98,6 +98,22 @@ def e164_or_empty(value: Any) -> str | None:
     return None
 
 
+def caller_id(value: Any) -> str | None:
+    """The number presented on outgoing calls: a real, complete E.164 number (or empty)."""
+    import phonenumbers
+
+    if not value:
+        return None
+    problem = f"{value!r} is not a valid international (E.164) number; write the clinic's number like '+48221234567'"
+    if not re.match(r"^\+[1-9]\d{6,14}$", value):
+        return problem
+    try:
+        valid = phonenumbers.is_valid_number(phonenumbers.parse(value))
+    except phonenumbers.NumberParseException:
+        valid = False
+    return None if valid else problem
+
+
 def dial_string(value: Any) -> str | None:
     if value and not re.match(r"^\+?[0-9*#]{2,20}$", value):
         return f"{value!r} is not a phone number (digits, optional leading +)"

@@ -4,7 +4,9 @@ Order of precedence (later wins): the shipped ``defaults.toml``, the
 clinic's config file, the web UI's settings overlay
 (``<paths.state_dir>/settings.toml``, written only by the web UI's
 settings screens), the root-only secrets file, then ``overrides`` given in
-code (tests, the web UI's settings preview). Relative paths in a config
+code (tests, the web UI's settings preview). The overlay never sets
+``paths`` nor the simulator's keys (:mod:`appliance.config.simulation`):
+those come from the clinic's own file only. Relative paths in a config
 file are relative to that file's folder, so a whole clinic (config, key,
 database) can live in one movable folder like the demo's ``var/demo``.
 """
@@ -12,6 +14,7 @@ database) can live in one movable folder like the demo's ``var/demo``.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import stat
 import tomllib
@@ -23,7 +26,10 @@ from typing import Any
 
 from appliance.config.model import CROSS_CHECKS, REPLACED_COLLECTIONS, Config, CrossCheck
 from appliance.config.schema import Problems, build, deep_merge
+from appliance.config.simulation import simulator_keys_in, without_simulator_keys
 from appliance.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 DEFAULT_PATH = Path("/etc/clinicbox/clinicbox.toml")
 #: The web UI's settings overlay, in ``paths.state_dir``.
@@ -140,6 +146,10 @@ def load_config(
             overlay = read_toml(overlay_path)
             if "paths" in overlay:
                 raise ConfigError(["paths: cannot be changed from the web UI's settings"], str(overlay_path))
+            for key in simulator_keys_in(overlay):
+                # The web UI never writes them; a box is not stopped over one, but it never applies.
+                log.warning("%s: %s is ignored: simulation is set only in clinicbox.toml", overlay_path, key)
+            overlay = without_simulator_keys(overlay)
             data = deep_merge(data, overlay, REPLACED_COLLECTIONS)
     if overrides:
         data = deep_merge(data, overrides, REPLACED_COLLECTIONS)

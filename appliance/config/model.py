@@ -30,6 +30,7 @@ from appliance.config.panel import PanelSettings, panel_checks
 from appliance.config.provisioning import ProvisioningSettings
 from appliance.config.reminders import ReminderSettings, reminder_checks
 from appliance.config.schema import setting
+from appliance.config.simulation import simulation_checks
 from appliance.config.telephony import SipSettings, StationSettings, TrunkSettings
 
 EMERGENCY_BY_COUNTRY = {"US": "911", "CA": "911", "KR": "119", "CN": "120", "MX": "911"}
@@ -50,7 +51,10 @@ class Config:
     """
 
     config_version: int = setting(doc="Format version of this file.", min=1, max=1)
-    simulate: bool = setting(doc="Use simulated hardware (modem, GPIO) everywhere.")
+    simulate: bool = setting(
+        doc="A demo or test box: simulated hardware (modem, GPIO) everywhere, and the only box that may "
+        "use simulated devices (set in clinicbox.toml by the demo and tests; never by the web UI or a bundle)."
+    )
     clinic: ClinicSettings = setting(doc="The clinic.")
     paths: PathsSettings = setting(doc="Where things live.")
     store: StoreSettings = setting(doc="The encrypted patient store.")
@@ -219,4 +223,5 @@ CROSS_CHECKS: list[CrossCheck] = [
     _callflow,
     modem_checks,
     reminder_checks,
+    simulation_checks,
 ]

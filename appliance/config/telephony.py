@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from appliance.config import checks
 from appliance.config.schema import setting
 
+#: Where outgoing calls carry ``trunk.caller_id``: the From header, P-Asserted-Identity, or both.
+CALLER_ID_HEADERS = ("from", "pai", "both")
+
 
 @dataclass(frozen=True)
 class SipSettings:
@@ -66,7 +69,14 @@ class TrunkSettings:
         doc="Addresses the provider sends calls from; empty = the registrar's address.",
         check=checks.networks,
     )
-    caller_id: str = setting(doc="Number presented on outgoing calls (E.164).", check=checks.e164_or_empty)
+    caller_id: str = setting(
+        doc="The number patients see on outgoing calls (E.164, one the provider assigned); empty = the provider's.",
+        check=checks.caller_id,
+    )
+    caller_id_header: str = setting(
+        doc="Where the caller ID goes: from (From header), pai (P-Asserted-Identity) or both.",
+        choices=CALLER_ID_HEADERS,
+    )
     dial_prefix: str = setting(doc="Prefix added to outgoing numbers (e.g. '0' for an outside line); usually empty.")
 
 

@@ -93,6 +93,7 @@ class Controller:
         )
         self.local: SbAccount | None = None
         self.trunk: SbAccount | None = None
+        self.trunk_caller: SbAccount | None = None  # outgoing trunk calls with trunk.caller_id in From
         self.capacity_allowed = cfg.sip.max_calls
         self.dirty = True
         self.refused = 0

@@ -10,7 +10,9 @@
   a script (the reminders module).
 
 Routes: the SIP trunk, or the GSM gateway when the failover policy says
-the trunk is down (``route_for`` is handed in by the service).
+the trunk is down (``route_for`` is handed in by the service). Through the
+trunk, calls present ``trunk.caller_id`` (:mod:`.callerid`): in From, by
+going out on the caller-ID account, and/or in P-Asserted-Identity.
 
 Any: 0.
 """
@@ -28,6 +30,7 @@ from appliance.errors import CapacityError, SwitchboardError
 from appliance.ivr import IvrAction, Play, PromptRef
 from appliance.privacy import mask_phone
 from appliance.switchboard import cdr
+from appliance.switchboard.callerid import caller_id_headers
 from appliance.switchboard.hosts import LegHost
 from appliance.switchboard.legs import Leg, SbAccount
 from appliance.switchboard.records import QueueRecords
@@ -63,6 +66,8 @@ class OutboundHost(LegHost, Protocol):
     @property
     def trunk(self) -> SbAccount | None: ...
     @property
+    def trunk_caller(self) -> SbAccount | None: ...
+    @property
     def sounds(self) -> CallSounds: ...
     @property
     def records(self) -> QueueRecords: ...
@@ -90,6 +95,22 @@ class Outbound:
             modem = self.c.gsm.modem
             return self.c.gsm.available and modem is not None and modem.failover.voice_capacity() > 0
         return route != "none"
+
+    def account_for(self, route: str) -> SbAccount | None:
+        """The account a call on ``route`` goes out on: the trunk's (caller ID in From when configured)."""
+        if route == "trunk" and self.c.trunk is not None:
+            return self.c.trunk_caller or self.c.trunk
+        return self.c.local
+
+    def call_param(self, route: str) -> pj.CallOpParam:
+        """The INVITE's options: through the trunk, the caller ID headers the provider reads."""
+        op = pj.CallOpParam(True)
+        if route == "trunk":
+            for name, value in caller_id_headers(self.c.cfg.trunk):
+                header = pj.SipHeader()
+                header.hName, header.hValue = name, value
+                op.txOption.headers.append(header)
+        return op
 
     def target(self, number: str, route: str) -> str:
         digits = "".join(ch for ch in number if ch.isdigit() or ch == "+")
@@ -127,7 +148,7 @@ class Outbound:
         if route == "gsm":
             self.c.gsm.reserve()
         uri = self.target(number, route) if route != "gsm" else ""
-        account = self.c.trunk if route == "trunk" and self.c.trunk is not None else self.c.local
+        account = self.account_for(route)
         call = ActiveCall(
             id=self.c.new_id(),
             leg=None,  # type: ignore[arg-type]  # the leg needs the call's id; set just below
@@ -150,7 +171,7 @@ class Outbound:
                 call.gsm = GsmState("out")
                 self.c.gsm.invite(leg, "out")
             else:
-                leg.makeCall(uri, pj.CallOpParam(True))
+                leg.makeCall(uri, self.call_param(route))
         except (pj.Error, SwitchboardError) as exc:
             if route == "gsm" and self.c.gsm.modem is not None:  # reserved above, so there is one
                 self.c.gsm.modem.failover.release_voice()
@@ -342,14 +363,13 @@ class Outbound:
             log.warning("transfer impossible: %s", exc)
             self._transfer_failed(call)
             return
-        account = self.c.trunk if route == "trunk" and self.c.trunk is not None else self.c.local
-        leg = self.c.track(Leg(self.c, account, role="outbound", owner=call.id))
+        leg = self.c.track(Leg(self.c, self.account_for(route), role="outbound", owner=call.id))
         call.transfer = transfer = TransferState(leg)
         call.state = "dialing"
         call.music_file = "builtin"
         self.c.sounds.music_on(call)
         try:
-            leg.makeCall(uri, pj.CallOpParam(True))
+            leg.makeCall(uri, self.call_param(route))
         except pj.Error as exc:
             leg.gone = True
             self.c.legs.discard(leg)

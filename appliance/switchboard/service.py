@@ -35,6 +35,7 @@ from appliance.store.audit import AuditLog
 from appliance.store.settings import NIGHT_MODE, RuntimeSettings
 from appliance.store.timefmt import from_db
 from appliance.switchboard import snapshot as snap
+from appliance.switchboard.accounts import caller_id_account_config, trunk_account_config
 from appliance.switchboard.agents import GATEWAY_STATION
 from appliance.switchboard.capacity import Capacity
 from appliance.switchboard.controller import Controller
@@ -54,13 +55,6 @@ log = logging.getLogger(__name__)
 LIVE = ("clinic", "hours", "ivr", "voicemail", "prompts", "retention.recordings_days", "trunk.provider_networks")
 LIVE_SIP = ("sip.trusted_networks", "sip.untrusted_limit_per_min", "sip.rtp_timeout_s", "sip.max_call_duration_s")
 RESTART = ("sip", "trunk", "stations", "queues", "store.lookup_cache_mb", "logging.sip_trace")
-
-
-def with_transport(uri: str, transport: str) -> str:
-    """``sip:host`` → ``sip:host;transport=tls`` for a TLS trunk."""
-    if transport != "tls" or ";transport=" in uri:
-        return uri
-    return f"{uri};transport=tls"
 
 
 def agents_config(cfg: Config) -> Config:
@@ -191,23 +185,16 @@ class SwitchboardService:
             self.trunk.on_registration(503, f"trunk.transport = tls but {detail}", False)
         elif cfg.trunk.enabled and cfg.trunk.registrar:
             trunk = SbAccount(c, "trunk")
-            tacc = pj.AccountConfig()
-            domain = cfg.trunk.registrar.split(":", 1)[1].split(";")[0]
-            user = cfg.trunk.username or "clinicbox"
-            tacc.idUri = f"sip:{user}@{domain}"
-            if cfg.trunk.register:
-                tacc.regConfig.registrarUri = with_transport(cfg.trunk.registrar, cfg.trunk.transport)
-                tacc.regConfig.timeoutSec = cfg.trunk.register_interval_s
-                tacc.regConfig.retryIntervalSec = 30
-                cred = pj.AuthCredInfo("digest", cfg.trunk.realm or "*", cfg.trunk.username, 0, cfg.trunk.password)
-                tacc.sipConfig.authCreds.append(cred)
-            else:
-                tacc.regConfig.registerOnAdd = False
-            if cfg.trunk.proxy:
-                tacc.sipConfig.proxies.append(cfg.trunk.proxy)
+            tacc = trunk_account_config(cfg.trunk)
             self._media_config(tacc)
             trunk.create(tacc, False)
             c.trunk = trunk
+            cacc = caller_id_account_config(cfg.trunk)
+            if cacc is not None:  # outgoing calls present trunk.caller_id in From
+                caller = SbAccount(c, "trunk-caller-id")
+                self._media_config(cacc)
+                caller.create(cacc, False)
+                c.trunk_caller = caller
         c.agents.start()
         self._restore_from_store()
 
@@ -326,8 +313,8 @@ class SwitchboardService:
                 self.loop.pump(0.5)
             except pj.Error:
                 pass
-        self.loop.keepalive += [a for a in (c.trunk, c.local) if a is not None]
-        c.trunk = c.local = None
+        self.loop.keepalive += [a for a in (c.trunk, c.trunk_caller, c.local) if a is not None]
+        c.trunk = c.trunk_caller = c.local = None
 
     # -- events --------------------------------------------------------------------------
     def emit(self, kind: EventKind, /, **data: Any) -> None:

@@ -6,11 +6,15 @@ from the schema; a save validates the whole configuration as the box
 would load it, writes the overlay (``settings.toml``), reloads the web
 UI's own configuration and asks the core to reload (``config.reload``),
 which applies it without dropping calls in progress.
+
+The simulator's keys (:data:`appliance.config.simulation.SIMULATOR_KEYS`)
+are never shown, and a form that posts one anyway is refused whole.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
 import typing
 from typing import Any
@@ -18,6 +22,7 @@ from typing import Any
 from flask import Blueprint, redirect, render_template, request, url_for
 
 from appliance.config import Config
+from appliance.config.simulation import SIMULATOR_KEYS
 from appliance.errors import ConfigError
 from webui import auth
 from webui.auth import MANAGER, requires
@@ -27,6 +32,8 @@ from webui.services import settings_forms as forms
 from webui.services.overlay import Overlay, StaleSettingsError, to_toml
 from webui.settings_labels import section_titles
 from webui.views import control, notice, render_error
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 
@@ -44,6 +51,18 @@ def overlay() -> Overlay:
 def generic_sections(cfg: Config) -> list[str]:
     present = {f.name for f in dataclasses.fields(cfg)}
     return [s for s in GENERIC if s in present]
+
+
+def simulator_fields(section: str) -> tuple[str, ...]:
+    """The fields of ``section`` that only a demo or test box's own file sets."""
+    prefix = f"{section}."
+    return tuple(key.removeprefix(prefix) for key in SIMULATOR_KEYS if key.startswith(prefix))
+
+
+def posted_simulator_fields(form: Any, section: str) -> list[str]:
+    """Simulator fields in a submitted form: the screen never offers them, so they are forged."""
+    hidden = simulator_fields(section)
+    return sorted(k for k in form if any(k == name or k.startswith(f"{name}.") for name in hidden))
 
 
 def save(candidate: dict[str, Any], version: str, what: str) -> list[str] | None:
@@ -102,9 +121,13 @@ def section(section: str) -> Any:
     if section not in generic_sections(rt.cfg):
         return render_error(404)
     cls = typing.get_type_hints(Config)[section]
-    specs = forms.fields(cls, getattr(rt.cfg, section))
+    specs = forms.fields(cls, getattr(rt.cfg, section), exclude=simulator_fields(section))
     if request.method == "GET":
         return _section_page(section, specs)
+    forged = posted_simulator_fields(request.form, section)
+    if forged:
+        log.warning("settings: refused a form for %s carrying %s", section, ", ".join(forged))
+        return render_error(400, _("Simulation cannot be set from the web UI; nothing was changed."))
     version = request.form.get("version", "")
     values, errors = forms.parse(request.form, specs)
     others: list[str] = []

@@ -7,6 +7,11 @@ candidate overlay merged in, so the web UI accepts exactly what the box
 would accept at start. The overlay stays minimal: a value equal to the
 clinic's own file is removed from it rather than pinned.
 
+The simulator's keys (``reminders.dialer``, ``[reminders.simulator]``,
+``modem.simulate``...; :mod:`appliance.config.simulation`) are never
+written here: a candidate carrying one is refused, and one left in an old
+overlay is dropped on read (the loader ignores it too).
+
 Two managers editing at once cannot overwrite each other: each form
 carries the overlay's version (a hash), and a save against an older
 version is refused with a "reload" message.
@@ -30,6 +35,7 @@ import tomli_w
 
 from appliance.config import Config, load_config
 from appliance.config.loader import OVERLAY_NAME
+from appliance.config.simulation import simulator_keys_in, without_simulator_keys
 from appliance.errors import ClinicBoxError, ConfigError
 
 log = logging.getLogger(__name__)
@@ -73,7 +79,7 @@ class Overlay:
         self._lock_path = Path(state_dir) / ".settings.lock"
 
     def read(self) -> tuple[dict[str, Any], str]:
-        """The overlay's data and its version."""
+        """The overlay's data (without simulator keys, which never apply) and its version."""
         try:
             raw = self.path.read_bytes()
         except FileNotFoundError:
@@ -82,7 +88,7 @@ class Overlay:
             data = tomllib.loads(raw.decode("utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError([f"not valid TOML: {exc}"], str(self.path)) from exc
-        return data, hashlib.sha256(raw).hexdigest()[:16]
+        return without_simulator_keys(data), hashlib.sha256(raw).hexdigest()[:16]
 
     def version(self) -> str:
         return self.read()[1]
@@ -99,6 +105,14 @@ class Overlay:
         """
         if "paths" in candidate:
             raise ConfigError(["paths: cannot be changed from the web UI's settings"])
+        simulated = simulator_keys_in(candidate)
+        if simulated:
+            raise ConfigError(
+                [
+                    f"{key}: simulation cannot be set from the web UI's settings (only a demo or test box has it)"
+                    for key in simulated
+                ]
+            )
         return load_config(self.config_path, overrides=candidate, use_overlay=False, use_secrets=False)
 
     def save(self, candidate: dict[str, Any], expected_version: str) -> Config:

@@ -74,7 +74,11 @@ TRUNK = {"enabled": True, "registrar": "sip:127.0.0.1:5099", "username": "clinic
 
 def modem_config(tmp: Path, *, trunk: bool = False, **modem: Any) -> Config:
     """A clinic with the simulated modem (and a SIP trunk, whose state tests publish)."""
-    return clinic_config(tmp, modem={**FAST, **modem}, **({"trunk": TRUNK} if trunk else {}))
+    settings = {**FAST, **modem}
+    # The modem simulator runs only on a simulated (test) box.
+    return clinic_config(
+        tmp, simulate=bool(settings["simulate"]), modem=settings, **({"trunk": TRUNK} if trunk else {})
+    )
 
 
 class Rig:

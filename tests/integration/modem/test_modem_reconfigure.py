@@ -17,6 +17,7 @@ def test_modem_changes_wait_for_a_restart(make_rig: Callable[..., Any], tmp_path
     rate = rig.cfg.modem.sms_per_minute
     changed = clinic_config(
         tmp_path,
+        simulate=True,
         clinic={"country": "US"},
         modem={**FAST, "sms_per_minute": rate + 1},
         hours={"sunday": ["10:00-11:00"]},  # not the modem's business

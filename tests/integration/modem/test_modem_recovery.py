@@ -129,7 +129,7 @@ def test_without_a_power_line_the_ladder_ends_at_the_usb_reset(make_rig: Callabl
 
 
 def test_doctor_says_when_the_power_line_could_not_be_opened(make_rig: Callable[..., Rig], tmp_path) -> None:  # type: ignore[no-untyped-def]
-    cfg = clinic_config(tmp_path, modem={**FAST, "power_gpio": 26}, panel={"pin_factory": "rpigpio"})
+    cfg = clinic_config(tmp_path, simulate=True, modem={**FAST, "power_gpio": 26}, panel={"pin_factory": "rpigpio"})
     rig = make_rig(cfg=cfg)  # RPi.GPIO is not installed here: the pin cannot be opened
     assert rig.svc.power_line is None and rig.svc.status.state == "ready"  # the modem works all the same
     report = checks.modem_recovery(Context(rig.cfg))

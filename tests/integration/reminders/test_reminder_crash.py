@@ -41,6 +41,7 @@ MAX_ATTEMPTS = 2
 
 CONFIG = """\
 config_version = 1
+simulate = true
 [clinic]
 name = "Crash Test Clinic"
 country = "PL"

@@ -59,7 +59,7 @@ def wait_for(what: str, check: Any, timeout: float, box: ReminderBox) -> Any:
 def test_when_the_provider_stops_answering_reminders_go_out_as_sms_through_the_modem(tmp_path: Path) -> None:
     overlay = deep_update(
         reminder_overlay(max_attempts=1),
-        {"modem": {"enabled": True, "simulate": True}, "trunk": {"keepalive_interval_s": 1}},
+        {"modem": {"enabled": True}, "trunk": {"keepalive_interval_s": 1}},  # the demo box simulates its modem
     )
     peers = tmp_path / "peers"
     started: list[Phones] = []

@@ -132,7 +132,7 @@ def test_without_a_late_answer_the_queue_goes_on_after_one_more_send_timeout(
 
 
 def test_doctor_warns_about_texts_the_modem_never_confirmed(tmp_path: Path) -> None:
-    cfg = clinic_config(tmp_path, modem={"enabled": True, "simulate": True})
+    cfg = clinic_config(tmp_path, simulate=True, modem={"enabled": True, "simulate": True})
     clock = SystemClock(assume_synced=True)
     store = Store.create(cfg.db_path, cfg.paths.key_file, clock=clock)
     try:

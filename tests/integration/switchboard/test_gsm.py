@@ -26,7 +26,7 @@ def sim(box: Any, **command: Any) -> dict[str, Any]:
 
 def gsm_box(box: Any, station_proc: Any, **overlay: Any) -> Any:
     stations = {"desk2": DESKS["desk2"], "gsm": {"name": "GSM gateway"}}
-    b = box(overlay={"modem": {"enabled": True, "simulate": True}, **overlay}, stations=stations)
+    b = box(overlay={"modem": {"enabled": True}, **overlay}, stations=stations)  # the demo box simulates its modem
     b.wait(lambda s: s["modem"].get("state") == "ready", timeout=20, what="the simulated modem")
     station_proc(b.config, station="gsm", core=b.core, gateway=True)
     deadline = time.monotonic() + 10

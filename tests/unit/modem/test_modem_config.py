@@ -36,7 +36,10 @@ def test_bad_values_name_the_key(modem: dict[str, object], message: str) -> None
 
 
 def test_tty_usb_is_fine_for_the_simulator_and_by_id_paths_are_fine() -> None:
-    load_config(overrides={"modem": {"enabled": True, "simulate": True, "port": "/dev/ttyUSB2"}}, use_secrets=False)
+    load_config(
+        overrides={"simulate": True, "modem": {"enabled": True, "simulate": True, "port": "/dev/ttyUSB2"}},
+        use_secrets=False,
+    )
     load_config(overrides={"modem": {"enabled": True, "port": "/dev/serial/by-id/usb-Quectel-if02"}}, use_secrets=False)
 
 

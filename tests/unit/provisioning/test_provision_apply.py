@@ -97,7 +97,7 @@ def test_a_unit_that_fails_to_start_puts_the_previous_files_back(box: Box, tmp_p
 def test_replace_mode_writes_the_whole_file(box: Box, tmp_path: Path) -> None:
     toml = (
         b'[bundle]\nformat = 1\nconfig_mode = "replace"\n'
-        b'[config]\nsimulate = true\n[config.paths]\nstate_dir = "state"\nkey_file = "store.key"\n'
+        b'[config]\n[config.paths]\nstate_dir = "state"\nkey_file = "store.key"\n'
         b'secrets_file = "secrets.toml"\nrun_dir = "run"\n'
         b'[config.clinic]\nname = "Nowa"\ncountry = "PL"\ntimezone = "Europe/Warsaw"\n'
         b'languages = ["pl"]\ndefault_language = "pl"\n'
