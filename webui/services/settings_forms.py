@@ -34,6 +34,7 @@ class FormField:
     error: str = ""
     children: list[FormField] = field(default_factory=list)
     raw: str | None = None  # what the user typed, shown again after an error
+    item: str = "str"  # a list's items: str, int or float
 
     @property
     def html_id(self) -> str:
@@ -89,6 +90,7 @@ def fields(cls: type, current: Any, *, exclude: tuple[str, ...] = (), prefix: st
                 FormField(name, kind, f.metadata.get("doc", ""), None, children=fields(tp, value, prefix=name + "."))
             )
             continue
+        item = typing.get_args(tp)[0] if kind == "list" else str
         out.append(
             FormField(
                 name=name,
@@ -98,6 +100,7 @@ def fields(cls: type, current: Any, *, exclude: tuple[str, ...] = (), prefix: st
                 choices=tuple(choices or ()),
                 min=f.metadata.get("min"),
                 max=f.metadata.get("max"),
+                item={int: "int", float: "float"}.get(item, "str"),
             )
         )
     return out
@@ -152,7 +155,19 @@ def parse(form: Any, specs: list[FormField]) -> tuple[dict[str, Any], dict[str, 
         elif spec.kind == "multichoice":
             values[key] = [v for v in form.getlist(spec.name) if v]
         elif spec.kind == "list":
-            values[key] = _split_list(str(raw))
+            items = _split_list(str(raw))
+            if spec.item == "int":
+                if not all(_INT.match(i) for i in items):
+                    errors[spec.name] = _("write whole numbers, one per line")
+                else:
+                    values[key] = [int(i) for i in items]
+            elif spec.item == "float":
+                if not all(_FLOAT.match(i) for i in items):
+                    errors[spec.name] = _("write numbers, one per line")
+                else:
+                    values[key] = [float(i.replace(",", ".")) for i in items]
+            else:
+                values[key] = items
         elif spec.kind == "map":
             parsed, problem = _parse_map(str(raw))
             if problem:

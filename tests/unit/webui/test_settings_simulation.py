@@ -152,3 +152,30 @@ def test_a_simulator_key_left_in_an_old_overlay_is_dropped_on_the_next_save(
         "reminders": {"max_calls": 3},
         "voicemail": {"max_seconds": 100},
     }
+
+
+def test_the_reminder_policy_page_saves_its_own_form_and_its_hour_offsets(
+    client: FlaskClient, app: Flask, clinic: Clinic, core: FakeCore
+) -> None:
+    """Lists of numbers (reminder offsets) go back to the config as numbers, not text."""
+    token = login_as(client, app, "manager")
+    form = form_of(client, "/settings/section/reminders")
+    form["offsets_h"] = ["72\n24"]
+    response = post(client, "/settings/section/reminders", form, token)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    assert tomllib.loads(overlay_text(clinic) or "")["reminders"]["offsets_h"] == [72, 24]
+    assert core.received("config.reload") == [{}]
+
+
+def test_an_hour_offset_that_is_not_a_number_is_refused_and_nothing_changes(
+    client: FlaskClient, app: Flask, clinic: Clinic, core: FakeCore
+) -> None:
+    token = login_as(client, app, "manager")
+    before = overlay_text(clinic)
+    form = form_of(client, "/settings/section/reminders")
+    form["offsets_h"] = ["48\ntomorrow"]
+    response = post(client, "/settings/section/reminders", form, token)
+    assert response.status_code == 400
+    assert "write whole numbers, one per line" in response.get_data(as_text=True)
+    assert overlay_text(clinic) == before
+    assert core.received("config.reload") == []
