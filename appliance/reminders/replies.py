@@ -1,21 +1,32 @@
-"""Reading a patient's SMS reply: confirm, cancel, stop, or unclear.
+"""Reading a patient's SMS reply: confirm, cancel, stop, or unclear with a reason.
 
-Patients answer the way they type: "Tak.", "sí!", "EVET", "İptal",
-"yes thanks", "1", "１", "是的", "취소합니다". The text is folded (case,
-accents, Turkish dotted/dotless i, Polish ł, full-width digits,
-punctuation and emoji dropped) and must then consist of reply words and
-politeness only. Anything else (a question, a new time, "yes but...", a
-yes and a no together) is *unclear*: the reminder module leaves the
-message for the front desk and marks the attempt ``unclear-reply``.
+Patients answer in their own words: "Yes I'll be there", "No puedo ir",
+"Nie przyjdę", "Gelemeyeceğim", "못 가요", "我去不了", "stop sms". The
+words of each language live in data files (``replies_data/<lang>.toml``,
+read by :mod:`appliance.reminders.replies_lexicon`, which also says which
+stemmers and tokenizers are used and why); this module holds the rules
+that make the reading safe, the same for every language:
 
-Scripts without spaces (Chinese, Korean replies written together) are
-split greedily into known words, so "是的谢谢" reads as "是的" + "谢谢".
+* a question ("?", "czy", "吗", "-까요"), a request to move the visit, a
+  date or a time, a "maybe"/"if"/"but", or a yes and a no together make
+  the reply *unclear*: the front desk reads it, with the reason;
+* a negator reaches to the end of its clause: "I can't come" and "No
+  puedo ir" are a cancel, "No, I'll come" is a no and a yes (unclear),
+  "don't cancel" is a negated answer (unclear, never a confirm);
+* a reply is never read as the opposite of what it says: when in doubt
+  it is unclear.
+
+Every language's data is tried; the one that knows most of the reply's
+words reads it (the patient's language wins a tie), so a Spanish patient
+who writes "yes" or "OK 好的" is understood and the Polish "no" ("well")
+is not taken for the English one. The keypad answers of the reminder
+call ("1", "2") are read here too, when they are the whole reply.
 
 Example:
-    >>> parse_reply("  Tak!! ")
-    'confirm'
-    >>> parse_reply("İPTAL")
+    >>> read_reply("No puedo ir, lo siento").meaning
     'cancel'
+    >>> read_reply("No, I'll come").reason
+    'yes-and-no'
     >>> parse_reply("can I come at 3 instead?") is None
     True
 """
@@ -24,88 +35,186 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
+
+from appliance.reminders.replies_lexicon import (
+    LANGUAGES,
+    NEGATOR_NO,
+    NUMBER,
+    UNKNOWN,
+    Item,
+    fold,
+    lexicon,
+)
 
 CONFIRM = "confirm"
 CANCEL = "cancel"
 STOP = "stop"
+MAX_CHARS = 160
+#: Words the box does not know that a clear reply may still carry (a name, "doctor").
+MAX_UNKNOWN = 3
 
-_CONFIRM_WORDS = {
-    "1", "yes", "y", "yeah", "yep", "ok", "okay", "confirm", "confirmed", "confirmo", "confirmado", "si",
-    "vale", "tak", "potwierdzam", "potwierdzone", "evet", "onay", "onayliyorum", "tamam",
-    "예", "네", "확인", "확인합니다", "예약확인", "是", "是的", "确认", "好", "好的", "对",
-}  # fmt: skip
-_CANCEL_WORDS = {
-    "2", "no", "n", "nope", "cancel", "cancelled", "cancelar", "cancelo", "anular", "anuluj", "anuluje",
-    "odwolaj", "odwoluje", "rezygnuje", "nie", "iptal", "hayir", "vazgectim",
-    "취소", "취소합니다", "아니요", "아니오", "取消", "不", "否", "不去",
-}  # fmt: skip
-_STOP_WORDS = {
-    "stop", "stopall", "unsubscribe", "baja", "wypisz", "ret", "수신거부", "退订",
-}  # fmt: skip
-#: Words that may accompany an answer without changing it.
-_FILLER = {
-    "thanks", "thank", "you", "thx", "please", "pls", "gracias", "por", "favor", "dziekuje", "dzieki",
-    "prosze", "tesekkurler", "tesekkur", "ederim", "sagol", "lutfen", "감사합니다", "고맙습니다", "谢谢", "谢谢你",
-    "de", "la", "cita", "wizyte", "wizyta", "randevu", "randevuyu", "appointment", "the", "my", "i", "mi", "moja", "moje", "ediyorum", "합니다", "해주세요", "예약", "一下", "预约",
-}  # fmt: skip
-
-_WORDS = {**dict.fromkeys(_CONFIRM_WORDS, CONFIRM), **dict.fromkeys(_CANCEL_WORDS, CANCEL)}
-_WORDS.update(dict.fromkeys(_STOP_WORDS, STOP))
-_KNOWN = set(_WORDS) | _FILLER
-_LONGEST = max(len(w) for w in _KNOWN)
-_CJK = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7af\u3400-\u9fff\uf900-\ufaff]")
+#: Why a reply was left for the front desk (stored with the message; the web UI translates them).
+REASONS = (
+    "empty", "too-long", "no-words", "unknown-language", "question", "reschedule", "date", "time",
+    "yes-and-no", "several-answers", "unsure", "negated-answer", "ambiguous", "other-words",
+    "not-understood", "already-answered", "visit-changed", "no-reminder",
+)  # fmt: skip
+_FLAG_ORDER = ("question", "reschedule", "date", "time")
+_TIME = re.compile(r"\d{1,2}\s*[:h]\s*\d{2}|\d\s*(am|pm|a\.m|p\.m|uhr|godz|시|点|點|時)\b|\d\s*(시|点|點|時)", re.I)
+_DATE = re.compile(r"\b\d{1,2}\s*[./-]\s*\d{1,2}\b|\d\s*(일|号|號|月)")
+_QUESTION = set("?¿？؟")
+#: Letters of scripts none of the box's languages use (Cyrillic, Greek, Arabic, kana...).
+_FOREIGN = re.compile(
+    r"[\u0370-\u03ff\u0400-\u052f\u0590-\u06ff\u0900-\u0dff\u0e00-\u0eff\u3040-\u30ff\u0530-\u058f\u10a0-\u10ff]"
+)
 
 
-def fold(text: str) -> str:
-    """Lower case without accents or punctuation; Hangul and Han kept whole."""
-    text = unicodedata.normalize("NFKC", text).replace("İ", "i")
-    text = text.casefold().replace("ı", "i").replace("ł", "l")
-    out = []
-    for ch in unicodedata.normalize("NFD", text):
-        if unicodedata.category(ch) == "Mn":
-            continue
-        out.append(ch if ch.isalnum() else " ")
-    return unicodedata.normalize("NFC", "".join(out))
+@dataclass(frozen=True)
+class Reading:
+    """What a reply says: ``meaning`` (confirm, cancel, stop) or None with a ``reason``."""
+
+    meaning: str | None
+    reason: str | None
+    language: str | None = None
+
+    @property
+    def clear(self) -> bool:
+        return self.meaning is not None
 
 
-def _segment(token: str) -> list[str] | None:
-    """Split a run of CJK text into known words (greedy, longest first)."""
-    words, i = [], 0
-    while i < len(token):
-        for size in range(min(_LONGEST, len(token) - i), 0, -1):
-            if token[i : i + size] in _KNOWN:
-                words.append(token[i : i + size])
-                i += size
-                break
-        else:
-            return None
-    return words
+def _unclear(reason: str, language: str | None = None) -> Reading:
+    return Reading(None, reason, language)
 
 
-def words_of(text: str) -> list[str] | None:
-    """The reply's words, or None when a word is not one a reply may contain."""
-    words: list[str] = []
-    for token in fold(text).split():
-        if token in _KNOWN:
-            words.append(token)
-        elif _CJK.search(token):
-            parts = _segment(token)
-            if parts is None:
-                return None
-            words += parts
-        else:
-            return None
-    return words
-
-
-def parse_reply(text: str) -> str | None:
+def parse_reply(text: str, language: str | None = None) -> str | None:
     """``"confirm"``, ``"cancel"``, ``"stop"``, or None when a person should read it."""
-    if not text or len(text) > 160:
-        return None
-    words = words_of(text)
-    if not words:
-        return None
-    meanings = {_WORDS[w] for w in words if w in _WORDS}
-    if len(meanings) != 1:
-        return None
-    return meanings.pop()
+    return read_reply(text, language).meaning
+
+
+def read_reply(text: str | None, language: str | None = None) -> Reading:
+    """Read a reply; ``language`` is the patient's: it wins when two languages know as
+    many of the words. Without it English, then the others in order, win; with it, two
+    other languages that read the reply differently leave it unclear ("ambiguous")."""
+    if text is None or not text.strip():
+        return _unclear("empty")
+    if len(text) > MAX_CHARS:
+        return _unclear("too-long")
+    if not fold(text).strip():
+        return _unclear("no-words")
+    if _FOREIGN.search(text):
+        return _unclear("unknown-language")
+    order = [language] if language in LANGUAGES else []
+    order += [lang for lang in LANGUAGES if lang not in order]
+    readings = [(lang, lexicon(lang).items(text)) for lang in order]
+    best = max(_known(items) for _, items in readings)
+    if best == 0 and not any(it.kind == NUMBER for _, items in readings for it in items):
+        return _unclear("unknown-language")
+    top = [(lang, items) for lang, items in readings if _known(items) == best]
+    results = [_resolve(text, lang, items) for lang, items in top]
+    words = sum(it.size for it in top[0][1] if it.kind != NUMBER)
+    first = results[0]
+    if 2 * best < words and not any(ch in _QUESTION for ch in text):
+        # Most words are in no language the box reads ("Não posso ir"): not read on one word.
+        return _unclear("other-words" if first.meaning else "unknown-language", first.language)
+    if language is None or top[0][0] == language or len({r.meaning for r in results}) == 1:
+        return first
+    return _unclear("ambiguous", first.language)
+
+
+def _known(items: list[Item]) -> int:
+    """How many of the reply's words a language's reading knows."""
+    return sum(it.size for it in items if it.kind not in (UNKNOWN, NUMBER))
+
+
+def _resolve(text: str, language: str, items: list[Item]) -> Reading:
+    """The safety rules, on one language's reading of the reply."""
+    plain = unicodedata.normalize("NFKC", text)
+    flags: set[str] = set()
+    if any(ch in _QUESTION for ch in text):
+        flags.add("question")
+    if _TIME.search(plain):
+        flags.add("time")
+    if _DATE.search(plain):
+        flags.add("date")
+    meanings = _meanings(items, flags)
+    for flag in _FLAG_ORDER:
+        if flag in flags:
+            return _unclear(flag, language)
+    if {CONFIRM, CANCEL} <= meanings:
+        return _unclear("yes-and-no", language)
+    if len(meanings) > 1:
+        return _unclear("several-answers", language)
+    for flag in ("unsure", "negated-answer", "ambiguous"):
+        if flag in flags:
+            return _unclear(flag, language)
+    unknown = sum(1 for it in items if it.kind == UNKNOWN)
+    content = sum(1 for it in items if it.kind not in (UNKNOWN, NUMBER, "filler"))
+    if meanings and (unknown > MAX_UNKNOWN or unknown > content):
+        return _unclear("other-words", language)
+    if not meanings:
+        return _unclear("not-understood", language)
+    return Reading(meanings.pop(), None, language)
+
+
+def _meanings(items: list[Item], flags: set[str]) -> set[str]:
+    """The answers the items give; adds flags (question, date, unsure...) as it goes.
+
+    Negators go first, so a verb they take back ("can't *come*") is not also a yes."""
+    answers = [it for it in items if it.kind not in ("filler", UNKNOWN)]
+    keypad = len(answers) == 1 and answers[0].text in ("1", "2")
+    meanings: set[str] = set()
+    used: set[int] = set()
+    for i, it in enumerate(items):
+        if it.kind in ("negator", NEGATOR_NO, "negator-after") and i not in used:
+            used.add(i)
+            _negate(items, i, used, meanings, flags)
+    for i, it in enumerate(items):
+        kind = it.kind
+        if i in used:
+            continue
+        if kind in ("question", "reschedule", "date", "time", "unsure", "ambiguous"):
+            flags.add(kind)
+        elif kind == NUMBER or (kind in (CONFIRM, CANCEL) and it.text in ("1", "2") and not keypad):
+            flags.add("time")
+        elif kind in (CONFIRM, CANCEL, STOP):
+            meanings.add(kind)
+        elif kind == "come":
+            meanings.add(CONFIRM)
+    return meanings
+
+
+def _negate(items: list[Item], i: int, used: set[int], meanings: set[str], flags: set[str]) -> None:
+    """A negator reaches every verb of coming after it in its clause ("can't come",
+    "no voy a poder ir"); with none after it, the one just before it ("참석 못 해요",
+    "gelecek değilim"); with none at all, it is a "no" when the word is one ("nie")."""
+    clause = items[i].clause
+    reached: list[int] = []
+    ahead = range(i + 1, len(items)) if items[i].kind != "negator-after" else range(0)
+    for j in ahead:
+        if items[j].clause != clause:
+            break
+        kind = items[j].kind
+        if kind == "come":
+            reached.append(j)
+        elif kind == STOP:  # "no more messages", "don't text me": the stop phrase says it
+            return
+        elif kind in (CONFIRM, CANCEL, "negator", NEGATOR_NO, "negator-after"):
+            used.add(j)
+            flags.add("negated-answer")
+            return
+    if not reached:
+        before = [j for j in range(i) if items[j].clause == clause and j not in used and items[j].kind != "filler"]
+        if before and items[before[-1]].kind == "come":
+            reached = [before[-1]]
+        elif (
+            items[i].kind == "negator-after" and before and items[before[-1]].kind in (CONFIRM, CANCEL)
+        ):  # "iptal etmeyin": "don't cancel"
+            used.add(before[-1])
+    if reached:
+        used.update(reached)
+        meanings.add(CANCEL)
+    elif items[i].kind == NEGATOR_NO:
+        meanings.add(CANCEL)
+    else:
+        flags.add("negated-answer")
