@@ -206,3 +206,27 @@ def js_strings() -> dict[str, object]:
         "none": _("none"),
         "calls_per_hour": _("Calls per hour"),
     }
+
+
+def reply_reasons() -> dict[str, str]:
+    """Why the reminders left a patient's text for the front desk (``sms_messages.reply_reason``)."""
+    return {
+        "empty": _("Empty message"),
+        "too-long": _("Too long to read automatically"),
+        "no-words": _("Only emoji or symbols"),
+        "unknown-language": _("Not in a language the box reads"),
+        "question": _("Asks a question"),
+        "reschedule": _("Asks to change the time"),
+        "date": _("Mentions a date"),
+        "time": _("Mentions a time or a number"),
+        "yes-and-no": _("Yes and no together"),
+        "several-answers": _("Several answers together"),
+        "unsure": _("Unsure or with a condition (maybe, if, but)"),
+        "negated-answer": _("A negated answer (for example: don't cancel)"),
+        "ambiguous": _("A word that can mean yes or no"),
+        "other-words": _("Says more than yes or no"),
+        "not-understood": _("No yes, no or stop in it"),
+        "already-answered": _("The reminder was already answered"),
+        "visit-changed": _("The visit was cancelled or moved since the reminder"),
+        "no-reminder": _("Not a reply to a reminder"),
+    }

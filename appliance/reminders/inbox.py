@@ -1,13 +1,18 @@
 """Replies to reminder SMS: the modem's ``on_incoming`` hook.
 
 A message from a number that was sent a reminder for a visit still to
-come is a reply to it. A clear answer (:func:`~appliance.reminders.replies.parse_reply`)
-is claimed: the attempt records it, the appointment is confirmed or
+come is a reply to it, read in the patient's language first
+(:func:`~appliance.reminders.replies.read_reply`). A clear answer is
+claimed: the attempt records it, the appointment is confirmed or
 cancelled (audited; a cancellation frees the slot), STOP opts the patient
 out of reminders, and the patient gets a short acknowledgement. Anything
-else is left unclaimed, so it stays in the front desk's SMS inbox, and
-the attempt is marked ``unclear-reply``. Messages from other numbers are
-not ours and are left alone.
+else is left unclaimed, so it stays in the front desk's SMS inbox with
+the reason (``sms_messages.reply_reason``: "question", "yes-and-no"...),
+and the attempt is marked ``unclear-reply``. A yes or no to a reminder
+already answered, or about a visit since cancelled or moved, is left for
+the desk too ("already-answered", "visit-changed"): the patient may have
+changed their mind, and the desk decides; STOP is honoured whatever came
+before. Messages from other numbers are not replies ("no-reminder").
 
 Runs on the modem's worker thread: one short transaction, no waiting.
 """
@@ -23,16 +28,19 @@ from appliance.errors import ClinicBoxError
 from appliance.privacy import mask_phone
 from appliance.reminders import messages
 from appliance.reminders.outcomes import OutcomeWriter
-from appliance.reminders.replies import CANCEL, CONFIRM, STOP, parse_reply
+from appliance.reminders.replies import CANCEL, CONFIRM, STOP, Reading, read_reply
 from appliance.store import reminders as rows
 from appliance.store.appointments import load as load_appointment
-from appliance.store.connection import Store
+from appliance.store.connection import Connection, Store
 from appliance.store.patients import Patients
+from appliance.store.sms import set_reply_reason
 
 log = logging.getLogger(__name__)
 
 HANDLED_BY = "reminders"
 _OUTCOME = {CONFIRM: "confirmed", CANCEL: "cancelled", STOP: "opted-out"}
+#: Attempt outcomes that are already the patient's answer.
+_ANSWERED = frozenset(_OUTCOME.values())
 
 
 class IncomingMessage(Protocol):
@@ -64,27 +72,32 @@ class ReplyHandler:
         if self.store.locked:
             return None
         now = self.clock.now()
-        meaning = parse_reply(message.text)
         with self.store.transaction() as conn:
             found = rows.attempt_for_reply(conn, message.number, now)
             if found is None:
+                set_reply_reason(conn, message.sms_id, "no-reminder")
                 return None
             attempt_id, _, appointment_id, announced = found
-            if meaning is None:
-                self.writer.apply(
-                    conn, attempt_id, "unclear-reply", f"SMS {message.sms_id} left for staff", now, reopen=True
-                )
-                log.info("unclear reply from %s: left for the front desk", mask_phone(message.number))
+            appointment = load_appointment(conn, appointment_id)
+            reading = read_reply(message.text, _language_of(conn, appointment.patient_id))
+            reason = reading.reason or _stale(conn, attempt_id, appointment, announced, reading)
+            if reason is not None:
+                set_reply_reason(conn, message.sms_id, reason)
+                if reading.meaning is None and not _answered(conn, attempt_id):
+                    self.writer.apply(
+                        conn, attempt_id, "unclear-reply", f"SMS {message.sms_id} left for staff", now, reopen=True
+                    )
+                log.info("reply from %s left for the front desk: %s", mask_phone(message.number), reason)
                 return None
+            meaning = str(reading.meaning)
             outcome = _OUTCOME[meaning]
             self.writer.apply(
                 conn, attempt_id, outcome, f"SMS reply {message.sms_id}", now, announced_start=announced, reopen=True
             )
-            appointment = load_appointment(conn, appointment_id)
             if meaning == STOP:
                 self.patients.set_opt_out(appointment.patient_id, True, HANDLED_BY)
                 rows.cancel_pending_for_patient(conn, appointment.patient_id, "opted-out", now)
-        log.info("reply from %s: %s", mask_phone(message.number), outcome)
+        log.info("reply from %s: %s (%s)", mask_phone(message.number), outcome, reading.language)
         self._acknowledge(message, appointment, outcome)
         return HANDLED_BY
 
@@ -105,3 +118,28 @@ class ReplyHandler:
     def _language(self, patient_id: int) -> str:
         row = self.store.query_one("SELECT language FROM patients WHERE id = ?", (patient_id,))
         return str(row[0]) if row else self.cfg.clinic.default_language
+
+
+def _language_of(conn: Connection, patient_id: int) -> str | None:
+    row = conn.execute("SELECT language FROM patients WHERE id = ?", (patient_id,)).fetchone()
+    return str(row[0]) if row and row[0] else None
+
+
+def _stale(conn: Connection, attempt_id: int, appointment: Any, announced: Any, reading: Reading) -> str | None:
+    """Why a clear yes or no must not be applied: the reminder was already answered, or
+    the visit was cancelled or moved since. STOP is always honoured."""
+    if reading.meaning == STOP:
+        return None
+    if _answered(conn, attempt_id):
+        return "already-answered"
+    if appointment.status not in ("booked", "confirmed") or (
+        announced is not None and appointment.starts_at != announced
+    ):
+        return "visit-changed"
+    return None
+
+
+def _answered(conn: Connection, attempt_id: int) -> bool:
+    """The attempt already holds the patient's answer (a later unclear text does not erase it)."""
+    attempt = rows.attempt_row(conn, attempt_id)
+    return attempt is not None and attempt[3] in _ANSWERED

@@ -131,6 +131,12 @@ def _oldest_unconfirmed(db: Connection, since: datetime) -> tuple[int, int] | No
     return None if best is None else (best[1], best[2])
 
 
+def set_reply_reason(conn: Connection, sms_id: int, reason: str) -> None:
+    """Why the reminders left an incoming message for the front desk (a code of
+    :data:`appliance.reminders.replies.REASONS`, shown translated on the Text messages screen)."""
+    conn.execute("UPDATE sms_messages SET reply_reason = ? WHERE id = ? AND direction = 'in'", (reason, sms_id))
+
+
 def stale_reminder_sms(conn: Connection, now: datetime) -> list[tuple[int, int, str]]:
     """Queued reminder SMS that must not go out any more: (sms id, attempt id, why).
 

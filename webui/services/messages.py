@@ -23,6 +23,8 @@ class Message:
     partial: bool
     handled: bool
     handled_by: str | None
+    #: Why the reminders left it for the desk (a code; ``ui_text.reply_reasons`` translates it).
+    reason: str | None = None
 
 
 def messages(repos: Repos, actor: str, status: str, limit: int = 200) -> list[Message]:
@@ -30,11 +32,11 @@ def messages(repos: Repos, actor: str, status: str, limit: int = 200) -> list[Me
     where = {"new": " AND m.handled = 0", "handled": " AND m.handled = 1", "all": ""}[status]
     rows = repos.store.query(
         "SELECT m.id, m.number, m.patient_id, p.display_name, m.body, m.created_at, m.status = 'partial',"
-        " m.handled, m.handled_by FROM sms_messages m LEFT JOIN patients p ON p.id = m.patient_id"
+        " m.handled, m.handled_by, m.reply_reason FROM sms_messages m LEFT JOIN patients p ON p.id = m.patient_id"
         f" WHERE m.direction = 'in'{where} ORDER BY m.created_at DESC LIMIT ?",
         (limit,),
     )
-    items = [Message(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), bool(r[7]), r[8]) for r in rows]
+    items = [Message(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), bool(r[7]), r[8], r[9]) for r in rows]
     repos.audit.record(actor, "view", "sms", "", f"{len(items)} incoming messages ({status})")
     return items
 
