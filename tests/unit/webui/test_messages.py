@@ -39,3 +39,24 @@ def test_technicians_cannot_read_patient_texts(client: FlaskClient, app: Flask) 
 def test_marking_an_unknown_message_is_a_clear_404(client: FlaskClient, app: Flask) -> None:
     token = login_as(client, app, "manager")
     assert post(client, "/messages/99999/handled", {}, token).status_code == 404
+
+
+def test_a_reply_left_by_the_reminders_says_why_in_the_users_language(client: FlaskClient, app: Flask) -> None:
+    from appliance.reminders.replies import REASONS
+    from appliance.store.sms import set_reply_reason
+    from webui.ui_text import reply_reasons
+
+    with app.test_request_context():
+        assert set(reply_reasons()) == set(REASONS)  # every reason the reader gives has a label
+    sms_id = incoming(app, "Tak, ale czy mogę o 15?")
+    plain = incoming(app, "hello")
+    with repos(app).store.transaction() as conn:
+        set_reply_reason(conn, sms_id, "question")
+    login_as(client, app, "frontdesk")
+    with client.session_transaction() as session:
+        session["lang"] = "pl"
+    page = client.get("/messages").get_data(as_text=True)
+    item = page.split(f'data-sms-id="{sms_id}"', 1)[1].split("</li>", 1)[0]
+    assert "Nie odczytano automatycznie: Zawiera pytanie" in item
+    other = page.split(f'data-sms-id="{plain}"', 1)[1].split("</li>", 1)[0]
+    assert "sms-reason" not in other
