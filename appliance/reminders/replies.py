@@ -150,11 +150,19 @@ def _resolve(text: str, language: str, items: list[Item]) -> Reading:
             return _unclear(flag, language)
     unknown = sum(1 for it in items if it.kind == UNKNOWN)
     content = sum(1 for it in items if it.kind not in (UNKNOWN, NUMBER, "filler"))
-    if meanings and (unknown > MAX_UNKNOWN or unknown > content):
+    if meanings and (unknown > MAX_UNKNOWN or unknown > content or _unknown_beside_answer(items)):
         return _unclear("other-words", language)
     if not meanings:
         return _unclear("not-understood", language)
     return Reading(meanings.pop(), None, language)
+
+
+def _unknown_beside_answer(items: list[Item]) -> bool:
+    """An unknown word in the same clause as a yes, a no or a verb of coming may change
+    it ("*Imposible* ir", "*Eşim* gelecek": my wife will come): the desk reads it. A
+    name or a greeting in a clause of its own ("Yes - Maria") does not."""
+    answer = {it.clause for it in items if it.kind in (CONFIRM, CANCEL, "come", "negator", NEGATOR_NO)}
+    return any(it.kind == UNKNOWN and it.clause in answer for it in items)
 
 
 def _meanings(items: list[Item], flags: set[str]) -> set[str]:
@@ -197,9 +205,8 @@ def _negate(items: list[Item], i: int, used: set[int], meanings: set[str], flags
         kind = items[j].kind
         if kind == "come":
             reached.append(j)
-        elif kind == STOP:  # "no more messages", "don't text me": the stop phrase says it
-            return
-        elif kind in (CONFIRM, CANCEL, "negator", NEGATOR_NO, "negator-after"):
+        # "don't cancel", "don't stop" (opt-out phrases with a "not" in them are whole phrases)
+        elif kind in (CONFIRM, CANCEL, STOP, "negator", NEGATOR_NO, "negator-after"):
             used.add(j)
             flags.add("negated-answer")
             return

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import random
 import re
+import tomllib
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -108,6 +110,9 @@ def test_the_replies_the_issue_names(text: str, language: str, expected: str) ->
         ("I can't come", None),
         ("I'm not able to make it", None),
         ("don't cancel", "negated-answer"),
+        ("please don't stop the reminders", "negated-answer"),
+        ("Imposible ir", None),
+        ("my wife will come", "other-words"),
         ("not ok", "negated-answer"),
         ("Can I come at 3?", "question"),
         ("Yes, tomorrow", "date"),
@@ -188,3 +193,18 @@ def test_a_translators_new_words_need_no_code() -> None:
     lex = Lexicon("en", lambda w: w)
     replies_lexicon._load_into(lex, {"words": {"come": ["pop in"], "negator": ["cant"]}}, "test.toml")
     assert [i.kind for i in lex.items("can't pop in")] == ["negator", "come"]
+
+
+HELD_OUT = tomllib.loads((Path(__file__).parent / "replies_heldout.toml").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_replies_written_after_the_data_are_never_misread(language: str) -> None:
+    examples = HELD_OUT[language]
+    clear = [e for e in examples if e["reads"] != "unclear"]
+    understood = sum(read_reply(e["text"], language).meaning == e["reads"] for e in clear)
+    print(f"\n{language} (held out): {len(examples)} replies, {understood}/{len(clear)} clear ones understood")
+    for patient_language in (None, *LANGUAGES):
+        for e in examples:
+            got = read_reply(e["text"], patient_language).meaning
+            assert got in (None, e["reads"]), f"{e['text']!r} read as {got} for a {patient_language} patient"
