@@ -29,6 +29,7 @@ from appliance.privacy import mask_phone
 from appliance.reminders import messages
 from appliance.reminders.outcomes import OutcomeWriter
 from appliance.reminders.replies import CANCEL, CONFIRM, STOP, Reading, read_reply
+from appliance.reminders.replies_lexicon import preload
 from appliance.store import reminders as rows
 from appliance.store.appointments import load as load_appointment
 from appliance.store.connection import Connection, Store
@@ -71,6 +72,7 @@ class ReplyHandler:
     def __call__(self, message: IncomingMessage) -> str | None:
         if self.store.locked:
             return None
+        preload()
         now = self.clock.now()
         with self.store.transaction() as conn:
             found = rows.attempt_for_reply(conn, message.number, now)

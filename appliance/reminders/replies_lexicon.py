@@ -247,3 +247,10 @@ def lexicon(language: str) -> Lexicon:
     _load_into(lex, _read(language), f"{language}.toml")
     _load_into(lex, _read("common"), "common.toml")
     return lex
+
+
+def preload() -> None:
+    """Load every language now (a few hundred ms once), so the first reply is read
+    without that wait inside the caller's store transaction."""
+    for language in LANGUAGES:
+        lexicon(language)
