@@ -114,8 +114,11 @@ def read_reply(text: str | None, language: str | None = None) -> Reading:
     results = [_resolve(text, lang, items) for lang, items in top]
     words = sum(it.size for it in top[0][1] if it.kind != NUMBER)
     first = results[0]
-    if 2 * best < words and not any(ch in _QUESTION for ch in text):
-        # Most words are in no language the box reads ("Não posso ir"): not read on one word.
+    vague = first.reason in (None, "not-understood", "other-words") or 3 * best < words
+    if 2 * best < words and vague and not any(ch in _QUESTION for ch in text):
+        # Most words are in no language the box reads ("Não posso ir"): not read on one word;
+        # a reason the reading found ("다음 주로 *미뤄주세요*": reschedule) stays, unless it
+        # rests on one word in three ("Non posso venire, *mi* dispiace").
         return _unclear("other-words" if first.meaning else "unknown-language", first.language)
     if language is None or top[0][0] == language or len({r.meaning for r in results}) == 1:
         return first
