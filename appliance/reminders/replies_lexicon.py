@@ -59,6 +59,8 @@ from typing import Any
 
 import snowballstemmer  # type: ignore[import-untyped]
 
+from appliance.errors import ReminderError
+
 LANGUAGES = ("en", "es", "pl", "tr", "ko", "zh")
 KINDS = (
     "confirm", "cancel", "stop", "come", "negator", "negator-after", "filler", "unsure",
@@ -102,13 +104,13 @@ class Lexicon:
     def add(self, phrase: str, kind: str) -> None:
         words = tuple(self.stem(w) for w in words_of(phrase))
         if not words:
-            raise ValueError(f"{self.language}: an empty {kind} entry")
+            raise ReminderError(f"{self.language}: an empty {kind} entry")
         old = self.phrases.get(words)
         if old is not None and old != kind:
             if {old, kind} == {"negator", "cancel"} or NEGATOR_NO in (old, kind):
                 kind = NEGATOR_NO
             else:
-                raise ValueError(f"{self.language}: {phrase!r} is both {old} and {kind}")
+                raise ReminderError(f"{self.language}: {phrase!r} is both {old} and {kind}; keep it under one kind")
         self.phrases[words] = kind
         self.longest = max(self.longest, len(words))
         for w in words:
@@ -219,21 +221,29 @@ def _stemmer(language: str) -> Callable[[str], str]:
 
 def _read(name: str) -> dict[str, Any]:
     path = resources.files("appliance.reminders").joinpath("replies_data", f"{name}.toml")
-    return tomllib.loads(path.read_text(encoding="utf-8"))
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ReminderError(f"replies_data/{name}.toml cannot be read: {exc}") from exc
 
 
 def _load_into(lexicon: Lexicon, data: dict[str, Any], source: str) -> None:
     words = data.get("words", {})
     for kind, entries in words.items():
         if kind not in KINDS:
-            raise ValueError(f"{source}: unknown kind {kind!r} (one of {', '.join(KINDS)})")
+            raise ReminderError(f"{source}: unknown kind {kind!r} (one of {', '.join(KINDS)})")
         for entry in entries:
             lexicon.add(str(entry), kind)
     for pattern in data.get("pattern", []):
         kind = str(pattern["means"])
         if kind not in KINDS:
-            raise ValueError(f"{source}: pattern {pattern['regex']!r} means unknown kind {kind!r}")
-        lexicon.patterns.append((re.compile(str(pattern["regex"])), kind))
+            raise ReminderError(f"{source}: pattern {pattern['regex']!r} means unknown kind {kind!r}")
+        try:
+            lexicon.patterns.append((re.compile(str(pattern["regex"])), kind))
+        except re.error as exc:
+            raise ReminderError(
+                f"{source}: pattern {pattern['regex']!r} is not a valid regular expression ({exc})"
+            ) from exc
     for example in data.get("tests", {}).get("examples", []):
         lexicon.examples.append((str(example["text"]), str(example["reads"]), str(example.get("reason", ""))))
 
@@ -242,7 +252,7 @@ def _load_into(lexicon: Lexicon, data: dict[str, Any], source: str) -> None:
 def lexicon(language: str) -> Lexicon:
     """The language's lexicon, with ``common.toml`` (loaded once, then shared)."""
     if language not in LANGUAGES:
-        raise ValueError(f"no reply data for language {language!r}")
+        raise ReminderError(f"no reply data for language {language!r} (one of {', '.join(LANGUAGES)})")
     lex = Lexicon(language, _stemmer(language))
     _load_into(lex, _read(language), f"{language}.toml")
     _load_into(lex, _read("common"), "common.toml")

@@ -12,13 +12,13 @@ Figures: ``pytest -s -k figures tests/unit/reminders/test_reminder_replies_langu
 from __future__ import annotations
 
 import random
-import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from appliance.errors import ReminderError
 from appliance.reminders import replies_lexicon
 from appliance.reminders.replies import REASONS, read_reply
 from appliance.reminders.replies_lexicon import LANGUAGES, Lexicon, lexicon
@@ -180,11 +180,11 @@ def test_every_reason_the_reader_gives_is_a_known_one() -> None:
 
 def test_a_data_file_with_an_unknown_kind_or_a_contradiction_is_refused() -> None:
     lex = Lexicon("en", lambda w: w)
-    with pytest.raises(ValueError, match="unknown kind 'maybe'"):
+    with pytest.raises(ReminderError, match="unknown kind 'maybe'"):
         replies_lexicon._load_into(lex, {"words": {"maybe": ["perhaps"]}}, "en.toml")
-    with pytest.raises(ValueError, match="both confirm and cancel"):
+    with pytest.raises(ReminderError, match="both confirm and cancel"):
         replies_lexicon._load_into(lex, {"words": {"confirm": ["yes"], "cancel": ["yes"]}}, "en.toml")
-    with pytest.raises(re.error):
+    with pytest.raises(ReminderError, match="not a valid regular expression"):
         replies_lexicon._load_into(lex, {"pattern": [{"regex": "(", "means": "come"}]}, "en.toml")
 
 
