@@ -26,8 +26,8 @@ with every language.
 Tokenizers and stemmers, and why:
 
 * English, Spanish, Polish: the Snowball stemmers (PyPI ``snowballstemmer``,
-  pure Python, maintained by the Snowball project; 3.0 or later, since
-  Polish came with 3.0 and Debian's ``python3-snowballstemmer`` is 2.2).
+  pure Python, maintained by the Snowball project; pinned to 3.x, tested
+  with 3.1.1, whose Polish stemmer is used; Debian ships 2.2).
   Data words and the reply's words go through
   the same stemmer, so "cancelled", "cancelling" and "cancel" are one word
   and a translator lists a verb once or twice, not in every person.
