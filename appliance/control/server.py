@@ -155,6 +155,12 @@ class ControlServer:
         log.warning("control socket: refused pid %d (uid %d, gid %d): not allowed", peer.pid, peer.uid, peer.gid)
         with contextlib.suppress(OSError):
             conn.sendall(reply_error(None, "forbidden", _refusal(peer)))
+            # Take (and drop) the peer's first line before closing: closing at
+            # once would turn the peer's send into EPIPE, and it would never
+            # read why it was refused.
+            conn.shutdown(socket.SHUT_WR)
+            conn.settimeout(1.0)
+            conn.recv(4096)
         return False
 
     def _serve(self, conn: socket.socket) -> None:
