@@ -44,5 +44,9 @@ def test_every_message_has_an_expected_outcome() -> None:
         for transport in ("udp", "tcp"):
             for outcome in row[transport]:
                 assert outcome in OUTCOMES or (outcome.isdigit() and len(outcome) == 3), (name, outcome)
+        for outcome in row.get("edge", []):
+            assert outcome in OUTCOMES or (outcome.isdigit() and len(outcome) == 3), (name, outcome)
+        if "edge" in row:
+            assert row.get("note"), f"{name}: a deviation from the RFC says why"
         if row["kind"] == "response":
             assert row["udp"] == ["drop"] and row["tcp"] == ["drop"], f"{name}: a response is never answered"
