@@ -192,6 +192,25 @@ def exchange(
     return _statuses(buf)
 
 
+def answer_time(host: str, port: int, wait: float = 1.0) -> tuple[int | None, float]:
+    """A real caller's INVITE over UDP: its final status and how long it took (seconds)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        started = time.monotonic()
+        s.sendto(invite(host, port, s.getsockname()[1]), (host, port))
+        deadline = started + wait
+        while (left := deadline - time.monotonic()) > 0:
+            s.settimeout(left)
+            try:
+                codes = _statuses(s.recv(65536))
+            except TimeoutError:
+                break
+            final = next((c for c in codes if c >= 200), None)
+            if final is not None:
+                return final, time.monotonic() - started
+    return None, wait
+
+
 def ping(host: str, port: int, transport: str, wait: float = 1.0) -> bool:
     """Whether the element answers a plain OPTIONS (any final status)."""
     kind = socket.SOCK_DGRAM if transport == "udp" else socket.SOCK_STREAM
