@@ -30,6 +30,15 @@ CORE_ANSWERS = {200, 401, 481, 486}
 _CALL_ID = re.compile(rb"(?im)^(?:call-id|i)[ \t]*:[ \t]*(\S+)")
 #: The one valid message Kamailio 5.6's own parser drops (expected.toml: wsinv's "edge").
 KNOWN_DEVIATIONS = {"wsinv"}
+#: Every security log line: the source address and what happened, never a URI, a user or a number.
+_SECURITY_LINE = re.compile(
+    r"edge-security: (?:(?:malformed|refused|untrusted) request from [0-9.]+:[0-9]+, "
+    r"(?:answered(?: [0-9]{3})?|dropped)|(?:scanner|flood) from [0-9.]+, (?:dropped|blocked))$"
+)
+
+
+def _security_lines(edge: SecurityEdge) -> list[str]:
+    return [line.split("<script>: ", 1)[-1] for line in edge.log_text().splitlines() if "edge-security:" in line]
 
 
 @pytest.fixture
@@ -76,6 +85,10 @@ def test_every_torture_message_gets_the_outcome_the_rfc_describes(edge: Security
     assert edge.counter("sec_untrusted") == 0
     # RFC 4475 3.3.10: the 200 whose next Via is 255.255.255.255 is not forwarded there.
     assert "255.255.255.255" not in edge.log_text()
+    # One line per address and kind and minute, carrying the address only.
+    lines = _security_lines(edge)
+    assert lines and all(_SECURITY_LINE.match(line) for line in lines), lines
+    assert len(lines) <= 4, lines
 
 
 def test_an_untrusted_sender_gets_silence_for_the_same_messages(edge: SecurityEdge) -> None:
@@ -176,7 +189,22 @@ def test_bad_input_at_rate_leaves_a_real_caller_answered_quickly_and_memory_flat
     assert len(latencies) >= 10
     assert max(latencies) < 0.2, f"a caller's INVITE waited {max(latencies):.3f} s under bad input"
     assert edge.running(), tail(edge.log)
+    assert len(_security_lines(edge)) <= 4, "the log is rate-limited: " + "\n".join(_security_lines(edge))
     time.sleep(0.5)
     shm_after, pkg_after = _memory(edge)
     assert shm_after - shm_before < 512 * 1024, (shm_before, shm_after)
     assert pkg_after - pkg_before < 512 * 1024, (pkg_before, pkg_after)
+
+
+def test_a_phones_keepalive_is_not_taken_for_an_attack(edge: SecurityEdge) -> None:
+    """CRLF keepalives (RFC 5626) meet the raw gate too: no answer over UDP, the pong over TCP, no counter."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(0.5)
+        s.sendto(b"\r\n\r\n", ("127.0.0.1", edge.port))
+        with pytest.raises(TimeoutError):
+            s.recv(1000)
+    with socket.create_connection(("127.0.0.1", edge.port), timeout=1.0) as s:
+        s.sendall(b"\r\n\r\n")
+        assert s.recv(1000) == b"\r\n"
+    assert edge.counter("sec_malformed") == 0
+    assert _security_lines(edge) == []
