@@ -32,7 +32,7 @@ _CALL_ID = re.compile(rb"(?im)^(?:call-id|i)[ \t]*:[ \t]*(\S+)")
 KNOWN_DEVIATIONS = {"wsinv"}
 #: Every security log line: the source address and what happened, never a URI, a user or a number.
 _SECURITY_LINE = re.compile(
-    r"edge-security: (?:(?:malformed|refused|untrusted) request from [0-9.]+:[0-9]+, "
+    r"edge-security: (?:(?:malformed request|refused request|untrusted [A-Z]+|untrusted request) from [0-9.]+:[0-9]+, "
     r"(?:answered(?: [0-9]{3})?|dropped)|(?:scanner|flood) from [0-9.]+, (?:dropped|blocked))$"
 )
 
