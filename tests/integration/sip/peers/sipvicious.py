@@ -38,9 +38,11 @@ def _run(argv: list[str], home: Path, timeout: float) -> ScanResult:
     return ScanResult(proc.returncode, _table(proc.stdout), proc.stdout + proc.stderr)
 
 
-def svmap(port: int, home: Path, *, method: str = "OPTIONS", timeout: float = 30.0) -> ScanResult:
-    """Fingerprint whatever listens on 127.0.0.1:``port`` (rows: device, User-Agent)."""
-    argv = ["svmap", "-p", str(port), "-P", str(free_port()), "-b", "127.0.0.1", "-m", method, "127.0.0.1"]
+def svmap(
+    port: int, home: Path, *, method: str = "OPTIONS", timeout: float = 30.0, bind: str = "127.0.0.1"
+) -> ScanResult:
+    """Fingerprint whatever listens on 127.0.0.1:``port`` from ``bind`` (rows: device, User-Agent)."""
+    argv = ["svmap", "-p", str(port), "-P", str(free_port()), "-b", bind, "-m", method, "127.0.0.1"]
     return _run(argv, home, timeout)
 
 
@@ -52,6 +54,7 @@ def svwar(
     method: str = "REGISTER",
     force: bool = False,
     timeout: float = 60.0,
+    bind: str = "127.0.0.1",
 ) -> ScanResult:
     """Enumerate extensions on 127.0.0.1:``port`` (rows: extension, authentication).
 
@@ -59,7 +62,7 @@ def svwar(
     the answer looks like every other answer will (a 403 to all, say);
     ``force`` makes it try every extension anyway.
     """
-    argv = ["svwar", "-p", str(port), "-P", str(free_port()), "-b", "127.0.0.1", "-e", extensions, "-m", method]
+    argv = ["svwar", "-p", str(port), "-P", str(free_port()), "-b", bind, "-e", extensions, "-m", method]
     if force:
         argv.append("--force")
     return _run([*argv, "127.0.0.1"], home, timeout)
