@@ -11,7 +11,7 @@ from pathlib import Path
 from appliance.config import load_config
 from tests.integration.sip.peers.tlsprovider import TestCA, TlsRegistrar
 from tests.integration.switchboard.conftest import box, peer_dir  # noqa: F401
-from tests.integration.switchboard.test_trunk_tls import PASSWORD, USER, tls_overlay
+from tests.integration.switchboard.tls import PASSWORD, USER, tls_overlay
 from tests.webui.conftest import Clinic, demo_logins, login, screenshot, start_web, stop_web
 
 EXPECTED = "provider certificate rejected: name mismatch (expected localhost, got wrong.example)"

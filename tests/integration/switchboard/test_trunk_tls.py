@@ -17,15 +17,13 @@ import stat
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.conftest import free_port, run_cli
+from tests.conftest import run_cli
 from tests.integration.sip.peers.tlsprovider import CertPair, TestCA, TlsRegistrar
 from tests.integration.switchboard.box import Box
-
-USER, PASSWORD = "clinic-trunk", "trunk-secret-7781"
+from tests.integration.switchboard.tls import PASSWORD, USER, provider_call, tls_overlay, tls_port
 
 
 @pytest.fixture
@@ -47,21 +45,6 @@ def registrar() -> Iterator[Callable[[CertPair], TlsRegistrar]]:
         reg.close()
 
 
-def tls_overlay(port: int, ca_file: Path, **sip: Any) -> dict[str, Any]:
-    return {
-        "sip": {"tls": True, "tls_port": free_port(socket.SOCK_STREAM), **sip},
-        "trunk": {
-            "registrar": f"sip:localhost:{port}",
-            "transport": "tls",
-            "register": True,
-            "username": USER,
-            "password": PASSWORD,
-            "provider_networks": ["127.0.0.1/32"],
-            "tls_ca_file": str(ca_file),
-        },
-    }
-
-
 def test_registration_over_tls_with_the_right_ca_and_name(box: Callable[..., Box], ca: TestCA, registrar) -> None:
     provider = registrar(ca.issue("provider", "localhost", ["localhost"]))
     b = box(overlay=tls_overlay(provider.port, ca.cert))
@@ -81,16 +64,10 @@ def test_registration_over_tls_with_the_right_ca_and_name(box: Callable[..., Box
     assert key_mode == 0o600, oct(key_mode)
     ctx = ssl.create_default_context(cafile=str(tls_dir / "sip.crt"))
     ctx.check_hostname = False  # the self-signed certificate names the host, not 127.0.0.1's alias
-    port = _tls_port(b)
+    port = tls_port(b)
     with socket.create_connection(("127.0.0.1", port), timeout=5) as raw, ctx.wrap_socket(raw) as conn:
         presented = ssl.DER_cert_to_PEM_cert(conn.getpeercert(binary_form=True) or b"")
     assert presented.strip() == (tls_dir / "sip.crt").read_text().strip()
-
-
-def _tls_port(b: Box) -> int:
-    import tomllib
-
-    return int(tomllib.loads((b.dir / "settings.toml").read_text())["sip"]["tls_port"])
 
 
 @pytest.mark.parametrize(
@@ -125,25 +102,6 @@ def test_a_refused_provider_certificate_sends_nothing_and_says_why(
     doctor = run_cli("--config", str(b.config), "doctor", timeout=60)
     assert f"down: {expected}" in doctor.stdout, doctor.stdout + doctor.stderr
     assert "trunk.tls_ca_file" in doctor.stdout
-
-
-def provider_call(b: Box, pair: CertPair, srtp: str, hold_s: float = 3.0) -> dict[str, Any]:
-    """The provider (a PJSUA2 process with its certificate) calls the clinic's number over TLS."""
-    import json
-    import subprocess
-    import sys
-
-    from tests.integration.sip.peers.common import REPO, child_env
-
-    uri = f"sip:+12125550100@127.0.0.1:{_tls_port(b)};transport=tls"
-    done = subprocess.run(
-        [sys.executable, "-m", "tests.integration.sip.peers.tls_caller", "--uri", uri, "--cert", str(pair.cert),
-         "--key", str(pair.key), "--ca", str(b.dir / "tls" / "sip.crt"), "--srtp", srtp, "--hold", str(hold_s)],
-        capture_output=True, text=True, timeout=60, env=child_env(), cwd=REPO, check=False,
-    )  # fmt: skip
-    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
-    assert lines, f"the TLS caller printed no result:\n{done.stderr[-3000:]}"
-    return dict(json.loads(lines[-1]))
 
 
 @pytest.mark.parametrize("srtp", ["mandatory", "optional"])
