@@ -23,7 +23,8 @@ import pytest
 from tests.conftest import run_cli
 from tests.integration.sip.peers.tlsprovider import CertPair, TestCA, TlsRegistrar
 from tests.integration.switchboard.box import Box
-from tests.integration.switchboard.tls import PASSWORD, USER, provider_call, tls_overlay, tls_port
+from tests.integration.switchboard.conftest import DESKS
+from tests.integration.switchboard.tls import PASSWORD, USER, TlsAnswerer, provider_call, tls_overlay, tls_port
 
 
 @pytest.fixture
@@ -135,3 +136,56 @@ def test_mandatory_srtp_refuses_a_provider_call_without_crypto(
     cid = local.call(b.uri)
     local.wait_state("CONFIRMED", cid, timeout=10)
     local.wait_for("media", lambda e: e["call"] == cid and e["active"], timeout=5)
+
+
+PATIENT = "+48601234567"
+
+
+@pytest.mark.parametrize("cert_name", ["localhost", "wrong.example"])
+def test_a_call_out_over_an_ip_authenticated_tls_trunk(
+    box: Callable[..., Box], ca: TestCA, station_proc, cert_name: str
+) -> None:
+    """register = false: the INVITE opens the TLS connection, and is held to the same checks."""
+    # An impostor waits 20 s for a call that must never come.
+    provider = TlsAnswerer(
+        ca.issue("provider", cert_name, [cert_name]), ca.cert, wait_s=40 if cert_name == "localhost" else 20
+    )
+    try:
+        overlay = tls_overlay(provider.port, ca.cert, srtp="mandatory")
+        overlay["trunk"]["register"] = False
+        b = box(overlay=overlay, stations={"desk2": DESKS["desk2"]})
+        station_proc(b.config, station="desk2", core=b.core)
+        b.wait_agent("desk2", "available")
+        b.control.call("call.originate", station="desk2", number=PATIENT)
+        if cert_name == "localhost":
+            result = provider.result()
+            assert result.get("code_confirmed") == 200, provider.log[-6000:]
+            assert "RTP/SAVP" in result["offer"] and "a=crypto:" in result["offer"], result["offer"]
+            assert "SRTP status: Active" in result["dump"], result["dump"]
+            assert result["rx_packets"] > 20, "the box's audio reached the provider as SRTP"
+            rec = b.call_record(lambda r: r.direction == "outbound", timeout=15)
+            assert (rec.route, rec.disposition) == ("trunk", "answered")
+        else:
+            status = b.wait(lambda s: "certificate" in s["trunk"]["detail"], timeout=15, what="the certificate refused")
+            assert status["trunk"] == {
+                "state": "down",
+                "detail": "provider certificate rejected: name mismatch (expected localhost, got wrong.example)",
+            }
+            rec = b.call_record(lambda r: r.direction == "outbound", timeout=15)
+            assert rec.disposition != "answered"
+            assert provider.result(timeout=60)["state"] == "no call", "no INVITE reached the impostor"
+    finally:
+        provider.close()
+
+
+def test_optional_srtp_still_takes_a_provider_call_without_crypto(
+    box: Callable[..., Box], ca: TestCA, registrar
+) -> None:
+    pair = ca.issue("provider", "localhost", ["localhost"])
+    provider = registrar(pair)
+    b = box(overlay=tls_overlay(provider.port, ca.cert, srtp="optional"))
+    b.wait(lambda s: s["trunk"]["state"] == "up", timeout=15, what="the trunk registered over TLS")
+    result = provider_call(b, pair, "disabled", hold_s=1.0)
+    assert result.get("code_confirmed") == 200, result
+    assert "RTP/AVP" in result["answer"] and "a=crypto" not in result["answer"], result["answer"]
+    assert result["rx_packets"] > 10

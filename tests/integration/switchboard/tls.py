@@ -48,3 +48,32 @@ def provider_call(b: Box, pair: CertPair, srtp: str, hold_s: float = 3.0) -> dic
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     assert lines, f"the TLS caller printed no result:\n{done.stderr[-3000:]}"
     return dict(json.loads(lines[-1]))
+
+
+class TlsAnswerer:
+    """The provider of an IP-authenticated TLS trunk: answers the box's one call (``tls_caller --answer``)."""
+
+    def __init__(
+        self, pair: CertPair, ca_file: Path, srtp: str = "mandatory", hold_s: float = 2.0, wait_s: float = 40.0
+    ) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.integration.sip.peers.tls_caller", "--answer", "--cert", str(pair.cert),
+             "--key", str(pair.key), "--ca", str(ca_file), "--srtp", srtp, "--hold", str(hold_s), "--timeout", str(wait_s)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_env(), cwd=REPO,
+        )  # fmt: skip
+        assert self.proc.stdout is not None
+        ready = json.loads(self.proc.stdout.readline() or "{}")
+        assert ready.get("event") == "ready", self.proc.stderr.read() if self.proc.stderr else ready
+        self.port = int(ready["port"])
+
+    def result(self, timeout: float = 60.0) -> dict[str, Any]:
+        out, err = self.proc.communicate(timeout=timeout)
+        lines = [line for line in out.splitlines() if line.startswith("{")]
+        assert lines, f"the TLS provider printed no result:\n{err[-3000:]}"
+        self.log = err
+        return dict(json.loads(lines[-1]))
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.communicate()
