@@ -76,7 +76,7 @@ class _Endpoint(pj.Endpoint):  # type: ignore[misc]
     def __init__(self, on_rejected: Callable[[str, int, str], None]) -> None:
         super().__init__()
         self._on_rejected = on_rejected
-        self.on_tls_rejected: Callable[[siptls.Rejection], None] = lambda rejection: None
+        self.on_tls_checked: Callable[[siptls.Rejection | None], None] = lambda rejection: None
 
     def onRejectedIncomingCall(self, prm: Any) -> None:
         try:
@@ -89,11 +89,14 @@ class _Endpoint(pj.Endpoint):  # type: ignore[misc]
     def onTransportState(self, prm: Any) -> None:
         try:
             rejection = siptls.rejection_from(prm)
+            verified = rejection is None and siptls.verified_peer(prm)
         except Exception:
             log.exception("reading a TLS transport state failed")
             return
         if rejection is not None:
-            self.on_tls_rejected(rejection)
+            self.on_tls_checked(rejection)
+        elif verified:
+            self.on_tls_checked(None)
 
 
 @contextlib.contextmanager
@@ -133,7 +136,7 @@ class PjLoop:
         self.udp_transport: int | None = None
         self.tls_transport: int | None = None
         # A provider certificate PJSIP refused (called on this thread).
-        self.on_tls_rejected: Callable[[siptls.Rejection], None] = lambda rejection: None
+        self.on_tls_checked: Callable[[siptls.Rejection | None], None] = lambda rejection: None
         self.keepalive: list[Any] = []  # objects that must outlive libDestroy (accounts)
         self.on_started: list[Callable[[], None]] = []  # run on the loop after the endpoint starts
         self.on_stopping: list[Callable[[], None]] = []  # run on the loop before libDestroy
@@ -304,7 +307,7 @@ class PjLoop:
     def _init_endpoint(self) -> None:
         cfg = self.cfg
         ep = _Endpoint(lambda source, code, msg: self.soon(lambda: self.on_rejected(source, code, msg)))
-        ep.on_tls_rejected = lambda rejection: self.soon(lambda: self.on_tls_rejected(rejection))
+        ep.on_tls_checked = lambda rejection: self.soon(lambda: self.on_tls_checked(rejection))
         with _quiet_stdout():  # pjlib prints its banner before any log config applies
             ep.libCreate()
         self.ep = ep

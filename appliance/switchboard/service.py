@@ -119,8 +119,8 @@ class SwitchboardService:
         self._could_dial = False
         self.modem = modem
         self.loop.on_rejected = self.controller.on_rejected
-        self.loop.on_tls_rejected = lambda rej: self.trunk.on_certificate(
-            certificate_problem(rej, trunk_host(self.cfg))
+        self.loop.on_tls_checked = lambda rej: self.trunk.on_certificate(
+            "" if rej is None else certificate_problem(rej, trunk_host(self.cfg))
         )
         self.loop.on_started.append(self._on_loop_started)
         self.loop.on_tick.append(self._tick)

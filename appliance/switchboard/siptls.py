@@ -117,6 +117,16 @@ def rejection_from(prm: Any) -> Rejection | None:
     return Rejection(int(info.verifyStatus), names, str(cert.issuerCn), until)
 
 
+def verified_peer(prm: Any) -> bool:
+    """A TLS connection came up with a certificate that passed every check (loop thread)."""
+    import pjsua2 as pj
+
+    info = prm.tlsInfo
+    if prm.state != pj.PJSIP_TP_STATE_CONNECTED or info.isEmpty() or info.verifyStatus:
+        return False
+    return not info.remoteCertInfo.isEmpty()
+
+
 def trunk_host(cfg: Config) -> str:
     """The host the core opens its TLS connection to: the proxy's, else the registrar's."""
     from appliance.switchboard.trunk import registrar_address

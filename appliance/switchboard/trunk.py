@@ -98,11 +98,19 @@ class TrunkMonitor:
         self._update()
 
     def on_certificate(self, problem: str) -> None:
-        """The provider's TLS certificate was refused: the trunk is down for that reason."""
+        """The provider's TLS certificate was refused (the trunk is down for that reason), or
+        ``""``: a server's certificate passed, which lifts an earlier refusal."""
         with self._lock:
-            repeated, self.cert_problem = problem == self.cert_problem, problem
-            self.registered = False
-        if not repeated:  # PJSIP retries every 30 s
+            if not problem:
+                if not self.cert_problem:
+                    return
+                self.cert_problem = ""
+                if not self.cfg.trunk.register:  # nothing else would say it is up again
+                    self.registered = True
+            else:
+                repeated, self.cert_problem = problem == self.cert_problem, problem
+                self.registered = False
+        if problem and not repeated:  # PJSIP retries every 30 s
             log.error("trunk: %s", problem)
         self._update()
 

@@ -63,3 +63,19 @@ def test_the_trunk_is_down_for_its_certificate_until_it_registers(tmp_path: Path
     assert events[-1][1]["reason"] == problem
     mon.on_registration(200, "OK", True)
     assert mon.view() == {"state": "up", "detail": "registered"}
+
+
+def test_an_ip_authenticated_trunk_is_up_again_once_a_certificate_passes(tmp_path: Path) -> None:
+    cfg = clinic_config(
+        tmp_path,
+        sip={"tls": True},
+        trunk={"enabled": True, "register": False, "registrar": "sip:localhost:5061", "transport": "tls"},
+    )
+    mon = TrunkMonitor(cfg, lambda kind, **data: None)
+    mon.start()
+    assert mon.view()["state"] == "up"
+    problem = "provider certificate rejected: name mismatch (expected localhost, got wrong.example)"
+    mon.on_certificate(problem)
+    assert mon.view() == {"state": "down", "detail": problem}
+    mon.on_certificate("")  # the provider fixed its certificate; the next call's connection passed
+    assert mon.view() == {"state": "up", "detail": "provider answers"}
