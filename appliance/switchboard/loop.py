@@ -77,6 +77,7 @@ class _Endpoint(pj.Endpoint):  # type: ignore[misc]
         super().__init__()
         self._on_rejected = on_rejected
         self.on_tls_checked: Callable[[siptls.Rejection | None], None] = lambda rejection: None
+        self.tls_host = ""  # the host outgoing TLS connections go to (the provider's)
 
     def onRejectedIncomingCall(self, prm: Any) -> None:
         try:
@@ -90,6 +91,8 @@ class _Endpoint(pj.Endpoint):  # type: ignore[misc]
         try:
             rejection = siptls.rejection_from(prm)
             verified = rejection is None and siptls.verified_peer(prm)
+            if verified and (rejection := siptls.alt_name_mismatch(prm, self.tls_host)) is not None:
+                self.transportShutdown(prm.hnd)  # now: before PJSIP sends the REGISTER waiting on it
         except Exception:
             log.exception("reading a TLS transport state failed")
             return
@@ -308,6 +311,7 @@ class PjLoop:
         cfg = self.cfg
         ep = _Endpoint(lambda source, code, msg: self.soon(lambda: self.on_rejected(source, code, msg)))
         ep.on_tls_checked = lambda rejection: self.soon(lambda: self.on_tls_checked(rejection))
+        ep.tls_host = siptls.trunk_host(cfg) if cfg.trunk.enabled else ""
         with _quiet_stdout():  # pjlib prints its banner before any log config applies
             ep.libCreate()
         self.ep = ep

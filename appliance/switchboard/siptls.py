@@ -6,7 +6,9 @@ Outgoing connections verify the provider: its certificate must chain to
 ``trunk.tls_ca_file`` (or the system CA store) and name the host the core
 connected to (PJSIP checks subjectAltName DNS/IP/URI entries, then the
 subject CN; ``verifyServer`` makes a mismatch close the connection before
-any SIP message, so no REGISTER and no credentials go out).
+any SIP message, so no REGISTER and no credentials go out). PJSIP also
+accepts a CN match when the subjectAltNames name other hosts; RFC 6125
+does not, and neither does the core (:func:`alt_name_mismatch`).
 
 When no certificate is configured the core makes a self-signed one in
 ``<state_dir>/tls`` at its first start (the key 0600, owned by the core's
@@ -125,6 +127,32 @@ def verified_peer(prm: Any) -> bool:
     if prm.state != pj.PJSIP_TP_STATE_CONNECTED or info.isEmpty() or info.verifyStatus:
         return False
     return not info.remoteCertInfo.isEmpty()
+
+
+def alt_name_mismatch(prm: Any, expected: str) -> Rejection | None:
+    """RFC 6125 on a connection PJSIP let through: a certificate with subjectAltName
+    entries must list ``expected`` there; its CN no longer counts (loop thread).
+
+    PJSIP 2.12 falls back to the CN even when none of the subjectAltNames
+    match, so a certificate for ``other.example`` with CN ``sip.provider.example``
+    passes its check. Called from the CONNECTED transport state, before PJSIP
+    sends what waits on the connection; the caller then shuts it down.
+    """
+    import pjsua2 as pj
+
+    if not expected:
+        return None
+    cert = prm.tlsInfo.remoteCertInfo
+    names: list[str] = []
+    for entry in cert.subjectAltName:
+        name = str(entry.name)
+        if entry.type == pj.PJ_SSL_CERT_NAME_URI and name.lower().startswith(("sip:", "sips:")):
+            name = name.split(":", 1)[1]
+        if entry.type in (pj.PJ_SSL_CERT_NAME_DNS, pj.PJ_SSL_CERT_NAME_IP, pj.PJ_SSL_CERT_NAME_URI):
+            names.append(name)
+    if not names or expected.lower() in (n.lower() for n in names):
+        return None
+    return Rejection(IDENTITY_NOT_MATCH, tuple(names), str(cert.issuerCn))
 
 
 def trunk_host(cfg: Config) -> str:

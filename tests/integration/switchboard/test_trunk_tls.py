@@ -80,13 +80,20 @@ def test_registration_over_tls_with_the_right_ca_and_name(box: Callable[..., Box
             "provider certificate rejected: name mismatch (expected localhost, got wrong.example)",
         ),
         ("stranger", "localhost", "provider certificate rejected: not signed by a trusted CA (issuer Stranger CA)"),
+        # CN localhost, subjectAltName wrong.example: PJSIP alone would accept it (CN fallback); RFC 6125 does not.
+        (
+            "trusted-cn",
+            "wrong.example",
+            "provider certificate rejected: name mismatch (expected localhost, got wrong.example)",
+        ),
     ],
 )
 def test_a_refused_provider_certificate_sends_nothing_and_says_why(
     box: Callable[..., Box], ca: TestCA, registrar, tmp_path: Path, issuer: str, cert_name: str, expected: str
 ) -> None:
-    signer = ca if issuer == "trusted" else TestCA(tmp_path / "stranger", "Stranger CA")
-    provider = registrar(signer.issue("provider", cert_name, [cert_name]))
+    signer = ca if issuer.startswith("trusted") else TestCA(tmp_path / "stranger", "Stranger CA")
+    cn = "localhost" if issuer == "trusted-cn" else cert_name
+    provider = registrar(signer.issue("provider", cn, [cert_name]))
     b = box(overlay=tls_overlay(provider.port, ca.cert))
     status = b.wait(
         lambda s: s["trunk"]["state"] == "down" and "certificate" in s["trunk"]["detail"],
