@@ -41,7 +41,7 @@ class SipSettings:
     tls: bool = setting(doc="Listen for SIP over TLS too (needed for trunk.transport = tls; the build must have TLS).")
     tls_port: int = setting(doc="SIP TLS port of the box.", min=1, max=65535)
     srtp: str = setting(
-        doc="SRTP to the provider: disabled, optional or mandatory (build permitting).",
+        doc="SRTP to the provider: disabled, optional or mandatory (a TLS trunk only; build permitting).",
         choices=("disabled", "optional", "mandatory"),
     )
     user_agent: str = setting(doc="User-Agent header; empty = a neutral value naming no product.")
