@@ -31,6 +31,7 @@ from appliance.config.provisioning import ProvisioningSettings
 from appliance.config.reminders import ReminderSettings, reminder_checks
 from appliance.config.schema import setting
 from appliance.config.simulation import simulation_checks
+from appliance.config.sip_tls import tls_checks
 from appliance.config.telephony import SipSettings, StationSettings, TrunkSettings
 
 EMERGENCY_BY_COUNTRY = {"US": "911", "CA": "911", "KR": "119", "CN": "120", "MX": "911"}
@@ -224,4 +225,5 @@ CROSS_CHECKS: list[CrossCheck] = [
     modem_checks,
     reminder_checks,
     simulation_checks,
+    tls_checks,
 ]

@@ -41,10 +41,14 @@ class SipSettings:
     tls: bool = setting(doc="Listen for SIP over TLS too (needed for trunk.transport = tls; the build must have TLS).")
     tls_port: int = setting(doc="SIP TLS port of the box.", min=1, max=65535)
     srtp: str = setting(
-        doc="SRTP to the provider: disabled, optional or mandatory (build permitting).",
+        doc="SRTP to the provider: disabled, optional or mandatory (a TLS trunk only; build permitting).",
         choices=("disabled", "optional", "mandatory"),
     )
     user_agent: str = setting(doc="User-Agent header; empty = a neutral value naming no product.")
+    tls_cert_file: str = setting(
+        doc="Certificate (PEM) of the box's TLS listener; empty = a self-signed one made in state_dir/tls."
+    )
+    tls_key_file: str = setting(doc="Private key (PEM, unencrypted) of that certificate; empty with tls_cert_file.")
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,9 @@ class TrunkSettings:
         choices=CALLER_ID_HEADERS,
     )
     dial_prefix: str = setting(doc="Prefix added to outgoing numbers (e.g. '0' for an outside line); usually empty.")
+    tls_ca_file: str = setting(
+        doc="CA certificates (PEM) that sign the provider's TLS certificate; empty = the system CA store."
+    )
 
 
 @dataclass(frozen=True)

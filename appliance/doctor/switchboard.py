@@ -73,6 +73,14 @@ def trunk(ctx: Context) -> Result:
         return warn("SIP trunk", "core not running; not checked", "start the core")
     if state["state"] == "up":
         return ok("SIP trunk", state["detail"])
+    if "certificate rejected" in state["detail"]:
+        return fail(
+            "SIP trunk",
+            f"{state['state']}: {state['detail']}",
+            "trunk.registrar (or trunk.proxy) must be a name in the provider's certificate, and "
+            "trunk.tls_ca_file (empty = the system CA store) must hold the CA that signed it; "
+            "README: Troubleshooting, provider certificate rejected",
+        )
     return fail(
         "SIP trunk",
         f"{state['state']}: {state['detail']}",

@@ -36,7 +36,7 @@ import pjsua2 as pj
 from appliance.config import Config
 from appliance.errors import SwitchboardError
 from appliance.privacy import mask_phone
-from appliance.switchboard import budget, owned
+from appliance.switchboard import budget, owned, siptls
 from appliance.switchboard.capacity import Capacity, build_info, engine_name, probe_calls, probe_players
 from appliance.switchboard.media import write_silence
 from appliance.switchboard.timers import TimerHandle, TimerQueue
@@ -76,6 +76,8 @@ class _Endpoint(pj.Endpoint):  # type: ignore[misc]
     def __init__(self, on_rejected: Callable[[str, int, str], None]) -> None:
         super().__init__()
         self._on_rejected = on_rejected
+        self.on_tls_checked: Callable[[siptls.Rejection | None], None] = lambda rejection: None
+        self.tls_host = ""  # the host outgoing TLS connections go to (the provider's)
 
     def onRejectedIncomingCall(self, prm: Any) -> None:
         try:
@@ -84,6 +86,20 @@ class _Endpoint(pj.Endpoint):  # type: ignore[misc]
         except Exception:
             source, whole = "", ""
         self._on_rejected(source, int(prm.statusCode), whole)
+
+    def onTransportState(self, prm: Any) -> None:
+        try:
+            rejection = siptls.rejection_from(prm)
+            verified = rejection is None and siptls.verified_peer(prm)
+            if verified and (rejection := siptls.alt_name_mismatch(prm, self.tls_host)) is not None:
+                self.transportShutdown(prm.hnd)  # now: before PJSIP sends the REGISTER waiting on it
+        except Exception:
+            log.exception("reading a TLS transport state failed")
+            return
+        if rejection is not None:
+            self.on_tls_checked(rejection)
+        elif verified:
+            self.on_tls_checked(None)
 
 
 @contextlib.contextmanager
@@ -120,6 +136,10 @@ class PjLoop:
         self.collector = owned.Collector()
         self.budget = budget.for_config(cfg)
         self.tls_error = ""
+        self.udp_transport: int | None = None
+        self.tls_transport: int | None = None
+        # A provider certificate PJSIP refused (called on this thread).
+        self.on_tls_checked: Callable[[siptls.Rejection | None], None] = lambda rejection: None
         self.keepalive: list[Any] = []  # objects that must outlive libDestroy (accounts)
         self.on_started: list[Callable[[], None]] = []  # run on the loop after the endpoint starts
         self.on_stopping: list[Callable[[], None]] = []  # run on the loop before libDestroy
@@ -290,6 +310,8 @@ class PjLoop:
     def _init_endpoint(self) -> None:
         cfg = self.cfg
         ep = _Endpoint(lambda source, code, msg: self.soon(lambda: self.on_rejected(source, code, msg)))
+        ep.on_tls_checked = lambda rejection: self.soon(lambda: self.on_tls_checked(rejection))
+        ep.tls_host = siptls.trunk_host(cfg) if cfg.trunk.enabled else ""
         with _quiet_stdout():  # pjlib prints its banner before any log config applies
             ep.libCreate()
         self.ep = ep
@@ -320,7 +342,7 @@ class PjLoop:
         if cfg.sip.public_address:
             tcfg.publicAddress = cfg.sip.public_address
         try:
-            udp = ep.transportCreate(pj.PJSIP_TRANSPORT_UDP, tcfg)
+            udp = self.udp_transport = ep.transportCreate(pj.PJSIP_TRANSPORT_UDP, tcfg)
         except pj.Error as exc:
             raise SwitchboardError(
                 f"cannot listen for SIP on {cfg.sip.bind_address}:{cfg.sip.port} ({exc.reason}); "
@@ -338,11 +360,11 @@ class PjLoop:
             tls.boundAddress = cfg.sip.bind_address
             if cfg.sip.public_address:
                 tls.publicAddress = cfg.sip.public_address
-            tls.tlsConfig.method = pj.PJSIP_TLSV1_2_METHOD
             try:
-                ep.transportCreate(pj.PJSIP_TRANSPORT_TLS, tls)
-            except pj.Error as exc:
-                self.tls_error = f"SIP over TLS unavailable ({exc.reason})"
+                siptls.configure_transport(tls.tlsConfig, siptls.listener_files(cfg))
+                self.tls_transport = ep.transportCreate(pj.PJSIP_TRANSPORT_TLS, tls)
+            except (pj.Error, OSError, ValueError) as exc:
+                self.tls_error = f"SIP over TLS unavailable ({getattr(exc, 'reason', None) or exc})"
                 log.error("%s; the trunk will not be used over UDP instead", self.tls_error)
         ep.libStart()
         ep.audDevManager().setNullDev()

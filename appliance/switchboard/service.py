@@ -46,6 +46,7 @@ from appliance.switchboard.lookup import CallerLookup
 from appliance.switchboard.loop import PjLoop
 from appliance.switchboard.provider import ProviderResolver
 from appliance.switchboard.scripts import CallResult, CallScript
+from appliance.switchboard.siptls import certificate_problem, secure_trunk_account, trunk_host
 from appliance.switchboard.trunk import TrunkMonitor
 from appliance.switchboard.writer import StoreWriter
 
@@ -118,6 +119,9 @@ class SwitchboardService:
         self._could_dial = False
         self.modem = modem
         self.loop.on_rejected = self.controller.on_rejected
+        self.loop.on_tls_checked = lambda rej: self.trunk.on_certificate(
+            "" if rej is None else certificate_problem(rej, trunk_host(self.cfg))
+        )
         self.loop.on_started.append(self._on_loop_started)
         self.loop.on_tick.append(self._tick)
         self.loop.on_stopping.append(self._on_loop_stopping)
@@ -172,11 +176,15 @@ class SwitchboardService:
     def _on_loop_started(self) -> None:
         c = self.controller
         cfg = self.cfg
+        if self.loop.capacity is not None:  # measured by now: TLS and SRTP are known before start() returns
+            self.capacity = self.loop.capacity
         local = SbAccount(c, "local")
         acc = pj.AccountConfig()
         host = cfg.sip.public_address or cfg.sip.bind_address
         acc.idUri = f"sip:clinicbox@{host}:{cfg.sip.port}"
         self._media_config(acc)
+        if self.loop.tls_transport is not None and self.loop.udp_transport is not None:
+            acc.sipConfig.transportId = self.loop.udp_transport  # calls over TLS go to the trunk (siptls)
         local.create(acc, True)
         c.local = local
         tls_missing = cfg.trunk.transport == "tls" and (not self.capacity.tls or self.loop.tls_error)
@@ -187,12 +195,14 @@ class SwitchboardService:
             trunk = SbAccount(c, "trunk")
             tacc = trunk_account_config(cfg.trunk)
             self._media_config(tacc)
+            secure_trunk_account(tacc, cfg, self.loop.tls_transport, self.capacity.srtp)
             trunk.create(tacc, False)
             c.trunk = trunk
             cacc = caller_id_account_config(cfg.trunk)
             if cacc is not None:  # outgoing calls present trunk.caller_id in From
                 caller = SbAccount(c, "trunk-caller-id")
                 self._media_config(cacc)
+                secure_trunk_account(cacc, cfg, self.loop.tls_transport, self.capacity.srtp)
                 caller.create(cacc, False)
                 c.trunk_caller = caller
         c.agents.start()
@@ -225,10 +235,7 @@ class SwitchboardService:
         acc.mediaConfig.lockCodecEnabled = False  # its re-INVITE delays the far end's audio
         acc.natConfig.sipStunUse = pj.PJSUA_STUN_USE_DISABLED
         acc.natConfig.mediaStunUse = pj.PJSUA_STUN_USE_DISABLED
-        if cfg.sip.srtp != "disabled" and self.capacity.srtp:
-            acc.mediaConfig.srtpUse = (
-                pj.PJMEDIA_SRTP_MANDATORY if cfg.sip.srtp == "mandatory" else pj.PJMEDIA_SRTP_OPTIONAL
-            )
+        # SRTP: the TLS trunk's accounts only (siptls.secure_trunk_account).
 
     def _requeue_callbacks(self) -> None:
         """Callback requests survive a restart: back in line at their place."""

@@ -53,6 +53,7 @@ class TrunkMonitor:
         self.enabled = cfg.trunk.enabled
         self.registered: bool | None = None if cfg.trunk.register else True
         self.reg_detail = ""
+        self.cert_problem = ""  # the provider's TLS certificate refused (siptls.certificate_problem)
         # OPTIONS go over UDP only; a TLS trunk relies on its registration (see the module doc).
         self.pings = bool(cfg.trunk.keepalive_interval_s) and cfg.trunk.transport == "udp"
         self.options_ok: bool | None = None if self.pings else True
@@ -87,11 +88,30 @@ class TrunkMonitor:
         with self._lock:
             self.registered = active and 200 <= code < 300
             self.reg_detail = f"{code} {reason}".strip()
+            if self.registered:
+                self.cert_problem = ""
         if not self.registered:
             log.warning("trunk registration failed: %s", self.reg_detail)
         else:
             for hook in self.on_registered:
                 hook()
+        self._update()
+
+    def on_certificate(self, problem: str) -> None:
+        """The provider's TLS certificate was refused (the trunk is down for that reason), or
+        ``""``: a server's certificate passed, which lifts an earlier refusal."""
+        with self._lock:
+            if not problem:
+                if not self.cert_problem:
+                    return
+                self.cert_problem = ""
+                if not self.cfg.trunk.register:  # nothing else would say it is up again
+                    self.registered = True
+            else:
+                repeated, self.cert_problem = problem == self.cert_problem, problem
+                self.registered = False
+        if problem and not repeated:  # PJSIP retries every 30 s
+            log.error("trunk: %s", problem)
         self._update()
 
     def _ping_loop(self) -> None:
@@ -138,7 +158,9 @@ class TrunkMonitor:
         with self._lock:
             if not self.enabled:
                 return
-            if self.registered is False:
+            if self.registered is False and self.cert_problem:
+                state, detail = "down", self.cert_problem
+            elif self.registered is False:
                 state, detail = "down", f"registration failed ({self.reg_detail})"
             elif self.options_ok is False:
                 state, detail = "down", f"the provider does not answer OPTIONS ({self.misses} misses)"

@@ -22,6 +22,11 @@
     trunkEl.textContent = cbx.t("trunk." + (trunk.state || "disabled"));
     trunkEl.className = "value state-" + (trunk.state || "disabled");
     trunkEl.title = trunk.detail || "";
+    var trunkDetail = document.getElementById("trunk-detail");  // why it is down (e.g. a refused certificate)
+    if (trunkDetail) {
+      trunkDetail.textContent = trunk.state === "down" ? (trunk.detail || "") : "";
+      trunkDetail.hidden = !trunkDetail.textContent;
+    }
     var modemEl = document.getElementById("modem-state");
     var modemText = cbx.t("modem." + (modem.state || "disabled"));
     if (modem.operator) { modemText += " · " + modem.operator; }
