@@ -3,6 +3,7 @@
 from webui.blueprints import (
     admin,
     auth,
+    backups,
     callbacks,
     calllog,
     console,
@@ -42,6 +43,7 @@ BLUEPRINTS = [
     settings.bp,
     settings_ivr.bp,
     secrets.bp,
+    backups.bp,
     admin.bp,
     diagnostics.bp,
 ]
