@@ -135,7 +135,7 @@ def with_stick(result: Result, status: JobStatus, now: datetime, tz: ZoneInfo) -
         fix = STICK_FIXES.get(last.cause, "run clinicbox db backup --to usb and read its message")
         if result.status == "OK":
             return replace(result, status="WARN", detail=f"{result.detail}; but {sentence}", fix=fix)
-        return replace(result, detail=f"{result.detail}; {sentence}")
+        return replace(result, detail=f"{result.detail}; {sentence}", fix=f"{result.fix}; for the stick: {fix}")
     name = last.file.rsplit("/", 1)[-1]
     verified = "verified" if last.verified else "not verified"
     return replace(
