@@ -9,7 +9,7 @@ with its unit, so it hands the stick over: it unmounts it and asks systemd
 (``systemd-mount``, a transient mount unit bound to the device, gone when
 the stick is pulled) to mount it in the box's namespace at
 ``<run_dir>/usb/<sdb1>``: read-write, nosuid, nodev, noexec, and for vfat
-and exfat owned by the service user (``uid=,gid=,umask=0077``); on ext4
+and exfat owned by the service user (``uid=,gid=,fmask=0177,dmask=0077``); on ext4
 the reader gives the ``clinicbox-backup`` folder to the service user
 first. The core then writes backups there (the nightly timer, the web
 UI's "Back up now to USB stick", ``clinicbox db backup --to usb``).

@@ -73,7 +73,7 @@ class SystemMounter:
             raise ProvisioningError(f"{device} has a {fstype or 'unknown'} filesystem; use vfat, exfat or ext4")
         options = f"rw,{SAFE}"
         if fstype in ("vfat", "exfat"):
-            options += f",uid={owner[0]},gid={owner[1]},umask=0077"
+            options += f",uid={owner[0]},gid={owner[1]},fmask=0177,dmask=0077"
         self._run(
             [
                 "systemd-mount",

@@ -114,6 +114,12 @@ def _export(store: Store, copy: Path) -> tuple[int, dict[str, int]]:
     return version, counts
 
 
+def _private(path: Path) -> None:
+    """0600; on a FAT or exFAT stick modes come from its mount options (fmask) and chmod says EPERM."""
+    with contextlib.suppress(PermissionError):
+        os.chmod(path, 0o600)
+
+
 def _drop_cache(path: Path) -> None:
     """Make the read-back come from the disk (the stick), not from memory."""
     with contextlib.suppress(OSError, AttributeError), open(path, "rb") as fh:
@@ -173,7 +179,7 @@ def backup(store: Store, dest: Path, sealed_key: dict[str, Any] | None = None) -
                 for name, path in files.items():
                     tar.add(path, arcname=name, recursive=False)
                     total += path.stat().st_size
-            os.chmod(partial, 0o600)
+            _private(partial)
             with open(partial, "rb") as fh:
                 os.fsync(fh.fileno())
         _drop_cache(partial)
@@ -205,7 +211,7 @@ def backup(store: Store, dest: Path, sealed_key: dict[str, Any] | None = None) -
         json.dump(report, fh, indent=1)
         fh.flush()
         os.fsync(fh.fileno())
-    os.chmod(rpath, 0o600)
+    _private(rpath)
     return BackupInfo(
         dest,
         str(manifest["created_at"]),

@@ -51,6 +51,7 @@ CAUSES = {
     "read-only": "the USB stick is read-only (write-protect switch, or a damaged filesystem)",
     "no-passphrase": "no backup passphrase is set (a stick backup must be restorable on a new box)",
     "corrupt": "the backup read back from the disk did not match what was written",
+    "file-too-big": "the stick's FAT filesystem cannot hold a file over 4 GB (reformat it as exFAT or ext4)",
     "busy": "another backup was still running",
     "error": "it failed",
 }
@@ -131,6 +132,8 @@ def classify(exc: BaseException, where: str = "sd") -> str:
                 return "stick-full" if where == "stick" else "disk-full"
             if seen.errno == errno.EROFS and where == "stick":
                 return "read-only"
+            if seen.errno == errno.EFBIG:
+                return "file-too-big"
             if seen.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
                 return "permission"
         seen = seen.__cause__ or seen.__context__

@@ -296,3 +296,73 @@ def test_a_full_or_read_only_stick_leaves_no_backup_and_the_doctor_names_it(tmp_
     assert row["status"] == "WARN"
     assert "the last backup to the USB stick failed at" in row["detail"] and "read-only" in row["detail"]
     assert "write-protect switch" in row["fix"]
+
+
+FAKE_SYSTEMD_MOUNT = """#!/bin/sh
+# Stands in for systemd-mount (PID 1 mounts the stick in the box's namespace):
+# the same mount, in this test's namespace.
+for arg in "$@"; do
+  case "$arg" in
+    --type=*) type="${arg#--type=}" ;;
+    --options=*) options="${arg#--options=}" ;;
+    --*) ;;
+    *) if [ -z "$device" ]; then device="$arg"; else target="$arg"; fi ;;
+  esac
+done
+mkdir -p "$target" && exec mount -t "$type" -o "$options" "$device" "$target"
+"""
+
+
+@pytest.mark.skipif(shutil.which("losetup") is None or shutil.which("mkfs.ext4") is None, reason="needs loop devices")
+def test_a_real_ext4_stick_is_recognised_by_the_reader_and_takes_the_backup(tmp_path: Path) -> None:
+    """A block device with an ext4 filesystem and a clinicbox-backup folder: the
+    reader (its real mount, blkid) hands it over, the backup goes onto it and restores."""
+    config = _seed(tmp_path / "clinic")
+    with config.open("a") as fh:
+        fh.write(f'\n[provisioning]\nmount_dir = "{tmp_path / "provision-mounts"}"\n')
+    cfg = load_config(config)
+    before = _contents(cfg)
+    ok = run_cli(
+        "--config", str(config), "db", "backup-passphrase", env={"CLINICBOX_NEW_BACKUP_PASSPHRASE": BACKUP_PASS}
+    )
+    assert ok.returncode == 0, ok.stderr
+    content = tmp_path / "stick-content"
+    (content / sticks.MARKER).mkdir(parents=True)
+    image = tmp_path / "stick.img"
+    subprocess.run(["truncate", "-s", "32M", str(image)], check=True)
+    subprocess.run(["mkfs.ext4", "-q", "-d", str(content), str(image)], check=True)
+    fakebin = tmp_path / "bin"
+    fakebin.mkdir()
+    (fakebin / "systemd-mount").write_text(FAKE_SYSTEMD_MOUNT)
+    (fakebin / "systemd-mount").chmod(0o755)
+    out = tmp_path / "copied"
+    out.mkdir()
+    target = sticks.usb_dir(cfg) / "loop"
+    script = (
+        f'set -e; LOOP=$(losetup -f --show "{image}"); trap \'losetup -d "$LOOP"\' EXIT; '
+        f'PATH="{fakebin}:$PATH" "$0" -m appliance --config "{config}" provision apply "$LOOP"; '
+        f'"$0" -m appliance --config "{config}" db backup --to usb; '
+        f'cp "$(dirname "$(readlink -f "{sticks.usb_dir(cfg)}"/loop*/{sticks.MARKER})")"/{sticks.MARKER}/* "{out}/"; '
+        f'grep " {sticks.usb_dir(cfg)}/" /proc/self/mountinfo'
+    )
+    done = subprocess.run(
+        ["unshare", "-m", "--propagation", "private", "sh", "-c", script, sys.executable],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "is a USB backup stick: mounted for backups at" in done.stdout
+    assert "on the USB stick" in done.stdout and "verified after writing" in done.stdout
+    mounted = done.stdout.strip().splitlines()[-1].split()
+    assert mounted[4].startswith(str(target)) and "nosuid" in mounted[5] and "nodev" in mounted[5]
+    assert "noexec" in mounted[5] and "rw" in mounted[5].split(",")
+    [tar] = out.glob("clinicbox-*.tar")
+    assert json.loads(tar.with_suffix(".json").read_text())["verified"]
+    fresh_config, fresh = _fresh_box(tmp_path / "fresh")
+    again = run_cli(
+        "--config", str(fresh_config), "db", "restore", str(out), env={"CLINICBOX_BACKUP_PASSPHRASE": BACKUP_PASS}
+    )
+    assert again.returncode == 0, again.stderr
+    assert _contents(fresh)["patients"] == before["patients"]
