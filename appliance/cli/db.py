@@ -281,6 +281,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
     src = restore_source(cfg, str(args.backup))
     manifest = backup.inspect(src)
     passphrase = None
+    key_path = resolve_key_path(cfg.paths.key_file)
+    was_wrapped = key_path.exists() and '"wrapped"' in key_path.read_text(errors="replace")
     if manifest.get("key_sealed") and manifest.get("key_id") != _local_key_id(cfg):
         # Another box's backup (or a fresh box): its key comes sealed under the backup passphrase.
         passphrase = _ask_backup_passphrase("Backup passphrase: ", "CLINICBOX_BACKUP_PASSPHRASE", False)
@@ -295,6 +297,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
     )
     if info.key_sealed:
         print(f"the store key came from the backup (key {info.key_id}), written to {cfg.paths.key_file}")
+        if was_wrapped:
+            print("the key file is no longer passphrase-protected: set it again with `clinicbox db passphrase set`")
     return 0
 
 
