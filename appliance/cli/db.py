@@ -21,7 +21,7 @@ from appliance.cli import context
 from appliance.config import Config
 from appliance.control.client import CommandRefused, ControlClient
 from appliance.errors import ControlError, StoreError, StoreLockedError, ValidationError
-from appliance.store import Store, backup, backup_key, maintenance, sticks
+from appliance.store import Store, backup, backup_key, backup_list, maintenance, sticks
 from appliance.store.backup_job import record_failure, run_backup, run_retention, set_backup_passphrase
 from appliance.store.keys import key_id, read_key_file, resolve_key_path
 
@@ -237,7 +237,7 @@ def restore_source(cfg: Config, given: str) -> Path:
             raise ValidationError(f"{given}: no such backup file or stick")
         else:
             return path
-    newest = backup.newest_on(folder)
+    newest = backup_list.newest_on(folder)
     if newest is None:
         raise ValidationError(f"{folder} holds no verified ClinicBox backup (clinicbox-*.tar with its report)")
     return newest
@@ -262,19 +262,6 @@ def cmd_retention(args: argparse.Namespace) -> int:
     return 0
 
 
-def _give_to_service_user(cfg: Config) -> None:
-    """Run as root on the box: the restored files belong to the user that owns the state folder."""
-    if os.geteuid() != 0:
-        return
-    st = cfg.paths.state_dir.stat()
-    paths = [cfg.db_path, cfg.db_path.with_name(cfg.db_path.name + ".keyid")]
-    if cfg.media_dir.exists():
-        paths += [cfg.media_dir, *cfg.media_dir.rglob("*")]
-    for path in paths:
-        if path.exists() and not path.is_symlink():
-            os.chown(path, st.st_uid, st.st_gid)
-
-
 def cmd_restore(args: argparse.Namespace) -> int:
     cfg = context.config(args)
     maintenance.recover_interrupted_rekey(cfg.db_path, cfg.paths.key_file)
@@ -287,7 +274,6 @@ def cmd_restore(args: argparse.Namespace) -> int:
         # Another box's backup (or a fresh box): its key comes sealed under the backup passphrase.
         passphrase = _ask_backup_passphrase("Backup passphrase: ", "CLINICBOX_BACKUP_PASSPHRASE", False)
     info = backup.restore(src, cfg.db_path, cfg.paths.key_file, cfg.media_dir, cfg.paths.state_dir, passphrase)
-    _give_to_service_user(cfg)
     counts = info.counts or {}
     what = ", ".join(f"{n} {table.replace('_', ' ')}" for table, n in counts.items())
     print(

@@ -15,8 +15,8 @@ from appliance.config import Config
 from appliance.doctor import Context, Result, check, fail, ok, warn
 from appliance.store import Store
 from appliance.store.audit import AuditLog
-from appliance.store.backup import listing
 from appliance.store.backup_job import Attempt, JobStatus, cause_text, read_status
+from appliance.store.backup_list import listing
 from appliance.store.keys import read_key_file, resolve_key_path
 from appliance.store.maintenance import verify
 

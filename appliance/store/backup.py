@@ -370,6 +370,17 @@ def _check_staged(staging: Path, manifest: dict[str, Any], key: bytes, key_path:
         conn.close()
 
 
+def _give_to_owner(state_dir: Path, paths: list[Path]) -> None:
+    """Run as root (``db restore``, the setup helper): the restored files belong to the state folder's owner."""
+    if os.geteuid() != 0:
+        return
+    st = state_dir.stat()
+    for top in paths:
+        for path in [top, *(top.rglob("*") if top.is_dir() else [])]:
+            if path.exists() and not path.is_symlink():
+                os.chown(path, st.st_uid, st.st_gid)
+
+
 def restore(
     src: Path, db_path: Path, key_path: Path, media_dir: Path, state_dir: Path, passphrase: str | None = None
 ) -> BackupInfo:
@@ -422,6 +433,7 @@ def restore(
                     os.replace(media_dir, media_dir.with_name(f"{media_dir.name}.before-restore-{stamp}"))
                 os.replace(staging / "media", media_dir)
             db_path.with_name(db_path.name + ".keyid").write_text(keymod.key_id(key) + "\n")
+            _give_to_owner(Path(state_dir), [db_path, db_path.with_name(db_path.name + ".keyid"), media_dir])
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     files = manifest.get("files")
@@ -436,40 +448,6 @@ def restore(
         key_sealed=from_backup,
         counts={str(k): int(v) for k, v in counts.items()} if isinstance(counts, dict) else None,
     )
-
-
-def newest_on(folder: Path) -> Path | None:
-    """The newest verified backup in ``folder`` (a stick's ``clinicbox-backup``), or ``None``."""
-    found = [e for e in listing(folder) if e.verified]
-    return found[0].path if found else None
-
-
-@dataclass(frozen=True)
-class Entry:
-    """A backup file as listed for people: name, time, size, verified."""
-
-    path: Path
-    created_at: str
-    size: int
-    verified: bool
-    restore_needs: str
-
-
-def listing(folder: Path) -> list[Entry]:
-    """The backups in ``folder``, newest first, with what their reports say."""
-    entries = []
-    for path in Path(folder).glob("clinicbox-*.tar"):
-        if path.is_symlink() or not path.is_file():
-            continue
-        report: dict[str, Any] = {}
-        with contextlib.suppress(OSError, ValueError):
-            loaded = json.loads(report_path(path).read_text())
-            report = loaded if isinstance(loaded, dict) else {}
-        size = path.stat().st_size
-        verified = bool(report.get("verified")) and report.get("bytes") == size and report.get("file") == path.name
-        created = str(report.get("created_at") or datetime.fromtimestamp(path.stat().st_mtime, UTC).isoformat())
-        entries.append(Entry(path, created, size, verified, str(report.get("restore_needs", ""))))
-    return sorted(entries, key=lambda e: (e.created_at, e.path.name), reverse=True)
 
 
 def prune(backup_dir: Path, keep: int) -> list[Path]:

@@ -21,6 +21,7 @@ from webui.blueprints import (
     settings,
     settings_ivr,
     setup,
+    setup_restore,
     unlock,
 )
 
@@ -28,6 +29,7 @@ BLUEPRINTS = [
     health.bp,
     unlock.bp,
     setup.bp,
+    setup_restore.bp,
     auth.bp,
     dashboard.bp,
     console.bp,

@@ -21,8 +21,8 @@ from flask import Blueprint, redirect, render_template, request, send_file, url_
 
 from appliance.control import ControlClient
 from appliance.store import backup_key, sticks
-from appliance.store.backup import listing
 from appliance.store.backup_job import cause_text, read_status
+from appliance.store.backup_list import listing
 from appliance.store.timefmt import from_db
 from webui import auth
 from webui.auth import MANAGER, requires

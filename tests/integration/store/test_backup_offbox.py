@@ -15,7 +15,7 @@ import pytest
 
 from appliance.config import Config
 from appliance.errors import CorruptStoreError, StoreError, WrongKeyError, WrongPassphraseError
-from appliance.store import Store, backup, backup_key
+from appliance.store import Store, backup, backup_key, backup_list
 from appliance.store.audit import AuditLog
 from appliance.store.media import MediaVault
 from appliance.store.patient_input import PatientInput
@@ -161,12 +161,12 @@ def test_a_backup_made_without_a_passphrase_says_it_needs_the_key_file(
 def test_the_listing_shows_what_the_reports_say(repos: Repos, cfg: Config, tmp_path: Path) -> None:
     info = _sealed_backup(repos, cfg, tmp_path / "b")
     (tmp_path / "b" / "clinicbox-20200101-000000-000.tar").write_bytes(b"left over, no report")
-    entries = backup.listing(tmp_path / "b")
+    entries = backup_list.listing(tmp_path / "b")
     assert {e.path.name: e.verified for e in entries} == {
         info.path.name: True,
         "clinicbox-20200101-000000-000.tar": False,
     }
-    assert backup.newest_on(tmp_path / "b") == info.path
+    assert backup_list.newest_on(tmp_path / "b") == info.path
 
 
 def test_short_or_odd_backup_passphrases_are_refused() -> None:
