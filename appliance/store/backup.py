@@ -57,6 +57,8 @@ FORMAT = "clinicbox-backup"
 VERSION = 2
 REPORT_FORMAT = "clinicbox-backup-report"
 MAX_MEMBER = 2 * 1024**3
+#: A manifest lists every media file (~100 bytes each): room for millions.
+MAX_MANIFEST = 512 * 1024**2
 KEY_MEMBER = "store-key.json"
 MAC_MEMBER = "manifest.mac"
 #: Rows counted into the manifest and the report (no patient data, just how many).
@@ -243,7 +245,7 @@ def verify_archive(path: Path, key: bytes) -> dict[str, Any]:
                 if fh is None:
                     raise CorruptStoreError(f"backup member {member.name!r} is not a regular file")
                 if member.name in ("manifest.json", MAC_MEMBER):
-                    data = fh.read(1 << 20)
+                    data = fh.read(MAX_MANIFEST)
                     blob, mac = (data, mac) if member.name == "manifest.json" else (blob, data)
                     continue
                 h = hashlib.sha256()
