@@ -127,3 +127,20 @@ def test_the_core_refuses_a_hostile_destination_before_anything_else(tmp_path: P
     finally:
         core._jobs.shutdown(wait=True)
     assert not list(Path("/etc").glob("clinicbox-*.tar"))
+
+
+@pytest.mark.parametrize(
+    ("errno_", "where", "cause"),
+    [
+        (28, "stick", "stick-full"),
+        (28, "sd", "disk-full"),
+        (30, "stick", "read-only"),
+        (30, "sd", "permission"),
+        (27, "stick", "file-too-big"),
+    ],
+)
+def test_a_failed_write_is_named_for_where_it_went(errno_: int, where: str, cause: str) -> None:
+    from appliance.store.backup_job import cause_text, classify
+
+    assert classify(OSError(errno_, "x"), where) == cause
+    assert cause_text(cause) != cause_text("error")
