@@ -41,7 +41,7 @@ from appliance.reminders import register_pause_commands, register_prompts
 from appliance.sdnotify import notify, watchdog_interval
 from appliance.store import Store
 from appliance.store.appointments import AppointmentHook
-from appliance.store.backup_job import run_backup, run_retention
+from appliance.store.backup_job import run_backup, run_retention, set_backup_passphrase
 from appliance.store.lockfile import StoreLock
 from appliance.store.maintenance import recover_interrupted_rekey
 from appliance.store.repos import Repos, make_repos
@@ -131,6 +131,7 @@ class Core:
         self.commands.register("store.unlock", lambda args: self.unlock_store(str(args["passphrase"])))
         self.commands.register("store.backup", self.backup_store)
         self.commands.register("store.retention", self.retain_store)
+        self.commands.register("store.backup_passphrase", self.set_backup_passphrase)
         # One long-lived thread for backups and retention: its store connection
         # is reused night after night, and two jobs never overlap.
         self._jobs = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-jobs")
@@ -290,23 +291,37 @@ class Core:
         return {"unlocked": True}
 
     def backup_store(self, args: dict[str, Any]) -> dict[str, Any]:
-        """``store.backup``: an encrypted backup to ``to`` (absolute), by default
-        the box's backup folder (pruned to ``store.backup_keep``); the outcome is
-        recorded for the doctor.
+        """``store.backup``: an encrypted, verified backup to ``to``: the box's
+        backup folder (default), ``"usb"`` (the backup stick plugged in) or an
+        absolute path inside one of those (anything else is refused); each
+        folder is pruned to ``store.backup_keep``. ``if_present``: with
+        ``to = "usb"`` and no stick, answer ``skipped`` instead of failing.
+        The outcome is recorded for the doctor.
 
         Raises:
+            ValidationError: a destination that is not a place for backups.
             StoreLockedError: no manager has entered the passphrase since the start.
             StoreError: the backup failed (the message says why).
         """
         store = self.store
         if store is None:
             raise StoreError("no store")
-        dest: Path | None = None
+        dest: Path | str | None = None
         if args.get("to"):
-            dest = Path(str(args["to"]))
-            if not dest.is_absolute():
-                raise ValidationError(f"store.backup: 'to' must be an absolute path, not {dest}")
-        return self._jobs.submit(run_backup, self.cfg, store, dest, "core").result()  # type: ignore[no-any-return]
+            to = str(args["to"])
+            if to != "usb" and not Path(to).is_absolute():
+                raise ValidationError(f"store.backup: 'to' must be an absolute path or usb, not {to}")
+            dest = to if to == "usb" else Path(to)
+        job = self._jobs.submit(run_backup, self.cfg, store, dest, "core", bool(args.get("if_present")))
+        return job.result()  # type: ignore[no-any-return]
+
+    def set_backup_passphrase(self, args: dict[str, Any]) -> dict[str, Any]:
+        """``store.backup_passphrase``: seal the unlocked store key under a manager's
+        backup passphrase, carried by every later backup (never logged nor answered)."""
+        store = self.store
+        if store is None:
+            raise StoreError("no store")
+        return self._jobs.submit(set_backup_passphrase, self.cfg, store, str(args["passphrase"])).result()  # type: ignore[no-any-return]
 
     def retain_store(self, args: dict[str, Any]) -> dict[str, Any]:
         """``store.retention``: delete what is past ``[retention]``, audited as ``actor``."""

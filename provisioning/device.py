@@ -30,6 +30,8 @@ class Mounter(Protocol):
 
     def unmount(self, target: Path) -> None: ...
 
+    def mount_backup(self, device: Path, target: Path, owner: tuple[int, int]) -> None: ...
+
 
 class SystemMounter:
     def __init__(self, timeout_s: float = 60) -> None:
@@ -52,6 +54,37 @@ class SystemMounter:
 
     def unmount(self, target: Path) -> None:
         self._run(["umount", str(target)])
+
+    def mount_backup(self, device: Path, target: Path, owner: tuple[int, int]) -> None:
+        """Mount a backup stick read-write for the service user, in the box's own
+        mount namespace (``systemd-mount``: this unit's namespace dies with it)."""
+        try:
+            done = subprocess.run(
+                ["blkid", "-o", "value", "-s", "TYPE", str(device)],
+                capture_output=True,
+                text=True,
+                timeout=self.timeout_s,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise ProvisioningError(f"cannot tell the filesystem of {device}: {exc}") from exc
+        fstype = done.stdout.strip()
+        if fstype not in FILESYSTEMS.split(","):
+            raise ProvisioningError(f"{device} has a {fstype or 'unknown'} filesystem; use vfat, exfat or ext4")
+        options = f"rw,{SAFE}"
+        if fstype in ("vfat", "exfat"):
+            options += f",uid={owner[0]},gid={owner[1]},fmask=0177,dmask=0077"
+        self._run(
+            [
+                "systemd-mount",
+                "--no-block",
+                "--collect",
+                f"--type={fstype}",
+                f"--options={options}",
+                str(device),
+                str(target),
+            ]
+        )
 
 
 def mount_point(mount_dir: Path, device: Path) -> Path:

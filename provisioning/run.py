@@ -24,6 +24,7 @@ from appliance.config import Config, load_config
 from appliance.errors import ClinicBoxError, ConfigError, ProvisioningError
 from appliance.events import EventKind, ProvisioningNotifier
 from appliance.provision_status import RunStatus, write_status
+from provisioning import backup_stick
 from provisioning.apply import apply_plan, give_back_store, remove_staging
 from provisioning.bundle import BUNDLE_DIR, SIG_NAME, manifest_of, read_bundle
 from provisioning.device import Mounter, prepare
@@ -54,6 +55,10 @@ def _notifier(announce: Announce) -> ProvisioningNotifier:
 
 class NoBundleError(ProvisioningError):
     """The stick holds no ``clinicbox-provision`` folder: not a provisioning stick."""
+
+
+class BackupStickMounted(NoBundleError):
+    """Not a provisioning stick but a backup stick: it was mounted for backups."""
 
 
 @dataclass
@@ -197,7 +202,11 @@ def provision_device(
 ) -> Outcome:
     """Mount the stick safely, provision from it, write the report, unmount.
 
+    A stick without a bundle but with a ``clinicbox-backup`` folder is handed
+    over for backups (:mod:`provisioning.backup_stick`).
+
     Raises:
+        BackupStickMounted: a backup stick, now mounted at ``<run_dir>/usb/<sdb1>``.
         NoBundleError: the stick is not a provisioning stick (it is unmounted again).
         ProvisioningError: the stick cannot be mounted.
     """
@@ -205,16 +214,23 @@ def provision_device(
     target = prepare(cfg.provisioning.mount_dir, Path(device))
     mounter.mount(Path(device), target)
     try:
-        return provision(
-            target,
-            config_path,
-            report_dir=target,
-            before_report=lambda: mounter.remount_rw(target),
-            **kwargs,
-        )
+        try:
+            return provision(
+                target,
+                config_path,
+                report_dir=target,
+                before_report=lambda: mounter.remount_rw(target),
+                **kwargs,
+            )
+        except NoBundleError:
+            if not backup_stick.is_backup_stick(target):
+                raise
+            backup_stick.prepare(target, cfg, mounter)
     finally:
         os.sync()
         mounter.unmount(target)
+    mounted = backup_stick.hand_over(Path(device), cfg, mounter)
+    raise BackupStickMounted(f"{device} is a USB backup stick: mounted for backups at {mounted}")
 
 
 # -- the technician's laptop -------------------------------------------------------------

@@ -21,9 +21,9 @@ from appliance.cli import context
 from appliance.config import Config
 from appliance.control.client import CommandRefused, ControlClient
 from appliance.errors import ControlError, StoreError, StoreLockedError, ValidationError
-from appliance.store import Store, backup, maintenance
-from appliance.store.backup_job import record_failure, run_backup, run_retention
-from appliance.store.keys import key_id
+from appliance.store import Store, backup, backup_key, backup_list, maintenance, sticks
+from appliance.store.backup_job import record_failure, run_backup, run_retention, set_backup_passphrase
+from appliance.store.keys import key_id, read_key_file, resolve_key_path
 
 #: How long the core may take over a backup or a retention run (a big media folder on an SD card).
 JOB_TIMEOUT_S = 3600.0
@@ -43,15 +43,28 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,
     p = dsub.add_parser("info", help="where the store is, its key id and schema version")
     p.set_defaults(func=cmd_info)
 
-    p = dsub.add_parser("backup", help="online, consistent, encrypted backup to a .tar file")
-    p.add_argument("--to", required=True, metavar="PATH", help="file or folder to write the backup to")
+    p = dsub.add_parser("backup", help="online, consistent, encrypted, verified backup to a .tar file")
+    p.add_argument(
+        "--to",
+        required=True,
+        metavar="PATH|usb",
+        help="the box's backup folder (or a .tar in it), or usb: the backup stick that is plugged in",
+    )
+    p.add_argument("--if-present", action="store_true", help="with --to usb: no stick plugged in is not an error")
     p.set_defaults(func=cmd_backup)
+
+    p = dsub.add_parser("backup-passphrase", help="set the passphrase that restores a backup on a new box")
+    p.set_defaults(func=cmd_backup_passphrase)
 
     p = dsub.add_parser("retention", help="delete what is past [retention] (recordings, voicemail, calls, audit)")
     p.set_defaults(func=cmd_retention)
 
     p = dsub.add_parser("restore", help="restore a backup (stop the services first)")
-    p.add_argument("backup", metavar="FILE", help="a backup .tar made by `clinicbox db backup`")
+    p.add_argument(
+        "backup",
+        metavar="FILE|STICK|usb",
+        help="a backup .tar, a stick's folder (its newest verified backup), or usb: the stick plugged in",
+    )
     p.set_defaults(func=cmd_restore)
 
     p = dsub.add_parser("rekey", help="re-encrypt the store under a new random key")
@@ -144,21 +157,98 @@ def _open_for(cfg: Config, job: str) -> Store:
 
 def cmd_backup(args: argparse.Namespace) -> int:
     cfg = context.config(args)
-    dest = Path(args.to).absolute()
+    to = str(args.to)
+    dest: Path | str = sticks.USB if to == sticks.USB else Path(to).absolute()
     result = None
     client = running_core(cfg)
     if client is not None:
-        to = {} if dest.resolve() == cfg.backup_dir.resolve() else {"to": str(dest)}
-        result = _core_job(client, "store.backup", **to)
+        extra: dict[str, Any] = {"if_present": True} if args.if_present else {}
+        if dest != sticks.USB and Path(dest).resolve() == cfg.backup_dir.resolve():
+            result = _core_job(client, "store.backup", **extra)
+        else:
+            result = _core_job(client, "store.backup", to=str(dest), **extra)
     if result is None:
-        result = run_backup(cfg, _open_for(cfg, "backup"), dest, by="cli")
+        if args.if_present and dest == sticks.USB and not sticks.sticks(cfg):
+            result = {"skipped": "no USB backup stick is plugged in"}
+        else:
+            result = run_backup(cfg, _open_for(cfg, "backup"), dest, by="cli", if_present=args.if_present)
+    if "skipped" in result:
+        print(f"no backup made: {result['skipped']}")
+        return 0
+    where = "on the USB stick" if result.get("where") == sticks.STICK else "on the SD card"
     print(
         f"backup written: {result['path']} ({result['files']} files, key {result['key_id']},"
-        f" schema {result['schema_version']})"
+        f" schema {result['schema_version']}) {where}, {result.get('size', 0)} bytes,"
+        f" {'verified after writing' if result.get('verified') else 'NOT verified'}"
     )
+    if result.get("report"):
+        print(f"report: {result['report']}")
+    if not result.get("key_sealed"):
+        print("note: no backup passphrase is set; this backup restores only with this box's key file")
     for name in result["removed"]:
         print(f"removed old backup {name} (store.backup_keep = {result['keep']})")
     return 0
+
+
+def _ask_backup_passphrase(prompt: str, env: str, repeat: bool) -> str:
+    value = os.environ.get(env)
+    if value:
+        return value
+    if not sys.stdin.isatty():
+        raise ValidationError(f"set {env} or run from a terminal to give the backup passphrase")
+    first = getpass.getpass(prompt)
+    if repeat and first != getpass.getpass("Repeat it: "):
+        raise ValidationError("the passphrases differ")
+    return first
+
+
+def cmd_backup_passphrase(args: argparse.Namespace) -> int:
+    cfg = context.config(args)
+    passphrase = _ask_backup_passphrase(
+        f"New backup passphrase ({backup_key.MIN_PASSPHRASE}+ characters): ", "CLINICBOX_NEW_BACKUP_PASSPHRASE", True
+    )
+    problem = backup_key.passphrase_problem(passphrase)
+    if problem:
+        raise ValidationError(problem)
+    client = running_core(cfg)
+    result = _core_job(client, "store.backup_passphrase", passphrase=passphrase) if client is not None else None
+    if result is None:
+        set_backup_passphrase(cfg, context.open_store(cfg), passphrase)
+    print(
+        "backup passphrase set: backups made from now on restore on a new box with it (keep it safe, apart from the box)"
+    )
+    return 0
+
+
+def restore_source(cfg: Config, given: str) -> Path:
+    """The backup file meant by ``given``: a .tar, a stick (its newest verified backup) or ``usb``.
+
+    Raises:
+        ValidationError: no such file, or a stick folder without a verified backup.
+    """
+    folder: Path | None = None
+    if given == sticks.USB:
+        folder = sticks.the_stick(cfg).folder
+    else:
+        path = Path(given)
+        if path.is_dir():
+            folder = path / sticks.MARKER if (path / sticks.MARKER).is_dir() else path
+        elif not path.is_file():
+            raise ValidationError(f"{given}: no such backup file or stick")
+        else:
+            return path
+    newest = backup_list.newest_on(folder)
+    if newest is None:
+        raise ValidationError(f"{folder} holds no verified ClinicBox backup (clinicbox-*.tar with its report)")
+    return newest
+
+
+def _local_key_id(cfg: Config) -> str | None:
+    try:
+        kf = read_key_file(resolve_key_path(cfg.paths.key_file))
+    except StoreError:
+        return None
+    return key_id(kf.key) if kf.key is not None else None
 
 
 def cmd_retention(args: argparse.Namespace) -> int:
@@ -175,10 +265,26 @@ def cmd_retention(args: argparse.Namespace) -> int:
 def cmd_restore(args: argparse.Namespace) -> int:
     cfg = context.config(args)
     maintenance.recover_interrupted_rekey(cfg.db_path, cfg.paths.key_file)
-    info = backup.restore(Path(args.backup), cfg.db_path, cfg.paths.key_file, cfg.media_dir, cfg.paths.state_dir)
+    src = restore_source(cfg, str(args.backup))
+    manifest = backup.inspect(src)
+    passphrase = None
+    key_path = resolve_key_path(cfg.paths.key_file)
+    was_wrapped = key_path.exists() and '"wrapped"' in key_path.read_text(errors="replace")
+    if manifest.get("key_sealed") and manifest.get("key_id") != _local_key_id(cfg):
+        # Another box's backup (or a fresh box): its key comes sealed under the backup passphrase.
+        passphrase = _ask_backup_passphrase("Backup passphrase: ", "CLINICBOX_BACKUP_PASSPHRASE", False)
+    info = backup.restore(src, cfg.db_path, cfg.paths.key_file, cfg.media_dir, cfg.paths.state_dir, passphrase)
+    counts = info.counts or {}
+    what = ", ".join(f"{n} {table.replace('_', ' ')}" for table, n in counts.items())
     print(
-        f"restored the backup of {info.created_at} (schema {info.schema_version}); the previous database was kept beside it"
+        f"restored the backup of {info.created_at} from {src} (schema {info.schema_version}"
+        + (f"; {what}" if what else "")
+        + "); the previous database was kept beside it"
     )
+    if info.key_sealed:
+        print(f"the store key came from the backup (key {info.key_id}), written to {cfg.paths.key_file}")
+        if was_wrapped:
+            print("the key file is no longer passphrase-protected: set it again with `clinicbox db passphrase set`")
     return 0
 
 

@@ -44,6 +44,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,
     q.add_argument("source", metavar="DEVICE_OR_DIR")
     q.set_defaults(func=cmd_apply)
 
+    q = psub.add_parser(
+        "restore", help="carry out the setup page's restore from a USB backup stick (root; clinicbox-restore.path)"
+    )
+    q.add_argument("--serve-request", action="store_true", required=True, help="read <run_dir>/restore.request")
+    q.set_defaults(func=cmd_restore_request)
+
 
 def _print_plan(changes: list[str], warnings: list[str], actions: list[str]) -> None:
     for line in changes:
@@ -118,3 +124,16 @@ def cmd_apply(args: argparse.Namespace) -> int:
     if outcome.report_path is not None:
         print(f"report: {outcome.report_path}")
     return 0 if outcome.ok else 1
+
+
+def cmd_restore_request(args: argparse.Namespace) -> int:
+    from provisioning.restore_request import serve_request
+    from provisioning.services import service_manager_for
+
+    cfg = load_config(config_path_from_env(args.config))
+    outcome = serve_request(cfg, service_manager_for(cfg))
+    if outcome["ok"]:
+        print(f"restored the backup of {outcome['created_at']} ({outcome['backup']})")
+        return 0
+    print(f"clinicbox: not restored: {outcome['reason']}", file=sys.stderr)
+    return 1

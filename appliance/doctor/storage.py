@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import shutil
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -16,6 +16,7 @@ from appliance.doctor import Context, Result, check, fail, ok, warn
 from appliance.store import Store
 from appliance.store.audit import AuditLog
 from appliance.store.backup_job import Attempt, JobStatus, cause_text, read_status
+from appliance.store.backup_list import listing
 from appliance.store.keys import read_key_file, resolve_key_path
 from appliance.store.maintenance import verify
 
@@ -81,17 +82,22 @@ def audit_chain(ctx: Context) -> Result:
 
 @check("backups", order=23)
 def backups(ctx: Context) -> Result:
-    found = sorted(ctx.cfg.backup_dir.glob("clinicbox-*.tar"), key=lambda p: p.stat().st_mtime)
+    found = listing(ctx.cfg.backup_dir)
     newest = None
     free = None
     if found:
-        stat_ = found[-1].stat()
-        newest = Newest(found[-1].name, datetime.fromtimestamp(stat_.st_mtime, UTC), stat_.st_size)
+        stat_ = found[0].path.stat()
+        newest = Newest(
+            found[0].path.name, datetime.fromtimestamp(stat_.st_mtime, UTC), stat_.st_size, found[0].verified
+        )
         try:
             free = shutil.disk_usage(ctx.cfg.backup_dir).free
         except OSError:
             free = None
-    return backup_verdict(ctx.cfg, newest, len(found), read_status(ctx.cfg.paths.state_dir), datetime.now(UTC), free)
+    status = read_status(ctx.cfg.paths.state_dir)
+    now = datetime.now(UTC)
+    verdict = backup_verdict(ctx.cfg, newest, len(found), status, now, free)
+    return with_stick(verdict, status, now, ZoneInfo(ctx.cfg.clinic.timezone))
 
 
 @dataclass(frozen=True)
@@ -101,6 +107,40 @@ class Newest:
     name: str
     at: datetime
     size: int
+    verified: bool = False
+
+
+#: What to do about a failed backup to a USB stick, by cause.
+STICK_FIXES = {
+    "stick-full": "remove old clinicbox-*.tar files from the stick's clinicbox-backup folder or use a larger stick, "
+    "then press Back up now to USB stick (Settings › Backups)",
+    "read-only": "slide the stick's write-protect switch off (or use another stick), plug it in again, "
+    "then press Back up now to USB stick",
+    "no-passphrase": "a manager sets the backup passphrase in Settings › Backups",
+    "corrupt": "the stick may be failing: use another stick",
+    "locked": "a manager unlocks the store in the web UI (Unlock page), then presses Back up now to USB stick",
+}
+
+
+def with_stick(result: Result, status: JobStatus, now: datetime, tz: ZoneInfo) -> Result:
+    """Add the last backup to a USB stick (when there was one) to the verdict:
+    when and verified, or why it failed (which turns an OK into a warning)."""
+    last, good = status.stick, status.stick_ok
+    if last is None:
+        return result
+    if not last.ok:
+        sentence = _failure("backup to the USB stick", last, now, tz)
+        if good is not None:
+            sentence += f" (the last good one was {_when(good.at, now, tz)})"
+        fix = STICK_FIXES.get(last.cause, "run clinicbox db backup --to usb and read its message")
+        if result.status == "OK":
+            return replace(result, status="WARN", detail=f"{result.detail}; but {sentence}", fix=fix)
+        return replace(result, detail=f"{result.detail}; {sentence}", fix=f"{result.fix}; for the stick: {fix}")
+    name = last.file.rsplit("/", 1)[-1]
+    verified = "verified" if last.verified else "not verified"
+    return replace(
+        result, detail=f"{result.detail}; last backup to a USB stick {_when(last.at, now, tz)} ({name}), {verified}"
+    )
 
 
 #: What to do about each cause of a failed run (see appliance.store.backup_job.CAUSES).
@@ -183,4 +223,5 @@ def backup_verdict(
             .replace("db backup --to {dir}", "db retention")
             .format(dir=folder),
         )
-    return ok("backups", f"last backup {age_h:.1f} h ago ({newest.name}), {count} kept")
+    verified = "verified" if newest.verified else "not verified"
+    return ok("backups", f"last backup {age_h:.1f} h ago ({newest.name}) on the SD card, {verified}, {count} kept")

@@ -30,14 +30,16 @@ from pathlib import Path
 from typing import Any
 
 from appliance.config import Config
-from appliance.errors import StoreError, StoreLockedError
+from appliance.errors import CorruptStoreError, StoreError, StoreLockedError, ValidationError
 from appliance.store import backup as backupmod
+from appliance.store import backup_key, sticks
 from appliance.store.connection import Store
+from appliance.store.keys import key_id
 
 log = logging.getLogger(__name__)
 
 STATUS_NAME = "backup-status.json"
-JOBS = ("backup", "retention")
+JOBS = ("backup", "retention", "stick")
 
 #: Why a run failed: the doctor's sentence for each (see :func:`cause_text`).
 CAUSES = {
@@ -45,6 +47,11 @@ CAUSES = {
     "no-core": "the store is passphrase-protected and the core was not running to do it",
     "disk-full": "the backup disk is full",
     "permission": "the backup folder is not writable",
+    "stick-full": "the USB stick is full",
+    "read-only": "the USB stick is read-only (write-protect switch, or a damaged filesystem)",
+    "no-passphrase": "no backup passphrase is set (a stick backup must be restorable on a new box)",
+    "corrupt": "the backup read back from the disk did not match what was written",
+    "file-too-big": "the stick's FAT filesystem cannot hold a file over 4 GB (reformat it as exFAT or ext4)",
     "busy": "another backup was still running",
     "error": "it failed",
 }
@@ -65,6 +72,9 @@ class Attempt:
     detail: str = ""
     file: str = ""
     by: str = ""
+    where: str = ""  # "sd" or "stick" (empty in files written before sticks)
+    verified: bool = False
+    size: int = 0
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -83,6 +93,9 @@ class Attempt:
             detail=str(data.get("detail", "")),
             file=str(data.get("file", "")),
             by=str(data.get("by", "")),
+            where=str(data.get("where", "")),
+            verified=bool(data.get("verified")),
+            size=int(data.get("size") or 0),
         )
 
 
@@ -94,6 +107,8 @@ class JobStatus:
     backup_ok: Attempt | None = None
     retention: Attempt | None = None
     retention_ok: Attempt | None = None
+    stick: Attempt | None = None
+    stick_ok: Attempt | None = None
 
 
 def status_path(state_dir: Path) -> Path:
@@ -104,21 +119,27 @@ def cause_text(cause: str) -> str:
     return CAUSES.get(cause, CAUSES["error"])
 
 
-def classify(exc: BaseException) -> str:
-    """The ``cause`` of a failed run."""
+def classify(exc: BaseException, where: str = "sd") -> str:
+    """The ``cause`` of a failed run (``where``: the backup folder or a stick)."""
     if isinstance(exc, StoreLockedError):
         return "locked"
+    if isinstance(exc, CorruptStoreError):
+        return "corrupt"
     seen: BaseException | None = exc
     while seen is not None:  # an OSError may hide behind a StoreError
         if isinstance(seen, OSError):
             if seen.errno in (errno.ENOSPC, errno.EDQUOT):
-                return "disk-full"
+                return "stick-full" if where == "stick" else "disk-full"
+            if seen.errno == errno.EROFS and where == "stick":
+                return "read-only"
+            if seen.errno == errno.EFBIG:
+                return "file-too-big"
             if seen.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
                 return "permission"
         seen = seen.__cause__ or seen.__context__
     text = str(exc).lower()
     if "database or disk is full" in text or "no space left" in text:
-        return "disk-full"
+        return "stick-full" if where == "stick" else "disk-full"
     return "error"
 
 
@@ -172,55 +193,96 @@ def record(state_dir: Path, job: str, attempt: Attempt) -> None:
             log.warning("cannot record the %s outcome in %s: %s", job, path, exc)
 
 
-def record_failure(state_dir: Path, job: str, exc: BaseException, by: str, cause: str | None = None) -> str:
+def record_failure(
+    state_dir: Path, job: str, exc: BaseException, by: str, cause: str | None = None, where: str = ""
+) -> str:
     """Record a failed run of ``job``; return its cause."""
-    cause = cause or classify(exc)
-    record(state_dir, job, Attempt(datetime.now(UTC), False, cause, str(exc)[:500], "", by))
+    cause = cause or classify(exc, where or "sd")
+    record(state_dir, job, Attempt(datetime.now(UTC), False, cause, str(exc)[:500], "", by, where))
     return cause
 
 
 _running = threading.Lock()
 
+NO_PASSPHRASE = (
+    "no backup passphrase is set, so a backup on a USB stick could not be restored on a new box: "
+    "a manager sets one in the web UI (Settings › Backups) or with `clinicbox db backup-passphrase`"
+)
+STALE_PASSPHRASE = (
+    "the backup passphrase was set for an earlier store key (the store was re-keyed since): "
+    "a manager sets it again (Settings › Backups) before backups go to a USB stick"
+)
 
-def run_backup(cfg: Config, store: Store, dest: Path | None = None, by: str = "cli") -> dict[str, Any]:
-    """Back up the store to ``dest`` (default: the box's backup folder, pruned
-    to ``store.backup_keep``) and record the outcome.
+
+def run_backup(
+    cfg: Config, store: Store, dest: Path | str | None = None, by: str = "cli", if_present: bool = False
+) -> dict[str, Any]:
+    """Back up the store to ``dest`` and record the outcome.
+
+    ``dest``: ``None`` (the box's backup folder), ``"usb"`` (the backup stick
+    that is plugged in) or a path inside one of those (checked by
+    :func:`appliance.store.sticks.resolve`). Each folder is pruned to
+    ``store.backup_keep``. A backup to a stick needs the backup passphrase
+    (the backup carries the store key sealed under it, never the raw key).
 
     Returns:
-        ``path``, ``files``, ``key_id``, ``schema_version``, ``removed``
-        (names pruned) and ``keep``: JSON-able, for the control socket.
+        ``path``, ``files``, ``key_id``, ``schema_version``, ``removed``,
+        ``keep``, ``where``, ``verified``, ``size``, ``report``,
+        ``key_sealed``: JSON-able, for the control socket. With
+        ``if_present`` and no stick plugged in: ``{"skipped": reason}``.
 
     Raises:
+        ValidationError: a destination that is not a place for backups.
         StoreLockedError: the store is passphrase-locked.
-        StoreError: the backup failed (disk full, not writable, ...);
-            a backup already running in this process.
+        StoreError: the backup failed (disk full, read-only, no backup
+            passphrase, the read-back check failed); a backup already running.
     """
-    target = Path(dest) if dest is not None else cfg.backup_dir
+    if if_present and str(dest) == sticks.USB and not sticks.sticks(cfg):
+        return {"skipped": "no USB backup stick is plugged in"}
+    target = sticks.resolve(cfg, dest)
+    job = "stick" if target.where == sticks.STICK else "backup"
+    state_dir = cfg.paths.state_dir
     if not _running.acquire(blocking=False):
         exc = StoreError("a backup is already running; try again when it has finished")
-        record_failure(cfg.paths.state_dir, "backup", exc, by, "busy")
+        record_failure(state_dir, job, exc, by, "busy", target.where)
         raise exc
     try:
         if store.locked:
             locked = StoreLockedError(LOCKED_MESSAGE)
-            record_failure(cfg.paths.state_dir, "backup", locked, by)
+            record_failure(state_dir, job, locked, by, where=target.where)
             raise locked
+        blob = backup_key.read(state_dir)
+        sealed = blob if blob is not None and blob.get("key_id") == key_id(store.key) else None
+        if sealed is None and target.where == sticks.STICK:
+            stale = blob is not None
+            refused = StoreError(STALE_PASSPHRASE if stale else NO_PASSPHRASE)
+            record_failure(state_dir, job, refused, by, "no-passphrase", target.where)
+            raise refused
         try:
-            info = backupmod.backup(store, target)
-            removed: list[str] = []
-            if info.path.parent.resolve() == cfg.backup_dir.resolve():  # the box's own folder: keep backup_keep
-                removed = [p.name for p in backupmod.prune(cfg.backup_dir, cfg.store.backup_keep)]
+            info = backupmod.backup(store, target.dest, sealed)
+            removed = [p.name for p in backupmod.prune(target.folder, cfg.store.backup_keep)]
         except (StoreError, OSError) as exc:
-            cause = record_failure(cfg.paths.state_dir, "backup", exc, by)
-            if isinstance(exc, StoreError):
-                raise
-            raise StoreError(f"the backup to {target} failed: {cause_text(cause)} ({exc})") from exc
+            cause = record_failure(state_dir, job, exc, by, where=target.where)
+            place = "the USB stick" if target.where == sticks.STICK else str(target.folder)
+            raise StoreError(
+                f"the backup to {place} failed: {cause_text(cause)} ({exc}); no backup file was kept"
+            ) from exc
         record(
-            cfg.paths.state_dir,
-            "backup",
-            Attempt(datetime.now(UTC), True, "", f"{info.files} files, {info.bytes} bytes", str(info.path), by),
+            state_dir,
+            job,
+            Attempt(
+                datetime.now(UTC),
+                True,
+                "",
+                f"{info.files} files, {info.bytes} bytes",
+                str(info.path),
+                by,
+                target.where,
+                info.verified,
+                info.size,
+            ),
         )
-        log.info("backup written: %s", info.path)
+        log.info("backup written and verified: %s (%s)", info.path, target.where)
         return {
             "path": str(info.path),
             "files": info.files,
@@ -228,9 +290,32 @@ def run_backup(cfg: Config, store: Store, dest: Path | None = None, by: str = "c
             "schema_version": info.schema_version,
             "removed": removed,
             "keep": cfg.store.backup_keep,
+            "where": target.where,
+            "verified": info.verified,
+            "size": info.size,
+            "report": str(info.report or ""),
+            "key_sealed": info.key_sealed,
+            "counts": info.counts or {},
         }
     finally:
         _running.release()
+
+
+def set_backup_passphrase(cfg: Config, store: Store, passphrase: str) -> dict[str, Any]:
+    """Seal the unlocked store key under a new backup passphrase (the core does it).
+
+    Raises:
+        StoreLockedError: the store is locked.
+        ValidationError: the passphrase is too short, too long or has control characters.
+    """
+    if store.locked:
+        raise StoreLockedError(LOCKED_MESSAGE.replace("the backup can run", "the backup passphrase can be set"))
+    problem = backup_key.passphrase_problem(passphrase)
+    if problem:
+        raise ValidationError(problem)
+    backup_key.write(cfg.paths.state_dir, backup_key.seal(store.key, passphrase))
+    log.info("backup passphrase set")
+    return {"backup_passphrase": "set"}
 
 
 def run_retention(cfg: Config, store: Store, actor: str, by: str = "cli") -> str:

@@ -3,6 +3,7 @@
 from webui.blueprints import (
     admin,
     auth,
+    backups,
     callbacks,
     calllog,
     console,
@@ -20,6 +21,7 @@ from webui.blueprints import (
     settings,
     settings_ivr,
     setup,
+    setup_restore,
     unlock,
 )
 
@@ -27,6 +29,7 @@ BLUEPRINTS = [
     health.bp,
     unlock.bp,
     setup.bp,
+    setup_restore.bp,
     auth.bp,
     dashboard.bp,
     console.bp,
@@ -42,6 +45,7 @@ BLUEPRINTS = [
     settings.bp,
     settings_ivr.bp,
     secrets.bp,
+    backups.bp,
     admin.bp,
     diagnostics.bp,
 ]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from appliance.config import load_config
 from appliance.store.audit import AuditLog
 from appliance.store.connection import Store
 from tests.conftest import run_cli
@@ -78,9 +79,13 @@ def test_import_with_bad_rows_exits_1_and_changes_nothing(demo: Path, tmp_path: 
 
 def test_backup_verify_and_audit(demo: Path, tmp_path: Path) -> None:
     cfg = str(demo / "clinicbox.toml")
-    result = clinicbox("--config", cfg, "db", "backup", "--to", str(tmp_path))
+    elsewhere = clinicbox("--config", cfg, "db", "backup", "--to", str(tmp_path))  # not a place for backups
+    assert elsewhere.returncode == 1 and f"refusing to write a backup to {tmp_path}" in elsewhere.stderr
+    assert not list(tmp_path.glob("clinicbox-*"))
+    backups = load_config(demo / "clinicbox.toml").backup_dir
+    result = clinicbox("--config", cfg, "db", "backup", "--to", str(backups))
     assert result.returncode == 0 and "backup written" in result.stdout
-    assert list(tmp_path.glob("clinicbox-*.tar"))
+    assert list(backups.glob("clinicbox-*.tar"))
     audit = clinicbox("--config", cfg, "audit", "verify")
     assert audit.returncode == 0 and "intact" in audit.stdout
 

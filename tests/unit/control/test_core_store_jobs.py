@@ -50,7 +50,7 @@ def test_a_relative_destination_is_refused(core: Any) -> None:
 def test_jobs_run_on_the_store_jobs_thread(core: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[str] = []
 
-    def fake_backup(cfg: Any, store: Any, dest: Any, by: str) -> dict[str, Any]:
+    def fake_backup(cfg: Any, store: Any, dest: Any, by: str, if_present: bool = False) -> dict[str, Any]:
         seen.append(threading.current_thread().name)
         return {"by": by, "dest": dest}
 
