@@ -155,6 +155,27 @@ class TrunkMonitor:
             elif state == "down":
                 self.notify.down(reason=detail)
 
+    def reconfigure(self, cfg: Config) -> None:
+        """A reloaded ``[trunk]``: judge the new registration (and ping the new registrar) afresh."""
+        if cfg.trunk == self.cfg.trunk:
+            self.cfg = cfg
+            return
+        self.stop()
+        with self._lock:
+            was = self.state
+            self.cfg = cfg
+            self.enabled = cfg.trunk.enabled
+            self.registered = None if cfg.trunk.register else True
+            self.pings = bool(cfg.trunk.keepalive_interval_s) and cfg.trunk.transport == "udp"
+            self.options_ok, self.misses = (None if self.pings else True), 0
+            self.state, self.detail = ("disabled", "no trunk configured") if not self.enabled else ("registering", "")
+        self._stop = threading.Event()
+        self._thread = None
+        if self.enabled:
+            self.start()
+        elif was != "disabled":
+            self.notify.down(reason="disabled")
+
     def view(self) -> dict[str, Any]:
         with self._lock:
             return {"state": self.state, "detail": self.detail}
