@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from html.parser import HTMLParser
 from typing import Any
 
 from flask import Flask
@@ -51,3 +52,54 @@ def manager_ui(box: Box) -> Iterator[Ui]:
         yield Ui(app, client, login_as(client, app, "manager"))
     finally:
         app.extensions[EXTENSION].store.close()
+
+
+class _FormReader(HTMLParser):
+    """The fields of the page's settings form, as a browser would submit them unchanged."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: dict[str, Any] = {}
+        self._in_form = False
+        self._select: str | None = None
+        self._textarea: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form" and a.get("data-testid") == "settings-form":
+            self._in_form = True
+        if not self._in_form:
+            return
+        name = a.get("name", "")
+        if tag == "input" and name and name not in ("csrf_token", "version"):
+            if a.get("type") == "checkbox":
+                if "checked" in a:
+                    self.values.setdefault(name, []).append(a.get("value", "on"))
+            else:
+                self.values[name] = a.get("value", "")
+        elif tag == "select":
+            self._select = name
+        elif tag == "option" and self._select and ("selected" in a or self._select not in self.values):
+            self.values[self._select] = a.get("value", "")
+        elif tag == "textarea":
+            self._textarea = name
+            self.values[name] = ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self._in_form = False
+        elif tag == "select":
+            self._select = None
+        elif tag == "textarea":
+            self._textarea = None
+
+    def handle_data(self, data: str) -> None:
+        if self._textarea:
+            self.values[self._textarea] += data
+
+
+def form_values(ui: Ui, path: str) -> dict[str, Any]:
+    """What the settings form at ``path`` holds now."""
+    reader = _FormReader()
+    reader.feed(ui.client.get(path).get_data(as_text=True))
+    return {k: (v[0] if isinstance(v, list) and len(v) == 1 and v == ["on"] else v) for k, v in reader.values.items()}
