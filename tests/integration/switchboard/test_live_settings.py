@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 import tomllib
 
-from tests.integration.switchboard.live_ui import manager_ui
+from tests.integration.switchboard.live_ui import form_values, manager_ui
 from tests.integration.switchboard.test_queue import waiting
 
 A, B, C = "+12125550001", "+12125550002", "+12125550003"
@@ -35,7 +35,9 @@ def still_flowing(ua, cid: int, seconds: float = 1.5) -> None:  # type: ignore[n
 def test_queues_ivr_and_stations_apply_live_and_the_call_in_progress_goes_on(box, sipua, tone_wav) -> None:
     desk_a = sipua(name="desk-a", auto_answer=True)
     b = box(
-        stations={"deska": {"name": "Desk A", "queues": ["front-desk"], "contact": desk_a.contact, "answer_mode": "auto"}}
+        stations={
+            "deska": {"name": "Desk A", "queues": ["front-desk"], "contact": desk_a.contact, "answer_mode": "auto"}
+        }
     )
     b.wait_agent("deska", "available")
     # The call in progress: A talks to Desk A, who plays a tone A hears.
@@ -56,7 +58,9 @@ def test_queues_ivr_and_stations_apply_live_and_the_call_in_progress_goes_on(box
         added = ui.post("/settings/queues/add", {"id": "vaccines", "name": "Vaccines"}, "/settings/queues")
         assert added.status_code == 302, added.get_data(as_text=True)
         assert "Applied now, calls in progress continue: queues" in ui.notices()
-        assert ui.post("/settings/stations/add", {"id": "nurse", "name": "Nurse"}, "/settings/stations").status_code == 302
+        assert (
+            ui.post("/settings/stations/add", {"id": "nurse", "name": "Nurse"}, "/settings/stations").status_code == 302
+        )
         ui.notices()
         station = {"name": "Nurse", "contact": nurse.contact, "queues": ["vaccines"], "answer_mode": "auto"}
         saved = ui.post("/settings/stations/nurse", station, "/settings/stations/nurse")
@@ -138,3 +142,30 @@ def test_a_station_removed_during_its_call_keeps_it_until_it_ends(box, sipua, to
     assert len(desk_a.seen("incoming")) == 1, "the removed station was rung again"
     assert [w["caller"] for w in waiting(b.status())] == [B]
     caller_b.hangup(cb)
+
+
+def test_a_modem_change_restarts_the_modem_while_a_sip_call_goes_on(box, sipua, tone_wav) -> None:
+    desk_a = sipua(name="desk-a", auto_answer=True)
+    b = box(
+        overlay={"modem": {"enabled": True}},  # the demo clinic's simulated modem
+        stations={
+            "deska": {"name": "Desk A", "queues": ["front-desk"], "contact": desk_a.contact, "answer_mode": "auto"}
+        },
+    )
+    b.wait(lambda s: s["modem"]["state"] == "ready", timeout=20, what="the simulated modem")
+    b.wait_agent("deska", "available")
+    caller_a = sipua(name="caller-a")
+    ca = in_call(caller_a, b, A, "0")
+    desk_a.play(tone_wav, desk_a.wait_state("CONFIRMED", timeout=20)["call"], loop=True)
+    b.wait_agent("deska", "on-call", timeout=20)
+    with manager_ui(b) as ui:
+        form = form_values(ui, "/settings/section/modem")
+        form["sms_per_minute"] = str(int(form["sms_per_minute"]) + 3)
+        saved = ui.post("/settings/section/modem", form, "/settings/section/modem")
+        assert saved.status_code == 302, saved.get_data(as_text=True)
+        assert ui.notices() == "Saved. Applied now, calls in progress continue: modem.sms_per_minute."
+    assert "modem: restarting with the new settings" in b.log.read_text(errors="replace")
+    b.wait(lambda s: s["modem"]["state"] == "ready", timeout=20, what="the modem back with its new settings")
+    still_flowing(caller_a, ca)
+    caller_a.hangup(ca)
+    assert b.call_record(lambda r: r.caller == A).disposition == "answered"

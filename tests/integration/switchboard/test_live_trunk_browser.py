@@ -36,7 +36,12 @@ def call_through(provider: Kamailio, sipua, box) -> None:  # type: ignore[no-unt
 
 
 def test_trunk_password_and_registrar_apply_live_from_the_browser(
-    box, kamailio, sipua, tone_wav, peer_dir: Path, page
+    box,
+    kamailio,
+    sipua,
+    tone_wav,
+    peer_dir: Path,
+    page,  # noqa: F811 - the fixture imported above
 ) -> None:
     desk = sipua(name="desk-a", auto_answer=True)
     trunk = {
@@ -49,7 +54,9 @@ def test_trunk_password_and_registrar_apply_live_from_the_browser(
     }
     b = box(
         overlay={"trunk": trunk},
-        stations={"deska": {"name": "Desk A", "queues": ["front-desk"], "contact": desk.contact, "answer_mode": "auto"}},
+        stations={
+            "deska": {"name": "Desk A", "queues": ["front-desk"], "contact": desk.contact, "answer_mode": "auto"}
+        },
     )
     b.wait(lambda s: s["trunk"]["state"] == "down", timeout=15, what="the registration refused (no password yet)")
     # The call in progress all along: A talks to Desk A over the box's own address.
