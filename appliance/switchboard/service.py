@@ -448,7 +448,7 @@ class SwitchboardService:
         old = self.cfg
         self.check(cfg)
         self.loop.call(lambda: self._apply(old, cfg), timeout=10.0)
-        self.trunk.reconfigure(cfg)
+        self.trunk.reconfigure(cfg, reregister=trunk_live.reregisters(old, cfg))
         self.provider.kick()
         self.library = PromptLibrary.from_config(cfg)
         self.controller.library = self.library

@@ -155,20 +155,27 @@ class TrunkMonitor:
             elif state == "down":
                 self.notify.down(reason=detail)
 
-    def reconfigure(self, cfg: Config) -> None:
-        """A reloaded ``[trunk]``: judge the new registration (and ping the new registrar) afresh."""
+    def reconfigure(self, cfg: Config, *, reregister: bool) -> None:
+        """A reloaded ``[trunk]``: ping the (new) registrar afresh; ``reregister``: the
+        trunk registers again (``trunk_live``), so its registration is judged afresh too."""
         if cfg.trunk == self.cfg.trunk:
             self.cfg = cfg
             return
         self.stop()
         with self._lock:
-            was = self.state
+            was, target = self.state, self.cfg.trunk.registrar
             self.cfg = cfg
             self.enabled = cfg.trunk.enabled
-            self.registered = None if cfg.trunk.register else True
-            self.pings = bool(cfg.trunk.keepalive_interval_s) and cfg.trunk.transport == "udp"
-            self.options_ok, self.misses = (None if self.pings else True), 0
-            self.state, self.detail = ("disabled", "no trunk configured") if not self.enabled else ("registering", "")
+            if reregister or not cfg.trunk.register:
+                self.registered = None if cfg.trunk.register else True
+            pings = bool(cfg.trunk.keepalive_interval_s) and cfg.trunk.transport == "udp"
+            if pings != self.pings or target != cfg.trunk.registrar:  # a new target: no answer from it yet
+                self.options_ok, self.misses = (None if pings else True), 0
+            self.pings = pings
+            if not self.enabled:
+                self.state, self.detail = "disabled", "no trunk configured"
+            elif was == "disabled":
+                self.state = "registering"
         self._stop = threading.Event()
         self._thread = None
         if self.enabled:

@@ -29,8 +29,23 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: Trunk settings that take a new registration rather than a restart.
-REGISTRATION = ("registrar", "username", "password", "realm", "proxy", "register", "register_interval_s", "caller_id")
+#: Trunk settings that take a new registration (``Account.modify``) rather than a restart.
+REGISTRATION = (
+    "enabled",
+    "registrar",
+    "username",
+    "password",
+    "realm",
+    "proxy",
+    "register",
+    "register_interval_s",
+    "caller_id",
+)
+
+
+def reregisters(old: Config, new: Config) -> bool:
+    """Does the reload change how the trunk registers? (Not: provider networks, keep-alive.)"""
+    return any(getattr(old.trunk, name) != getattr(new.trunk, name) for name in REGISTRATION)
 
 
 def verify_uris(sb: SwitchboardService, cfg: Config) -> None:
@@ -82,7 +97,7 @@ def _caller_account(sb: SwitchboardService, cfg: Config) -> None:
 
 def apply(sb: SwitchboardService, old: Config, new: Config) -> None:
     """Follow the reloaded ``[trunk]``; calls in progress keep their account."""
-    if old.trunk == new.trunk:
+    if not reregisters(old, new):
         return
     c = sb.controller
     on = new.trunk.enabled and bool(new.trunk.registrar)
