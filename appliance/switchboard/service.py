@@ -447,8 +447,9 @@ class SwitchboardService:
         """
         old = self.cfg
         self.check(cfg)
-        self.loop.call(lambda: self._apply(old, cfg), timeout=10.0)
+        # The monitor first: the new registration's answer may come before loop.call returns.
         self.trunk.reconfigure(cfg, reregister=trunk_live.reregisters(old, cfg))
+        self.loop.call(lambda: self._apply(old, cfg), timeout=10.0)
         self.provider.kick()
         self.library = PromptLibrary.from_config(cfg)
         self.controller.library = self.library
