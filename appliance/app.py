@@ -12,7 +12,8 @@ calls, agents and night mode; the reminders their pause), and the core
 answers ``config.reload`` (every service's ``reconfigure`` in turn),
 ``store.unlock`` (it opened the store) and ``secrets.set`` /
 ``secrets.status`` (it alone reads and writes the secrets file, see
-:mod:`appliance.config.secretfile`) itself. The server starts after every
+:mod:`appliance.config.secretfile`) and ``core.restart_when_idle`` (see
+:mod:`appliance.idle_restart`) itself. The server starts after every
 service and stops before them; it serves only the peers
 :func:`control_peers` allows.
 
@@ -36,6 +37,7 @@ from appliance.config import Applied, Config, load_config, register_check, secre
 from appliance.control import CommandTable, ControlServer, PeerPolicy
 from appliance.errors import ClinicBoxError, SecretRefused, StoreError, ValidationError
 from appliance.events import EventBus, StoreNotifier
+from appliance.idle_restart import IdleRestart
 from appliance.ivr import check_prompt_texts
 from appliance.reminders import register_pause_commands, register_prompts
 from appliance.sdnotify import notify, watchdog_interval
@@ -115,6 +117,7 @@ class Core:
         register_prompts()
         register_check(check_prompt_texts)
         self.cfg = cfg
+        self.started_cfg = cfg  # what the running services were built from
         self.config_path = config_path
         self.clock = SystemClock(assume_synced=cfg.clock.assume_synced or cfg.simulate)
         self.bus = EventBus()
@@ -137,6 +140,10 @@ class Core:
         self._jobs = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-jobs")
         self.commands.register("secrets.set", lambda args: self.set_secret(str(args["name"]), args["value"]))
         self.commands.register("secrets.status", lambda args: {"secrets": secretfile.status(self.cfg)})
+        self.restart = IdleRestart(self.calls_in_progress)
+        self.commands.register("core.restart_when_idle", self.restart.request)
+        self.commands.register("core.restart_status", self.restart.status)
+        self.commands.register("core.restart_cancel", self.restart.cancel)
         self.control = ControlServer(
             cfg.control_socket, self.commands, self.bus, cfg.control.socket_group, peers=control_peers(cfg)
         )
@@ -253,10 +260,24 @@ class Core:
         return self._apply(load_config(self.config_path) if self.config_path else self.cfg)
 
     def _apply(self, new: Config) -> dict[str, Any]:
+        """Every service checks ``new`` first (one may refuse: then nothing changed), then takes it."""
+        for service in self._started:
+            check = getattr(service, "check", None)
+            if check is not None:
+                check(new)
         results = [Applied.sort_out(self.cfg, new, restart=CORE_RESTART)]
         results += [service.reconfigure(new) for service in self._started]
         self.cfg = new
-        return {"reloaded": True, **Applied.combine(results).reply()}
+        self.export_station_secrets()  # a new station's program reads its password from its own file
+        merged = Applied.combine(results)
+        self.restart.note(merged.restart, self.started_cfg, new)
+        return {"reloaded": True, **merged.reply()}
+
+    def calls_in_progress(self) -> int:
+        """Calls the switchboard has now (its last snapshot, at most a second old)."""
+        if self.switchboard is None:
+            return 0
+        return len(self.switchboard.snapshot.get("calls", []))
 
     def set_secret(self, name: str, value: object) -> dict[str, Any]:
         """``secrets.set``: write one secret atomically, then apply it like a reload.
@@ -355,9 +376,12 @@ class Core:
             raise
         interval = watchdog_interval()
         try:
-            while not self._stop.wait(min(1.0, interval or 1.0)):
+            while not self._stop.wait(min(0.5, interval or 0.5)):
                 if interval and self.healthy():
                     notify("WATCHDOG=1")
+                if self.restart.due():  # a manager's "restart when idle": systemd starts us again
+                    notify("STATUS=ClinicBox core restarting (settings that wait for a restart)")
+                    break
         finally:
             self.stop()
         return 0

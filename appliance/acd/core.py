@@ -78,6 +78,7 @@ class AcdCore:
         self._entries: dict[str, Entry] = {}
         self._connected: dict[str, Connected] = {}
         self._timers: dict[str, tuple[str, str]] = {}
+        self._retired: set[str] = set()  # removed agents still on a call (see appliance.acd.rebuild)
         self._seq = itertools.count(1)
 
     # -- timers ---------------------------------------------------------------
@@ -120,6 +121,10 @@ class AcdCore:
         if to_back:
             agent.idle_since = self.clock.monotonic()
         self._noted(agent, out)
+        if agent.id in self._retired:  # its station was removed: its last call is over
+            self._retired.discard(agent.id)
+            self._cancel_timer(agent.rest_timer, out)
+            self._agents.pop(agent.id, None)
 
     def _release_pending(self, agent: Agent, out: Out) -> None:
         """The agent cannot take what it is being offered: give it to the next one."""
@@ -146,7 +151,7 @@ class AcdCore:
         if agent is None or agent.call_id != call_id:
             self.handle_times.add(connected.queue, talk)
             return
-        if wrap_s <= 0 or not agent.present or not agent.logged_in:
+        if wrap_s <= 0 or not agent.present or not agent.logged_in or agent.id in self._retired:
             self.handle_times.add(connected.queue, talk)
             self._set_idle(agent, out, to_back=True)
             return

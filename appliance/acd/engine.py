@@ -19,7 +19,7 @@ Example:
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 
 from appliance.acd.actions import (
@@ -32,9 +32,11 @@ from appliance.acd.actions import (
 )
 from appliance.acd.core import AcdCore, Out
 from appliance.acd.model import Activity, Agent, Connected, Entry, EntryState
+from appliance.acd.rebuild import AgentSpec, rebuild
 from appliance.acd.snapshot import AcdSnapshot, build_snapshot
 from appliance.clock import Clock
 from appliance.config import Config
+from appliance.config.callflow import QueueSettings
 from appliance.errors import ValidationError
 from appliance.ivr.actions import Hangup
 from appliance.ivr.prompts import PromptRef
@@ -52,6 +54,14 @@ class Acd(AcdCore):
         for sid, station in sorted(cfg.stations.items()):
             acd.add_agent(sid, station.queues, station.name or sid)
         return acd
+
+    def reconfigure(self, queues: Mapping[str, QueueSettings], agents: Mapping[str, AgentSpec], fallback: str) -> Out:
+        """Rebuild queues and agents from a reloaded config; nobody waiting loses their place.
+
+        See :mod:`appliance.acd.rebuild`. Raises ValidationError (nothing changed) when
+        an agent serves an unknown queue or ``fallback`` is not a queue.
+        """
+        return rebuild(self, queues, agents, fallback)
 
     # -- agents -------------------------------------------------------------
     def add_agent(self, agent_id: str, skills: Iterable[str], name: str = "") -> Out:

@@ -56,6 +56,9 @@ COMMANDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "store.retention": ((), ("actor",)),
     "secrets.set": (("name", "value"), ()),
     "secrets.status": ((), ()),
+    "core.restart_when_idle": ((), ("actor", "deadline_min")),
+    "core.restart_status": ((), ()),
+    "core.restart_cancel": ((), ("actor",)),
 }
 
 

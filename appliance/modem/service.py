@@ -46,9 +46,20 @@ from appliance.store.sms import SmsRepo
 
 log = logging.getLogger(__name__)
 
-#: What the modem takes from the config: all of it at start (the driver, SMS queue and
-#: failover are built then), so a reloaded change to any of these waits for a restart.
-RESTART = ("modem", "clinic.country", "logging.at_trace")
+#: What the modem takes only at the core's start: which hardware it runs on (the USB
+#: modem or the simulator), its power line, the SMS region and the AT trace.
+RESTART = (
+    "modem.enabled",
+    "modem.simulate",
+    "modem.simulator_profile",
+    "modem.power_gpio",
+    "modem.power_gpio_active_high",
+    "clinic.country",
+    "logging.at_trace",
+)
+#: The rest of ``[modem]`` restarts the modem's worker with the new settings at once
+#: (the port is closed and opened again), unless a GSM call is in progress.
+LIVE = ("modem",)
 
 
 class ModemService:
@@ -112,13 +123,19 @@ class ModemService:
             skip += ("power-cut",)
         self.power_line: PowerLine | None = None
         policy = RecoveryPolicy(self.settings.registration_lost_s, self.settings.recovery_cooldown_s, skip)
-        guard = PinGuard(cfg.paths.state_dir / "modem-pin.json")
-        modem = Modem(self.settings, self.hardware, self._on_urc, pin_guard=guard, trace=cfg.logging.at_trace)
-        self.worker = ModemWorker(self, modem, policy)
-        if self.sms is not None:
-            self.sms.wake = self.worker.wake
+        self._own_hardware = hardware is None and self.simulator is None
+        self._skip = skip
+        self.worker = self._worker(cfg, policy)
         self._unsubscribe = bus.subscribe(self._on_store_event, "store.")
         self._reloaded = cfg
+
+    def _worker(self, cfg: Config, policy: RecoveryPolicy) -> ModemWorker:
+        guard = PinGuard(cfg.paths.state_dir / "modem-pin.json")
+        modem = Modem(self.settings, self.hardware, self._on_urc, pin_guard=guard, trace=cfg.logging.at_trace)
+        worker = ModemWorker(self, modem, policy)
+        if self.sms is not None:
+            self.sms.wake = worker.wake
+        return worker
 
     # -- service protocol ----------------------------------------------------------
     def start(self) -> None:
@@ -168,10 +185,35 @@ class ModemService:
         return self.worker.alive
 
     def reconfigure(self, cfg: Config) -> Applied:
-        """Nothing applies live: every change to the modem's settings waits for a restart."""
-        applied = Applied.sort_out(self._reloaded, cfg, restart=RESTART)
+        """Restart the modem's worker with a changed ``[modem]`` (never during a GSM call).
+
+        What :data:`RESTART` names waits for the core's restart; so does every
+        modem change while the GSM line is in a call (that call is not cut).
+        """
+        result = Applied.sort_out(self._reloaded, cfg, live=LIVE, restart=RESTART)
         self._reloaded = cfg
-        return applied
+        if not result.applied:
+            return result
+        with self.worker.tracker_lock:
+            busy = self.worker.tracker.busy
+        if busy:
+            log.warning("modem settings changed during a GSM call: they wait for a restart")
+            return Applied(restart=[*result.applied, *result.restart])
+        self._restart_worker(cfg)
+        return result
+
+    def _restart_worker(self, cfg: Config) -> None:
+        log.info("modem: restarting with the new settings")
+        self.set_status(state="starting")
+        self.worker.stop()  # the port is closed; SMS waiting to be sent stay in the store
+        self.settings = cfg.modem
+        if self.sms is not None:
+            self.sms.settings = cfg.modem
+        if self._own_hardware:
+            self.hardware = UsbModemHardware(self.settings, run_dir=cfg.paths.run_dir)
+        policy = RecoveryPolicy(self.settings.registration_lost_s, self.settings.recovery_cooldown_s, self._skip)
+        self.worker = self._worker(self.cfg, policy)
+        self.worker.start()
 
     # -- SMS ---------------------------------------------------------------------------
     def send_sms(

@@ -73,6 +73,7 @@ class Station:
     down_at: float | None = None  # a desk phone found unreachable: when (to try it again later)
     record: bool = False  # record the call it is being connected to
     ring_timer: TimerHandle | None = None  # a direct (transfer, callback) leg's ring limit
+    retired: bool = False  # removed from the config: keeps its call, then is forgotten (.live)
 
 
 class DeskHost(LegHost, Protocol):
@@ -164,6 +165,8 @@ class AgentDesk:
             self._gateway_heartbeat(data)
             return
         st = self.stations[str(data["station"])]
+        if st.retired:
+            return
         st.last_seen = time.monotonic()
         st.audio_ok = bool(data.get("audio"))
         st.detail = str(data.get("detail", ""))
@@ -221,7 +224,7 @@ class AgentDesk:
         call = self.c.calls.get(a.call_id)
         if st is None or call is None or call.ended:
             return
-        if st.leg is not None or not st.reachable or not st.contact:
+        if st.leg is not None or not st.reachable or not st.contact or st.retired:
             self.c.soon(lambda: self.c.run(self.c.acd.agent_declined(a.call_id, a.agent), "acd"))
             return
         st.ringing, st.direct = a.call_id, False

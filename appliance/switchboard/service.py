@@ -23,6 +23,7 @@ from typing import Any
 import pjsua2 as pj
 
 from appliance.acd import Acd
+from appliance.acd.rebuild import check as check_acd
 from appliance.clock import Clock
 from appliance.config import Applied, Config
 from appliance.control import CommandTable
@@ -34,8 +35,8 @@ from appliance.store import Store, callbacks
 from appliance.store.audit import AuditLog
 from appliance.store.settings import NIGHT_MODE, RuntimeSettings
 from appliance.store.timefmt import from_db
+from appliance.switchboard import live, trunk_live
 from appliance.switchboard import snapshot as snap
-from appliance.switchboard.accounts import caller_id_account_config, trunk_account_config
 from appliance.switchboard.agents import GATEWAY_STATION
 from appliance.switchboard.capacity import Capacity
 from appliance.switchboard.controller import Controller
@@ -46,16 +47,11 @@ from appliance.switchboard.lookup import CallerLookup
 from appliance.switchboard.loop import PjLoop
 from appliance.switchboard.provider import ProviderResolver
 from appliance.switchboard.scripts import CallResult, CallScript
-from appliance.switchboard.siptls import certificate_problem, secure_trunk_account, trunk_host
+from appliance.switchboard.siptls import certificate_problem, trunk_host
 from appliance.switchboard.trunk import TrunkMonitor
 from appliance.switchboard.writer import StoreWriter
 
 log = logging.getLogger(__name__)
-
-#: What a reload applies to new calls; the rest of these sections waits for a restart.
-LIVE = ("clinic", "hours", "ivr", "voicemail", "prompts", "retention.recordings_days", "trunk.provider_networks")
-LIVE_SIP = ("sip.trusted_networks", "sip.untrusted_limit_per_min", "sip.rtp_timeout_s", "sip.max_call_duration_s")
-RESTART = ("sip", "trunk", "stations", "queues", "store.lookup_cache_mb", "logging.sip_trace")
 
 
 def agents_config(cfg: Config) -> Config:
@@ -187,24 +183,7 @@ class SwitchboardService:
             acc.sipConfig.transportId = self.loop.udp_transport  # calls over TLS go to the trunk (siptls)
         local.create(acc, True)
         c.local = local
-        tls_missing = cfg.trunk.transport == "tls" and (not self.capacity.tls or self.loop.tls_error)
-        if cfg.trunk.enabled and cfg.trunk.registrar and tls_missing:
-            detail = self.loop.tls_error or "this PJSUA2 build has no TLS"
-            self.trunk.on_registration(503, f"trunk.transport = tls but {detail}", False)
-        elif cfg.trunk.enabled and cfg.trunk.registrar:
-            trunk = SbAccount(c, "trunk")
-            tacc = trunk_account_config(cfg.trunk)
-            self._media_config(tacc)
-            secure_trunk_account(tacc, cfg, self.loop.tls_transport, self.capacity.srtp)
-            trunk.create(tacc, False)
-            c.trunk = trunk
-            cacc = caller_id_account_config(cfg.trunk)
-            if cacc is not None:  # outgoing calls present trunk.caller_id in From
-                caller = SbAccount(c, "trunk-caller-id")
-                self._media_config(cacc)
-                secure_trunk_account(cacc, cfg, self.loop.tls_transport, self.capacity.srtp)
-                caller.create(cacc, False)
-                c.trunk_caller = caller
+        trunk_live.create(self, cfg)
         c.agents.start()
         self._restore_from_store()
 
@@ -264,6 +243,7 @@ class SwitchboardService:
         if now - self._last_second >= 1.0:
             self._last_second = now
             c.agents.tick()
+            live.forget_retired(c.agents)
             self._check_rtp(now)
             could, self._could_dial = self._could_dial, c.outbound.can_dial()
             if self._could_dial and not could:
@@ -464,26 +444,48 @@ class SwitchboardService:
         ControlHandler(self).register(table)
 
     def reconfigure(self, cfg: Config) -> Applied:
-        """Apply a reloaded config to new calls; calls in progress are untouched."""
+        """Apply a reloaded config; calls in progress are untouched (see :mod:`.live`).
+
+        Raises:
+            ValidationError: a change the running switchboard cannot take (a
+                URI PJSIP refuses, an agent of an unknown queue); nothing changed.
+        """
         old = self.cfg
-
-        def apply() -> None:
-            c = self.controller
-            night = c.ivr.night_mode
-            c.cfg = cfg
-            c.ivr = Ivr.from_config(cfg, self.clock, night_mode=night)
-            t = cfg.trunk
-            c.admission.reconfigure(
-                t.provider_networks, cfg.sip.trusted_networks, t.registrar, cfg.sip.untrusted_limit_per_min
-            )
-            self.cfg = cfg
-
-        self.loop.call(apply)
+        self.check(cfg)
+        # The monitor first: the new registration's answer may come before loop.call returns.
+        self.trunk.reconfigure(cfg, reregister=trunk_live.reregisters(old, cfg))
+        self.loop.call(lambda: self._apply(old, cfg), timeout=10.0)
         self.provider.kick()
         self.library = PromptLibrary.from_config(cfg)
         self.controller.library = self.library
         threading.Thread(target=self._warm_prompts, name="prompt-warm", daemon=True).start()
-        return Applied.sort_out(old, cfg, live=(*LIVE, *LIVE_SIP), restart=RESTART)
+        return live.sort_out(old, cfg)
+
+    def check(self, cfg: Config) -> None:
+        """Could ``cfg`` apply live? (The core asks every service before any applies.)"""
+        self.loop.call(lambda: self._check(cfg))
+
+    def _check(self, cfg: Config) -> None:
+        """Refuse what cannot apply, before anything changes (loop thread)."""
+        check_acd(cfg.queues, live.agent_specs(cfg), live.fallback_queue(cfg))
+        trunk_live.verify_uris(self, cfg)
+
+    def _apply(self, old: Config, cfg: Config) -> None:
+        c = self.controller
+        night = c.ivr.night_mode
+        c.cfg = cfg
+        c.ivr = Ivr.from_config(cfg, self.clock, night_mode=night)
+        t = cfg.trunk
+        c.admission.reconfigure(
+            t.provider_networks, cfg.sip.trusted_networks, t.registrar, cfg.sip.untrusted_limit_per_min
+        )
+        if old.queues != cfg.queues or old.stations != cfg.stations:
+            c.run(c.acd.reconfigure(cfg.queues, live.agent_specs(cfg), live.fallback_queue(cfg)), "acd")
+            live.apply_stations(c.agents, cfg.stations)
+        if old.trunk.transport == cfg.trunk.transport:
+            trunk_live.apply(self, old, cfg)
+        self.cfg = cfg
+        c.dirty = True
 
     def require_store(self) -> Store:
         if self.store is None or self.store.locked:

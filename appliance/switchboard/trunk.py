@@ -177,6 +177,34 @@ class TrunkMonitor:
             elif state == "down":
                 self.notify.down(reason=detail)
 
+    def reconfigure(self, cfg: Config, *, reregister: bool) -> None:
+        """A reloaded ``[trunk]``: ping the (new) registrar afresh; ``reregister``: the
+        trunk registers again (``trunk_live``), so its registration is judged afresh too."""
+        if cfg.trunk == self.cfg.trunk:
+            self.cfg = cfg
+            return
+        self.stop()
+        with self._lock:
+            was, target = self.state, self.cfg.trunk.registrar
+            self.cfg = cfg
+            self.enabled = cfg.trunk.enabled
+            if reregister or not cfg.trunk.register:
+                self.registered = None if cfg.trunk.register else True
+            pings = bool(cfg.trunk.keepalive_interval_s) and cfg.trunk.transport == "udp"
+            if pings != self.pings or target != cfg.trunk.registrar:  # a new target: no answer from it yet
+                self.options_ok, self.misses = (None if pings else True), 0
+            self.pings = pings
+            if not self.enabled:
+                self.state, self.detail = "disabled", "no trunk configured"
+            elif was == "disabled":
+                self.state = "registering"
+        self._stop = threading.Event()
+        self._thread = None
+        if self.enabled:
+            self.start()
+        elif was != "disabled":
+            self.notify.down(reason="disabled")
+
     def view(self) -> dict[str, Any]:
         with self._lock:
             return {"state": self.state, "detail": self.detail}

@@ -92,6 +92,7 @@ class FakeCore:
         )
         self.commands: list[tuple[str, dict[str, Any]]] = []
         self.refusals: dict[str, tuple[str, str]] = {}
+        self.answers: dict[str, Any] = {}  # command -> a scripted answer (e.g. config.reload's Applied)
         self.server = ControlServer(Path(socket_path), self, self.bus, min_interval=0.05)
 
     # -- lifecycle ------------------------------------------------------------------
@@ -113,6 +114,8 @@ class FakeCore:
         if request.cmd in self.refusals:
             code, message = self.refusals[request.cmd]
             raise Refused(code, message)
+        if request.cmd in self.answers:
+            return copy.deepcopy(self.answers[request.cmd])
         station = request.args.get("station")
         agent = self.agent(station) if station else None
         if request.cmd == "agent.login":

@@ -5,7 +5,10 @@ Each screen edits one part of the configuration with a form generated
 from the schema; a save validates the whole configuration as the box
 would load it, writes the overlay (``settings.toml``), reloads the web
 UI's own configuration and asks the core to reload (``config.reload``),
-which applies it without dropping calls in progress.
+which applies it without dropping calls in progress. The notice after a
+save lists what the core applied and what waits for a restart; a change
+the core refuses is taken back. The index page offers "Restart when idle"
+(``core.restart_when_idle``) while saved settings wait for a restart.
 
 The simulator's keys (:data:`appliance.config.simulation.SIMULATOR_KEYS`)
 are never shown, and a form that posts one anyway is refused whole.
@@ -31,7 +34,7 @@ from webui.runtime import runtime
 from webui.services import settings_forms as forms
 from webui.services.overlay import Overlay, StaleSettingsError, to_toml
 from webui.settings_labels import section_titles
-from webui.views import control, notice, render_error
+from webui.views import control, core_down_message, notice, render_error
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +44,8 @@ bp = Blueprint("settings", __name__, url_prefix="/settings")
 GENERIC = ("clinic", "hours", "voicemail", "retention", "trunk", "modem", "reminders")
 COLLECTIONS = ("queues", "stations")
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+#: "Restart when idle" at the latest after (minutes; "0" = only when idle).
+RESTART_DEADLINES = ("0", "30", "120", "480")
 
 
 def overlay() -> Overlay:
@@ -66,10 +71,17 @@ def posted_simulator_fields(form: Any, section: str) -> list[str]:
 
 
 def save(candidate: dict[str, Any], version: str, what: str) -> list[str] | None:
-    """Write ``candidate``; returns the config problems, or None when saved."""
+    """Write ``candidate`` and have the core apply it; returns the config problems, or None when saved.
+
+    A change the core refuses (it cannot apply it while it runs) is taken
+    back: the overlay is restored, so the file and the running box both
+    stay as they were, and ``[]`` is returned with the reason as a notice.
+    """
     rt = runtime()
+    ov = overlay()
+    before = ov.raw()
     try:
-        overlay().save(candidate, version)
+        ov.save(candidate, version)
     except ConfigError as exc:
         return exc.problems
     except StaleSettingsError:
@@ -78,13 +90,80 @@ def save(candidate: dict[str, Any], version: str, what: str) -> list[str] | None
         )
         return []
     rt.reload_config()
+    ok, message, result = control(lambda: rt.control.call("config.reload"))
+    if not ok and message != core_down_message():
+        ov.restore(before)
+        rt.reload_config()
+        log.warning("settings: the core refused a change to %s; the overlay is restored", what)
+        notice(
+            "error", _("Not saved: the box cannot apply this change (%(reason)s). Nothing was changed.", reason=message)
+        )
+        return []
     rt.repos.audit.record(auth.actor(), "settings", "config", what)
-    ok, message, _result = control(lambda: rt.control.call("config.reload"))
-    if ok:
-        notice("ok", _("Saved. The box uses the new settings now; calls in progress continue."))
-    else:
+    if not ok:
         notice("info", _("Saved. The core could not apply it yet: %(reason)s", reason=message))
+    else:
+        notice(*applied_notice(result or {}))
     return None
+
+
+def applied_notice(result: dict[str, Any]) -> tuple[str, str]:
+    """The notice after a save, from the core's ``config.reload`` answer (what applied, what waits)."""
+    applied, restart = list(result.get("applied") or []), list(result.get("restart") or [])
+    if restart:
+        return "info", _(
+            "Saved. Applied now: %(applied)s. Waits for a restart: %(restart)s (Settings › Restart when idle).",
+            applied=", ".join(applied) or "-",
+            restart=", ".join(restart),
+        )
+    if applied:
+        return "ok", _(
+            "Saved. Applied now, calls in progress continue: %(applied)s.",
+            applied=", ".join(applied),
+        )
+    return "ok", _("Saved. Nothing the running box uses has changed.")
+
+
+def restart_status() -> dict[str, Any]:
+    """The core's ``core.restart_status`` (empty when the core does not answer)."""
+    ok, _message, result = control(lambda: runtime().control.call("core.restart_status"))
+    return result if ok and isinstance(result, dict) and "pending" in result else {}
+
+
+@bp.post("/restart")
+@requires(MANAGER)
+def restart() -> Any:
+    """Ask the core to restart at the first moment no call is in progress (audited)."""
+    rt = runtime()
+    raw = request.form.get("deadline_min", "0")
+    deadline = int(raw) if raw in RESTART_DEADLINES else -1
+    if deadline < 0:
+        notice("error", _("Choose when the box may restart at the latest."))
+        return redirect(url_for("settings.index"))
+    actor = auth.actor()
+    ok, message, _result = control(
+        lambda: rt.control.call("core.restart_when_idle", actor=actor, deadline_min=deadline)
+    )
+    if not ok:
+        notice("error", _("The restart was not requested: %(reason)s", reason=message))
+        return redirect(url_for("settings.index"))
+    rt.repos.audit.record(actor, "restart-requested", "core", f"deadline {deadline} min" if deadline else "idle")
+    notice("ok", _("The box restarts at the first moment no call is in progress."))
+    return redirect(url_for("settings.index"))
+
+
+@bp.post("/restart/cancel")
+@requires(MANAGER)
+def restart_cancel() -> Any:
+    rt = runtime()
+    actor = auth.actor()
+    ok, message, _result = control(lambda: rt.control.call("core.restart_cancel", actor=actor))
+    if ok:
+        rt.repos.audit.record(actor, "restart-cancelled", "core", "")
+        notice("ok", _("The restart request is withdrawn."))
+    else:
+        notice("error", _("The restart was not requested: %(reason)s", reason=message))
+    return redirect(url_for("settings.index"))
 
 
 @bp.get("")
@@ -97,6 +176,8 @@ def index() -> Any:
         titles=section_titles(),
         cfg=rt.cfg,
         overlay_path=overlay().path,
+        restart=restart_status(),
+        deadlines=RESTART_DEADLINES,
     )
 
 

@@ -93,6 +93,29 @@ class Overlay:
     def version(self) -> str:
         return self.read()[1]
 
+    def raw(self) -> bytes | None:
+        """The overlay file as it is now (None: there is none), for :meth:`restore`."""
+        try:
+            return self.path.read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def restore(self, raw: bytes | None) -> None:
+        """Put back what :meth:`raw` returned (a save the core refused is taken back)."""
+        with open(self._lock_path, "a+b") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if raw is None:
+                self.path.unlink(missing_ok=True)
+                return
+            tmp = self.path.with_name(f".{OVERLAY_NAME}.{secrets.token_hex(4)}")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(raw)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.path)
+        log.info("settings overlay restored")
+
     def base(self, use_secrets: bool = False) -> Config:
         """The configuration without the overlay (the clinic's file over defaults)."""
         return load_config(self.config_path, use_overlay=False, use_secrets=use_secrets)

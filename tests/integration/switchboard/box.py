@@ -79,6 +79,7 @@ class Box:
             pstn_port=self.pstn_port,
         )
         self.config = result.config_path
+        self.manager_password = result.password
         hours = {
             d: (["00:00-24:00"] if open_hours else [])
             for d in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -141,6 +142,13 @@ class Box:
         assert self.proc.wait(timeout=15) == 0, self.tail()
         self.store.close()
         self._spawn()
+
+    def respawn_after_exit(self, timeout: float = 15.0) -> int:
+        """Wait for the core to exit by itself, then start it again as systemd's Restart=always would."""
+        code = self.proc.wait(timeout=timeout)
+        self.store.close()
+        self._spawn()
+        return code
 
     def _write_station_secrets(self, stations: dict[str, dict[str, Any]]) -> None:
         path = self.dir / "secrets.toml"

@@ -63,7 +63,8 @@ def test_the_ui_sets_the_trunk_password_in_the_cores_file_without_reading_it(box
         assert done.status_code == 302
         after = client.get("/settings/secrets").get_data(as_text=True)
         assert 'data-testid="secret-state-trunk.password">set<' in after and VALUE not in after
-        assert "It takes effect when the core restarts" in after  # the switchboard takes the trunk at start
+        # The switchboard takes a new trunk password live (it registers again): nothing waits for a restart.
+        assert "is set. It is never shown again." in after and "It takes effect when the core restarts" not in after
         assert app.extensions[EXTENSION].cfg.trunk.password == ""  # the web UI holds no trunk password
         [entry] = repos(app).audit.search(action="secret-set")
         assert (entry.actor, entry.object_id) == ("manager", "trunk.password") and VALUE not in repr(entry)
