@@ -46,6 +46,7 @@ state_dir = "."
 run_dir = "run"
 key_file = "store.key"
 secrets_file = "secrets.toml"
+edge_dir = "run/edge"
 
 [clock]
 assume_synced = true
@@ -102,6 +103,15 @@ answer_mode = "auto"
 name = "GSM gateway"
 """
 
+#: Appended to DEMO_CONFIG: the SIP edge, on for `clinicbox demo` (as on the box).
+EDGE_CONFIG = """
+# The SIP edge (Kamailio) on sip.port in front of the core, as on the box: desk
+# phones register there as desk1/desk2 with their station passwords.
+[edge]
+enabled = {edge}
+core_port = {core_port}
+"""
+
 
 @dataclass(frozen=True)
 class SeedResult:
@@ -131,6 +141,8 @@ def seed(
     rtp_port: int = 16000,
     pstn_port: int = 5080,
     now: datetime | None = None,
+    edge: bool = False,
+    core_port: int = 5090,
 ) -> SeedResult:
     """Write a complete demo clinic into ``directory``.
 
@@ -144,7 +156,9 @@ def seed(
     directory.mkdir(parents=True, exist_ok=True)
     os.chmod(directory, 0o700)
     _write_private(
-        config_path, DEMO_CONFIG.format(web_port=web_port, sip_port=sip_port, rtp_port=rtp_port, pstn_port=pstn_port)
+        config_path,
+        DEMO_CONFIG.format(web_port=web_port, sip_port=sip_port, rtp_port=rtp_port, pstn_port=pstn_port)
+        + EDGE_CONFIG.format(edge="true" if edge else "false", core_port=core_port),
     )
     station_secrets = "\n".join(
         f'[stations.{sid}]\npassword = "{secrets.token_urlsafe(12)}"\n' for sid in ("desk1", "desk2", "gsm")
