@@ -95,6 +95,13 @@ def test_sipp_registers_as_a_desk_phone_with_digest_auth(edge_box, sipp) -> None
     assert wait_registered(edge, "desk1")[0].startswith("sip:desk1@127.0.0.2:")
     b.wait(lambda s: b.agent("desk1")["reachable"], timeout=5, what="desk1 reachable")
     assert b.agent("desk1")["state"] == "available"
+    process, lockouts = doctor_edge(b)
+    assert process.status == "OK" and "(udp/tcp)" in process.detail, process
+    assert "1 desk phone(s) registered: desk1" in process.detail
+    assert lockouts.status == "OK"
+    edge.close()  # the technician's view of a dead edge
+    (dead,) = doctor_edge(b)
+    assert dead.status == "FAIL" and "kamailio is not running" in dead.detail and "clinicbox-edge" in dead.fix
 
 
 def test_a_wrong_password_locks_the_phone_out(edge_box, sipp) -> None:
@@ -108,12 +115,27 @@ def test_a_wrong_password_locks_the_phone_out(edge_box, sipp) -> None:
     assert locked.wait(15).successful == 1
     assert edge.rpc.registrations() == {}
     assert edge.rpc.locked_out() == ["127.0.0.2"]
+    _, lockouts = doctor_edge(b)
+    assert (
+        lockouts.status == "WARN"
+        and "127.0.0.2" in lockouts.detail
+        and "3 wrong desk-phone passwords" in lockouts.detail
+    )
     log = edge.text()
     assert "edge-auth: 127.0.0.2 locked out for" in log
     assert station_password(b) not in log
     time.sleep(1.0)  # the core's poller saw nothing registered: desk1 stays unreachable
     assert b.agent("desk1")["reachable"] is False
     assert b.query("SELECT count(*) FROM calls") == [(0,)]
+
+
+def doctor_edge(b):
+    """What ``clinicbox doctor`` says about the edge of this box."""
+    from appliance.config import load_config
+    from appliance.doctor import Context
+    from appliance.doctor.edge import edge
+
+    return edge(Context(load_config(b.config)))
 
 
 def _invite_from(source: str, port: int, user: str = "100") -> bytes:
