@@ -114,6 +114,24 @@ def _listen(cfg: Config) -> str:
     return "\n".join(lines)
 
 
+def advertised_host(cfg: Config) -> str:
+    """The address the provider reaches the edge at: sip.public_address, else sip.bind_address,
+    else (listening on every address) the one the box would send to the registrar from."""
+    for value in (cfg.sip.public_address, cfg.sip.bind_address):
+        try:
+            if value and not ipaddress.ip_address(value).is_unspecified:
+                return str(ipaddress.ip_address(value))
+        except ValueError:
+            continue
+    host = registrar_host(cfg.trunk.registrar) if cfg.trunk.registrar else ""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.connect((host or "192.0.2.1", 5060))  # no packet is sent: only the route is looked up
+            return str(s.getsockname()[0])
+    except OSError:
+        return "127.0.0.1"
+
+
 def render(cfg: Config, *, resolve: Resolver = resolve_registrar, modules: str | None = None) -> RenderedEdge:
     """The edge's two script files for ``cfg``.
 
@@ -147,6 +165,8 @@ def render(cfg: Config, *, resolve: Resolver = resolve_registrar, modules: str |
         "PIKE_BLOCK": str(edge.pike_block_s),
         "MAX_EXPIRES": str(edge.register_max_expires_s),
         "EDGE_DIR": edge_dir,
+        "EDGE_HOST": advertised_host(cfg),
+        "SIP_PORT": str(cfg.sip.port),
         "MODULES": modules if modules is not None else modules_dir(),
     }
     text = TEMPLATE.read_text(encoding="utf-8")

@@ -35,7 +35,7 @@ from appliance.store.audit import AuditLog
 from appliance.store.settings import NIGHT_MODE, RuntimeSettings
 from appliance.store.timefmt import from_db
 from appliance.switchboard import snapshot as snap
-from appliance.switchboard.accounts import caller_id_account_config, trunk_account_config
+from appliance.switchboard.accounts import caller_id_account_config, edge_proxy, trunk_account_config
 from appliance.switchboard.agents import GATEWAY_STATION
 from appliance.switchboard.capacity import Capacity
 from appliance.switchboard.controller import Controller
@@ -185,11 +185,12 @@ class SwitchboardService:
             self.trunk.on_registration(503, f"trunk.transport = tls but {detail}", False)
         elif cfg.trunk.enabled and cfg.trunk.registrar:
             trunk = SbAccount(c, "trunk")
-            tacc = trunk_account_config(cfg.trunk)
+            edge = edge_proxy(cfg.sip.port) if cfg.edge.enabled else ""
+            tacc = trunk_account_config(cfg.trunk, edge)
             self._media_config(tacc)
             trunk.create(tacc, False)
             c.trunk = trunk
-            cacc = caller_id_account_config(cfg.trunk)
+            cacc = caller_id_account_config(cfg.trunk, edge)
             if cacc is not None:  # outgoing calls present trunk.caller_id in From
                 caller = SbAccount(c, "trunk-caller-id")
                 self._media_config(cacc)
