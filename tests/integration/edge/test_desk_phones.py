@@ -4,6 +4,7 @@ the phone's address out; a scanner from an untrusted address gets silence."""
 
 from __future__ import annotations
 
+import hashlib
 import socket
 import time
 import uuid
@@ -170,3 +171,20 @@ def test_a_scanner_invite_from_an_untrusted_address_gets_silence(edge_box) -> No
     assert "127.0.0.2" not in b.log.read_text(errors="replace")  # the core never saw it
     # The same INVITE from the trusted loopback reaches the core (the IVR answers).
     assert _invite_from("127.0.0.1", b.sip_port).startswith(b"SIP/2.0 1")
+
+
+def test_a_new_station_password_set_by_a_manager_reaches_the_edge_at_once(edge_box, sipp) -> None:
+    b, edge = edge_box()
+    old = station_password(b)
+    reply = b.control.call("secrets.set", name="stations.desk1.password", value="NewDeskPhonePw-42")
+    assert reply["set"] is True
+    table = (b.dir / "run" / "edge" / "credentials" / "credentials").read_text()
+    assert "NewDeskPhonePw-42" not in table and old not in table  # hashes only
+    new_ha1 = hashlib.md5(b"desk1:clinicbox:NewDeskPhonePw-42").hexdigest()
+    deadline = time.monotonic() + 5
+    while new_ha1 not in str(edge.rpc.call("htable.dump", "creds")):  # the core's poller has it reloaded
+        assert time.monotonic() < deadline, "the edge never took the new password"
+        time.sleep(0.1)
+    assert _register(sipp, b.sip_port, "desk1", "NewDeskPhonePw-42", 200).successful == 1
+    assert _register(sipp, b.sip_port, "desk1", old, 403, source="127.0.0.3").successful == 1
+    wait_registered(edge, "desk1")
