@@ -130,6 +130,12 @@ def test_a_wrong_password_locks_the_phone_out(edge_box, sipp) -> None:
     assert b.query("SELECT count(*) FROM calls") == [(0,)]
 
 
+def invites_seen(edge) -> int:
+    """INVITEs the edge received since it started (kamailio's core counter)."""
+    (line,) = edge.rpc.call("stats.get_statistics", "rcv_requests_invite")
+    return int(str(line).rsplit("=", 1)[1])
+
+
 def doctor_edge(b):
     """What ``clinicbox doctor`` says about the edge of this box."""
     from appliance.config import load_config
@@ -188,3 +194,31 @@ def test_a_new_station_password_set_by_a_manager_reaches_the_edge_at_once(edge_b
     assert _register(sipp, b.sip_port, "desk1", "NewDeskPhonePw-42", 200).successful == 1
     assert _register(sipp, b.sip_port, "desk1", old, 403, source="127.0.0.3").successful == 1
     wait_registered(edge, "desk1")
+
+
+def test_the_desk_phone_holds_and_resumes_with_its_own_keys(edge_box, baresip, sipp) -> None:
+    b, edge = edge_box()
+    phone = baresip(user="desk1", registrar=f"sip:127.0.0.1:{b.sip_port}", password=station_password(b))
+    wait_registered(edge, "desk1")
+    b.wait(lambda s: b.agent("desk1")["reachable"], timeout=10, what="desk1 reachable")
+    run = sipp(
+        uac_xml(caller=A, steps=[("audio", 1.0), ("dtmf", "0"), ("audio", 2.0)], hangup=False),
+        target=f"127.0.0.1:{b.sip_port}",
+        service="+12125550100",
+    )
+    phone.wait_event("CALL_INCOMING", timeout=20)
+    phone.accept()
+    phone.wait_event("CALL_ESTABLISHED", timeout=5)
+    b.wait(lambda s: b.agent("desk1")["state"] == "on-call", timeout=5, what="desk1 on-call")
+    before = invites_seen(edge)
+    phone.command("hold")  # re-INVITE a=sendonly from the phone, through the edge to the core
+    time.sleep(2.0)
+    phone.command("resume")  # and back to sendrecv
+    time.sleep(1.0)
+    assert invites_seen(edge) - before == 2  # both re-INVITEs went through the edge
+    assert b.agent("desk1")["state"] == "on-call"  # the call survived both re-INVITEs
+    assert any(c["agent"] == "desk1" and c["state"] == "talking" for c in b.status()["calls"])
+    phone.hangup()
+    assert run.wait(30).successful == 1
+    rec = b.call_record(lambda r: r.caller == A)
+    assert rec.disposition == "answered" and rec.agent == "desk1"
