@@ -83,6 +83,15 @@ def wait_registered(edge: Edge, station: str, timeout: float = 10.0) -> list[str
     raise AssertionError(f"{station} did not register at the edge:\n{tail(edge.log)}")
 
 
+def wait_rtp(phone: Any, timeout: float = 5.0) -> None:
+    """baresip logs the first RTP packet it receives on the call's audio stream."""
+    deadline = time.monotonic() + timeout
+    while "incoming rtp for 'audio' established" not in phone.log.read_text(errors="replace"):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no RTP reached the desk phone:\n{tail(phone.log)}")
+        time.sleep(0.1)
+
+
 @pytest.fixture
 def edge_box(tmp_path: Path) -> Iterator[Callable[..., tuple[Box, Edge]]]:
     """``edge_box(overlay=..., stations=DESK)`` → (a running core behind the edge, the edge)."""

@@ -9,7 +9,7 @@ import socket
 import time
 import uuid
 
-from tests.integration.edge.conftest import station_password, wait_registered
+from tests.integration.edge.conftest import station_password, wait_registered, wait_rtp
 from tests.integration.sip.peers.sipp import uac_xml
 
 A = "+12125550001"
@@ -34,6 +34,7 @@ def test_a_registered_desk_phone_rings_for_a_queue_call_and_talks(edge_box, bare
     b.wait(lambda s: b.agent("desk1")["state"] == "ringing", timeout=3, what="the console showing desk1 ringing")
     phone.accept()
     phone.wait_event("CALL_ESTABLISHED", timeout=5)
+    wait_rtp(phone)  # the core's audio reaches the phone's own media stack
     b.wait(
         lambda s: any(c["agent"] == "desk1" and c["state"] == "talking" for c in s["calls"]),
         timeout=5,
@@ -209,6 +210,7 @@ def test_the_desk_phone_holds_and_resumes_with_its_own_keys(edge_box, baresip, s
     phone.wait_event("CALL_INCOMING", timeout=20)
     phone.accept()
     phone.wait_event("CALL_ESTABLISHED", timeout=5)
+    wait_rtp(phone)  # the core's audio reaches the phone's own media stack
     b.wait(lambda s: b.agent("desk1")["state"] == "on-call", timeout=5, what="desk1 on-call")
     before = invites_seen(edge)
     phone.command("hold")  # re-INVITE a=sendonly from the phone, through the edge to the core

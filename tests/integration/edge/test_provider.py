@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 
 from appliance.config import load_config
-from tests.integration.edge.conftest import station_password, wait_registered
+from tests.integration.edge.conftest import station_password, wait_registered, wait_rtp
 from tests.integration.sip.peers.sipp import _SDP, _steps
 
 A = "callerA"  # the provider's "PSTN caller" account in the ITSP peer is "caller"
@@ -108,6 +108,7 @@ def test_a_provider_call_through_the_edge_rings_a_desk_phone(edge_box, kamailio,
     phone.wait_event("CALL_INCOMING", timeout=20)
     phone.accept()
     phone.wait_event("CALL_ESTABLISHED", timeout=5)
+    wait_rtp(phone)  # the core's audio reaches the phone's own media stack
     b.wait(
         lambda s: any(c["agent"] == "desk1" and c["state"] == "talking" for c in s["calls"]),
         timeout=5,
