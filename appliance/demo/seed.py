@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import random
 import secrets
+import socket
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -129,6 +130,13 @@ def _write_private(path: Path, text: str) -> None:
         fh.write(text)
 
 
+def _free_udp_port() -> int:
+    """A port nobody uses on 127.0.0.1 now: the core's behind the edge (demos side by side never share one)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 def _phone(rng: random.Random, index: int) -> str:
     return f"+1212555{index % 100:04d}" if index < 100 else f"+1347555{index % 100:04d}"
 
@@ -142,7 +150,7 @@ def seed(
     pstn_port: int = 5080,
     now: datetime | None = None,
     edge: bool = False,
-    core_port: int = 5090,
+    core_port: int = 0,
 ) -> SeedResult:
     """Write a complete demo clinic into ``directory``.
 
@@ -158,7 +166,7 @@ def seed(
     _write_private(
         config_path,
         DEMO_CONFIG.format(web_port=web_port, sip_port=sip_port, rtp_port=rtp_port, pstn_port=pstn_port)
-        + EDGE_CONFIG.format(edge="true" if edge else "false", core_port=core_port),
+        + EDGE_CONFIG.format(edge="true" if edge else "false", core_port=core_port or _free_udp_port()),
     )
     station_secrets = "\n".join(
         f'[stations.{sid}]\npassword = "{secrets.token_urlsafe(12)}"\n' for sid in ("desk1", "desk2", "gsm")
