@@ -80,12 +80,12 @@ def register_xml(user: str, *, expect: int) -> str:
 """
 
 
-def _register(sipp, port: int, user: str, password: str, expect: int, source: str = "127.0.0.2"):
+def _register(sipp, port: int, user: str, password: str, expect: int, source: str = "127.0.0.2", tcp: bool = False):
     run = sipp(
         register_xml(user, expect=expect),
         target=f"127.0.0.1:{port}",
         timeout_s=10,
-        extra=["-au", user, "-ap", password, "-i", source],
+        extra=["-au", user, "-ap", password, "-i", source, *(["-t", "t1"] if tcp else [])],
     )
     return run.wait(15)
 
@@ -104,6 +104,13 @@ def test_sipp_registers_as_a_desk_phone_with_digest_auth(edge_box, sipp) -> None
     edge.close()  # the technician's view of a dead edge
     (dead,) = doctor_edge(b)
     assert dead.status == "FAIL" and "kamailio is not running" in dead.detail and "clinicbox-edge" in dead.fix
+
+
+def test_a_desk_phone_registers_over_tcp_on_the_same_port(edge_box, sipp) -> None:
+    b, edge = edge_box()
+    result = _register(sipp, b.sip_port, "desk1", station_password(b), 200, tcp=True)
+    assert result.successful == 1, result.log
+    wait_registered(edge, "desk1")
 
 
 def test_a_wrong_password_locks_the_phone_out(edge_box, sipp) -> None:
