@@ -127,6 +127,7 @@ class Core:
         self.services: list[Service] = []
         self.modem: Any = None
         self.switchboard: Any = None
+        self.edge: Any = None
         self._started: list[Service] = []
         self._stop = threading.Event()
         self.commands = CommandTable()
@@ -180,6 +181,12 @@ class Core:
         self.switchboard = SwitchboardService(self.cfg, self.clock, self.bus, self.store, self.modem)
         self.switchboard.register_commands(self.commands)
         services.append(self.switchboard)
+        if self.cfg.edge.enabled:
+            from appliance.edge.link import EdgeLink
+
+            # After the switchboard: it hands the desk phones' registrations to the switchboard's thread.
+            self.edge = EdgeLink(self.cfg, self.switchboard.edge_registrations)
+            services.append(self.edge)
         if self.cfg.reminders.enabled and self.store is not None:
             from appliance.reminders import ReminderService
 

@@ -175,3 +175,7 @@ class ControlError(ClinicBoxError):
 
 class PanelError(ClinicBoxError):
     """The status panel's GPIO pins cannot be used."""
+
+
+class EdgeError(ClinicBoxError):
+    """The SIP edge (Kamailio) cannot be rendered, started or reached."""

@@ -22,6 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,
     p.add_argument("--no-traffic", action="store_true", help="do not start the demo call generator")
     p.add_argument("--web-port", type=int, default=8080)
     p.add_argument("--sip-port", type=int, default=5060)
+    p.add_argument("--no-edge", action="store_true", help="seed a demo whose core listens on --sip-port itself")
     p.set_defaults(func=run)
 
 
@@ -34,6 +35,8 @@ def demo_children(config: Path, traffic: bool) -> list[Child]:
     cfg = load_config(config)
     exe = [sys.executable, "-m", "appliance", "--config", str(config)]
     children = [Child("core", [*exe, "run"]), Child("web", [*exe, "web"])]
+    if cfg.edge.enabled:  # the SIP edge in front of the core, as clinicbox-edge.service on the box
+        children.insert(1, Child("edge", [*exe, "edge"]))
     for sid, st in cfg.stations.items():
         if sid == "gsm":
             children.append(Child("gsm-gateway", [*exe, "gsm-gateway"]))
@@ -48,7 +51,7 @@ def demo_children(config: Path, traffic: bool) -> list[Child]:
 
 def run(args: argparse.Namespace) -> int:
     if args.seed_only:
-        result = seed(Path(args.seed_only), web_port=args.web_port, sip_port=args.sip_port)
+        result = seed(Path(args.seed_only), web_port=args.web_port, sip_port=args.sip_port, edge=not args.no_edge)
         print(
             f"demo clinic written to {result.directory}: {result.patients} patients, {result.appointments} appointments"
         )
@@ -58,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     directory = Path(args.dir).resolve()
     config = directory / "clinicbox.toml"
     if not config.exists():
-        seed(directory, web_port=args.web_port, sip_port=args.sip_port)
+        seed(directory, web_port=args.web_port, sip_port=args.sip_port, edge=not args.no_edge)
     login = (directory / "first-login.txt").read_text(encoding="utf-8").strip()
     from appliance.config import load_config
 
@@ -69,6 +72,8 @@ def run(args: argparse.Namespace) -> int:
     for line in login.splitlines():
         print(f"  {line}")
     print(f"  SIP:     sip:anything@{cfg.sip.bind_address}:{cfg.sip.port} reaches the IVR")
+    if cfg.edge.enabled:
+        print(f"  desk phones register at sip:{cfg.sip.bind_address}:{cfg.sip.port} as desk1/desk2 (secrets.toml)")
     print("  stop with Ctrl-C")
     print("=" * 64, flush=True)
     return Supervisor(demo_children(config, not args.no_traffic)).run()

@@ -42,6 +42,10 @@ class PathsSettings:
         doc="TOML with the secrets (trunk password, modem PIN, station passwords), 0600, read and written"
         " only by the core; each station's password is copied to station-secrets/<id>.password beside it."
     )
+    edge_dir: Path = setting(
+        doc="The SIP edge's runtime folder: its rendered kamailio.cfg, pid file, RPC socket, and the"
+        " desk phones' digest hashes (credentials/, written by the core, read by the edge)."
+    )
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from appliance.config.core import (
     StoreSettings,
     WebSettings,
 )
+from appliance.config.edge import EdgeSettings, edge_checks
 from appliance.config.modem import ModemSettings, modem_checks
 from appliance.config.panel import PanelSettings, panel_checks
 from appliance.config.provisioning import ProvisioningSettings
@@ -76,6 +77,7 @@ class Config:
     provisioning: ProvisioningSettings = setting(doc="USB-stick provisioning.")
     modem: ModemSettings = setting(doc="The GSM/LTE modem: fallback calls and SMS.")
     reminders: ReminderSettings = setting(doc="Appointment reminders by call and SMS.")
+    edge: EdgeSettings = setting(doc="The SIP edge (Kamailio) in front of the core.")
 
     # Derived locations -------------------------------------------------
     @property
@@ -226,4 +228,5 @@ CROSS_CHECKS: list[CrossCheck] = [
     reminder_checks,
     simulation_checks,
     tls_checks,
+    edge_checks,
 ]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import random
 import secrets
+import socket
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -46,6 +47,7 @@ state_dir = "."
 run_dir = "run"
 key_file = "store.key"
 secrets_file = "secrets.toml"
+edge_dir = "run/edge"
 
 [clock]
 assume_synced = true
@@ -102,6 +104,15 @@ answer_mode = "auto"
 name = "GSM gateway"
 """
 
+#: Appended to DEMO_CONFIG: the SIP edge, on for `clinicbox demo` (as on the box).
+EDGE_CONFIG = """
+# The SIP edge (Kamailio) on sip.port in front of the core, as on the box: desk
+# phones register there as desk1/desk2 with their station passwords.
+[edge]
+enabled = {edge}
+core_port = {core_port}
+"""
+
 
 @dataclass(frozen=True)
 class SeedResult:
@@ -119,6 +130,13 @@ def _write_private(path: Path, text: str) -> None:
         fh.write(text)
 
 
+def _free_udp_port() -> int:
+    """A port nobody uses on 127.0.0.1 now: the core's behind the edge (demos side by side never share one)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 def _phone(rng: random.Random, index: int) -> str:
     return f"+1212555{index % 100:04d}" if index < 100 else f"+1347555{index % 100:04d}"
 
@@ -131,6 +149,8 @@ def seed(
     rtp_port: int = 16000,
     pstn_port: int = 5080,
     now: datetime | None = None,
+    edge: bool = False,
+    core_port: int = 0,
 ) -> SeedResult:
     """Write a complete demo clinic into ``directory``.
 
@@ -144,7 +164,9 @@ def seed(
     directory.mkdir(parents=True, exist_ok=True)
     os.chmod(directory, 0o700)
     _write_private(
-        config_path, DEMO_CONFIG.format(web_port=web_port, sip_port=sip_port, rtp_port=rtp_port, pstn_port=pstn_port)
+        config_path,
+        DEMO_CONFIG.format(web_port=web_port, sip_port=sip_port, rtp_port=rtp_port, pstn_port=pstn_port)
+        + EDGE_CONFIG.format(edge="true" if edge else "false", core_port=core_port or _free_udp_port()),
     )
     station_secrets = "\n".join(
         f'[stations.{sid}]\npassword = "{secrets.token_urlsafe(12)}"\n' for sid in ("desk1", "desk2", "gsm")

@@ -27,7 +27,7 @@ def with_transport(uri: str, transport: str) -> str:
     return f"{uri};transport=tls"
 
 
-def _account(trunk: TrunkSettings, id_uri: str, *, registers: bool) -> Any:
+def _account(trunk: TrunkSettings, id_uri: str, *, registers: bool, edge: str = "") -> Any:
     acc = pj.AccountConfig()
     acc.idUri = id_uri
     if registers:
@@ -38,18 +38,28 @@ def _account(trunk: TrunkSettings, id_uri: str, *, registers: bool) -> Any:
         acc.regConfig.registerOnAdd = False
     if trunk.register:  # digest credentials: also what answers a challenge to an INVITE
         acc.sipConfig.authCreds.append(pj.AuthCredInfo("digest", trunk.realm or "*", trunk.username, 0, trunk.password))
+    if edge and trunk.transport != "tls":  # UDP/TCP to the provider go through the SIP edge, which it alone sees
+        acc.sipConfig.proxies.append(edge)
     if trunk.proxy:
         acc.sipConfig.proxies.append(trunk.proxy)
     return acc
 
 
-def trunk_account_config(trunk: TrunkSettings) -> Any:
-    """The account that registers to the provider (when ``trunk.register``) and takes its calls."""
+def edge_proxy(sip_port: int) -> str:
+    """The SIP edge as the trunk's first outbound proxy (loose routing)."""
+    return f"sip:127.0.0.1:{sip_port};lr"
+
+
+def trunk_account_config(trunk: TrunkSettings, edge: str = "") -> Any:
+    """The account that registers to the provider (when ``trunk.register``) and takes its calls.
+
+    ``edge``: the SIP edge's proxy URI when the edge runs (a TLS trunk goes straight to the provider).
+    """
     user = trunk.username or "clinicbox"
-    return _account(trunk, f"sip:{user}@{trunk_domain(trunk.registrar)}", registers=trunk.register)
+    return _account(trunk, f"sip:{user}@{trunk_domain(trunk.registrar)}", registers=trunk.register, edge=edge)
 
 
-def caller_id_account_config(trunk: TrunkSettings) -> Any | None:
+def caller_id_account_config(trunk: TrunkSettings, edge: str = "") -> Any | None:
     """The non-registering account whose From is the caller ID, or None when From carries none."""
     uri = caller_from_uri(trunk)
-    return None if uri is None else _account(trunk, uri, registers=False)
+    return None if uri is None else _account(trunk, uri, registers=False, edge=edge)

@@ -74,6 +74,7 @@ class Station:
     record: bool = False  # record the call it is being connected to
     ring_timer: TimerHandle | None = None  # a direct (transfer, callback) leg's ring limit
     retired: bool = False  # removed from the config: keeps its call, then is forgotten (.live)
+    edge: bool = False  # a desk phone registered at the SIP edge: the core calls it through the edge
 
 
 class DeskHost(LegHost, Protocol):
@@ -209,6 +210,23 @@ class AgentDesk:
                 and now - st.down_at > RECHECK_PHONE_S
             ):
                 self._up(st, "retrying the desk phone")
+
+    def edge_registrations(self, registered: Iterable[str], edge_uri: str) -> None:
+        """The SIP edge's registrar says which stations' desk phones are registered.
+
+        A station with no static contact and no station program becomes a
+        desk phone reached at ``sip:<id>@<edge>`` while registered there.
+        """
+        now = set(registered)
+        for st in self.stations.values():
+            if st.id in now and not st.edge and not (st.kind == "program" and st.reachable):
+                st.kind, st.edge, st.contact, st.down_at = "phone", True, f"sip:{st.id}@{edge_uri}", None
+                st.audio_ok, st.detail = True, "desk phone registered at the SIP edge"
+                self._up(st, "registered at the SIP edge")
+            elif st.edge and st.id not in now:
+                st.kind, st.edge, st.contact, st.detail = "program", False, "", "desk phone not registered"
+                self._down(st, "its desk phone is no longer registered at the SIP edge")
+        self.c.dirty = True
 
     # -- ACD actions ------------------------------------------------------------------
     def execute(self, a: A.RingAgent | A.CancelRing | A.ConnectAgent) -> None:

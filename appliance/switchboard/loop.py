@@ -337,16 +337,21 @@ class PjLoop:
         med.maxMediaPorts = self.budget.ports  # the bridge sized for the config's load (budget.py)
         ep.libInit(ep_cfg)
         tcfg = pj.TransportConfig()
-        tcfg.port = cfg.sip.port
-        tcfg.boundAddress = cfg.sip.bind_address
-        if cfg.sip.public_address:
+        # Behind the SIP edge the core listens on the loopback only: every request reaches it through Kamailio.
+        sip_address, sip_port = (
+            ("127.0.0.1", cfg.edge.core_port) if cfg.edge.enabled else (cfg.sip.bind_address, cfg.sip.port)
+        )
+        tcfg.port = sip_port
+        tcfg.boundAddress = sip_address
+        if cfg.sip.public_address and not cfg.edge.enabled:
             tcfg.publicAddress = cfg.sip.public_address
         try:
             udp = self.udp_transport = ep.transportCreate(pj.PJSIP_TRANSPORT_UDP, tcfg)
         except pj.Error as exc:
+            key = "edge.core_port" if cfg.edge.enabled else "sip.port"
             raise SwitchboardError(
-                f"cannot listen for SIP on {cfg.sip.bind_address}:{cfg.sip.port} ({exc.reason}); "
-                "is another PBX or a second ClinicBox running? Change sip.port or stop it"
+                f"cannot listen for SIP on {sip_address}:{sip_port} ({exc.reason}); "
+                f"is another PBX or a second ClinicBox running? Change {key} or stop it"
             ) from None
         host, _, port = ep.transportGetInfo(udp).localName.rpartition(":")
         if ":" not in host:  # IPv4 (the loop then simply polls for IPv6 binds)

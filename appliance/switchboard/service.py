@@ -439,6 +439,11 @@ class SwitchboardService:
         self.controller.dirty = True
         return {"reminders_paused": paused}
 
+    def edge_registrations(self, registered: dict[str, list[str]]) -> None:
+        """From the edge's poller thread: which desk phones are registered (applied on the PJSUA2 thread)."""
+        edge_uri = f"127.0.0.1:{self.cfg.sip.port}"
+        self.loop.submit(self.controller.agents.edge_registrations, sorted(registered), edge_uri)
+
     def register_commands(self, table: CommandTable) -> None:
         """The switchboard's control commands (calls, agents, callbacks, night mode) and its snapshot."""
         ControlHandler(self).register(table)

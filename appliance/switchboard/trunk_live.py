@@ -21,7 +21,7 @@ import pjsua2 as pj
 
 from appliance.config import Config
 from appliance.errors import ValidationError
-from appliance.switchboard.accounts import caller_id_account_config, trunk_account_config
+from appliance.switchboard.accounts import caller_id_account_config, edge_proxy, trunk_account_config
 from appliance.switchboard.legs import SbAccount
 from appliance.switchboard.siptls import secure_trunk_account
 
@@ -72,7 +72,7 @@ def create(sb: SwitchboardService, cfg: Config) -> None:
         sb.trunk.on_registration(503, f"trunk.transport = tls but {detail}", False)
     elif cfg.trunk.enabled and cfg.trunk.registrar:
         trunk = SbAccount(c, "trunk")
-        tacc = trunk_account_config(cfg.trunk)
+        tacc = trunk_account_config(cfg.trunk, _edge(cfg))
         sb._media_config(tacc)
         _secure(sb, tacc, cfg)
         trunk.create(tacc, False)
@@ -82,7 +82,7 @@ def create(sb: SwitchboardService, cfg: Config) -> None:
 
 def _caller_account(sb: SwitchboardService, cfg: Config) -> None:
     c = sb.controller
-    cacc = caller_id_account_config(cfg.trunk)
+    cacc = caller_id_account_config(cfg.trunk, _edge(cfg))
     if cacc is None:
         if c.trunk_caller is not None:
             sb.loop.keepalive.append(c.trunk_caller)
@@ -117,7 +117,7 @@ def apply(sb: SwitchboardService, old: Config, new: Config) -> None:
             sb.loop.keepalive.append(c.trunk_caller)
             c.trunk_caller = None
         return
-    tacc: Any = trunk_account_config(new.trunk)
+    tacc: Any = trunk_account_config(new.trunk, _edge(new))
     sb._media_config(tacc)
     _secure(sb, tacc, new)
     log.info("trunk settings changed: registering again with %s", new.trunk.registrar)
@@ -125,6 +125,11 @@ def apply(sb: SwitchboardService, old: Config, new: Config) -> None:
         _unregister(c.trunk)
     c.trunk.modify(tacc)
     _caller_account(sb, new)
+
+
+def _edge(cfg: Config) -> str:
+    """The edge as outbound proxy for a UDP/TCP trunk when the box runs one (accounts.edge_proxy)."""
+    return edge_proxy(cfg.sip.port) if cfg.edge.enabled else ""
 
 
 def _secure(sb: SwitchboardService, acc: Any, cfg: Config) -> None:

@@ -38,7 +38,7 @@ DATA_SIZE_MB=1024
 # Debian packages of the appliance (versions of the pinned Raspberry Pi OS
 # release; the exact set installed is recorded in /usr/share/clinicbox/packages.lock).
 APT_PACKAGES=(python3-venv python3-dev build-essential libsqlcipher-dev espeak-ng sox libsox-fmt-base
-    alsa-utils nginx overlayroot cloud-guest-utils openssl libasound2 libopus0 chrony)
+    alsa-utils nginx overlayroot cloud-guest-utils openssl libasound2 libopus0 chrony kamailio)
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)

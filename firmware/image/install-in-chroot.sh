@@ -26,6 +26,10 @@ rm -f /etc/nginx/sites-enabled/default
 ln -sf ../sites-available/clinicbox /etc/nginx/sites-enabled/clinicbox
 systemctl enable clinicbox-first-boot.service clinicbox-core.service clinicbox-web.service \
     clinicbox-backup.timer clinicbox-usb-reset.path nginx.service chrony.service
+# The SIP edge is Debian's kamailio run by clinicbox-edge.service with the box's
+# own script; the package's stock service (its sample config on 5060) must not start.
+systemctl mask kamailio.service
+systemctl enable clinicbox-edge.service
 
 # Read-only root: overlayroot in the initramfs, RAM as the upper layer;
 # recurse=0 leaves the data partition (and its bind mounts) writable.

@@ -52,6 +52,7 @@ def test_there_are_units_for_every_process() -> None:
         "clinicbox-backup.timer",
         "clinicbox-usb-reset.path",
         "clinicbox-usb-reset.service",
+        "clinicbox-edge.service",
     } <= names
 
 

@@ -48,7 +48,14 @@ class Baresip:
     """
 
     def __init__(
-        self, workdir: Path, *, auto_answer: bool = False, wav: Path | None = None, user: str = "baresip"
+        self,
+        workdir: Path,
+        *,
+        auto_answer: bool = False,
+        wav: Path | None = None,
+        user: str = "baresip",
+        registrar: str = "",
+        password: str = "",
     ) -> None:
         self.dir = Path(workdir)
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -74,10 +81,12 @@ ctrl_tcp_listen\t\t127.0.0.1:{self.ctrl_port}
             encoding="utf-8",
         )
         answer = "auto" if auto_answer else "manual"
-        (self.dir / "accounts").write_text(
-            f"<sip:{user}@127.0.0.1:{self.sip_port}>;regint=0;answermode={answer};audio_codecs=PCMA,PCMU\n",
-            encoding="utf-8",
-        )
+        if registrar:  # a desk phone: registers as user@registrar with digest credentials
+            host = registrar.removeprefix("sip:")
+            account = f"<sip:{user}@{host}>;auth_pass={password};regint=120;answermode={answer};audio_codecs=PCMA,PCMU"
+        else:
+            account = f"<sip:{user}@127.0.0.1:{self.sip_port}>;regint=0;answermode={answer};audio_codecs=PCMA,PCMU"
+        (self.dir / "accounts").write_text(account + "\n", encoding="utf-8")
         (self.dir / "contacts").write_text("", encoding="utf-8")
         self.log = self.dir / "baresip.log"
         self._logfh = self.log.open("wb")

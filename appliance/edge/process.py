@@ -1,0 +1,99 @@
+"""Starting the edge: render its scripts, then become Kamailio.
+
+``clinicbox edge`` (systemd's ``clinicbox-edge.service``, and a child of
+``clinicbox demo``) renders ``kamailio.cfg`` and ``security.cfg`` into
+``paths.edge_dir`` and replaces itself with Kamailio in the foreground
+(``-DD -E``: no daemon, log to stderr, so journald or the demo's console
+gets it). The edge never reads the secrets file: the desk phones' HA1
+hashes come from the table the core writes (:mod:`.credentials`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from appliance.config import Config
+from appliance.edge import credentials, script
+from appliance.errors import EdgeError
+
+log = logging.getLogger(__name__)
+
+#: Kamailio's shared and private memory (MB): small enough for a Pi, ample for a clinic.
+SHM_MB = 32
+PKG_MB = 8
+
+
+def kamailio_program(cfg: Config) -> str:
+    found = shutil.which(cfg.edge.kamailio) or (cfg.edge.kamailio if os.access(cfg.edge.kamailio, os.X_OK) else "")
+    if not found:
+        raise EdgeError(f"edge.kamailio: {cfg.edge.kamailio!r} is not installed (apt-get install kamailio)")
+    return found
+
+
+def prepare(cfg: Config) -> list[str]:
+    """Render the scripts into ``paths.edge_dir``; the argv that starts Kamailio on them.
+
+    Raises:
+        EdgeError: the config cannot be rendered or kamailio is missing.
+    """
+    program = kamailio_program(cfg)
+    folder = Path(cfg.paths.edge_dir)
+    try:
+        main = script.write(cfg, folder, script.render(cfg))
+        _ensure_table(cfg)
+        (folder / "run").mkdir(exist_ok=True)
+    except OSError as exc:
+        raise EdgeError(f"paths.edge_dir: cannot write {folder} ({exc.strerror})") from None
+    return [
+        program,
+        "-f",
+        str(main),
+        "-DD",
+        "-E",
+        "-m",
+        str(SHM_MB),
+        "-M",
+        str(PKG_MB),
+        "-w",
+        str(folder),
+        "-P",
+        str(folder / "kamailio.pid"),
+        "-Y",
+        str(folder / "run"),
+    ]
+
+
+def _ensure_table(cfg: Config) -> None:
+    """Kamailio refuses to start without its credentials table: an empty one until the core writes it."""
+    table = credentials.credentials_dir(cfg) / credentials.TABLE
+    if table.exists():
+        return
+    try:
+        table.parent.mkdir(parents=True, exist_ok=True)
+        table.write_text(credentials.HEADER + "\n", encoding="utf-8")
+    except PermissionError:
+        raise EdgeError(
+            f"{table} does not exist yet: the core writes it at its start (start clinicbox-core first)"
+        ) from None
+
+
+def check(argv: list[str]) -> None:
+    """Kamailio's own syntax check of the rendered script (``kamailio -c``).
+
+    Raises:
+        EdgeError: the script does not parse (Kamailio's complaint attached).
+    """
+    done = subprocess.run([argv[0], "-c", "-f", argv[2]], capture_output=True, text=True, timeout=30)
+    if done.returncode != 0:
+        lines = [ln for ln in (done.stderr + done.stdout).splitlines() if "ERROR" in ln or "CRITICAL" in ln]
+        raise EdgeError("the rendered edge script does not parse: " + ("; ".join(lines[-3:]) or "see kamailio -c"))
+
+
+def exec_kamailio(argv: list[str]) -> None:
+    """Become Kamailio (never returns)."""
+    log.info("starting the SIP edge: %s", " ".join(argv))
+    os.execv(argv[0], argv)
