@@ -30,7 +30,7 @@ def test_the_script_calls_security_first_and_listens_on_the_box_port() -> None:
     # trusted: sip.trusted_networks plus the provider (the registrar's literal address)
     assert out.trusted == ["127.0.0.1/32", "203.0.113.7/32"]
     assert '#!substdef "!EDGE_TRUSTED!127.0.0.1/32,203.0.113.7/32!g"' in out.main
-    assert "route[SECURITY]" in out.security and "sanity_check()" in out.security
+    assert "route[SECURITY]" in out.security and "sanity_check(EDGE_SANITY_CHECKS" in out.security
     assert "@" + "CORE_PORT@" not in out.main
 
 
