@@ -25,6 +25,7 @@ from appliance.config.core import (
     StoreSettings,
     WebSettings,
 )
+from appliance.config.feeds import FeedSettings, feed_checks
 from appliance.config.modem import ModemSettings, modem_checks
 from appliance.config.panel import PanelSettings, panel_checks
 from appliance.config.provisioning import ProvisioningSettings
@@ -36,7 +37,9 @@ from appliance.config.telephony import SipSettings, StationSettings, TrunkSettin
 EMERGENCY_BY_COUNTRY = {"US": "911", "CA": "911", "KR": "119", "CN": "120", "MX": "911"}
 
 #: Collections a user defines wholesale (their table replaces the default).
-REPLACED_COLLECTIONS = frozenset({"queues", "stations", "ivr.nodes", "prompts.texts", "reminders.simulator.keys"})
+REPLACED_COLLECTIONS = frozenset(
+    {"queues", "stations", "ivr.nodes", "prompts.texts", "reminders.simulator.keys", "feeds.hl7.senders"}
+)
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,7 @@ class Config:
     provisioning: ProvisioningSettings = setting(doc="USB-stick provisioning.")
     modem: ModemSettings = setting(doc="The GSM/LTE modem: fallback calls and SMS.")
     reminders: ReminderSettings = setting(doc="Appointment reminders by call and SMS.")
+    feeds: FeedSettings = setting(doc="Appointments from the clinic's own system (HL7 v2 over MLLP).")
 
     # Derived locations -------------------------------------------------
     @property
@@ -224,4 +228,5 @@ CROSS_CHECKS: list[CrossCheck] = [
     modem_checks,
     reminder_checks,
     simulation_checks,
+    feed_checks,
 ]
