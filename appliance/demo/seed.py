@@ -102,6 +102,17 @@ answer_mode = "auto"
 name = "GSM gateway"
 """
 
+#: The demo's HL7 listener (appended to :data:`DEMO_CONFIG`).
+DEMO_HL7 = """
+# The practice system's HL7 feed: send SIU/ADT messages here, e.g.
+# mllp_send --loose -f message.hl7 -p {hl7_port} 127.0.0.1
+[feeds.hl7]
+enabled = true
+host = "127.0.0.1"
+port = {hl7_port}
+allowed_senders = ["127.0.0.1"]
+"""
+
 
 @dataclass(frozen=True)
 class SeedResult:
@@ -130,6 +141,7 @@ def seed(
     sip_port: int = 5060,
     rtp_port: int = 16000,
     pstn_port: int = 5080,
+    hl7_port: int = 2575,
     now: datetime | None = None,
 ) -> SeedResult:
     """Write a complete demo clinic into ``directory``.
@@ -144,7 +156,9 @@ def seed(
     directory.mkdir(parents=True, exist_ok=True)
     os.chmod(directory, 0o700)
     _write_private(
-        config_path, DEMO_CONFIG.format(web_port=web_port, sip_port=sip_port, rtp_port=rtp_port, pstn_port=pstn_port)
+        config_path,
+        DEMO_CONFIG.format(web_port=web_port, sip_port=sip_port, rtp_port=rtp_port, pstn_port=pstn_port)
+        + DEMO_HL7.format(hl7_port=hl7_port),
     )
     station_secrets = "\n".join(
         f'[stations.{sid}]\npassword = "{secrets.token_urlsafe(12)}"\n' for sid in ("desk1", "desk2", "gsm")

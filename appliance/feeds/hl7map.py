@@ -122,7 +122,7 @@ def to_change(msg: hl7.Message, head: Header, mapping: Hl7SenderSettings, clinic
     if head.message_type == "ADT":
         if head.trigger not in ADT_TRIGGERS:
             raise MessageRejected(
-                f"ADT^{head.trigger} is not taken; send A04, A08, A28 or A31", "MSH-9.2", UNSUPPORTED_EVENT, "AR"
+                f"ADT {head.trigger} is not taken; send A04, A08, A28 or A31", "MSH-9.2", UNSUPPORTED_EVENT, "AR"
             )
         return Change("patient", head, patient=_patient(msg, mapping, required=True))
     if head.message_type != "SIU":
@@ -132,7 +132,7 @@ def to_change(msg: hl7.Message, head: Header, mapping: Hl7SenderSettings, clinic
     action = SIU_ACTIONS.get(head.trigger)
     if action is None:
         raise MessageRejected(
-            f"SIU^{head.trigger} is not taken; send S12, S13, S14, S15, S17 or S26", "MSH-9.2", UNSUPPORTED_EVENT, "AR"
+            f"SIU {head.trigger} is not taken; send S12, S13, S14, S15, S17 or S26", "MSH-9.2", UNSUPPORTED_EVENT, "AR"
         )
     sch = first(msg, "SCH")
     if sch is None:

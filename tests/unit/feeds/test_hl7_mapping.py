@@ -119,7 +119,7 @@ BAD = [
     ("bad_msh.hl7", "AR", "MSH-1", "does not start with an MSH"),
     ("bad_msh_separators.hl7", "AR", "MSH-2", "five different separators"),
     ("bad_version.hl7", "AR", "MSH-12", "version '2.1' is not supported"),
-    ("bad_trigger.hl7", "AR", "MSH-9.2", "SIU^S16 is not taken"),
+    ("bad_trigger.hl7", "AR", "MSH-9.2", "SIU S16 is not taken"),
     ("bad_no_appointment_id.hl7", "AE", "SCH-2", "no appointment ID"),
     ("bad_date.hl7", "AE", "SCH-11.4", "not an HL7 timestamp"),
     ("bad_offset.hl7", "AE", "SCH-11.4", "unknown time zone offset +2500"),

@@ -1,0 +1,130 @@
+"""The feed service of the core: runs the HL7 listener while ``feeds.hl7.enabled``.
+
+Built by :mod:`appliance.app` whenever the store is open, so turning the
+listener on, moving it to another address or changing the allow-list,
+limits or mappings in the web UI applies at the next ``config.reload``
+without a restart. It answers two control commands: ``feeds.status``
+(listening or not, counters, the ledger's counts) and ``feeds.reprocess``
+(run a stored rejected or held message again, after fixing the mapping).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from appliance.clock import Clock
+from appliance.config import Applied, Config
+from appliance.config.applied import changed_settings
+from appliance.control import CommandTable
+from appliance.errors import ClinicBoxError
+from appliance.feeds.intake import Intake
+from appliance.feeds.mllp import Limits, MllpListener
+from appliance.store import feeds as ledger
+from appliance.store.repos import Repos
+from appliance.store.timefmt import to_db
+
+log = logging.getLogger(__name__)
+
+
+def _limits(cfg: Config) -> Limits:
+    hl7 = cfg.feeds.hl7
+    return Limits(list(hl7.allowed_senders), hl7.max_message_kb * 1024, hl7.read_timeout_s)
+
+
+class FeedService:
+    """The HL7 listener's lifecycle; ``intake`` applies what it receives."""
+
+    name = "feeds"
+
+    def __init__(self, cfg: Config, repos: Repos, clock: Clock) -> None:
+        self.cfg = cfg
+        self.repos = repos
+        self.clock = clock
+        self.intake = Intake(cfg, repos, clock)
+        self.listener: MllpListener | None = None
+        self.error = ""
+
+    def register_commands(self, commands: CommandTable) -> None:
+        commands.register("feeds.status", lambda args: self.status())
+        commands.register(
+            "feeds.reprocess",
+            lambda args: self._reprocess(int(args["id"]), str(args.get("actor") or "core")),
+        )
+
+    def start(self) -> None:
+        if self.cfg.feeds.hl7.enabled:
+            self._listen()
+
+    def stop(self) -> None:
+        if self.listener is not None:
+            self.listener.stop()
+            self.listener = None
+
+    def _listen(self) -> None:
+        hl7 = self.cfg.feeds.hl7
+        listener = MllpListener(hl7.host, hl7.port, _limits(self.cfg), self._answer, self.intake.oversize)
+        try:
+            listener.start()
+        except ClinicBoxError as exc:
+            self.error = str(exc)
+            log.error("%s", exc)
+            return
+        self.error = ""
+        self.listener = listener
+
+    def _answer(self, payload: bytes) -> str:
+        return self.intake.handle(payload).ack
+
+    def reconfigure(self, cfg: Config) -> Applied:
+        """Everything under ``feeds.hl7`` applies at once; a new address re-binds the listener."""
+        old = self.cfg.feeds.hl7
+        new = cfg.feeds.hl7
+        self.cfg = cfg
+        self.intake.reconfigure(cfg)
+        changed = changed_settings(old, new, prefix="feeds.hl7.", depth=1)
+        rebind = (old.enabled, old.host, old.port) != (new.enabled, new.host, new.port)
+        if rebind:
+            self.stop()
+            if new.enabled:
+                self._listen()
+        elif self.listener is not None:
+            self.listener.limits = _limits(cfg)
+        if self.error:  # the new address could not be bound: it is not applied (status shows why)
+            return Applied([k for k in changed if k not in ("feeds.hl7.enabled", "feeds.hl7.host", "feeds.hl7.port")])
+        return Applied(changed)
+
+    def status(self) -> dict[str, Any]:
+        since = to_db(self.clock.now() - timedelta(days=1))
+        with self.repos.store.transaction() as conn:
+            summary = ledger.summary(conn, since)
+            problems = [
+                {
+                    "id": e.id,
+                    "feed": e.feed,
+                    "control_id": e.control_id,
+                    "received_at": e.received_at,
+                    "type": e.message_type,
+                    "status": e.status,
+                    "location": e.location,
+                    "reason": e.reason,
+                }
+                for e in ledger.recent(conn, limit=20)
+            ]
+        listener = self.listener
+        return {
+            "enabled": self.cfg.feeds.hl7.enabled,
+            "listening": bool(listener and listener.listening),
+            "address": f"{self.cfg.feeds.hl7.host}:{listener.port if listener else self.cfg.feeds.hl7.port}",
+            "error": self.error,
+            "counters": vars(listener.counters).copy() if listener else {},
+            "last_24h": summary["counts"],
+            "last_message": summary["last"],
+            "needs_attention": problems,
+            "unkeyed_refusals": [{"at": at, "reason": reason} for at, reason in self.intake.unkeyed],
+        }
+
+    def _reprocess(self, entry_id: int, actor: str) -> dict[str, Any]:
+        outcome = self.intake.reprocess(entry_id, actor)
+        return {"code": outcome.code, "status": outcome.status, "reason": outcome.reason, "location": outcome.location}
