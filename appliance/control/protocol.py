@@ -55,6 +55,8 @@ COMMANDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "store.retention": ((), ("actor",)),
     "secrets.set": (("name", "value"), ()),
     "secrets.status": ((), ()),
+    "feeds.status": ((), ()),
+    "feeds.reprocess": (("id",), ("actor",)),
 }
 
 
