@@ -34,6 +34,7 @@ COMMAND_MODULES = [
     "modem",
     "station",
     "reminders",
+    "appointments",
 ]
 
 
