@@ -33,6 +33,7 @@ CHECK_MODULES = [
     "appliance.doctor.appliance",
     "appliance.doctor.modem",
     "appliance.doctor.reminders",
+    "appliance.doctor.feeds",
 ]
 
 

@@ -61,6 +61,11 @@ def on_appointment_change(conn: Connection, appointment_id: int, change: str) ->
     )
 
 
+def open_count(conn: Connection) -> int:
+    """Items not ticked done yet (the dashboard's and the doctor's count)."""
+    return int(conn.execute("SELECT count(*) FROM worklist WHERE done_at IS NULL").fetchone()[0])
+
+
 class Worklist:
     """Open items for the front desk, and ticking them done (audited)."""
 
@@ -84,7 +89,7 @@ class Worklist:
         return [WorkItem(*r) for r in rows]
 
     def open_count(self) -> int:
-        return int(self.store.connection().execute("SELECT count(*) FROM worklist WHERE done_at IS NULL").fetchone()[0])
+        return open_count(self.store.connection())
 
     def tick_done(self, item_id: int, actor: str) -> None:
         """Mark an item done in the source system (audited).
