@@ -10,6 +10,8 @@ stays in the encrypted store.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -141,3 +143,16 @@ def summary(conn: Connection, since: str) -> dict[str, Any]:
         for feed, at in conn.execute("SELECT feed, max(received_at) FROM feed_messages GROUP BY feed")
     }
     return {"counts": counts, "last": last}
+
+
+@contextlib.contextmanager
+def savepoint(conn: Connection, name: str = "feed_message") -> Iterator[None]:
+    """One message inside a batch's transaction: on an exception only its own writes are undone."""
+    conn.execute(f"SAVEPOINT {name}")
+    try:
+        yield
+    except BaseException:
+        conn.execute(f"ROLLBACK TO {name}")
+        conn.execute(f"RELEASE {name}")
+        raise
+    conn.execute(f"RELEASE {name}")
