@@ -130,13 +130,28 @@ class Hl7Settings:
 
 
 @dataclass(frozen=True)
+class CalendarSettings:
+    enabled: bool = setting(doc="Pull appointments from a shared CalDAV calendar.")
+    url: str = setting(doc="The calendar collection's URL, e.g. https://dav.example.org/clinic/appointments/.")
+    username: str = setting(doc="CalDAV user name.")
+    password: str = setting(doc="CalDAV password (keep it in the secrets file).", secret=True)
+    interval_s: int = setting(doc="Seconds between syncs while the server answers.", min=30, max=86400)
+    horizon_days: int = setting(doc="Repeating events are expanded this many days ahead.", min=1, max=366)
+    write_back: bool = setting(doc="Write the box's confirmations and cancellations back to the event.")
+
+
+@dataclass(frozen=True)
 class FeedSettings:
     hl7: Hl7Settings = setting(doc="HL7 v2 over MLLP.")
+    calendar: CalendarSettings = setting(doc="A shared calendar (CalDAV).")
 
 
 def feed_checks(cfg: Config) -> Iterator[tuple[str, str]]:
     """An enabled listener that allows no one is a listener no one can use."""
     hl7 = cfg.feeds.hl7
+    calendar = cfg.feeds.calendar
+    if calendar.enabled and not calendar.url.startswith(("http://", "https://")):
+        yield "feeds.calendar.url", "the calendar is enabled but its URL is not an http(s) URL"
     if hl7.enabled and not hl7.allowed_senders:
         yield (
             "feeds.hl7.allowed_senders",

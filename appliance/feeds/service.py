@@ -1,4 +1,5 @@
-"""The feed service of the core: runs the HL7 listener while ``feeds.hl7.enabled``.
+"""The feed service of the core: runs the HL7 listener while ``feeds.hl7.enabled``, and the
+shared calendar's sync while ``feeds.calendar.enabled``.
 
 Built by :mod:`appliance.app` whenever the store is open, so turning the
 listener on, moving it to another address or changing the allow-list,
@@ -19,6 +20,7 @@ from appliance.config import Applied, Config
 from appliance.config.applied import changed_settings
 from appliance.control import CommandTable
 from appliance.errors import ClinicBoxError
+from appliance.feeds.calsync import CaldavSource, CalendarSync
 from appliance.feeds.intake import Intake
 from appliance.feeds.mllp import Limits, MllpListener
 from appliance.store import feeds as ledger
@@ -45,6 +47,7 @@ class FeedService:
         self.intake = Intake(cfg, repos, clock)
         self.listener: MllpListener | None = None
         self.error = ""
+        self.calendar: CalendarSync | None = None
 
     def register_commands(self, commands: CommandTable) -> None:
         commands.register("feeds.status", lambda args: self.status())
@@ -56,11 +59,25 @@ class FeedService:
     def start(self) -> None:
         if self.cfg.feeds.hl7.enabled:
             self._listen()
+        self._start_calendar()
 
     def stop(self) -> None:
         if self.listener is not None:
             self.listener.stop()
             self.listener = None
+        self._stop_calendar()
+
+    def _start_calendar(self) -> None:
+        cal = self.cfg.feeds.calendar
+        if cal.enabled:
+            source = CaldavSource(cal.url, cal.username, cal.password)
+            self.calendar = CalendarSync(self.cfg, self.repos, self.clock, source)
+            self.calendar.start()
+
+    def _stop_calendar(self) -> None:
+        if self.calendar is not None:
+            self.calendar.stop()
+            self.calendar = None
 
     def _listen(self) -> None:
         hl7 = self.cfg.feeds.hl7
@@ -81,9 +98,15 @@ class FeedService:
         """Everything under ``feeds.hl7`` applies at once; a new address re-binds the listener."""
         old = self.cfg.feeds.hl7
         new = cfg.feeds.hl7
+        old_calendar = self.cfg.feeds.calendar
         self.cfg = cfg
         self.intake.reconfigure(cfg)
         changed = changed_settings(old, new, prefix="feeds.hl7.", depth=1)
+        calendar_changed = changed_settings(old_calendar, cfg.feeds.calendar, prefix="feeds.calendar.", depth=1)
+        if calendar_changed:  # a new server, account or schedule: the sync starts over with it
+            self._stop_calendar()
+            self._start_calendar()
+        changed += calendar_changed
         rebind = (old.enabled, old.host, old.port) != (new.enabled, new.host, new.port)
         if rebind:
             self.stop()
@@ -123,6 +146,7 @@ class FeedService:
             "last_message": summary["last"],
             "needs_attention": problems,
             "unkeyed_refusals": [{"at": at, "reason": reason} for at, reason in self.intake.unkeyed],
+            "calendar": self.calendar.status() if self.calendar is not None else {"enabled": False},
         }
 
     def _reprocess(self, entry_id: int, actor: str) -> dict[str, Any]:

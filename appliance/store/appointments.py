@@ -342,3 +342,25 @@ def listing(conn: Connection, start: datetime, end: datetime) -> list[ListedAppo
         (to_db(start), to_db(end)),
     ).fetchall()
     return [ListedAppointment(_row(r[:10]), str(r[10]), str(r[11]), str(r[12]), str(r[13])) for r in rows]
+
+
+def feed_keys(conn: Connection, feed: str, uid: str, since: datetime) -> list[tuple[int, str, str]]:
+    """(id, filler ID, status) of a calendar feed's appointments of event ``uid`` (its single
+    appointment or its occurrences ``uid#...``) starting from ``since``."""
+    return [
+        (int(r[0]), str(r[1]), str(r[2]))
+        for r in conn.execute(
+            "SELECT id, filler_id, status FROM appointments WHERE feed = ? AND starts_at >= ?"
+            " AND (filler_id = ? OR substr(filler_id, 1, ?) = ?)",
+            (feed, to_db(since), uid, len(uid) + 1, uid + "#"),
+        )
+    ]
+
+
+def feed_count(conn: Connection, feed: str, since: datetime) -> int:
+    """How many of a feed's appointments start from ``since`` (an empty calendar is suspicious)."""
+    row = conn.execute(
+        "SELECT count(*) FROM appointments WHERE feed = ? AND starts_at >= ? AND status != 'cancelled'",
+        (feed, to_db(since)),
+    ).fetchone()
+    return int(row[0])

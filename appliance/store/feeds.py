@@ -156,3 +156,16 @@ def savepoint(conn: Connection, name: str = "feed_message") -> Iterator[None]:
         conn.execute(f"RELEASE {name}")
         raise
     conn.execute(f"RELEASE {name}")
+
+
+def entries_of(conn: Connection, feed: str) -> dict[str, tuple[int, str]]:
+    """control ID -> (ledger id, raw) of every message a feed keeps (a calendar's objects by href)."""
+    return {
+        str(r[0]): (int(r[1]), str(r[2]))
+        for r in conn.execute("SELECT control_id, id, raw FROM feed_messages WHERE feed = ?", (feed,))
+    }
+
+
+def forget(conn: Connection, entry_id: int) -> None:
+    """Drop a ledger row (a calendar object deleted on the server, its visits cancelled)."""
+    conn.execute("DELETE FROM feed_messages WHERE id = ?", (entry_id,))
