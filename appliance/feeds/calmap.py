@@ -157,3 +157,30 @@ def changes(
         )
         out.append(Change("cancel" if cancelled else "book", head, patient=patient, appointment=facts))
     return out, unusable, uids
+
+
+def written_back(raw: str, uid: str, occurrence: str, action: str) -> str | None:
+    """The calendar object with the box's change: STATUS CANCELLED or CONFIRMED on the event, or,
+    for one occurrence of a repeating event, an EXDATE for a cancellation (a confirmation of one
+    occurrence cannot be said in iCalendar without splitting the event: None, it stays on the worklist)."""
+    calendar = parse(raw)
+    masters = [e for e in calendar.walk("VEVENT") if str(e.get("UID", "")) == uid and not e.get("RECURRENCE-ID")]
+    if not masters:
+        return None
+    event = masters[0]
+    if not occurrence:
+        if "STATUS" in event:
+            del event["STATUS"]
+        event.add("STATUS", "CANCELLED" if action == "cancel" else "CONFIRMED")
+    elif action == "cancel":
+        moment = datetime.strptime(occurrence, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+        event.add("EXDATE", moment)
+    else:
+        return None
+    if "SEQUENCE" in event:
+        sequence = int(event["SEQUENCE"]) + 1
+        del event["SEQUENCE"]
+    else:
+        sequence = 1
+    event.add("SEQUENCE", sequence)
+    return calendar.to_ical().decode("utf-8")

@@ -34,6 +34,7 @@ from appliance.feeds.model import MessageRejected
 from appliance.store import appointments as appts
 from appliance.store import feeds as ledger
 from appliance.store import settings as state
+from appliance.store import worklist
 from appliance.store.connection import Connection
 from appliance.store.repos import Repos
 from appliance.store.timefmt import to_db
@@ -59,6 +60,8 @@ class CalendarSource(Protocol):
     """The calendar server as the sync sees it."""
 
     def fetch(self, token: str | None) -> Fetched: ...
+
+    def put(self, href: str, data: str) -> None: ...
 
 
 class CaldavSource:
@@ -92,6 +95,14 @@ class CaldavSource:
         changed = [(str(o.url), o.data) for o in found if o.data is not None]
         return self._checked(Fetched(found.sync_token, changed, [], full=True))
 
+    def put(self, href: str, data: str) -> None:
+        """Replace one calendar object (the box's write-back)."""
+        import caldav
+
+        calendar = self._calendar()
+        event: Any = caldav.Event
+        event(client=calendar.client, url=href, data=data, parent=calendar).save()
+
     def _checked(self, fetched: Fetched) -> Fetched:
         """A WebDAV answer that gives no sync token, or names resources outside the calendar, is not one."""
         from urllib.parse import urlsplit
@@ -114,6 +125,7 @@ class SyncReport:
     applied: int = 0
     cancelled: int = 0
     unusable: list[tuple[str, str]] = field(default_factory=list)
+    written: int = 0
     seconds: float = 0.0
 
 
@@ -212,7 +224,56 @@ class CalendarSync:
                     report.cancelled += self._cancel_uids(conn, self._uids(entry[1]), set(), now)
                     ledger.forget(conn, entry[0])
             state.put_state(conn, self._token_key, fetched.token, stamp, self.feed)
+        if self.cfg.feeds.calendar.write_back:
+            report.written = self.write_back()
         return report
+
+    def write_back(self) -> int:
+        """Tell the calendar what the box changed (a confirmation, a cancellation) and tick those
+        worklist items done; what cannot be written stays on the worklist. Returns the events written."""
+        store = self.repos.store
+        written = 0
+        conn = store.connection()
+        items = worklist.open_for_feed(conn, self.feed)
+        if not items:
+            return 0
+        known = ledger.entries_of(conn, self.feed)
+        by_uid = {uid: (href, raw) for href, (_id, raw) in known.items() for uid in self._uids(raw)}
+        for item_id, _aid, action, key in items:
+            uid, _, occurrence = key.partition("#")
+            found = by_uid.get(uid)
+            if found is None or action not in ("cancel", "confirm"):
+                continue
+            href, raw = found
+            data = calmap.written_back(raw, uid, occurrence, action)
+            if data is None:
+                continue
+            try:
+                self.source.put(href, data)
+            except Exception as exc:
+                log.warning("calendar %s: write-back failed (%s); the item stays on the worklist", self.feed, exc)
+                return written
+            with store.transaction() as tx:
+                ledger.record(
+                    tx,
+                    feed=self.feed,
+                    control_id=href,
+                    received_at=to_db(self.clock.now()),
+                    message_type="VEVENT",
+                    status="applied",
+                    ack_code="AA",
+                    raw=data,
+                )
+                worklist.done_in(
+                    tx,
+                    self.repos.audit,
+                    item_id,
+                    f"feed:{self.feed}",
+                    to_db(self.clock.now()),
+                    f"written back to the calendar: {action}",
+                )
+            written += 1
+        return written
 
     def _apply_object(
         self,

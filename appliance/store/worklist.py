@@ -66,6 +66,24 @@ def open_count(conn: Connection) -> int:
     return int(conn.execute("SELECT count(*) FROM worklist WHERE done_at IS NULL").fetchone()[0])
 
 
+def open_for_feed(conn: Connection, feed: str) -> list[tuple[int, int, str, str]]:
+    """(item, appointment, action, the appointment's filler ID) of a feed's open items (write-back)."""
+    return [
+        (int(r[0]), int(r[1]), str(r[2]), str(r[3]))
+        for r in conn.execute(
+            "SELECT w.id, w.appointment_id, w.action, coalesce(a.filler_id, '') FROM worklist w"
+            " JOIN appointments a ON a.id = w.appointment_id WHERE w.feed = ? AND w.done_at IS NULL ORDER BY w.id",
+            (feed,),
+        )
+    ]
+
+
+def done_in(conn: Connection, audit: AuditLog, item_id: int, actor: str, now: str, detail: str) -> None:
+    """Tick an item done inside the caller's transaction (the box told the source itself); audited."""
+    conn.execute("UPDATE worklist SET done_at = ?, done_by = ? WHERE id = ? AND done_at IS NULL", (now, actor, item_id))
+    audit.append(conn, actor, "worklist-done", "worklist", item_id, detail)
+
+
 class Worklist:
     """Open items for the front desk, and ticking them done (audited)."""
 

@@ -223,3 +223,32 @@ def test_a_mass_deletion_is_refused(clinic, store: Store) -> None:
     report = sync.sync_once()
     assert not report.ok and "would cancel 7 of 8" in report.reason
     assert all(state == "booked" for _, state in visits(store).values())
+
+
+def test_the_boxs_confirmations_and_cancellations_are_written_back(clinic, store: Store) -> None:
+    calendar, sync, repos = clinic
+    calendar.save_event(event("single-1", "20260304T090000", "20260304T091500", "Jan Nowak +48601200300"))
+    calendar.save_event(event("korean", "20260305T140000", "20260305T143000", "김민지 +821012345678"))
+    calendar.save_event(WEEKLY)
+    assert sync.sync_once().ok
+    ids = {r[0]: r[1] for r in store.query_tuples("SELECT filler_id, id FROM appointments")}
+    repos.appointments.set_status(ids["single-1"], "cancelled", "reminder:sms")  # the patient texted "cancel"
+    repos.appointments.set_status(ids["korean"], "confirmed", "reminder:voice")  # pressed 1
+    repos.appointments.set_status(ids["weekly-physio#20260324T090000Z"], "cancelled", "desk")
+    assert repos.worklist.open_count() == 3
+    report = sync.sync_once()
+    assert report.ok and report.written == 3
+    assert "STATUS:CANCELLED" in calendar.event_by_uid("single-1").data
+    assert "STATUS:CONFIRMED" in calendar.event_by_uid("korean").data
+    assert "EXDATE" in calendar.event_by_uid("weekly-physio").data
+    assert repos.worklist.open_count() == 0
+    done = store.query_tuples("SELECT DISTINCT actor FROM audit_log WHERE action = 'worklist-done'")
+    assert done == [("feed:caldav@clinic",)]
+    # The next sync reads the box's own writes back and changes nothing.
+    again = sync.sync_once()
+    assert again.ok
+    states = {r[0]: r[1] for r in store.query_tuples("SELECT filler_id, status FROM appointments")}
+    assert states["single-1"] == "cancelled" and states["korean"] == "confirmed"
+    assert (
+        states["weekly-physio#20260324T090000Z"] == "cancelled" and states["weekly-physio#20260303T090000Z"] == "booked"
+    )
