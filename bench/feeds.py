@@ -1,6 +1,7 @@
-"""Feed benchmark: HL7 messages through the real MLLP listener, each applied and ACKed.
+"""Feed benchmark: HL7 messages through the real MLLP listener, each applied and ACKed;
+a shared calendar's first and repeat sync against Radicale.
 
-    python -m bench.feeds [--messages 2000] [--connections 1 4]
+    python -m bench.feeds [--messages 2000] [--connections 1 4] [--events 10000] [--changed 10]
 
 A child process runs the box's side (``FeedService`` on a real SQLCipher
 store in a temporary clinic, the reminder planner as the appointment hook);
@@ -9,7 +10,14 @@ SIU S12 bookings (distinct patients in the six languages' scripts, one
 new appointment each), waiting for each ACK before the next message, as
 MLLP senders do. Reported per run: messages per second including the ACK,
 ACK latency p50/p95/max (send to ACK received), and the box's peak RSS
-(VmHWM of the child). Not a test; never in CI.
+(VmHWM of the child).
+
+Calendar (``--events``, 0 to skip): Radicale on 127.0.0.1 with a calendar
+of N single events over the next 50 days (written into its storage
+folder, as a calendar a practice already has), then the box's first sync
+(every event read, mapped, booked, its reminders planned), a repeat sync
+with ``--changed`` events moved (sync token: only those come back), and
+the process's peak RSS. Not a test; never in CI.
 """
 
 from __future__ import annotations
@@ -131,10 +139,86 @@ def run(total: int, connections: int, tag: str) -> None:
         print("first failure:", failures[0])
 
 
+def calendar_run(events: int, changed: int) -> None:
+    import resource
+    import signal
+
+    import caldav
+
+    from appliance.clock import SystemClock
+    from appliance.feeds.calsync import CaldavSource, CalendarSync
+    from appliance.store import Store
+    from tests.conftest import clinic_config, free_port, repos_with_planner
+
+    folder = Path(tempfile.mkdtemp(prefix="cbx-bench-cal-"))
+    port = free_port(socket.SOCK_STREAM)
+    radicale = subprocess.Popen(
+        [
+            "/usr/bin/radicale",
+            f"--storage-filesystem-folder={folder / 'dav'}",
+            f"--server-hosts=127.0.0.1:{port}",
+            "--auth-type=none",
+            "--logging-level=warning",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        client = caldav.DAVClient(f"http://127.0.0.1:{port}/", username="clinic", password="x")
+        calendar = client.principal().make_calendar(name="clinic", cal_id="clinic")
+        collection = folder / "dav" / "collection-root" / "clinic" / "clinic"
+        base = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=2)
+
+        def ics(n: int, shift_min: int = 0) -> str:
+            start = base + timedelta(days=n // 200, minutes=(n % 200) * 5 + shift_min)
+            family, given, _ = NAMES[n % len(NAMES)]
+            return (
+                "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//bench//EN\r\nBEGIN:VEVENT\r\n"
+                f"UID:bench-{n}\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:{start:%Y%m%dT%H%M%SZ}\r\n"
+                f"DTEND:{start + timedelta(minutes=15):%Y%m%dT%H%M%SZ}\r\n"
+                f"SUMMARY:{given} {family} +4860{n % 10_000_000:07d}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+            )
+
+        for n in range(events):
+            (collection / f"bench-{n}.ics").write_text(ics(n), encoding="utf-8")
+        url = f"http://127.0.0.1:{port}/clinic/clinic/"
+        cfg = clinic_config(folder / "box", feeds={"calendar": {"enabled": True, "url": url, "username": "clinic"}})
+        store = Store.create(
+            cfg.db_path, cfg.paths.key_file, clock=SystemClock(assume_synced=True), media_dir=cfg.media_dir
+        )
+        sync = CalendarSync(cfg, repos_with_planner(cfg, store), store.clock, CaldavSource(url, "clinic", "x"))
+        began = time.perf_counter()
+        first = sync.sync_once()
+        first_s = time.perf_counter() - began
+        for n in range(changed):
+            calendar.save_event(ics(n * 97 % events, shift_min=30))
+        began = time.perf_counter()
+        repeat = sync.sync_once()
+        repeat_s = time.perf_counter() - began
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(
+            f"calendar of {events} events: first sync {first_s:.1f} s ({first.applied} booked, ok={first.ok}); "
+            f"repeat sync with {changed} moved {repeat_s:.2f} s ({repeat.changed} objects read, {repeat.applied} moved); "
+            f"peak RSS {rss:.0f} MB"
+        )
+        store.close()
+    finally:
+        radicale.send_signal(signal.SIGTERM)
+        radicale.wait(timeout=30)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--connections", type=int, nargs="+", default=[1, 4])
+    parser.add_argument("--events", type=int, default=10000, help="calendar events (0: no calendar run)")
+    parser.add_argument("--changed", type=int, default=10)
     parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -142,6 +226,8 @@ def main() -> None:
         return
     for i, connections in enumerate(args.connections):
         run(args.messages, connections, f"r{i}")
+    if args.events:
+        calendar_run(args.events, args.changed)
 
 
 if __name__ == "__main__":

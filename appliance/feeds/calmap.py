@@ -60,6 +60,15 @@ def _moment(value: Any, zone: zoneinfo.ZoneInfo) -> datetime | None:
     return None  # an all-day event (a date) is no appointment
 
 
+def _in_window(event: Any, start: datetime, end: datetime) -> bool:
+    dtstart = event.get("DTSTART")
+    value = dtstart.dt if dtstart is not None else None
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo is not None else value.replace(tzinfo=start.tzinfo)
+        return start <= moment < end
+    return True  # all-day or missing: let the caller say why it is skipped
+
+
 def _patient(event: Any, uid: str) -> PatientFacts | Unusable:
     summary = str(event.get("SUMMARY", "")).strip()
     description = str(event.get("DESCRIPTION", "")).strip()
@@ -111,7 +120,10 @@ def changes(
     out: list[Change] = []
     unusable: list[Unusable] = []
     try:
-        occurrences = list(recurring_ical_events.of(calendar).between(start, end))
+        if repeating:
+            occurrences = list(recurring_ical_events.of(calendar).between(start, end))
+        else:  # single events (most of a clinic's book): no expansion needed, only the window
+            occurrences = [e for e in calendar.walk("VEVENT") if _in_window(e, start, end)]
     except Exception as exc:  # a rule the library cannot expand: the whole object is listed
         return [], [Unusable(u, f"its repeat rule cannot be read ({type(exc).__name__})") for u in sorted(uids)], uids
     for event in occurrences:

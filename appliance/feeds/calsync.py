@@ -81,19 +81,27 @@ class CaldavSource:
         return client.calendar(url=self.url)
 
     def fetch(self, token: str | None) -> Fetched:
+        """Changes since ``token`` (RFC 6578 sync-collection), or everything when there is none or
+        the server refuses it. Objects are read in calendar-multiget batches, not one GET each."""
         calendar = self._calendar()
         if token:
             try:
-                found = calendar.objects_by_sync_token(sync_token=token, load_objects=True)
+                found = calendar.get_objects_by_sync_token(sync_token=token, load_objects=False, disable_fallback=True)
             except Exception:  # the server forgot the token (or never knew it): read everything
                 log.info("calendar: the sync token was refused; reading the whole calendar")
             else:
-                changed = [(str(o.url), o.data) for o in found if o.data is not None]
-                deleted = [str(o.url) for o in found if o.data is None]
-                return self._checked(Fetched(found.sync_token, changed, deleted, full=False))
-        found = calendar.objects_by_sync_token(load_objects=True)
-        changed = [(str(o.url), o.data) for o in found if o.data is not None]
-        return self._checked(Fetched(found.sync_token, changed, [], full=True))
+                deleted = {str(u) for u in getattr(found, "deleted_urls", set())}
+                urls = [o.url for o in found if str(o.url) not in deleted]
+                return self._checked(Fetched(found.sync_token, self._load(calendar, urls), sorted(deleted), full=False))
+        found = calendar.get_objects_by_sync_token(load_objects=False)
+        return self._checked(Fetched(found.sync_token, self._load(calendar, [o.url for o in found]), [], full=True))
+
+    @staticmethod
+    def _load(calendar: Any, urls: list[Any], batch: int = 500) -> list[tuple[str, str]]:
+        out: list[tuple[str, str]] = []
+        for i in range(0, len(urls), batch):
+            out += [(str(o.url), o.data) for o in calendar.multiget(urls[i : i + batch]) if o.data is not None]
+        return out
 
     def put(self, href: str, data: str) -> None:
         """Replace one calendar object (the box's write-back)."""

@@ -350,9 +350,11 @@ def feed_keys(conn: Connection, feed: str, uid: str, since: datetime) -> list[tu
     return [
         (int(r[0]), str(r[1]), str(r[2]))
         for r in conn.execute(
-            "SELECT id, filler_id, status FROM appointments WHERE feed = ? AND starts_at >= ?"
-            " AND (filler_id = ? OR substr(filler_id, 1, ?) = ?)",
-            (feed, to_db(since), uid, len(uid) + 1, uid + "#"),
+            # The UID itself, or its occurrences "UID#...": a range ('#' < '$'), so the feed index serves both.
+            "SELECT id, filler_id, status FROM appointments WHERE feed = ? AND filler_id = ? AND starts_at >= ?"
+            " UNION ALL SELECT id, filler_id, status FROM appointments WHERE feed = ? AND filler_id >= ?"
+            " AND filler_id < ? AND starts_at >= ?",
+            (feed, uid, to_db(since), feed, uid + "#", uid + "$", to_db(since)),
         )
     ]
 
