@@ -192,7 +192,8 @@ def calendar_run(events: int, changed: int) -> None:
         store = Store.create(
             cfg.db_path, cfg.paths.key_file, clock=SystemClock(assume_synced=True), media_dir=cfg.media_dir
         )
-        sync = CalendarSync(cfg, repos_with_planner(cfg, store), store.clock, CaldavSource(url, "clinic", "x"))
+        source = CaldavSource(url, "clinic", "x", timeout=600)
+        sync = CalendarSync(cfg, repos_with_planner(cfg, store), store.clock, source)
         began = time.perf_counter()
         first = sync.sync_once()
         first_s = time.perf_counter() - began

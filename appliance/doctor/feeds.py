@@ -14,7 +14,7 @@ from datetime import timedelta
 from appliance.doctor import Context, Result, check, ok, warn
 from appliance.doctor.storage import open_store
 from appliance.store import feeds as ledger
-from appliance.store import worklist
+from appliance.store import settings, worklist
 from appliance.store.timefmt import to_db
 
 
@@ -72,3 +72,30 @@ def hl7_feed(ctx: Context) -> list[Result]:
             )
         )
     return results
+
+
+@check("calendar feed", order=49)
+def calendar_feed(ctx: Context) -> Result:
+    cal = ctx.cfg.feeds.calendar
+    if not cal.enabled:
+        return ok("calendar feed", "off (feeds.calendar.enabled = false)")
+    store = open_store(ctx)
+    if store.locked:
+        return warn("calendar feed", "store locked; not checked", "unlock the store first")
+    feed = "caldav@" + cal.url.rstrip("/").rsplit("/", 1)[-1]
+    last = settings.get_state(store.connection(), f"feeds.calendar.last:{feed}")
+    if last is None:
+        return warn(
+            "calendar feed", f"{cal.url} has not been synced yet", "start clinicbox-core; check the URL and account"
+        )
+    if not last["ok"]:
+        return warn(
+            "calendar feed",
+            f"the last sync ({last['at']}) changed nothing: {last['reason']}",
+            "check the calendar server and the account; nothing is cancelled while it fails",
+        )
+    return ok(
+        "calendar feed",
+        f"last sync {last['at']}: {last['applied']} visits changed, {last['cancelled']} cancelled, "
+        f"{last['unusable']} events not following the convention, {last['written']} written back",
+    )

@@ -67,7 +67,7 @@ class CalendarSource(Protocol):
 class CaldavSource:
     """A CalDAV collection through the ``caldav`` library (sync-token REPORT, RFC 6578)."""
 
-    def __init__(self, url: str, username: str, password: str, timeout: float = 30.0) -> None:
+    def __init__(self, url: str, username: str, password: str, timeout: float = 120.0) -> None:
         self.url = url
         self.username = username
         self.password = password
@@ -179,6 +179,13 @@ class CalendarSync:
         report = self._sync()
         report.seconds = self.clock.monotonic() - began
         self.last = report
+        try:  # for the doctor and the web process, which do not share this process's memory
+            with self.repos.store.transaction() as conn:
+                state.put_state(
+                    conn, self.last_key(self.feed), self._summary(report), to_db(self.clock.now()), self.feed
+                )
+        except Exception as exc:
+            log.warning("calendar %s: the sync's outcome was not recorded (%s)", self.feed, exc)
         if report.ok:
             log.info(
                 "calendar %s: %d changed, %d deleted objects; %d visits applied, %d cancelled, %d events unusable",
@@ -368,6 +375,21 @@ class CalendarSync:
 
     def reconfigure(self, cfg: Config) -> None:
         self.cfg = cfg
+
+    @staticmethod
+    def last_key(feed: str) -> str:
+        return f"feeds.calendar.last:{feed}"
+
+    def _summary(self, report: SyncReport) -> dict[str, Any]:
+        return {
+            "at": to_db(self.clock.now()),
+            "ok": report.ok,
+            "reason": report.reason,
+            "applied": report.applied,
+            "cancelled": report.cancelled,
+            "unusable": len(report.unusable),
+            "written": report.written,
+        }
 
     def status(self) -> dict[str, Any]:
         last = self.last

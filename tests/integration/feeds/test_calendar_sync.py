@@ -252,3 +252,23 @@ def test_the_boxs_confirmations_and_cancellations_are_written_back(clinic, store
     assert (
         states["weekly-physio#20260324T090000Z"] == "cancelled" and states["weekly-physio#20260303T090000Z"] == "booked"
     )
+
+
+def test_the_doctor_reads_the_last_sync(clinic, store: Store, tmp_path: Path) -> None:
+    from appliance.doctor import Context
+    from appliance.doctor import feeds as checks
+
+    calendar, sync, _repos = clinic
+    ctx = Context(sync.cfg)
+    ctx.cache["store"] = store
+    assert checks.calendar_feed(ctx).status == "WARN"  # never synced
+    calendar.save_event(event("single-1", "20260304T090000", "20260304T091500", "Jan Nowak +48601200300"))
+    sync.sync_once()
+    result = checks.calendar_feed(ctx)
+    assert result.status == "OK" and "1 visits changed" in result.detail
+    broken = CalendarSync(
+        sync.cfg, _repos, store.clock, CaldavSource(f"http://127.0.0.1:{free_port(socket.SOCK_STREAM)}/clinic/", "", "")
+    )
+    broken.sync_once()
+    result = checks.calendar_feed(ctx)
+    assert result.status == "WARN" and "changed nothing" in result.detail and "failed" in result.detail
