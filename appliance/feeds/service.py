@@ -120,21 +120,21 @@ class FeedService:
 
     def status(self) -> dict[str, Any]:
         since = to_db(self.clock.now() - timedelta(days=1))
-        with self.repos.store.transaction() as conn:
-            summary = ledger.summary(conn, since)
-            problems = [
-                {
-                    "id": e.id,
-                    "feed": e.feed,
-                    "control_id": e.control_id,
-                    "received_at": e.received_at,
-                    "type": e.message_type,
-                    "status": e.status,
-                    "location": e.location,
-                    "reason": e.reason,
-                }
-                for e in ledger.recent(conn, limit=20)
-            ]
+        conn = self.repos.store.connection()  # reads only: no write transaction
+        summary = ledger.summary(conn, since)
+        problems = [
+            {
+                "id": e.id,
+                "feed": e.feed,
+                "control_id": e.control_id,
+                "received_at": e.received_at,
+                "type": e.message_type,
+                "status": e.status,
+                "location": e.location,
+                "reason": e.reason,
+            }
+            for e in ledger.recent(conn, limit=20)
+        ]
         listener = self.listener
         return {
             "enabled": self.cfg.feeds.hl7.enabled,

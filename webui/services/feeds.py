@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from appliance.store import feeds as ledger
+from appliance.store import settings
 from appliance.store import worklist as worklist_rows
 from appliance.store.feeds import LedgerEntry
 from appliance.store.repos import Repos
@@ -34,6 +35,7 @@ class FeedSummary:
     problems: list[LedgerEntry] = field(default_factory=list)
     open_worklist: int = 0
     core: dict[str, Any] | None = None
+    calendar: dict[str, Any] | None = None
 
     @property
     def applied(self) -> int:
@@ -54,7 +56,17 @@ def summary(repos: Repos, now: datetime, core: dict[str, Any] | None = None) -> 
         problems=ledger.recent(conn, limit=50),
         open_worklist=worklist_rows.open_count(conn),
         core=core,
+        calendar=_calendar_last(repos) if repos.cfg.feeds.calendar.enabled else None,
     )
+
+
+def _calendar_last(repos: Repos) -> dict[str, Any]:
+    """The calendar's last sync as the core recorded it ({} before the first)."""
+    from appliance.feeds.calsync import CalendarSync
+
+    url = repos.cfg.feeds.calendar.url
+    feed = "caldav@" + url.rstrip("/").rsplit("/", 1)[-1]
+    return settings.get_state(repos.store.connection(), CalendarSync.last_key(feed)) or {}
 
 
 def worklist(repos: Repos, actor: str, include_done: bool = False) -> list[WorkItem]:
