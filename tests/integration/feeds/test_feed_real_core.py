@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import hl7
 import pytest
 
-from tests.integration.switchboard.box import Box
+from tests.integration.reminders.realcore import ReminderBox, reminder_overlay
+from tests.integration.switchboard.box import Box, deep_update
 
 CORPUS = Path(__file__).resolve().parents[2] / "fixtures" / "hl7"
 SB, EB, CR = b"\x0b", b"\x1c", b"\r"
@@ -80,3 +82,33 @@ def test_the_demo_cores_listener_books_acks_replays_refuses_and_cancels(box: Box
     for secret in ("Wiśniewska", "김민지", "王芳", "Öztürk", "Núñez", "+48512345678", "19800214", "MRN1001"):
         assert secret not in log, secret
     assert "PL-0001" in log  # control IDs are logged: they are how a technician finds a message
+
+
+def test_a_fed_visit_is_texted_by_the_real_core_through_the_simulated_modem(tmp_path: Path) -> None:
+    """Practice system -> mllp_send -> the core's listener -> reminder planned -> the real dispatcher
+    -> an SMS through the core's simulated modem (the demo's; no hardware here)."""
+    overlay = deep_update(reminder_overlay(max_attempts=1), {"modem": {"enabled": True, "simulate": True}})
+    box = ReminderBox(tmp_path / "clinic", overlay)
+    try:
+        visit = datetime.now(UTC) + timedelta(hours=24, seconds=8)  # the 24 h reminder is due in 8 s
+        message = tmp_path / "s12.hl7"
+        message.write_text(
+            "\r".join(
+                [
+                    "MSH|^~\\&|MEDREC|MAIN|CLINICBOX|CLINIC|20261206090000||SIU^S12|RT-0001|P|2.5.1",
+                    f"SCH|P-RT1|F-RT1|||||||15|MIN|^^15^{visit:%Y%m%d%H%M%S}+0000",
+                    "PID|1||MRN-RT1^^^MEDREC^MR||Nowak^Jan||19800101|M|||||^PRN^CP^^^^^^^^^+12125550177||||en",
+                ]
+            ),
+            encoding="utf-8",
+        )
+        assert send(box, message)[0][:2] == ("AA", "RT-0001")
+        sms = box.rows(
+            "SELECT s.number, s.status FROM sms_messages s JOIN reminder_attempts t ON t.id = s.reminder_attempt_id"
+            " WHERE s.direction = 'out' AND s.status IN ('sent', 'delivered')",
+            timeout=60,
+        )
+    finally:
+        code = box.stop()
+    assert code == 0, box.tail(40)
+    assert sms and sms[0][0] == "+12125550177", box.tail(60)
