@@ -126,6 +126,8 @@ class Hl7Settings:
         doc="A frame that does not end within this is dropped (nothing committed).", min=0.5, max=300.0
     )
     receiving_application: str = setting(doc="MSH-3 of the box's acknowledgements.")
+    tls_cert_file: str = setting(doc="PEM certificate (chain) for MLLP over TLS; empty = plain TCP.")
+    tls_key_file: str = setting(doc="PEM private key of tls_cert_file.")
     senders: dict[str, Hl7SenderSettings] = setting(doc="Mapping overrides by sending application (MSH-3).")
 
 
@@ -150,6 +152,8 @@ def feed_checks(cfg: Config) -> Iterator[tuple[str, str]]:
     """An enabled listener that allows no one is a listener no one can use."""
     hl7 = cfg.feeds.hl7
     calendar = cfg.feeds.calendar
+    if bool(hl7.tls_cert_file) != bool(hl7.tls_key_file):
+        yield "feeds.hl7.tls_key_file", "MLLP over TLS needs both tls_cert_file and tls_key_file (or neither)"
     if calendar.enabled and not calendar.url.startswith(("http://", "https://")):
         yield "feeds.calendar.url", "the calendar is enabled but its URL is not an http(s) URL"
     if hl7.enabled and not hl7.allowed_senders:

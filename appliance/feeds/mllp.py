@@ -10,6 +10,8 @@ the intake has committed it. The listener itself only guards the door:
   closed, nothing applied;
 * a frame that does not end within ``read_timeout_s`` of its start is
   dropped with its connection, nothing applied;
+* with a certificate (``tls_cert_file``), MLLP runs inside TLS and a
+  sender that does not complete the handshake in time is dropped;
 * at most :data:`MAX_CONNECTIONS` senders at once; an idle connection is
   closed after :data:`IDLE_S`.
 
@@ -21,6 +23,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -77,8 +80,17 @@ class MllpListener:
         >>> listener.start(); port = listener.port  # doctest: +SKIP
     """
 
-    def __init__(self, host: str, port: int, limits: Limits, handler: Handler, oversize: Oversize) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        limits: Limits,
+        handler: Handler,
+        oversize: Oversize,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         self.host = host
+        self.tls = tls
         self.limits = limits
         self.handler = handler
         self.oversize = oversize
@@ -169,6 +181,13 @@ class MllpListener:
         with self._lock:
             self._open.add(conn)
         try:
+            if self.tls is not None:
+                conn.settimeout(self.limits.read_timeout_s)
+                try:
+                    conn = self.tls.wrap_socket(conn, server_side=True)
+                except (ssl.SSLError, OSError) as exc:
+                    log.warning("HL7 TLS handshake with %s failed: %s", address, getattr(exc, "reason", None) or exc)
+                    return
             self._frames(conn, address)
         except OSError as exc:
             log.info("HL7 connection from %s ended: %s", address, exc.strerror or type(exc).__name__)

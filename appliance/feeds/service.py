@@ -12,6 +12,7 @@ without a restart. It answers two control commands: ``feeds.status``
 from __future__ import annotations
 
 import logging
+import ssl
 from datetime import timedelta
 from typing import Any
 
@@ -28,6 +29,26 @@ from appliance.store.repos import Repos
 from appliance.store.timefmt import to_db
 
 log = logging.getLogger(__name__)
+
+
+def _tls(cfg: Config) -> ssl.SSLContext | None:
+    """The server context for MLLP over TLS, or None for plain TCP.
+
+    Raises:
+        ClinicBoxError: the certificate or key cannot be read (named; the listener stays off).
+    """
+    hl7 = cfg.feeds.hl7
+    if not hl7.tls_cert_file:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        context.load_cert_chain(hl7.tls_cert_file, hl7.tls_key_file)
+    except (OSError, ssl.SSLError) as exc:
+        raise ClinicBoxError(
+            f"feeds.hl7.tls_cert_file/tls_key_file cannot be used ({exc}); the HL7 listener stays off"
+        ) from None
+    return context
 
 
 def _limits(cfg: Config) -> Limits:
@@ -81,8 +102,9 @@ class FeedService:
 
     def _listen(self) -> None:
         hl7 = self.cfg.feeds.hl7
-        listener = MllpListener(hl7.host, hl7.port, _limits(self.cfg), self._answer, self.intake.oversize)
         try:
+            tls = _tls(self.cfg)
+            listener = MllpListener(hl7.host, hl7.port, _limits(self.cfg), self._answer, self.intake.oversize, tls)
             listener.start()
         except ClinicBoxError as exc:
             self.error = str(exc)
@@ -107,7 +129,13 @@ class FeedService:
             self._stop_calendar()
             self._start_calendar()
         changed += calendar_changed
-        rebind = (old.enabled, old.host, old.port) != (new.enabled, new.host, new.port)
+        rebind = (old.enabled, old.host, old.port, old.tls_cert_file, old.tls_key_file) != (
+            new.enabled,
+            new.host,
+            new.port,
+            new.tls_cert_file,
+            new.tls_key_file,
+        )
         if rebind:
             self.stop()
             if new.enabled:

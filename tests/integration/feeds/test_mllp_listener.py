@@ -218,3 +218,48 @@ def test_turning_the_listener_on_and_changing_the_allow_list_apply_live(
         assert msa(mllp_send(port, CORPUS / "s12_pl_cr.hl7")[0]) == ("AA", "PL-0001")
     finally:
         service.stop()
+
+
+def test_mllp_over_tls(make_service: Callable[..., FeedService], store: Store, tmp_path: Path) -> None:
+    import ssl
+
+    cert, key = tmp_path / "box.pem", tmp_path / "box.key"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    service = make_service(tls_cert_file=str(cert), tls_key_file=str(key), read_timeout_s=2.0)
+    port = service.listener.port  # type: ignore[union-attr]
+    context = ssl.create_default_context(cafile=str(cert))
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=5) as raw,
+        context.wrap_socket(raw, server_hostname="127.0.0.1") as conn,
+    ):
+        conn.sendall(SB + (CORPUS / "s12_pl_cr.hl7").read_bytes() + EB + CR)
+        data = b""
+        while not data.endswith(EB + CR):
+            data += conn.recv(65536)
+    assert msa(hl7.parse(data.strip(SB + EB + CR).decode())) == ("AA", "PL-0001")
+    # A plain-TCP sender gets no ACK and changes nothing.
+    before = counts(store)
+    assert exchange(port, SB + (CORPUS / "s12_ko_lf.hl7").read_bytes() + EB + CR) == b""
+    assert counts(store) == before
