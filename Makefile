@@ -14,7 +14,7 @@ ENGINE_APT := $(shell firmware/pjproject/build-pjproject.sh --print-deps)
 RUN_APT := python3-venv python3-dev build-essential espeak-ng sox libsox-fmt-base alsa-utils kamailio $(ENGINE_APT)
 # What the tests need besides: real SIP peers, the provider, a browser, gammu...
 TEST_APT := sip-tester baresip-core kamailio sipsak sipvicious chromium fonts-noto-cjk \
-            gammu device-tree-compiler shellcheck systemd nginx
+            gammu device-tree-compiler shellcheck systemd nginx python3-hl7 radicale
 
 .PHONY: run test check unit integration webui deps deps-run deps-test bench clean
 

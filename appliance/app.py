@@ -197,6 +197,13 @@ class Core:
             services.append(reminders)
         else:  # the pause is still answered (and shown by the switchboard), as it always was
             register_pause_commands(self.commands, self.bus)
+        if self.repos is not None:
+            from appliance.feeds.service import FeedService
+
+            # Listens only while feeds.hl7.enabled; built always so a reload can turn it on.
+            feeds = FeedService(self.cfg, self.repos, self.clock)
+            feeds.register_commands(self.commands)
+            services.append(feeds)
         if self.cfg.panel.enabled:
             from appliance.panel import PanelService
 

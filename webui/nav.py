@@ -30,6 +30,8 @@ _ITEMS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("media.voicemail", "Voicemail", (MANAGER, FRONT_DESK)),
     ("messages.messages", "Text messages", (MANAGER, FRONT_DESK)),
     ("reminders.reminders", "Reminders", (MANAGER, FRONT_DESK)),
+    ("feeds.worklist", "Worklist", (MANAGER, FRONT_DESK)),
+    ("feeds.feeds", "Feed", (MANAGER, TECHNICIAN)),
     ("reports.reports", "Reports", (MANAGER,)),
     ("settings.index", "Settings", (MANAGER,)),
     ("admin.users", "Users", (MANAGER,)),
@@ -54,4 +56,4 @@ def _extract_labels() -> None:
     """Labels for message extraction (pybabel reads these calls)."""
     _("Console"), _("Dashboard"), _("Wallboard"), _("Callbacks"), _("Patients"), _("Schedule")
     _("Call log"), _("Voicemail"), _("Reminders"), _("Reports"), _("Settings"), _("Users")
-    _("Audit log"), _("Diagnostics")
+    _("Audit log"), _("Diagnostics"), _("Worklist"), _("Feed")

@@ -24,6 +24,7 @@ def section_titles() -> dict[str, str]:
         "stations": _("Stations"),
         "ivr": _("Phone menu (IVR)"),
         "prompts": _("Prompts"),
+        "feeds": _("Appointment feed (HL7)"),
     }
 
 

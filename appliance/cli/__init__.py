@@ -35,6 +35,7 @@ COMMAND_MODULES = [
     "station",
     "reminders",
     "edge",
+    "appointments",
 ]
 
 

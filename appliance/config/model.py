@@ -26,6 +26,8 @@ from appliance.config.core import (
     WebSettings,
 )
 from appliance.config.edge import EdgeSettings, edge_checks
+
+from appliance.config.feeds import FeedSettings, feed_checks
 from appliance.config.modem import ModemSettings, modem_checks
 from appliance.config.panel import PanelSettings, panel_checks
 from appliance.config.provisioning import ProvisioningSettings
@@ -38,7 +40,9 @@ from appliance.config.telephony import SipSettings, StationSettings, TrunkSettin
 EMERGENCY_BY_COUNTRY = {"US": "911", "CA": "911", "KR": "119", "CN": "120", "MX": "911"}
 
 #: Collections a user defines wholesale (their table replaces the default).
-REPLACED_COLLECTIONS = frozenset({"queues", "stations", "ivr.nodes", "prompts.texts", "reminders.simulator.keys"})
+REPLACED_COLLECTIONS = frozenset(
+    {"queues", "stations", "ivr.nodes", "prompts.texts", "reminders.simulator.keys", "feeds.hl7.senders"}
+)
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,8 @@ class Config:
     modem: ModemSettings = setting(doc="The GSM/LTE modem: fallback calls and SMS.")
     reminders: ReminderSettings = setting(doc="Appointment reminders by call and SMS.")
     edge: EdgeSettings = setting(doc="The SIP edge (Kamailio) in front of the core.")
+
+    feeds: FeedSettings = setting(doc="Appointments from the clinic's own system (HL7 v2 over MLLP).")
 
     # Derived locations -------------------------------------------------
     @property
@@ -229,4 +235,5 @@ CROSS_CHECKS: list[CrossCheck] = [
     simulation_checks,
     tls_checks,
     edge_checks,
+    feed_checks,
 ]

@@ -56,7 +56,13 @@ _STATION_MODE = 0o640
 
 def secret_names(cfg: Config) -> list[str]:
     """The secrets a manager may set on this box, in the order the UI lists them."""
-    return ["trunk.password", "modem.pin", *(f"stations.{sid}.password" for sid in cfg.stations)]
+    return [
+        "trunk.password",
+        "modem.pin",
+        *(f"stations.{sid}.password" for sid in cfg.stations),
+        # Once a shared calendar's URL is set (its settings screen), its password is asked for here.
+        *(["feeds.calendar.password"] if cfg.feeds.calendar.url else []),
+    ]
 
 
 def value_problem(name: str, value: object) -> str | None:

@@ -59,6 +59,8 @@ COMMANDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "core.restart_when_idle": ((), ("actor", "deadline_min")),
     "core.restart_status": ((), ()),
     "core.restart_cancel": ((), ("actor",)),
+    "feeds.status": ((), ()),
+    "feeds.reprocess": (("id",), ("actor",)),
 }
 
 

@@ -113,6 +113,17 @@ enabled = {edge}
 core_port = {core_port}
 """
 
+#: The demo's HL7 listener (appended to :data:`DEMO_CONFIG`).
+DEMO_HL7 = """
+# The practice system's HL7 feed: send SIU/ADT messages here, e.g.
+# mllp_send --loose -f message.hl7 -p {hl7_port} 127.0.0.1
+[feeds.hl7]
+enabled = true
+host = "127.0.0.1"
+port = {hl7_port}
+allowed_senders = ["127.0.0.1"]
+"""
+
 
 @dataclass(frozen=True)
 class SeedResult:
@@ -148,6 +159,7 @@ def seed(
     sip_port: int = 5060,
     rtp_port: int = 16000,
     pstn_port: int = 5080,
+    hl7_port: int = 2575,
     now: datetime | None = None,
     edge: bool = False,
     core_port: int = 0,
@@ -167,6 +179,7 @@ def seed(
         config_path,
         DEMO_CONFIG.format(web_port=web_port, sip_port=sip_port, rtp_port=rtp_port, pstn_port=pstn_port)
         + EDGE_CONFIG.format(edge="true" if edge else "false", core_port=core_port or _free_udp_port()),
+        +DEMO_HL7.format(hl7_port=hl7_port),
     )
     station_secrets = "\n".join(
         f'[stations.{sid}]\npassword = "{secrets.token_urlsafe(12)}"\n' for sid in ("desk1", "desk2", "gsm")

@@ -34,6 +34,7 @@ CHECK_MODULES = [
     "appliance.doctor.modem",
     "appliance.doctor.reminders",
     "appliance.doctor.edge",
+    "appliance.doctor.feeds",
 ]
 
 

@@ -257,7 +257,7 @@ class Dispatcher:
                     )
                 continue
             with self.store.transaction() as conn:
-                attempt_id = rows.claim(conn, due.reminder_id, "voice", route, now)
+                attempt_id = rows.claim(conn, due.reminder_id, "voice", route, now, starts_at=due.starts_at)
             if attempt_id is None:
                 continue
             script = ReminderScript(

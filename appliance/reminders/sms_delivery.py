@@ -73,7 +73,7 @@ class TextReminders:
     def send(self, due: rows.Due, number: str, now: datetime, detail: str) -> bool:
         """Claim the reminder, then queue its SMS; True when the modem took it."""
         with self.store.transaction() as conn:
-            attempt_id = rows.claim(conn, due.reminder_id, "sms", "gsm", now, detail)
+            attempt_id = rows.claim(conn, due.reminder_id, "sms", "gsm", now, detail, starts_at=due.starts_at)
         if attempt_id is None:
             return False
         if self.sms is None:

@@ -240,3 +240,129 @@ class Appointments:
                 (patient_id,),
             )
         ]
+
+
+# -- appointments from a feed (appliance.feeds): found by the source's own IDs ------------------
+def find_feed(conn: Connection, feed: str, placer_id: str, filler_id: str) -> Appointment | None:
+    """The feed's appointment with this filler ID, else this placer ID (an S14 may bring the
+    filler ID an S12 did not have)."""
+    for column, value in (("filler_id", filler_id), ("placer_id", placer_id)):
+        if value:
+            row = conn.execute(
+                f"SELECT {_COLS} FROM appointments WHERE feed = ? AND {column} = ? ORDER BY id LIMIT 1",
+                (feed, value),
+            ).fetchone()
+            if row is not None:
+                return _row(row)
+    return None
+
+
+def insert_feed(conn: Connection, feed: str, placer_id: str, filler_id: str, data: AppointmentInput, now: str) -> int:
+    """A new appointment from a feed (``data`` validated; its source names the feed kind)."""
+    assert data.ends_at is not None
+    key = f"feed:{feed}:{filler_id or placer_id}"
+    cur = conn.execute(
+        "INSERT INTO appointments(import_key, external_id, patient_id, provider, location, reason, starts_at, ends_at,"
+        " source, created_at, updated_at, feed, placer_id, filler_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (
+            key,
+            filler_id or placer_id,
+            data.patient_id,
+            data.provider,
+            data.location,
+            data.reason,
+            to_db(data.starts_at),
+            to_db(data.ends_at),
+            data.source,
+            now,
+            now,
+            feed,
+            placer_id or None,
+            filler_id or None,
+        ),
+    )
+    return int(cur.lastrowid or 0)
+
+
+def update_feed(
+    conn: Connection, appt: Appointment, placer_id: str, filler_id: str, data: AppointmentInput, now: str
+) -> str:
+    """Bring a feed's appointment in line with its message.
+
+    Returns:
+        "unchanged", "updated" (provider, room, IDs) or "moved" (a new time:
+        a confirmation of the old time no longer holds, so it is booked again).
+    """
+    assert data.ends_at is not None
+    moved = data.starts_at != appt.starts_at or data.ends_at != appt.ends_at
+    ids = conn.execute("SELECT placer_id, filler_id FROM appointments WHERE id = ?", (appt.id,)).fetchone()
+    new_ids = (placer_id or ids[0], filler_id or ids[1])
+    same = (data.provider, data.location, data.patient_id) == (appt.provider, appt.location, appt.patient_id)
+    if not moved and same and tuple(ids) == new_ids:
+        return "unchanged"
+    conn.execute(
+        "UPDATE appointments SET patient_id=?, provider=?, location=?, starts_at=?, ends_at=?, placer_id=?,"
+        " filler_id=?, updated_at=?, status = CASE WHEN ? AND status = 'confirmed' THEN 'booked' ELSE status END"
+        " WHERE id=?",
+        (
+            data.patient_id,
+            data.provider,
+            data.location,
+            to_db(data.starts_at),
+            to_db(data.ends_at),
+            new_ids[0],
+            new_ids[1],
+            now,
+            int(moved),
+            appt.id,
+        ),
+    )
+    return "moved" if moved else "updated"
+
+
+@dataclass(frozen=True)
+class ListedAppointment:
+    """One row of ``clinicbox appointments list``: the appointment with its source's IDs."""
+
+    appointment: Appointment
+    patient_name: str
+    feed: str
+    placer_id: str
+    filler_id: str
+
+
+def listing(conn: Connection, start: datetime, end: datetime) -> list[ListedAppointment]:
+    """Appointments starting in [start, end), every status, with the source's IDs (unaudited:
+    the caller audits)."""
+    cols = ", ".join("a." + c.strip() for c in _COLS.split(","))
+    rows = conn.execute(
+        f"SELECT {cols}, p.display_name, coalesce(a.feed, ''), coalesce(a.placer_id, ''), coalesce(a.filler_id, '')"
+        " FROM appointments a JOIN patients p ON p.id = a.patient_id WHERE a.starts_at >= ? AND a.starts_at < ?"
+        " ORDER BY a.starts_at, a.id",
+        (to_db(start), to_db(end)),
+    ).fetchall()
+    return [ListedAppointment(_row(r[:10]), str(r[10]), str(r[11]), str(r[12]), str(r[13])) for r in rows]
+
+
+def feed_keys(conn: Connection, feed: str, uid: str, since: datetime) -> list[tuple[int, str, str]]:
+    """(id, filler ID, status) of a calendar feed's appointments of event ``uid`` (its single
+    appointment or its occurrences ``uid#...``) starting from ``since``."""
+    return [
+        (int(r[0]), str(r[1]), str(r[2]))
+        for r in conn.execute(
+            # The UID itself, or its occurrences "UID#...": a range ('#' < '$'), so the feed index serves both.
+            "SELECT id, filler_id, status FROM appointments WHERE feed = ? AND filler_id = ? AND starts_at >= ?"
+            " UNION ALL SELECT id, filler_id, status FROM appointments WHERE feed = ? AND filler_id >= ?"
+            " AND filler_id < ? AND starts_at >= ?",
+            (feed, uid, to_db(since), feed, uid + "#", uid + "$", to_db(since)),
+        )
+    ]
+
+
+def feed_count(conn: Connection, feed: str, since: datetime) -> int:
+    """How many of a feed's appointments start from ``since`` (an empty calendar is suspicious)."""
+    row = conn.execute(
+        "SELECT count(*) FROM appointments WHERE feed = ? AND starts_at >= ? AND status != 'cancelled'",
+        (feed, to_db(since)),
+    ).fetchone()
+    return int(row[0])

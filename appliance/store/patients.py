@@ -410,3 +410,39 @@ class Patients:
 
 def dumps(data: dict[str, Any]) -> str:
     return json.dumps(data, ensure_ascii=False, indent=1, default=str)
+
+
+def merge_from_feed(conn: Connection, data: PatientInput, now: str, *, language_given: bool) -> tuple[int, str]:
+    """A patient as a feed tells it (``data`` validated, ``external_id`` = MRN^authority).
+
+    Found by that ID alone, never by phone or name: two people who share a
+    number stay two patients. A new patient is created; a known one gets
+    the name, birth date and language the feed sends (when it sends them:
+    ``language_given``)
+    and any new phone number, while what the clinic set on the box
+    (reminder channel, consents, notes, opt-out) stays.
+
+    Returns:
+        (patient id, "inserted" | "updated" | "unchanged").
+    """
+    found = conn.execute("SELECT id FROM patients WHERE import_key = ?", (data.import_key(),)).fetchone()
+    if found is None:
+        return upsert(conn, data, now)
+    old = load(conn, int(found[0]))
+    merged = PatientInput(
+        family_name=data.family_name or old.family_name,
+        given_name=data.given_name or old.given_name,
+        name=data.name if (data.family_name or data.given_name) else old.display_name,
+        name_search=data.name_search if (data.family_name or data.given_name) else fold(old.display_name),
+        date_of_birth=data.date_of_birth or (old.date_of_birth or ""),
+        phones=list(data.phones),
+        language=data.language if language_given else old.language,
+        reminder_channel=old.reminder_channel
+        if old.reminder_channel != "none" or not data.phones
+        else data.reminder_channel,
+        consent_reminders=old.consent_reminders,
+        consent_recording=old.consent_recording,
+        notes=old.notes,
+        external_id=data.external_id,
+    )
+    return upsert(conn, merged, now)

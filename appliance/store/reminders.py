@@ -320,18 +320,38 @@ def phone_for(conn: Connection, patient_id: int, channel: str) -> tuple[str, str
     return None if row is None else (str(row[0]), str(row[1]))
 
 
-def claim(conn: Connection, reminder_id: int, channel: str, route: str, now: datetime, detail: str = "") -> int | None:
+def claim(
+    conn: Connection,
+    reminder_id: int,
+    channel: str,
+    route: str,
+    now: datetime,
+    detail: str = "",
+    *,
+    starts_at: datetime | None = None,
+) -> int | None:
     """Start an attempt: the reminder becomes ``active``, the attempt ``dialing``/``sending``.
 
+    ``starts_at`` is the visit's start the caller will announce: the claim
+    re-reads the appointment in the same statement and fails if the visit
+    moved (or the reminder was re-planned to later) since the caller read
+    it, so no patient is told a time that changed a moment ago (a feed's
+    S13, a web UI move).
+
     Returns the attempt id, or None when the reminder is no longer pending
-    (another process changed it). Commit before placing the call.
+    and due, or its visit moved (another process changed it). Commit before
+    placing the call.
     """
     stamp = to_db(now)
-    cur = conn.execute(
+    sql = (
         "UPDATE reminders SET status = 'active', attempts = attempts + 1, updated_at = ? WHERE id = ?"
-        " AND status = 'pending'",
-        (stamp, reminder_id),
+        " AND status = 'pending' AND next_attempt_at <= ?"
     )
+    params: tuple[object, ...] = (stamp, reminder_id, stamp)
+    if starts_at is not None:
+        sql += " AND (SELECT a.starts_at FROM appointments a WHERE a.id = reminders.appointment_id) = ?"
+        params += (to_db(starts_at),)
+    cur = conn.execute(sql, params)
     if cur.rowcount != 1:
         return None
     state = "sending" if channel == "sms" else "dialing"

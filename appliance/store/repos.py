@@ -22,6 +22,8 @@ from appliance.store.media import MediaVault
 from appliance.store.patients import Patients
 from appliance.store.settings import RuntimeSettings
 from appliance.store.users import Users
+from appliance.store.worklist import Worklist
+from appliance.store.worklist import on_appointment_change as worklist_hook
 
 
 @dataclass
@@ -35,6 +37,7 @@ class Repos:
     settings: RuntimeSettings
     importer: Importer
     media: MediaVault
+    worklist: Worklist
     appointment_hooks: list[AppointmentHook] = field(default_factory=list)
 
 
@@ -43,7 +46,8 @@ def make_repos(cfg: Config, store: Store, appointment_hooks: Sequence[Appointmen
     transaction that books, moves, cancels or imports an appointment (the
     composition root passes the reminder planner's)."""
     audit = AuditLog(store)
-    hooks = list(appointment_hooks)
+    # A status the box sets on a feed's appointment goes to the front desk's worklist.
+    hooks = [*appointment_hooks, worklist_hook]
     return Repos(
         cfg=cfg,
         store=store,
@@ -62,5 +66,6 @@ def make_repos(cfg: Config, store: Store, appointment_hooks: Sequence[Appointmen
             cfg.store.min_free_mb,
         ),
         media=MediaVault(store),
+        worklist=Worklist(store, audit),
         appointment_hooks=hooks,
     )

@@ -36,3 +36,19 @@ class RuntimeSettings:
             (key, json.dumps(value, ensure_ascii=False), to_db(self.store.clock.now()), actor),
         )
         self.audit.append(conn, actor, "setting", "setting", key)
+
+
+def get_state(conn: Connection, key: str, default: Any = None) -> Any:
+    """A value a service keeps for itself (a calendar's sync token), not a setting a person changed."""
+    row = conn.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+    return default if row is None else json.loads(row[0])
+
+
+def put_state(conn: Connection, key: str, value: Any, now: str, by: str) -> None:
+    """Write a service's own state (unaudited: it changes on every sync and says nothing about anyone)."""
+    conn.execute(
+        "INSERT INTO settings(key, value, updated_at, updated_by) VALUES (?,?,?,?)"
+        " ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at,"
+        " updated_by = excluded.updated_by",
+        (key, json.dumps(value, ensure_ascii=False), now, by),
+    )

@@ -23,6 +23,7 @@ from webui.auth import ALL_ROLES, FRONT_DESK, MANAGER, requires
 from webui.i18n import gettext as _
 from webui.runtime import runtime
 from webui.services import dashboard as dashboard_service
+from webui.services import feeds as feeds_service
 from webui.services.live import shape_event, shape_snapshot, sse
 from webui.views import control_json, json_error, json_ok
 
@@ -59,7 +60,8 @@ def today() -> Any:
     """Today's figures as an HTML fragment (refreshed by the page script)."""
     rt = runtime()
     figures = dashboard_service.today(rt.store, rt.clock.now(), ZoneInfo(rt.cfg.clinic.timezone))
-    return render_template("dashboard/today.html", t=figures)
+    feed = feeds_service.summary(rt.repos, rt.clock.now()) if rt.cfg.feeds.hl7.enabled else None
+    return render_template("dashboard/today.html", t=figures, feed=feed)
 
 
 @bp.get("/live/snapshot")

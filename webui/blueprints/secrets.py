@@ -30,6 +30,8 @@ def secret_label(name: str) -> str:
         return _("SIP trunk password")
     if name == "modem.pin":
         return _("SIM PIN of the GSM modem")
+    if name == "feeds.calendar.password":
+        return _("Password of the shared calendar (CalDAV)")
     station = name.split(".")[1]
     st = runtime().cfg.stations.get(station)
     return _("Password of station %(station)s", station=st.name if st and st.name else station)

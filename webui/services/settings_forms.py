@@ -83,8 +83,10 @@ def fields(cls: type, current: Any, *, exclude: tuple[str, ...] = (), prefix: st
         kind = _kind(tp, choices)
         name = f"{prefix}{f.name}"
         value = getattr(current, f.name) if current is not None else None
-        if kind == "map" and typing.get_origin(typing.get_args(tp)[1]) is dict:
-            continue  # nested tables (prompt texts) have their own screen
+        if kind == "map" and (
+            typing.get_origin(typing.get_args(tp)[1]) is dict or dataclasses.is_dataclass(typing.get_args(tp)[1])
+        ):
+            continue  # nested tables (prompt texts, a feed's per-sender mappings) are set elsewhere
         if kind == "section":
             out.append(
                 FormField(name, kind, f.metadata.get("doc", ""), None, children=fields(tp, value, prefix=name + "."))

@@ -71,12 +71,14 @@ class Box:
         self.dir = directory
         self.sip_port = free_port()
         self.pstn_port = free_port()
+        self.hl7_port = free_port(socket_kind_tcp())  # the demo's HL7 listener, off 2575 for parallel cores
         result = seed(
             directory,
             web_port=free_port(socket_kind_tcp()),
             sip_port=self.sip_port,
             rtp_port=20000 + (self.sip_port % 200) * 40,
             pstn_port=self.pstn_port,
+            hl7_port=self.hl7_port,
         )
         self.config = result.config_path
         self.manager_password = result.password
