@@ -26,7 +26,6 @@ from appliance.config.core import (
     WebSettings,
 )
 from appliance.config.edge import EdgeSettings, edge_checks
-
 from appliance.config.feeds import FeedSettings, feed_checks
 from appliance.config.modem import ModemSettings, modem_checks
 from appliance.config.panel import PanelSettings, panel_checks

@@ -178,8 +178,8 @@ def seed(
     _write_private(
         config_path,
         DEMO_CONFIG.format(web_port=web_port, sip_port=sip_port, rtp_port=rtp_port, pstn_port=pstn_port)
-        + EDGE_CONFIG.format(edge="true" if edge else "false", core_port=core_port or _free_udp_port()),
-        +DEMO_HL7.format(hl7_port=hl7_port),
+        + EDGE_CONFIG.format(edge="true" if edge else "false", core_port=core_port or _free_udp_port())
+        + DEMO_HL7.format(hl7_port=hl7_port),
     )
     station_secrets = "\n".join(
         f'[stations.{sid}]\npassword = "{secrets.token_urlsafe(12)}"\n' for sid in ("desk1", "desk2", "gsm")
