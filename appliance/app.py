@@ -182,6 +182,11 @@ class Core:
             services.append(reminders)
         else:  # the pause is still answered (and shown by the switchboard), as it always was
             register_pause_commands(self.commands, self.bus)
+        if self.store is not None:
+            from appliance.textback import TextBackService
+
+            # After the reminders: their reply hook reads a message first (a reply to a reminder is theirs).
+            services.append(TextBackService(self.cfg, self.clock, self.bus, self.store, self.modem))
         if self.cfg.panel.enabled:
             from appliance.panel import PanelService
 

@@ -15,6 +15,7 @@ from appliance.config.callflow import (
     prompt_problems,
     silent_loops,
 )
+from appliance.config.contact import ContactSettings, TextbackSettings, contact_checks
 from appliance.config.core import (
     ClinicSettings,
     ClockSettings,
@@ -76,6 +77,8 @@ class Config:
     provisioning: ProvisioningSettings = setting(doc="USB-stick provisioning.")
     modem: ModemSettings = setting(doc="The GSM/LTE modem: fallback calls and SMS.")
     reminders: ReminderSettings = setting(doc="Appointment reminders by call and SMS.")
+    contact: ContactSettings = setting(doc="Limits every message to a patient obeys (caps, opt-out, mobiles only).")
+    textback: TextbackSettings = setting(doc="One SMS to callers the clinic missed.")
 
     # Derived locations -------------------------------------------------
     @property
@@ -226,4 +229,5 @@ CROSS_CHECKS: list[CrossCheck] = [
     reminder_checks,
     simulation_checks,
     tls_checks,
+    contact_checks,
 ]
