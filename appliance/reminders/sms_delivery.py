@@ -174,6 +174,7 @@ class TextReminders:
         with self.store.transaction() as conn:
             for sms_id, attempt_id, why in sms_rows.stale_reminder_sms(conn, now):
                 if sms_rows.withdraw(conn, sms_id, WITHDRAWN[why][2]):
+                    contacts.withdrawn(conn, sms_id, WITHDRAWN[why][2], now)
                     self._withdrawn(conn, attempt_id, why, now)
                     count += 1
         log.info("%d queued reminder SMS withdrawn", count)
@@ -190,6 +191,7 @@ class TextReminders:
                 opens = windows.next_open(now, expires)
                 if opens is None:
                     if sms_rows.withdraw(conn, sms_id, WITHDRAWN["expired"][2]):
+                        contacts.withdrawn(conn, sms_id, WITHDRAWN["expired"][2], now)
                         self._withdrawn(conn, attempt_id, "expired", now)
                 elif sms_rows.hold_until(conn, sms_id, opens):
                     held += 1

@@ -26,6 +26,8 @@ from appliance.store.timefmt import from_db, to_db
 #: Outcomes of a message that went (or is going) out.
 OUT = ("queued", "sent", "delivered")
 #: Modem statuses -> the trace's outcome.
+#: No call lasts longer (the scan reads calls by their start, which is indexed).
+_LONGEST_CALL = timedelta(hours=6)
 _SMS_STATUS = {"sent": "sent", "unconfirmed": "sent", "delivered": "delivered", "failed": "failed"}
 
 
@@ -113,6 +115,15 @@ def sms_status(conn: Connection, sms_id: int, status: str, at: datetime) -> int:
     return int(cur.rowcount)
 
 
+def withdrawn(conn: Connection, sms_id: int, why: str, at: datetime) -> None:
+    """A queued SMS was taken back before any part went out: the patient got nothing, so it
+    no longer counts towards the caps."""
+    conn.execute(
+        "UPDATE contact_log SET outcome = 'failed', reason = ?, updated_at = ? WHERE sms_id = ? AND outcome = 'queued'",
+        (f"withdrawn: {why}", to_db(at), sms_id),
+    )
+
+
 def capped_sends(conn: Connection, patient_id: int | None, number: str, since: datetime) -> list[datetime]:
     """When counted messages went to this patient (or, without one, this number) since ``since``."""
     if patient_id is not None:
@@ -181,16 +192,20 @@ class MissedCall:
 
 def missed_calls(conn: Connection, since: datetime, sources: tuple[str, ...]) -> list[MissedCall]:
     """Inbound calls ended since ``since`` that the clinic missed (see :mod:`appliance.textback`):
-    hung up waiting, busy, overflow or closed; no voicemail left; no "call me back" asked."""
+    hung up waiting, busy, overflow or closed; no voicemail left; no "call me back" asked.
+    Calls whose text-back still waits for the contact window come back whatever their age
+    (the sender drops them as stale)."""
     rows = conn.execute(
         "SELECT k.id, k.caller, k.patient_id, k.language, k.started_at, k.ended_at, k.disposition,"
         " (SELECT cb.source FROM callbacks cb WHERE cb.call_id = k.id ORDER BY cb.id DESC LIMIT 1),"
         " (SELECT t.id FROM contact_log t WHERE t.call_id = k.id AND t.kind = 'textback'),"
         " (SELECT t.outcome FROM contact_log t WHERE t.call_id = k.id AND t.kind = 'textback')"
-        " FROM calls k WHERE k.direction = 'inbound' AND k.purpose = 'patient' AND k.ended_at >= ?"
+        " FROM calls k WHERE k.direction = 'inbound' AND k.purpose = 'patient'"
+        " AND ((k.started_at >= ? AND k.ended_at >= ?) OR k.id IN"
+        " (SELECT t.call_id FROM contact_log t WHERE t.kind = 'textback' AND t.outcome = 'waiting'))"
         " AND NOT EXISTS (SELECT 1 FROM voicemail v WHERE v.call_id = k.id)"
         " ORDER BY k.ended_at",
-        (to_db(since),),
+        (to_db(since - _LONGEST_CALL), to_db(since)),
     ).fetchall()
     out: list[MissedCall] = []
     for r in rows:

@@ -95,7 +95,7 @@ class TextBacks:
                 since = now - timedelta(hours=cfg.textback.period_h)
                 if contacts.last_textback(conn, call.caller, since) is not None:
                     reason = "recent"
-            if reason == "quiet-hours" and now - call.ended_at > timedelta(minutes=cfg.textback.stale_min):
+            if reason in ("", "quiet-hours") and now - call.ended_at > timedelta(minutes=cfg.textback.stale_min):
                 reason = "stale"
             if reason == "quiet-hours":
                 if call.trace_id is None:

@@ -31,6 +31,7 @@ CREATE INDEX contact_log_patient ON contact_log(patient_id, at);
 CREATE INDEX contact_log_appointment ON contact_log(appointment_id);
 CREATE INDEX contact_log_sms ON contact_log(sms_id);
 CREATE UNIQUE INDEX contact_log_one_textback ON contact_log(call_id) WHERE kind = 'textback';
+CREATE INDEX contact_log_waiting ON contact_log(call_id) WHERE outcome = 'waiting';
 
 CREATE TABLE consent_events (
     id          INTEGER PRIMARY KEY,
