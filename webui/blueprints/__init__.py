@@ -19,6 +19,7 @@ from webui.blueprints import (
     secrets,
     settings,
     settings_ivr,
+    settings_textback,
     setup,
     unlock,
 )
@@ -41,6 +42,7 @@ BLUEPRINTS = [
     reports.bp,
     settings.bp,
     settings_ivr.bp,
+    settings_textback.bp,
     secrets.bp,
     admin.bp,
     diagnostics.bp,
