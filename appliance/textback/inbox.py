@@ -44,7 +44,7 @@ from appliance.textback.sender import SmsSender
 
 log = logging.getLogger(__name__)
 
-REPLY_REASON = "textback-reply"
+REPLY_REASON = "textback-reply"  # one of appliance.reminders.replies.REASONS
 
 
 class IncomingMessage(Protocol):
