@@ -5,7 +5,8 @@ scanned every ``SCAN_S`` seconds and soon after a call ends), the modem
 hooks for STOP/START/HELP and text-back replies
 (:mod:`appliance.textback.inbox`), and keeps every message trace line in
 step with the modem's status events (reminders' lines included). Started
-after the reminders, so their reply hook sees a message first.
+after the reminders, so their reply hook sees a message first. Without a
+modem there is nothing to text with: the worker does not scan.
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ class TextBackService:
             self._thread.join(timeout=10)
 
     def healthy(self) -> bool:
-        return self._thread.is_alive()
+        return self._thread.is_alive() or self.modem is None
 
     def reconfigure(self, cfg: Config) -> Applied:
         applied = Applied.sort_out(self.cfg, cfg, live=LIVE)
@@ -87,7 +88,7 @@ class TextBackService:
         if event.kind == "modem.sms.status":
             self._sms_status(int(event.data.get("sms_id", 0)), str(event.data.get("status", "")))
             return
-        threading.Timer(AFTER_END_S, self._wake.set).start()
+        self._wake.set()
 
     def _sms_status(self, sms_id: int, status: str) -> None:
         if self.store.locked or not sms_id:
@@ -99,11 +100,15 @@ class TextBackService:
             log.exception("the message trace missed the status of SMS %d", sms_id)
 
     def _run(self) -> None:
+        if self.modem is None:
+            log.info("no modem (modem.enabled = false): no missed-call text-backs")
+            return
         while not self._stop.is_set():
             try:
                 self.texts.scan()
                 self.scans += 1
             except ClinicBoxError:
                 log.exception("text-back scan failed; the next one tries again")
-            self._wake.wait(SCAN_S)
+            if self._wake.wait(SCAN_S):
+                self._stop.wait(AFTER_END_S)  # the call's row is committed a moment after its event
             self._wake.clear()
