@@ -4,7 +4,8 @@ Every message a patient gets from the box (a reminder SMS, a missed-call
 text-back, later waitlist offers and no-show follow-ups) asks :func:`decide`
 first. The answer is the same for all of them:
 
-1. an opted-out patient or number gets nothing (``opted-out``);
+1. an opted-out patient or number gets nothing (``opted-out``) but the
+   STOP confirmation and an answer to HELP;
 2. only mobile numbers get texts: a landline, a withheld number, a short
    code or an emergency number never does (``landline``, ``withheld``,
    ``short-code``, ``emergency``; see :mod:`appliance.contact.numbers`);
@@ -37,6 +38,8 @@ from zoneinfo import ZoneInfo
 
 #: Kinds that count towards the caps (the rest are answers to the patient).
 CAPPED_KINDS = frozenset({"reminder", "textback", "waitlist", "followup"})
+#: Answers the law wants sent even to an opted-out number: the STOP confirmation itself, and HELP.
+ANSWERED_AFTER_STOP = frozenset({"stop-confirm", "help"})
 #: Every reason a message is skipped, in the order they are checked.
 REASONS = (
     "opted-out",
@@ -87,7 +90,7 @@ class Decision:
 
 def decide(req: Request, limits: Limits, now: datetime, timezone: str) -> Decision:
     """May the message go now? ``reason`` is one of :data:`REASONS` when not."""
-    if req.opted_out:
+    if req.opted_out and req.kind not in ANSWERED_AFTER_STOP:
         return Decision(False, "opted-out")
     if req.line != "mobile":
         return Decision(False, req.line if req.line in REASONS else "landline")

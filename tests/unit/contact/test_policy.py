@@ -18,7 +18,9 @@ CASES = [
     # (case, kind, line, opted_out, window_open, earlier sends, limits, expected reason)
     ("a first text to a mobile", "textback", "mobile", False, True, (), Limits(1, 3), ""),
     ("opt-out beats everything", "textback", "mobile", True, True, (), Limits(1, 3), "opted-out"),
-    ("opt-out also stops answers", "help", "mobile", True, True, (), Limits(1, 3), "opted-out"),
+    ("opt-out also stops acknowledgements", "ack", "mobile", True, True, (), Limits(1, 3), "opted-out"),
+    ("HELP is answered after STOP", "help", "mobile", True, True, (), Limits(1, 3), ""),
+    ("STOP is confirmed to the number that just opted out", "stop-confirm", "mobile", True, True, (), Limits(1, 3), ""),
     ("never a landline", "reminder", "landline", False, True, (), Limits(1, 3), "landline"),
     ("never a withheld number", "textback", "withheld", False, True, (), Limits(1, 3), "withheld"),
     ("never a short code", "textback", "short-code", False, True, (), Limits(1, 3), "short-code"),
