@@ -94,3 +94,18 @@ def test_the_patient_card_shows_the_consent_record(client: FlaskClient, app: Fla
 def _overlay(clinic: Clinic) -> dict:  # type: ignore[type-arg]
     path = clinic.directory / "settings.toml"
     return tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def test_the_desk_records_an_opt_out_said_on_the_phone_and_it_is_honoured(client: FlaskClient, app: Flask) -> None:
+    r = repos(app)
+    pid = r.patients.create(PatientInput(name="Anna Nowak", phones=["+48601234567"]), "test")
+    token = login_as(client, app, "frontdesk")
+    assert post(client, f"/patients/{pid}/messages", {"action": "opt-out", "via": "phone"}, token).status_code == 302
+    assert r.patients.get(pid, "test").opted_out_at is not None
+    with r.store.transaction() as conn:
+        assert contacts.opted_out(conn, pid, "")
+        (event,) = contacts.history(conn, pid)
+    assert (event.action, event.via, event.actor) == ("opt-out", "phone", "frontdesk")
+    assert post(client, f"/patients/{pid}/messages", {"action": "bogus"}, token).status_code == 400
+    assert post(client, f"/patients/{pid}/messages", {"action": "opt-in", "via": "phone"}, token).status_code == 302
+    assert r.patients.get(pid, "test").opted_out_at is None
