@@ -204,6 +204,12 @@ class Core:
             feeds = FeedService(self.cfg, self.repos, self.clock)
             feeds.register_commands(self.commands)
             services.append(feeds)
+
+        if self.store is not None:
+            from appliance.textback import TextBackService
+
+            # After the reminders: their reply hook reads a message first (a reply to a reminder is theirs).
+            services.append(TextBackService(self.cfg, self.clock, self.bus, self.store, self.modem))
         if self.cfg.panel.enabled:
             from appliance.panel import PanelService
 

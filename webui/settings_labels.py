@@ -25,6 +25,8 @@ def section_titles() -> dict[str, str]:
         "ivr": _("Phone menu (IVR)"),
         "prompts": _("Prompts"),
         "feeds": _("Appointment feed (HL7)"),
+        "contact": _("Contact rules (all messages)"),
+        "textback": _("Missed-call text-back"),
     }
 
 
@@ -99,6 +101,14 @@ def field_labels() -> dict[str, str]:
         "queue": _("Queue"),
         "priority": _("Priority (higher first)"),
         "number": _("Number to transfer to"),
+        # contact rules and the missed-call text-back
+        "per_day": _("Messages per patient a day (all kinds)"),
+        "per_week": _("Messages per patient in 7 days (all kinds)"),
+        "text_ambiguous_numbers": _("Text numbers that may be landlines (US, Canada)"),
+        "sources": _("Missed calls that get a text"),
+        "period_h": _("At most one text per number in (hours)"),
+        "stale_min": _("Drop a text still waiting after (minutes)"),
+        "texts": _("Texts per language (see Missed-call text)"),
     }
 
 

@@ -229,4 +229,53 @@ def reply_reasons() -> dict[str, str]:
         "already-answered": _("The reminder was already answered"),
         "visit-changed": _("The visit was cancelled or moved since the reminder"),
         "no-reminder": _("Not a reply to a reminder"),
+        "textback-reply": _("A reply to a missed-call text, not a clear yes"),
     }
+
+
+def message_kinds() -> dict[str, str]:
+    """The kinds of message in a message trace (``contact_log.kind``)."""
+    return {
+        "reminder": _("Reminder SMS"),
+        "textback": _("Missed-call text"),
+        "textback-yes": _("Replied yes: on the callback list"),
+        "stop-confirm": _("STOP confirmation"),
+        "start-confirm": _("START confirmation"),
+        "help": _("HELP answer"),
+    }
+
+
+def message_outcomes() -> dict[str, str]:
+    return {
+        "waiting": _("waiting for the contact window"),
+        "queued": _("queued"),
+        "sent": _("sent"),
+        "delivered": _("delivered"),
+        "skipped": _("not sent"),
+        "failed": _("failed"),
+    }
+
+
+def skip_reasons() -> dict[str, str]:
+    """Why a message was not sent (:data:`appliance.contact.REASONS` and the text-back's own)."""
+    return {
+        "opted-out": _("opted out (STOP)"),
+        "landline": _("not a mobile number"),
+        "withheld": _("number withheld"),
+        "short-code": _("short code"),
+        "emergency": _("emergency number"),
+        "quiet-hours": _("quiet hours"),
+        "cap-day": _("daily limit reached"),
+        "cap-week": _("weekly limit reached"),
+        "recent": _("already texted in this period"),
+        "stale": _("too late: the contact window opened too long after the call"),
+        "already": _("already confirmed"),
+    }
+
+
+def consent_actions() -> dict[str, str]:
+    return {"opt-out": _("Opted out"), "opt-in": _("Opted in")}
+
+
+def consent_via() -> dict[str, str]:
+    return {"sms": _("by SMS"), "web": _("in the web UI"), "import": _("by import"), "phone": _("by phone")}

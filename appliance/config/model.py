@@ -15,6 +15,7 @@ from appliance.config.callflow import (
     prompt_problems,
     silent_loops,
 )
+from appliance.config.contact import ContactSettings, TextbackSettings, contact_checks
 from appliance.config.core import (
     ClinicSettings,
     ClockSettings,
@@ -83,6 +84,9 @@ class Config:
     edge: EdgeSettings = setting(doc="The SIP edge (Kamailio) in front of the core.")
 
     feeds: FeedSettings = setting(doc="Appointments from the clinic's own system (HL7 v2 over MLLP).")
+
+    contact: ContactSettings = setting(doc="Limits every message to a patient obeys (caps, opt-out, mobiles only).")
+    textback: TextbackSettings = setting(doc="One SMS to callers the clinic missed.")
 
     # Derived locations -------------------------------------------------
     @property
@@ -235,4 +239,5 @@ CROSS_CHECKS: list[CrossCheck] = [
     tls_checks,
     edge_checks,
     feed_checks,
+    contact_checks,
 ]

@@ -45,6 +45,7 @@ from appliance.errors import CapacityError, ClinicBoxError, StoreLockedError, Sw
 from appliance.ivr.prompts import PromptRef
 from appliance.privacy import mask_phone
 from appliance.reminders import messages
+from appliance.reminders.contact_gate import ContactGate
 from appliance.reminders.dialogue import ReminderScript
 from appliance.reminders.outcomes import CallOutcome, OutcomeWriter, call_outcome
 from appliance.reminders.rules import channels_for
@@ -130,6 +131,7 @@ class Dispatcher:
         self.r = cfg.reminders
         self.policy = self.writer.policy
         self.texts.cfg = cfg
+        self.texts.gate = ContactGate(cfg)
 
     # -- from any thread ------------------------------------------------------------------
     def on_call_result(self, attempt_id: int, result: CallOutcome) -> None:

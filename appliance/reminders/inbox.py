@@ -97,7 +97,9 @@ class ReplyHandler:
                 conn, attempt_id, outcome, f"SMS reply {message.sms_id}", now, announced_start=announced, reopen=True
             )
             if meaning == STOP:
-                self.patients.set_opt_out(appointment.patient_id, True, HANDLED_BY)
+                self.patients.set_opt_out(
+                    appointment.patient_id, True, HANDLED_BY, via="sms", detail=f"SMS {message.sms_id}"
+                )
                 rows.cancel_pending_for_patient(conn, appointment.patient_id, "opted-out", now)
         log.info("reply from %s: %s (%s)", mask_phone(message.number), outcome, reading.language)
         self._acknowledge(message, appointment, outcome)

@@ -15,6 +15,11 @@ or its reminder's window ends, is never sent (the modem's queue skips it)
 and is withdrawn here: the attempt fails, the reminder is cancelled (a
 moved visit is re-planned for its new time) or expires. Outside the
 calling windows queued texts are held until the next window opens.
+
+Every reminder SMS passes the contact policy first
+(:class:`~appliance.reminders.contact_gate.ContactGate`): a skipped one
+fails its attempt saying why ("contact policy: cap-day") and leaves a line
+in the visit's message trace, as a queued one does.
 """
 
 from __future__ import annotations
@@ -27,8 +32,10 @@ from appliance.clock import Clock
 from appliance.config import Config
 from appliance.errors import ClinicBoxError, ValidationError
 from appliance.reminders import messages
+from appliance.reminders.contact_gate import ContactGate
 from appliance.reminders.outcomes import ACTOR, OutcomeWriter
 from appliance.reminders.windows import Windows
+from appliance.store import contacts
 from appliance.store import reminders as rows
 from appliance.store import sms as sms_rows
 from appliance.store.connection import Connection, Store
@@ -62,6 +69,7 @@ class TextReminders:
         self.store = store
         self.writer = writer
         self.sms = sms
+        self.gate = ContactGate(cfg)
 
     def budget(self) -> int:
         """How many more reminder SMS may be handed to the modem now."""
@@ -72,14 +80,23 @@ class TextReminders:
 
     def send(self, due: rows.Due, number: str, now: datetime, detail: str) -> bool:
         """Claim the reminder, then queue its SMS; True when the modem took it."""
+        language = messages.language_of(self.cfg, due.language)
         with self.store.transaction() as conn:
             attempt_id = rows.claim(conn, due.reminder_id, "sms", "gsm", now, detail, starts_at=due.starts_at)
+            skipped = self.gate.check(conn, due, number, now) if attempt_id is not None else ""
+            if skipped:
+                contacts.record(
+                    conn, now, "reminder", number, "skipped", reason=skipped, patient_id=due.patient_id,
+                    appointment_id=due.appointment_id, language=language,
+                )  # fmt: skip
         if attempt_id is None:
+            return False
+        if skipped:
+            self.failed(attempt_id, f"contact policy: {skipped}", now)
             return False
         if self.sms is None:
             self.failed(attempt_id, NO_MODEM, now)
             return False
-        language = messages.language_of(self.cfg, due.language)
         text = messages.sms_text(self.cfg, "reminder", due.starts_at, language)
         try:
             sms_id = self.sms.send_sms(number, text, reminder_attempt_id=attempt_id, patient_id=due.patient_id)
@@ -92,6 +109,10 @@ class TextReminders:
             return False
         with self.store.transaction() as conn:
             rows.placed(conn, attempt_id, sms_id=sms_id)
+            contacts.record(
+                conn, now, "reminder", number, "queued", patient_id=due.patient_id,
+                appointment_id=due.appointment_id, language=language, sms_id=sms_id,
+            )  # fmt: skip
         return True
 
     def failed(self, attempt_id: int, reason: str, now: datetime) -> None:
@@ -153,6 +174,7 @@ class TextReminders:
         with self.store.transaction() as conn:
             for sms_id, attempt_id, why in sms_rows.stale_reminder_sms(conn, now):
                 if sms_rows.withdraw(conn, sms_id, WITHDRAWN[why][2]):
+                    contacts.withdrawn(conn, sms_id, WITHDRAWN[why][2], now)
                     self._withdrawn(conn, attempt_id, why, now)
                     count += 1
         log.info("%d queued reminder SMS withdrawn", count)
@@ -169,6 +191,7 @@ class TextReminders:
                 opens = windows.next_open(now, expires)
                 if opens is None:
                     if sms_rows.withdraw(conn, sms_id, WITHDRAWN["expired"][2]):
+                        contacts.withdrawn(conn, sms_id, WITHDRAWN["expired"][2], now)
                         self._withdrawn(conn, attempt_id, "expired", now)
                 elif sms_rows.hold_until(conn, sms_id, opens):
                     held += 1

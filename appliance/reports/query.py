@@ -30,6 +30,7 @@ from appliance.reports.heatmap import HeatMap, hour_of_week
 from appliance.reports.kpis import ANONYMOUS, FCR_WINDOW_S, FcrKpis, QueueTally, ratio
 from appliance.reports.report import KpiReport, build_report
 from appliance.reports.rows import AbandonRow, AgentEventRow, CallbackRow, CallRow, ContactRow, ReminderAttemptRow
+from appliance.reports.textback import textback_kpis
 from appliance.store.connection import Store
 from appliance.store.timefmt import to_db
 
@@ -277,6 +278,7 @@ def kpi_report(
         service_level_s=service_level_s,
         staffing_target=staffing_target,
         busiest=busiest,
+        textback=textback_kpis(store, start, end),
     )
 
 

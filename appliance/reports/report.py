@@ -10,7 +10,7 @@ nothing was answered yet).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from appliance.reports.adherence import AdherenceKpis
@@ -31,6 +31,7 @@ from appliance.reports.kpis import (
     total_tally,
 )
 from appliance.reports.rows import AbandonRow, CallbackRow, CallRow, ReminderAttemptRow
+from appliance.reports.textback import TextBackKpis
 
 DEFAULT_AHT_S = 180.0
 
@@ -62,6 +63,7 @@ class KpiReport:
     staffing_target_s: float
     staffing_aht_s: float
     staffing: tuple[StaffingRow, ...]
+    textback: TextBackKpis = field(default_factory=TextBackKpis)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -95,6 +97,7 @@ def build_report(
     service_level_s: float = 20.0,
     staffing_target: float = 0.8,
     busiest: int = 5,
+    textback: TextBackKpis | None = None,
 ) -> KpiReport:
     """All KPIs for [start, end).
 
@@ -122,6 +125,7 @@ def build_report(
         staffing_target_s=service_level_s,
         staffing_aht_s=aht,
         staffing=staffing_for(heatmap, aht, staffing_target, service_level_s, busiest),
+        textback=textback or TextBackKpis(),
     )
 
 

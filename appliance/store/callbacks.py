@@ -9,7 +9,8 @@ hours or asks to be called back, and moves through named transitions:
   (done/cancelled close it; a failed attempt leaves it open for staff);
 - :func:`called_in`: the patient called again and an agent answered;
 - :func:`set_status`: a console callback started dialling or ended;
-- :func:`close_by_staff`: staff closed it with an outcome (audited).
+- :func:`close_by_staff`: staff closed it with an outcome (audited);
+- :func:`asked_by_sms`: a missed caller answered the text-back "yes".
 
 The switchboard runs the transitions on its store-writer thread inside a
 transaction (``conn``); the web UI reads the list through
@@ -109,6 +110,27 @@ def open_request(
             " queue = ? WHERE id = ?",
             (source, cid, to_db(requested), round(waited_s, 1), queue, existing[0]),
         )
+
+
+def asked_by_sms(
+    conn: Connection, call_id: int, number: str, patient_id: int | None, queue: str, source: str, at: datetime
+) -> int:
+    """A missed caller replied "yes" to the text-back: their entry is on the list, keeping the
+    missed call's time (a new one opens if staff had closed it); returns its id."""
+    existing = conn.execute(
+        "SELECT id FROM callbacks WHERE number = ? AND status IN ('open', 'dialing')", (number,)
+    ).fetchone()
+    if existing is not None:
+        conn.execute("UPDATE callbacks SET sms_yes_at = ? WHERE id = ?", (to_db(at), existing[0]))
+        return int(existing[0])
+    row = conn.execute("SELECT started_at FROM calls WHERE id = ?", (call_id,)).fetchone()
+    missed_at = str(row[0]) if row else to_db(at)
+    cur = conn.execute(
+        "INSERT INTO callbacks(number, patient_id, queue, source, call_id, requested_at, place_at, waited_seconds,"
+        " sms_yes_at) VALUES (?,?,?,?,?,?,?,0,?)",
+        (number, patient_id, queue, source, call_id, missed_at, missed_at, to_db(at)),
+    )
+    return int(cur.lastrowid)
 
 
 def close_request(

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any
 
 from appliance.errors import NotFoundError, ValidationError
-from appliance.store import callbacks, voicemail
+from appliance.store import callbacks, contacts, voicemail
 from appliance.store.audit import AuditLog
 from appliance.store.connection import Connection, Store
 from appliance.store.names import fold
@@ -394,12 +395,19 @@ class Patients:
             self.audit.append(conn, actor, "erase", "patient", patient_id, f"{len(media)} media files")
             return media
 
-    def set_opt_out(self, patient_id: int, opted_out: bool, actor: str) -> None:
+    def set_opt_out(self, patient_id: int, opted_out: bool, actor: str, via: str = "web", detail: str = "") -> None:
+        """Opt the patient out of (or back into) every message; the consent record says how and by whom."""
         with self.store.transaction() as conn:
             load(conn, patient_id)
-            conn.execute(
-                "UPDATE patients SET opted_out_at = ?, updated_at = ? WHERE id = ?",
-                (self._now() if opted_out else None, self._now(), patient_id),
+            set_opted_out(conn, patient_id, opted_out, self.store.clock.now())
+            contacts.consent(
+                conn,
+                self.store.clock.now(),
+                "opt-out" if opted_out else "opt-in",
+                via,
+                actor,
+                patient_id=patient_id,
+                detail=detail,
             )
             self.audit.append(conn, actor, "opt-out" if opted_out else "opt-in", "patient", patient_id)
 
@@ -446,3 +454,11 @@ def merge_from_feed(conn: Connection, data: PatientInput, now: str, *, language_
         external_id=data.external_id,
     )
     return upsert(conn, merged, now)
+
+
+def set_opted_out(conn: Connection, patient_id: int, opted_out: bool, at: datetime) -> None:
+    """``patients.opted_out_at`` (inside the caller's transaction; the consent event is theirs to add)."""
+    conn.execute(
+        "UPDATE patients SET opted_out_at = ?, updated_at = ? WHERE id = ?",
+        (to_db(at) if opted_out else None, to_db(at), patient_id),
+    )

@@ -33,6 +33,7 @@ SCREENS = [
     ("/settings/ivr", "ivr-tree"),
     ("/settings/section/hours", "settings-form"),
     ("/settings/secrets", "secrets"),
+    ("/settings/textback-texts", "textback-form"),
     ("/users", "users"),
     ("/audit", "audit-entries"),
     ("/diagnostics", "run-doctor"),

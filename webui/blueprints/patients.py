@@ -113,6 +113,24 @@ def book(patient_id: int) -> Any:
     return redirect(url_for("patients.patient", patient_id=patient_id))
 
 
+@bp.post("/<int:patient_id>/messages")
+@requires(*STAFF)
+def messages(patient_id: int) -> Any:
+    """The desk records that the patient wants no messages, or wants them again (said in person or
+    on the phone): one consent event, who and how."""
+    rt = runtime()
+    action = request.form.get("action", "")
+    via = request.form.get("via", "phone")
+    if action not in ("opt-out", "opt-in") or via not in ("phone", "web"):
+        return render_error(400, _("Choose to opt the patient out of messages or back in."))
+    try:
+        rt.repos.patients.set_opt_out(patient_id, action == "opt-out", auth.actor(), via=via)
+    except NotFoundError:
+        return render_error(404)
+    notice("ok", _("Opted out of all messages.") if action == "opt-out" else _("Messages are sent again."))
+    return redirect(url_for("patients.patient", patient_id=patient_id))
+
+
 @bp.get("/<int:patient_id>/export.<fmt>")
 @requires(MANAGER)
 def export(patient_id: int, fmt: str) -> Any:

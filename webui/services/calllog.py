@@ -7,10 +7,11 @@ so the thousandth page costs the same as the first on a year of calls.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from appliance.store import contacts
 from appliance.store.repos import Repos
 from appliance.store.timefmt import seconds_between, to_db
 
@@ -36,6 +37,7 @@ class CallRow:
     talk_s: float | None
     note: str
     ivr_path: list[str]
+    texts: list[contacts.TraceRow] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -69,13 +71,14 @@ def page(
     sql = (
         "SELECT c.uuid, c.direction, c.purpose, c.route, c.caller, c.callee, c.patient_id, p.display_name,"
         " c.started_at, c.queue, c.agent, c.disposition, c.queued_at, c.agent_answered_at, c.ended_at, c.note,"
-        " c.ivr_path FROM calls c LEFT JOIN patients p ON p.id = c.patient_id"
+        " c.ivr_path, c.id FROM calls c LEFT JOIN patients p ON p.id = c.patient_id"
     )
     if where:
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY c.started_at DESC LIMIT ?"
     params.append(limit + 1)
     raw = repos.store.query(sql, tuple(params))
+    traces = contacts.for_calls(repos.store.connection(), [int(r[17]) for r in raw[:limit]])
     rows = [
         CallRow(
             uuid=r[0],
@@ -94,6 +97,7 @@ def page(
             talk_s=seconds_between(r[13], r[14]) if r[13] else None,
             note=r[15],
             ivr_path=json.loads(r[16] or "[]"),
+            texts=traces.get(int(r[17]), []),
         )
         for r in raw[:limit]
     ]

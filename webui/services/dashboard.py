@@ -9,11 +9,12 @@ answered within 20 s.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from appliance.errors import StoreError
+from appliance.reports.textback import TextBackKpis, textback_kpis
 from appliance.store import Store
 from appliance.store import callbacks as callback_rows
 from appliance.store.timefmt import to_db
@@ -33,6 +34,11 @@ class Today:
     abandon_rate: float | None
     open_callbacks: int
     new_voicemail: int
+    textback: TextBackKpis = field(default_factory=TextBackKpis)
+
+
+def from_db_text(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
 
 
 def day_bounds(now: datetime, tz: ZoneInfo) -> tuple[str, str]:
@@ -71,4 +77,5 @@ def today(store: Store, now: datetime, tz: ZoneInfo) -> Today:
         abandon_rate=(abandoned / queued) if queued else None,
         open_callbacks=callback_rows.count_open(store),
         new_voicemail=int(new_vm[0]) if new_vm else 0,
+        textback=textback_kpis(store, from_db_text(start), from_db_text(end)),
     )

@@ -13,9 +13,10 @@ import csv
 import io
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from appliance.store import contacts as contact_rows
 from appliance.store.appointments import Appointment
 from appliance.store.patient_input import PatientInput
 from appliance.store.patients import Patient
@@ -42,6 +43,8 @@ class PatientRecord:
     patient: Patient
     appointments: list[Appointment]
     contacts: list[Contact]
+    consent: list[contact_rows.ConsentEvent] = field(default_factory=list)
+    texts: dict[int, list[contact_rows.TraceRow]] = field(default_factory=dict)
 
 
 def record(repos: Repos, patient_id: int, actor: str) -> PatientRecord:
@@ -57,7 +60,9 @@ def record(repos: Repos, patient_id: int, actor: str) -> PatientRecord:
             (patient_id,),
         )
     ]
-    return PatientRecord(patient, appointments, contacts)
+    consent = contact_rows.history(conn, patient_id)
+    texts = {a.id: contact_rows.for_appointment(conn, a.id) for a in appointments}
+    return PatientRecord(patient, appointments, contacts, consent, texts)
 
 
 def form_input(form: Any) -> PatientInput:

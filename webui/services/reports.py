@@ -89,6 +89,8 @@ def to_csv(rep: KpiReport, p: Period) -> str:
     for name, kpis in sections.items():
         for key, value in vars(kpis).items():
             w.writerow([name, key, _cell(value)])
+    for key, value in (*vars(rep.textback).items(), ("recovery_rate", rep.textback.recovery_rate)):
+        w.writerow(["textback", key, _cell(value)])
     w.writerow(["adherence", "planned_s", _cell(rep.adherence.planned_s)])
     w.writerow(["adherence", "in_service_s", _cell(rep.adherence.in_service_s)])
     w.writerow(["adherence", "adherence", _cell(rep.adherence.adherence)])
