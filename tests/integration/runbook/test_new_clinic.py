@@ -17,7 +17,9 @@ technician's steps, in the README's order, each a function below:
                              (test_udev_start_by_card_and_unplug), test_alsa_audio.py
    or desk phones .......... :func:`step_desk_phone_registers` (Settings › Stations, Settings ›
                              Secrets, baresip); more: tests/integration/edge/test_desk_phones.py
-7. hours and the menu ...... tests/integration/switchboard/test_live_settings.py,
+7. hours and the menu ...... :func:`step_opening_hours` (Settings › Opening hours and holidays:
+                             the box starts closed, the test call needs it open); the menu:
+                             tests/integration/switchboard/test_live_settings.py,
                              tests/integration/switchboard/test_ivr_paths.py
 8. the first test call ..... :func:`step_first_test_call` (provider → IVR → key 0 → desk phone)
                              and :func:`step_call_log_shows_it` (Call log)
@@ -54,6 +56,7 @@ pytestmark = pytest.mark.timeout(240)
 
 MANAGER = ("amira", "a long manager password")
 DESK_PASSWORD = "desk-phone-pass-7"
+DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
 class FreshBox(Box):
@@ -88,6 +91,7 @@ def fresh_box(tmp_path: Path) -> Iterator[tuple[FreshBox, Edge, Clinic]]:
         # The image's trunk: off, registering, no provider yet (the demo seed's differs).
         "trunk": {"enabled": False, "register": True, "registrar": "", "provider_networks": []},
         "stations": {},
+        "hours": {**{day: [] for day in DAYS}, "holidays": []},  # closed: step 7 opens the clinic
     }
     b = FreshBox(tmp_path / "box", overlay)
     edge = Edge(b)
@@ -199,6 +203,20 @@ def step_desk_phone_registers(ui: Any, b: Box, edge: Edge, phones: Any) -> Any:
     return phone
 
 
+def step_opening_hours(ui: Any, b: Box) -> None:
+    """Step 7: Settings › Opening hours and holidays opens the clinic every day, all day
+    (so the test call finds it open whenever this runs), applied without a restart."""
+    ui.click("[data-testid=nav-index]")
+    ui.click("[data-testid=settings-hours]")
+    assert ui.inner_text("h1") == "Opening hours and holidays"
+    for day in DAYS:
+        ui.fill(f"#f-{day}", "00:00-24:00")
+    ui.fill("#f-holidays", "")
+    ui.click("[data-testid=settings-save]")
+    assert "Applied now" in ui.inner_text("[data-testid=notice-ok]")
+    assert load_config(b.config).hours.monday == ["00:00-24:00"]
+
+
 def step_first_test_call(b: Box, provider: Any, sipp_run: Any, phone: Any) -> None:
     """Step 8: a caller at the provider dials the clinic's number, hears the IVR,
     presses 0 (front desk); the desk phone rings and answers."""
@@ -223,6 +241,7 @@ def step_first_test_call(b: Box, provider: Any, sipp_run: Any, phone: Any) -> No
     assert result.successful == 1, result.log
     rec = b.call_record(lambda r: r.agent == "desk1")
     assert (rec.route, rec.disposition, rec.queue) == ("trunk", "answered", "front-desk")
+    assert rec.ivr_path[0] == "hours" and "closed" not in rec.ivr_path, rec.ivr_path
 
 
 def step_call_log_shows_it(ui: Any) -> None:
@@ -238,6 +257,7 @@ def test_a_new_clinic_in_15_minutes(page, fresh_box, kamailio, baresip, sipp) ->
     step_setup_in_the_browser(page, web, code, kamailio.uri)
     step_trunk_registers(page, b, web)
     phone = step_desk_phone_registers(page, b, edge, baresip)
+    step_opening_hours(page, b)
     step_first_test_call(b, kamailio, sipp, phone)
     step_call_log_shows_it(page)
     assert DESK_PASSWORD not in edge.text() and DESK_PASSWORD not in (b.dir / "web.log").read_text()
