@@ -140,9 +140,11 @@ check() {
         grep -E '^(W|E):' "$log" >&2 || true
         die "apt cannot read Debian $SUITE from $MIRROR with the keyring $KEYRING (above): the archive's Release must be signed by a key in it"
     fi
-    local pin bad=() have
+    # One apt-cache call for every pin (each call reads the whole cache).
+    local pin bad=() have shown
+    shown=$(apt-cache "${opts[@]}" show "${pins[@]}" 2> /dev/null | awk '/^Package: /{p=$2} /^Version: /{print p "=" $2}' || true)
     for pin in "${pins[@]}"; do
-        if ! apt-cache "${opts[@]}" show "$pin" 2> /dev/null | grep -xF "Version: ${pin#*=}" > /dev/null; then
+        if ! grep -qxF "$pin" <<< "$shown"; then
             have=$(apt-cache "${opts[@]}" madison "${pin%%=*}" 2>/dev/null | awk -F'|' '{gsub(/ /, "", $2); print $2}' | sort -u | tr '\n' ' ')
             bad+=("${pin%%=*} ${pin#*=} (the archive has: ${have:-no such package})")
         fi
