@@ -95,6 +95,7 @@ class Guest:
         common = ["-m", str(self.memory_mb), "-smp", "2", "-display", "none", "-no-user-config", "-nodefaults"]
         common += ["-drive", f"file={self.disk},if=virtio,format=qcow2,cache=writeback,discard=unmap"]
         common += ["-netdev", fwd, "-device", "virtio-net-pci,netdev=n0", "-device", "virtio-rng-pci"]
+        common += ["-device", "qemu-xhci"]  # a USB bus, as on the Pi (USB reset, provisioning sticks)
         common += ["-fw_cfg", f"name=opt/clinicbox/ssh-key,file={self.key}.pub"]
         common += ["-chardev", f"file,id=con,path={self.console},append=on", "-serial", "chardev:con"]
         if self.arch == "amd64":
