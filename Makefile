@@ -16,14 +16,14 @@ RUN_APT := python3-venv python3-dev build-essential espeak-ng sox libsox-fmt-bas
 TEST_APT := sip-tester baresip-core kamailio sipsak sipvicious chromium fonts-noto-cjk \
             gammu device-tree-compiler shellcheck systemd nginx python3-hl7 radicale
 
-.PHONY: run test check unit integration webui deps deps-run deps-test bench clean
+.PHONY: run test check unit integration webui deps deps-run deps-test bench clean image image-test
 
 run: deps-run $(VENV)/.installed
 	$(BIN)/clinicbox demo --dir $(DEMO_DIR)
 
 # The static checks (lint, format, types, layer contracts) run first, so CI keeps them.
 test: deps-run deps-test $(VENV)/.installed-test check
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests --ignore=tests/image
 
 unit: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q tests/unit
@@ -75,3 +75,20 @@ bench: $(VENV)/.installed-test
 
 clean:
 	rm -rf $(VENV) var build *.egg-info tests/output
+
+# The appliance image from Debian packages (firmware/image/build-image.sh, as
+# root; reused while its inputs are unchanged) and the boot tests: the amd64
+# image under KVM (tests/image, about 3 minutes once built; not in `make test`).
+IMAGE_APT := mmdebstrap qemu-system-x86 qemu-utils ovmf sip-tester openssh-client e2fsprogs fdisk
+IMAGE_OUT ?= build/image
+IMAGE_KEYS ?= $(IMAGE_OUT)/test-keys
+IMAGE_ARGS ?= --arch amd64 --board virt --test-access
+
+image: $(VENV)/.engine
+	@./.ci/apt-ensure $(IMAGE_APT)
+	@[ -f $(IMAGE_KEYS)/installer.key ] || $(BIN)/clinicbox provision keygen --out $(IMAGE_KEYS)/installer.key
+	nice -n 19 ionice -c3 firmware/image/build-image.sh $(IMAGE_ARGS) --out $(IMAGE_OUT) --keys $(IMAGE_KEYS) \
+	    --engine-wheel "$$(cat build/wheelhouse/LATEST)"
+
+image-test: image $(VENV)/.installed-test
+	CLINICBOX_IMAGE=$(abspath $(IMAGE_OUT))/amd64-virt.img $(BIN)/python -m pytest -q -p no:cacheprovider -s tests/image

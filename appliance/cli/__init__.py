@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 
 from appliance import __version__
@@ -57,11 +58,43 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: syslog priorities of the logging levels (journald reads a "<N>" line prefix).
+_PRIORITY = {logging.CRITICAL: 2, logging.ERROR: 3, logging.WARNING: 4, logging.INFO: 6, logging.DEBUG: 7}
+
+
+class JournalFormatter(logging.Formatter):
+    """Lines for systemd's journal: "<4>" and the like first, so a warning is a
+    warning there (journald forwards warnings to the box's screen, among them
+    the first start's setup code); the journal adds the time itself."""
+
+    def __init__(self) -> None:
+        super().__init__("%(levelname)s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        priority = _PRIORITY.get(record.levelno, 6 if record.levelno < logging.WARNING else 4)
+        text = super().format(record)
+        return "\n".join(f"<{priority}>{line}" for line in text.splitlines())
+
+
+def _stderr_is_journal() -> bool:
+    """True when stderr is systemd's journal stream ($JOURNAL_STREAM names its device and inode)."""
+    stream = os.environ.get("JOURNAL_STREAM", "")
+    try:
+        st = os.fstat(sys.stderr.fileno())
+    except (OSError, ValueError):
+        return False
+    return stream == f"{st.st_dev}:{st.st_ino}"
+
+
 def setup_logging(verbose: bool, level: str = "INFO") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if _stderr_is_journal():
+        handler.setFormatter(JournalFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(
         level=logging.DEBUG if verbose else getattr(logging, level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
+        handlers=[handler],
     )
     # APScheduler logs every job run at INFO; the reminder wake-up runs every few seconds.
     logging.getLogger("apscheduler").setLevel(logging.DEBUG if verbose else logging.WARNING)

@@ -1,87 +1,160 @@
 #!/usr/bin/env bash
-# Build the ClinicBox SD-card image: Raspberry Pi OS Lite (arm64, pinned
-# release) with ClinicBox installed from pinned versions, a read-only root
-# (overlayroot, tmpfs upper layer) and a separate ext4 data partition for
-# the database, recordings and /etc/clinicbox, so a power cut cannot
-# corrupt the system.
+# Build the ClinicBox disk image from Debian 12's own packages (mmdebstrap):
+# the pinned packages of packages.txt, ClinicBox in /opt/clinicbox with the
+# PJSUA2 engine built from the same source as dev and CI, the units, nginx
+# with TLS, chrony, a read-only root (overlayroot: the initramfs mounts the
+# root partition read-only under a RAM overlay) and a separate ext4 data
+# partition for the store, recordings and /etc/clinicbox.
 #
-#   build-image.sh [--dry-run] [--out DIR] [--keys DIR] [--wheelhouse DIR]
+#   build-image.sh [--arch amd64|arm64] [--board virt|pi] [--out DIR] [--keys DIR]
+#                  [--engine-wheel FILE] [--test-access] [--packages FILE]
+#                  [--keyring FILE] [--mirror URL] [--security-mirror URL]
+#                  [--check-only] [--dry-run]
+#
+# Boards: virt (amd64 or arm64; UEFI firmware -> systemd-boot on the FAT
+# partition; QEMU, a PC) and pi (arm64; raspi-firmware on the FAT partition).
+# Disk: p1 FAT (boot), p2 ext4 root (read-only), p3 ext4 data (grown to
+# the end of the disk at first boot).
 #
 # Steps (what needs what):
-#   1 fetch    download the pinned base image, check its SHA-256     network
-#   2 stage    render every file the image gets into OUT/stage       any machine
-#   3 source   export the ClinicBox source tree (git HEAD)           git
-#   4 layout   resize the root, add the data partition (p3, ext4)    root, losetup
-#   5 install  chroot: build every wheel (pjsua2, clinicbox, pinned   arm64 or qemu-user-static,
-#              deps), then packages, venv, units, overlayroot         network
-#   6 finish   copy boot files and the data tree, shrink, compress   root
+#   1 check    keyring, tools, every pin of packages.txt in the archive   apt, network
+#   2 stage    render every file the image gets into OUT/stage            any machine
+#   3 source   export the ClinicBox source tree (git-tracked files)       git
+#   4 root     mmdebstrap the pinned packages; in the chroot: build the
+#              engine (build-pjproject.sh) and the wheels, install the
+#              venv, units, users, overlayroot (customize-image.sh)       root, qemu-user-static (arm64)
+#   5 disk     FAT boot, ext4 root and data filesystems, partition table  root
+# The image is named after a hash of every input (this recipe, the package
+# pins, staged files, the source, the engine wheel, the keys): a build with
+# the same inputs reuses OUT/clinicbox-ARCH-BOARD-HASH.img. OUT/ARCH-BOARD.img
+# links to the latest.
 #
-# Wheels are built inside the arm64 chroot (build-wheels-in-chroot.sh), never
-# on the build host: host-built wheels would be x86 ones and environment
-# markers (lgpio) would be evaluated for the host. --wheelhouse DIR seeds
-# the chroot's wheelhouse (arm64 wheels of an earlier build) and receives
-# the wheels built.
-#
-# --dry-run performs step 2 for real (and compiles the panel overlay with
-# dtc) and prints the commands of the other steps without running them,
-# including the chroot's wheel build (lines marked "(chroot)").
-# --keys is a folder of installer *.pub keys baked into the image; a real
-# build refuses to run without one (no bundle could ever be applied).
-# Nothing is read from the boot partition or a USB stick and executed.
+# --engine-wheel FILE seeds the chroot's wheelhouse with an engine built by
+# build-pjproject.sh on a machine of the same architecture and Python; the
+# chroot's build-pjproject.sh then finds the wheel for its inputs and skips
+# compiling (a wheel for other inputs is not used). --test-access adds
+# openssh-server and a unit that installs root's key from QEMU's fw_cfg
+# (opt/clinicbox/ssh-key): for the boot tests only, never for a box.
+# --check-only stops after step 1. --dry-run performs steps 2 and 3 for real
+# and prints the commands of the others.
 set -euo pipefail
 
-BASE_IMAGE_URL="https://downloads.raspberrypi.org/raspios_lite_arm64/images/raspios_lite_arm64-2024-03-15/2024-03-15-raspios-bookworm-arm64-lite.img.xz"
-BASE_IMAGE_SHA256=58a3ec57402c86332e67789a6b8f149aeeb4e7bb0a16c9388a66ea6e07012e45
-IMAGE_NAME=clinicbox-arm64
-ROOT_SIZE_MB=4096
-DATA_SIZE_MB=1024
-# Debian packages of the appliance (versions of the pinned Raspberry Pi OS
-# release; the exact set installed is recorded in /usr/share/clinicbox/packages.lock).
-APT_PACKAGES=(python3-venv python3-dev build-essential libsqlcipher-dev espeak-ng sox libsox-fmt-base
-    alsa-utils nginx overlayroot cloud-guest-utils openssl libasound2 libopus0 chrony kamailio)
+SUITE=bookworm
+MIRROR=http://deb.debian.org/debian
+SECURITY_MIRROR=http://deb.debian.org/debian-security
+KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
+BOOT_SIZE_MB=256
+DATA_SIZE_MB=256
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-dry_run=0
-out=$PWD/build/image
-keys=""
-wheelhouse=""
-
+arch=amd64 board=virt out=$PWD/build/image keys="" engine_wheel="" test_access=0
+packages=$here/packages.txt check_only=0 dry_run=0
 while [ $# -gt 0 ]; do
     case "$1" in
-        --dry-run) dry_run=1 ;;
+        --arch) arch=$2; shift ;;
+        --board) board=$2; shift ;;
         --out) out=$2; shift ;;
         --keys) keys=$2; shift ;;
-        --wheelhouse) wheelhouse=$2; shift ;;
-        -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
+        --engine-wheel) engine_wheel=$2; shift ;;
+        --test-access) test_access=1 ;;
+        --packages) packages=$2; shift ;;
+        --keyring) KEYRING=$2; shift ;;
+        --mirror) MIRROR=$2; shift ;;
+        --security-mirror) SECURITY_MIRROR=$2; shift ;;
+        --check-only) check_only=1 ;;
+        --dry-run) dry_run=1 ;;
+        -h|--help) sed -n '2,38p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
     shift
 done
-stage=$out/stage
-wheelhouse=${wheelhouse:-$out/wheelhouse}
-image=$out/$IMAGE_NAME.img
-mnt=$out/mnt
+name=clinicbox-$arch-$board
+stage=$out/stage-$arch-$board
+sources=$out/source
+apt_dir=$out/apt-$arch
 
 # shellcheck source=SCRIPTDIR/../dry-run.sh
 . "$here/../dry-run.sh"
-
 die() { echo "build-image: $*" >&2; exit 1; }
 
-# -- 1 fetch ----------------------------------------------------------------------------
-fetch() {
-    step "1 fetch: Raspberry Pi OS Lite arm64 (2024-03-15)"
-    run mkdir -p "$out"
-    run curl -fsSL -o "$out/base.img.xz" "$BASE_IMAGE_URL"
-    if [ "$dry_run" -eq 1 ]; then
-        printf '+ sha256sum -c  (%s  base.img.xz)\n' "$BASE_IMAGE_SHA256"
-    else
-        echo "$BASE_IMAGE_SHA256  $out/base.img.xz" | sha256sum -c -
-    fi
-    run decompress_base
+case "$arch/$board" in
+    amd64/virt | arm64/virt | arm64/pi) ;;
+    *) die "no $board board for $arch: use --arch amd64 --board virt, --arch arm64 --board virt or --arch arm64 --board pi" ;;
+esac
+components=main
+[ "$board" = pi ] && components="main non-free-firmware"
+
+# -- 1 check ----------------------------------------------------------------------------
+# The pins for this image: NAME=VERSION lines whose tags (if any) name the arch or board.
+read_pins() {
+    [ -f "$packages" ] || die "package list $packages is missing"
+    awk -v arch="$arch" -v board="$board" -v test="$test_access" '
+        /^[[:space:]]*(#|$)/ { next }
+        {
+            if ($1 !~ /^[a-z0-9][a-z0-9+.-]*=[A-Za-z0-9.+:~-]+$/) {
+                printf "line %d: \"%s\" is not NAME=VERSION [TAG...]\n", NR, $0 > "/dev/stderr"; bad = 1; next
+            }
+            keep = NF == 1
+            for (i = 2; i <= NF; i++) if ($i == arch || $i == board || ($i == "test" && test == 1)) keep = 1
+            if (keep) print $1
+        }
+        END { exit bad }' "$packages" || die "$packages has malformed lines (above)"
 }
 
-decompress_base() { xz -dc "$out/base.img.xz" > "$image"; }
+apt_opts() {
+    printf '%s\n' -o "Dir::Etc::SourceList=$apt_dir/sources.list" -o Dir::Etc::SourceParts=/dev/null \
+        -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::State::Status=$apt_dir/status" \
+        -o "Dir::Cache=$apt_dir/cache" -o "APT::Architecture=$arch" -o "APT::Architectures=$arch" \
+        -o APT::Sandbox::User=root -o Debug::NoLocking=1
+}
+
+source_list() {
+    local signed="[arch=$arch signed-by=$KEYRING]"
+    echo "deb $signed $MIRROR $SUITE $components"
+    echo "deb $signed $MIRROR $SUITE-updates $components"
+    echo "deb $signed $SECURITY_MIRROR $SUITE-security $components"
+}
+
+check() {
+    step "1 check: keyring, tools and the pinned packages of $(basename "$packages") in Debian $SUITE ($arch)"
+    [ -f "$KEYRING" ] || die "the Debian archive keyring $KEYRING is missing: apt-get install debian-archive-keyring, or give --keyring FILE"
+    [ -s "$KEYRING" ] || die "the Debian archive keyring $KEYRING is empty"
+    local tool
+    for tool in mmdebstrap mkfs.ext4 sfdisk; do
+        command -v "$tool" > /dev/null || die "$tool is missing: apt-get install mmdebstrap e2fsprogs fdisk"
+    done
+    if [ "$arch" != "$(dpkg --print-architecture)" ] && [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then
+        die "building $arch here needs qemu-user-static with binfmt-support (no qemu-aarch64 handler registered)"
+    fi
+    local listed
+    listed=$(read_pins) || exit 1
+    mapfile -t pins <<< "$listed"
+    [ -n "$listed" ] || die "$packages pins no package for $arch/$board"
+    mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial"
+    : > "$apt_dir/status"
+    source_list > "$apt_dir/sources.list"
+    local opts log=$apt_dir/update.log
+    mapfile -t opts < <(apt_opts)
+    if ! apt-get "${opts[@]}" -q update > "$log" 2>&1 || grep -q '^\(W\|E\): .*\(NO_PUBKEY\|not signed\|EXPKEYSIG\|BADSIG\)' "$log"; then
+        grep -E '^(W|E):' "$log" >&2 || true
+        die "apt cannot read Debian $SUITE from $MIRROR with the keyring $KEYRING (above): the archive's Release must be signed by a key in it"
+    fi
+    # One apt-cache call for every pin (each call reads the whole cache).
+    local pin bad=() have shown
+    shown=$(apt-cache "${opts[@]}" show "${pins[@]}" 2> /dev/null | awk '/^Package: /{p=$2} /^Version: /{print p "=" $2}' || true)
+    for pin in "${pins[@]}"; do
+        if ! grep -qxF "$pin" <<< "$shown"; then
+            have=$(apt-cache "${opts[@]}" madison "${pin%%=*}" 2>/dev/null | awk -F'|' '{gsub(/ /, "", $2); print $2}' | sort -u | tr '\n' ' ')
+            bad+=("${pin%%=*} ${pin#*=} (the archive has: ${have:-no such package})")
+        fi
+    done
+    if [ ${#bad[@]} -gt 0 ]; then
+        printf '  %s\n' "${bad[@]}" >&2
+        die "${#bad[@]} pin(s) in $packages are not in Debian $SUITE for $arch (above): pin a version the archive has"
+    fi
+    echo "${#pins[@]} pinned packages found in $SUITE for $arch"
+}
 
 # -- 2 stage ----------------------------------------------------------------------------
 copy() { install -D -m "$1" "$2" "$3"; }
@@ -90,17 +163,22 @@ stage_files() {
     step "2 stage: rendering the image's files into $stage"
     rm -rf "$stage"
     mkdir -p "$stage/boot/overlays" "$stage/root" "$stage/data"
-    local boot=$stage/boot root=$stage/root data=$stage/data
-
-    copy 0644 "$repo/firmware/boot/config.txt" "$boot/config.txt"
-    dtc -@ -q -I dts -O dtb -o "$boot/overlays/clinicbox-panel.dtbo" \
-        "$repo/firmware/overlays/clinicbox-panel-overlay.dts"
-    # Appended to the base image's cmdline.txt: read-only root with a RAM
-    # upper layer; other mounts (the data partition) are not overlaid.
-    echo "overlayroot=tmpfs:recurse=0" > "$boot/cmdline.extra"
+    local boot=$stage/boot root=$stage/root data=$stage/data console=ttyS0
+    [ "$arch" = arm64 ] && console=ttyAMA0
+    # Kernel command line (systemd-boot entry or the Pi's cmdline.txt). The
+    # read-only root is overlayroot's (its configuration below, in the root).
+    echo "root=LABEL=clinicbox-root ro rootwait console=tty1 console=$console,115200 panic=10" > "$boot/cmdline.txt"
+    if [ "$board" = pi ]; then
+        copy 0644 "$repo/firmware/boot/config.txt" "$boot/config.txt"
+        if command -v dtc > /dev/null; then
+            dtc -@ -q -I dts -O dtb -o "$boot/overlays/clinicbox-panel.dtbo" "$repo/firmware/overlays/clinicbox-panel-overlay.dts"
+        else
+            die "dtc is missing: apt-get install device-tree-compiler"
+        fi
+    fi
 
     local unit
-    for unit in "$repo"/systemd/*.service "$repo"/systemd/*.timer; do
+    for unit in "$repo"/systemd/*.service "$repo"/systemd/*.timer "$repo"/systemd/*.path; do
         copy 0644 "$unit" "$root/usr/lib/systemd/system/$(basename "$unit")"
     done
     copy 0644 "$repo/systemd/udev/90-clinicbox.rules" "$root/usr/lib/udev/rules.d/90-clinicbox.rules"
@@ -112,8 +190,14 @@ stage_files() {
         [ -x "$here/files/$file" ] && mode=0755
         copy "$mode" "$here/files/$file" "$root/$file"
     done
+    if [ "$test_access" -eq 1 ]; then
+        (cd "$here/test-access" && find . -type f -print0) | while IFS= read -r -d '' file; do
+            local mode=0644
+            [ -x "$here/test-access/$file" ] && mode=0755
+            copy "$mode" "$here/test-access/$file" "$root/$file"
+        done
+    fi
     copy 0644 "$here/requirements.txt" "$root/usr/share/clinicbox/requirements.txt"
-    copy 0755 "$here/install-in-chroot.sh" "$root/usr/lib/clinicbox/install-in-chroot.sh"
     mkdir -p "$root/usr/share/clinicbox/installer-keys"
     if [ -n "$keys" ]; then
         [ -d "$keys" ] || die "--keys $keys is not a folder"
@@ -129,147 +213,119 @@ stage_files() {
         die "give --keys DIR with the installer public keys (clinicbox provision keygen)"
     fi
 
-    # fstab: PARTUUIDs are filled in from the image's disk id in step 6.
+    # Mount points: the root is read-only, systemd cannot make them at boot.
+    mkdir -p "$root/data" "$root/var/lib/clinicbox" "$root/etc/clinicbox" "$root/boot/firmware"
     cat > "$root/etc/fstab" <<'FSTAB'
-# ClinicBox: read-only system, everything that changes on the data partition.
-proc                  /proc               proc  defaults                              0 0
-PARTUUID=@DISKID@-01  /boot/firmware      vfat  ro,defaults                           0 2
-PARTUUID=@DISKID@-02  /                   ext4  ro,defaults,noatime                   0 1
-PARTUUID=@DISKID@-03  /data               ext4  defaults,noatime,nosuid,nodev,commit=5  0 2
+# ClinicBox: read-only system (overlayroot: RAM over the root partition),
+# everything that changes on the data partition.
+LABEL=clinicbox-root  /                   ext4  ro,noatime                                0 0
+LABEL=CLINICBOX       /boot/firmware      vfat  ro,noauto,nofail                          0 0
+LABEL=clinicbox-data  /data               ext4  defaults,noatime,nosuid,nodev,commit=5    0 2
 /data/state           /var/lib/clinicbox  none  bind,x-systemd.requires-mounts-for=/data  0 0
 /data/etc-clinicbox   /etc/clinicbox      none  bind,x-systemd.requires-mounts-for=/data  0 0
 FSTAB
+    # overlayroot: RAM as the upper layer; recurse=0 leaves the data
+    # partition (and its bind mounts) writable. overlayroot=disabled on the
+    # kernel command line gives a technician the real root.
+    echo 'overlayroot="tmpfs:recurse=0"' > "$root/etc/overlayroot.local.conf"
 
     # The data partition's first contents: config, installer-key overrides, state.
     mkdir -p "$data/state" "$data/etc-clinicbox/installer-keys" "$data/etc-clinicbox/tls"
     copy 0644 "$here/files/usr/share/clinicbox/clinicbox.toml" "$data/etc-clinicbox/clinicbox.toml"
-
-    # Partition plan of step 4 (sfdisk script, applied after the base partitions).
-    printf 'start=, size=%sMiB, type=83\n' "$DATA_SIZE_MB" > "$stage/data-partition.sfdisk"
+    if [ "$board" = virt ]; then
+        # A PC or VM has no status panel on GPIO pins.
+        sed -i 's/^enabled = true$/# virt board: no GPIO status panel.\nenabled = false/' "$data/etc-clinicbox/clinicbox.toml"
+    fi
 
     (cd "$stage" && find . -type f ! -name MANIFEST -print0 | sort -z | xargs -0 sha256sum) > "$stage/MANIFEST"
     echo "staged $(wc -l < "$stage/MANIFEST") files"
 }
 
 # -- 3 source ---------------------------------------------------------------------------
-sources=$out/source
-chroot_tmp=/tmp/clinicbox
-
-export_source() {
+source_tree() {
+    step "3 source: export ClinicBox's git-tracked files (with uncommitted changes) for the chroot"
+    if [ "$dry_run" -eq 1 ]; then
+        printf '+ git -C %s ls-files | tar -C %s -c | tar -x -C %s\n' "$repo" "$repo" "$sources"
+        return
+    fi
+    git -C "$repo" rev-parse --verify -q HEAD > /dev/null || die "$repo is not a git checkout with a commit"
     rm -rf "$sources"
     mkdir -p "$sources"
-    git -C "$repo" archive --format=tar HEAD | tar -x -C "$sources"
+    (cd "$repo" && git ls-files -z | while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done \
+        | tar -c --null -T - -f -) | tar -x -C "$sources"
 }
 
-source_tree() {
-    step "3 source: export ClinicBox at $(git -C "$repo" rev-parse --short HEAD 2> /dev/null || echo '?') for the chroot"
-    if [ "$dry_run" -eq 1 ]; then
-        printf '+ git -C %s archive --format=tar HEAD | tar -x -C %s\n' "$repo" "$sources"
-    else
-        git -C "$repo" rev-parse --verify -q HEAD > /dev/null || die "$repo is not a git checkout with a commit"
-        export_source
-    fi
+# -- inputs hash --------------------------------------------------------------------------
+input_hash() {
+    {
+        echo "$SUITE $MIRROR $SECURITY_MIRROR $arch $board $test_access"
+        read_pins
+        sha256sum "$0" "$here/customize-image.sh" "$here/make-disk.sh"
+        cat "$stage/MANIFEST"
+        (cd "$sources" && find . -type f -print0 | sort -z | xargs -0 sha256sum)
+        [ -z "$engine_wheel" ] || sha256sum "$engine_wheel"
+    } | sha256sum | cut -c1-12
 }
 
-# -- 4 layout ---------------------------------------------------------------------------
-loop=/dev/loopN
-
-attach() {
-    loop=$(losetup -P -f --show "$image")
-    echo "image attached to $loop"
-}
-
-layout() {
-    step "4 layout: root partition ${ROOT_SIZE_MB} MiB, then the ${DATA_SIZE_MB} MiB data partition"
-    run truncate -s "+$((ROOT_SIZE_MB + DATA_SIZE_MB))M" "$image"
-    run resize_root
-    run append_data_partition
-    run attach
-}
-
-resize_root() { echo ", ${ROOT_SIZE_MB}M" | sfdisk --no-reread -N 2 "$image"; }
-
-append_data_partition() { sfdisk --no-reread --append "$image" < "$stage/data-partition.sfdisk"; }
-
-# -- 5 install --------------------------------------------------------------------------
-install_chroot() {
-    step "5 install: chroot into the arm64 root (qemu-user-static on other machines)"
-    run e2fsck -pf "${loop}p2"
-    run resize2fs "${loop}p2"
-    # The data partition: ext4 with its journal, so a power cut loses at most
-    # the last seconds (commit=5 in fstab) and never the filesystem.
-    run mkfs.ext4 -q -j -L clinicbox-data "${loop}p3"
-    run mkdir -p "$mnt"
-    run mount "${loop}p2" "$mnt"
-    run mount "${loop}p1" "$mnt/boot/firmware"
-    run mkdir -p "$mnt/data"
-    run mount "${loop}p3" "$mnt/data"
-    run cp -a "$stage/root/." "$mnt/"
-    run cp -a "$stage/data/." "$mnt/data/"
-    run mkdir -p "$mnt$chroot_tmp/wheelhouse" "$mnt$chroot_tmp/src"
-    run cp -a "$sources/." "$mnt$chroot_tmp/src/"
-    if [ -d "$wheelhouse" ]; then
-        run cp -a "$wheelhouse/." "$mnt$chroot_tmp/wheelhouse/"
-    fi
-    local fs
-    for fs in proc sys dev dev/pts; do
-        run mount --bind "/$fs" "$mnt/$fs"
-    done
-    # Every wheel is built here, on arm64, from the exported source.
-    run chroot "$mnt" "$chroot_tmp/src/firmware/image/build-wheels-in-chroot.sh" \
-        --wheelhouse "$chroot_tmp/wheelhouse" --requirements /usr/share/clinicbox/requirements.txt
-    if [ "$dry_run" -eq 1 ]; then
-        "$here/build-wheels-in-chroot.sh" --dry-run --wheelhouse "$chroot_tmp/wheelhouse" \
-            --requirements /usr/share/clinicbox/requirements.txt | sed 's/^/    (chroot) /'
-    fi
-    run chroot "$mnt" /usr/lib/clinicbox/install-in-chroot.sh "${APT_PACKAGES[@]}"
-    for fs in dev/pts dev sys proc; do
-        run umount "$mnt/$fs"
-    done
-    # Keep the wheels built (the record of what the image holds, and a seed for the next build).
+# -- 4 root -----------------------------------------------------------------------------
+bootstrap() {
+    local rootdir=$1 pins
+    pins=$(read_pins | paste -sd, -)
+    step "4 root: mmdebstrap Debian $SUITE $arch with $(read_pins | wc -l) pinned packages, then ClinicBox in the chroot"
+    local wheelhouse=$out/wheelhouse-$arch
     run mkdir -p "$wheelhouse"
-    run cp -a "$mnt$chroot_tmp/wheelhouse/." "$wheelhouse/"
+    if [ -n "$engine_wheel" ]; then
+        [ -f "$engine_wheel" ] || die "--engine-wheel $engine_wheel is not a file"
+        run cp "$engine_wheel" "$wheelhouse/"
+    fi
+    run rm -rf "$rootdir"
+    # The hooks get the root as $1; customize-image.sh does the ClinicBox part.
+    run env CLINICBOX_STAGE="$stage/root" CLINICBOX_SOURCE="$sources" CLINICBOX_WHEELHOUSE="$wheelhouse" \
+        CLINICBOX_BOARD="$board" CLINICBOX_TEST_ACCESS="$test_access" CLINICBOX_BOOT_IMG="$rootdir.boot.img" \
+        BOOT_SIZE_MB="$BOOT_SIZE_MB" \
+        mmdebstrap --mode=root --variant=minbase --architectures="$arch" --components="${components// /,}" \
+        --keyring="$KEYRING" --aptopt='Acquire::Retries "3"' --dpkgopt='path-exclude=/usr/share/doc/*' \
+        --dpkgopt='path-include=/usr/share/doc/*/copyright' --dpkgopt='path-exclude=/usr/share/man/*' \
+        --include="$pins" --customize-hook="$here/customize-image.sh \"\$1\"" \
+        "$SUITE" "$rootdir" "$(source_list)"
 }
 
-# -- 6 finish ---------------------------------------------------------------------------
-append_cmdline() {
-    local cmdline=$mnt/boot/firmware/cmdline.txt extra
-    extra=$(cat "$stage/boot/cmdline.extra")
-    printf '%s %s\n' "$(tr -d '\n' < "$cmdline")" "$extra" > "$cmdline.new"
-    mv "$cmdline.new" "$cmdline"
-}
-
-fill_partuuids() {
-    local diskid
-    diskid=$(sfdisk --disk-id "$image" | sed 's/^0x//')
-    sed -i "s/@DISKID@/$diskid/" "$mnt/etc/fstab"
-}
-
-compress() {
-    xz -T0 -9 -c "$image" > "$image.xz"
-    (cd "$out" && sha256sum "$IMAGE_NAME.img.xz" > "$IMAGE_NAME.img.xz.sha256")
-}
-
-finish() {
-    step "6 finish: boot files, fstab PARTUUIDs, unmount, compress"
-    run cp "$stage/boot/config.txt" "$mnt/boot/firmware/config.txt"
-    run cp "$stage/boot/overlays/clinicbox-panel.dtbo" "$mnt/boot/firmware/overlays/clinicbox-panel.dtbo"
-    run append_cmdline
-    run fill_partuuids
-    run rm -rf "${mnt:?}$chroot_tmp"
-    run umount "$mnt/data" "$mnt/boot/firmware" "$mnt"
-    run losetup -d "$loop"
-    run compress
-}
-
-command -v dtc > /dev/null || die "dtc is missing: apt-get install device-tree-compiler"
-if [ "$dry_run" -eq 0 ] && [ "$(id -u)" -ne 0 ]; then
-    die "a real build needs root (loop devices, chroot); try --dry-run"
+# -- main -------------------------------------------------------------------------------
+if [ "$dry_run" -eq 0 ] && [ "$check_only" -eq 0 ] && [ "$(id -u)" -ne 0 ]; then
+    die "a real build needs root (mmdebstrap --mode=root, chroot); try --dry-run or --check-only"
 fi
-fetch
+if [ "$dry_run" -eq 1 ]; then
+    step "1 check: keyring, tools and the pinned packages (not run in a dry run)"
+    printf '+ apt-get update; apt-cache show NAME=VERSION for each of %s pins (keyring %s)\n' \
+        "$(read_pins | wc -l)" "$KEYRING"
+else
+    mkdir -p "$out"
+    check
+fi
+[ "$check_only" -eq 1 ] && exit 0
 stage_files
 source_tree
-layout
-install_chroot
-finish
-step "done: $image.xz"
+if [ "$dry_run" -eq 1 ]; then
+    bootstrap "$out/root-$arch-$board"
+    printf '+ %s/make-disk.sh %s %s %s %s\n' "$here" "$out/root-$arch-$board" "$stage" \
+        "$out/root-$arch-$board.boot.img" "$out/$name-HASH.img"
+    exit 0
+fi
+hash=$(input_hash)
+image=$out/$name-$hash.img
+if [ -s "$image" ]; then
+    step "reusing $image (same inputs)"
+else
+    started=$(date +%s)
+    rootdir=$out/root-$arch-$board
+    bootstrap "$rootdir"
+    step "5 disk: FAT boot, ext4 root, ext4 data"
+    DATA_SIZE_MB=$DATA_SIZE_MB "$here/make-disk.sh" "$rootdir" "$stage" "$rootdir.boot.img" "$image.tmp"
+    cp "$rootdir/usr/share/clinicbox/packages.lock" "$out/$name-$hash.packages.lock"
+    cp "$rootdir/usr/share/clinicbox/python.lock" "$out/$name-$hash.python.lock"
+    mv "$image.tmp" "$image"
+    rm -rf "$rootdir" "$rootdir.boot.img"
+    echo "built in $(($(date +%s) - started)) s"
+fi
+ln -sfn "$(basename "$image")" "$out/$arch-$board.img"
+step "done: $image ($(du -m --apparent-size "$image" | cut -f1) MiB, $(du -m "$image" | cut -f1) MiB used)"

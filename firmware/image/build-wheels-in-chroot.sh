@@ -1,10 +1,13 @@
 #!/bin/bash
-# Runs inside the image's arm64 root (build-image.sh step 5, before
-# install-in-chroot.sh) from the exported ClinicBox source: builds every
-# wheel the appliance installs, on the appliance's architecture:
+# Runs inside the image's root (build-image.sh step 4, customize-image.sh,
+# before install-in-chroot.sh; arm64 under qemu-user-static on other
+# machines) from the exported ClinicBox source: builds every wheel the
+# appliance installs, on the appliance's architecture:
 # the clinicbox-pjsua2 engine from Debian's pjproject source (the same
 # recipe as dev and CI: firmware/pjproject), clinicbox itself, and the pinned requirements (sqlcipher3 against
-# Debian's libsqlcipher; markers such as lgpio's evaluated for aarch64).
+# Debian's libsqlcipher when no wheel fits; markers such as lgpio's evaluated
+# for the image's machine). The build packages are removed again by
+# install-in-chroot.sh.
 # Built on the build host instead, compiled wheels would be x86 ones and
 # environment markers would be evaluated for the wrong machine.
 #
@@ -50,21 +53,26 @@ check_platforms() {
         plat=${whl%.whl}
         plat=${plat##*-}
         case "$plat" in
-            any|*aarch64*) ;;
+            any|*"$machine"*) ;;
             *) bad="$bad $(basename "$whl")" ;;
         esac
     done
     [ -z "$bad" ] || die "wheels for another machine in $wheelhouse:$bad; delete them and build again"
 }
 
+machine=$(uname -m)
 if [ "$dry_run" -eq 0 ]; then
-    arch=$(dpkg --print-architecture)
-    [ "$arch" = arm64 ] || die "run this inside the image's arm64 root (chroot), not on this $arch machine"
+    [ "${CLINICBOX_IN_IMAGE_ROOT:-}" = 1 ] || [ -f /usr/share/clinicbox/requirements.txt ] \
+        || die "run this inside the image's root (chroot, build-image.sh), not on a working machine"
 fi
 
 mapfile -t engine_deps < <("$src/firmware/pjproject/build-pjproject.sh" --print-deps)
-run apt-get update
-run apt-get install -y --no-install-recommends "${BUILD_PACKAGES[@]}" "${engine_deps[@]}"
+run apt-get update -q
+run apt-get install -y -q --no-install-recommends "${BUILD_PACKAGES[@]}" "${engine_deps[@]}"
+# What install-in-chroot.sh removes again once the wheels are built.
+if [ "$dry_run" -eq 0 ]; then
+    printf '%s\n' "${BUILD_PACKAGES[@]}" "${engine_deps[@]}" > "$wheelhouse/../build-packages"
+fi
 run mkdir -p "$wheelhouse" "$work"
 pjproject=("$src/firmware/pjproject/build-pjproject.sh" --work "$work/pjproject" --wheelhouse "$wheelhouse")
 if [ "$dry_run" -eq 1 ]; then

@@ -1,6 +1,8 @@
-"""What CI can check of the Pi image without an ARM machine: the overlay compiles, the boot
-config matches the panel's pins, every script passes shellcheck, the recipe's dry run stages a
-complete image tree, the pjproject build is pinned and configured for a clinic's call load."""
+"""What CI can check of the image recipe without building an image: the overlay compiles, the
+boot config matches the panel's pins, every script passes shellcheck, the recipe's dry run stages
+a complete image tree, a missing keyring, a wrong package pin or a malformed package list is
+refused, the pjproject build is pinned and configured for a clinic's call load. The image itself
+is built and booted by `make image-test` (tests/image)."""
 
 from __future__ import annotations
 
@@ -69,6 +71,8 @@ def test_there_are_scripts_to_check() -> None:
     names = {p.name for p in _scripts()}
     assert {
         "build-image.sh",
+        "customize-image.sh",
+        "make-disk.sh",
         "install-in-chroot.sh",
         "build-wheels-in-chroot.sh",
         "build-pjproject.sh",
@@ -83,8 +87,9 @@ def dry_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     keys = tmp / "keys"
     generate_keypair(keys / "installer")
     out = tmp / "out"
+    argv = [str(FIRMWARE / "image/build-image.sh"), "--dry-run", "--arch", "arm64", "--board", "pi"]
     done = subprocess.run(
-        [str(FIRMWARE / "image/build-image.sh"), "--dry-run", "--out", str(out), "--keys", str(keys)],
+        [*argv, "--out", str(out), "--keys", str(keys)],
         capture_output=True,
         text=True,
         timeout=120,
@@ -95,17 +100,19 @@ def dry_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 
 def test_dry_run_stages_a_complete_image_tree(dry_run: tuple[Path, str]) -> None:
     out, _ = dry_run
-    stage = out / "stage"
-    units = {p.name for p in (ROOT / "systemd").iterdir() if p.suffix in (".service", ".timer")}
+    stage = out / "stage-arm64-pi"
+    units = {p.name for p in (ROOT / "systemd").iterdir() if p.suffix in (".service", ".timer", ".path")}
     assert units <= {p.name for p in (stage / "root/usr/lib/systemd/system").iterdir()}
     for rel in (
         "boot/config.txt",
+        "boot/cmdline.txt",
         "boot/overlays/clinicbox-panel.dtbo",
         "root/usr/lib/udev/rules.d/90-clinicbox.rules",
         "root/usr/lib/sysusers.d/clinicbox.conf",
         "root/usr/lib/tmpfiles.d/clinicbox.conf",
         "root/etc/nginx/sites-available/clinicbox",
         "root/etc/systemd/system.conf.d/clinicbox.conf",
+        "root/etc/systemd/network/20-wired.network",
         "root/usr/share/clinicbox/installer-keys/installer.pub",
         "root/usr/share/clinicbox/requirements.txt",
         "data/etc-clinicbox/clinicbox.toml",
@@ -113,6 +120,8 @@ def test_dry_run_stages_a_complete_image_tree(dry_run: tuple[Path, str]) -> None
         assert (stage / rel).is_file(), rel
     assert (stage / "data/state").is_dir()
     assert (stage / "root/usr/lib/clinicbox/first-boot").stat().st_mode & 0o111
+    # Only the boot tests' image (--test-access) lets a test log in.
+    assert not (stage / "root/usr/lib/clinicbox/test-access").exists()
     # The manifest lists every staged file with its digest.
     check = subprocess.run(["sha256sum", "-c", "--quiet", "MANIFEST"], cwd=stage, capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
@@ -120,41 +129,51 @@ def test_dry_run_stages_a_complete_image_tree(dry_run: tuple[Path, str]) -> None
 
 def test_dry_run_makes_root_read_only_and_data_a_journaled_ext4_partition(dry_run: tuple[Path, str]) -> None:
     out, plan = dry_run
-    stage = out / "stage"
+    stage = out / "stage-arm64-pi"
     fstab = [line.split() for line in (stage / "root/etc/fstab").read_text().splitlines() if line[:1] not in ("#", "")]
     by_mount = {f[1]: f for f in fstab}
     assert "ro" in by_mount["/"][3].split(",") and by_mount["/"][2] == "ext4"
-    assert by_mount["/data"][2] == "ext4" and by_mount["/data"][0].endswith("-03")
+    assert by_mount["/data"][2] == "ext4" and by_mount["/data"][0] == "LABEL=clinicbox-data"
     assert by_mount["/var/lib/clinicbox"][0] == "/data/state" and "bind" in by_mount["/var/lib/clinicbox"][3]
     assert by_mount["/etc/clinicbox"][0] == "/data/etc-clinicbox"
-    assert "overlayroot=tmpfs:recurse=0" in (stage / "boot/cmdline.extra").read_text()
-    assert "mkfs.ext4 -q -j -L clinicbox-data" in plan
+    assert (stage / "root/etc/overlayroot.local.conf").read_text().strip() == 'overlayroot="tmpfs:recurse=0"'
+    assert "root=LABEL=clinicbox-root ro" in (stage / "boot/cmdline.txt").read_text()
+    assert "make-disk.sh" in plan
+    assert "mkfs.ext4 -q -F -j -L clinicbox-data" in (FIRMWARE / "image/make-disk.sh").read_text()
 
 
 def test_dry_run_runs_nothing_that_needs_arm_or_root(dry_run: tuple[Path, str]) -> None:
     out, plan = dry_run
-    assert not (out / "clinicbox-arm64.img").exists() and not (out / "base.img.xz").exists()
-    assert not (out / "wheelhouse").exists()
-    assert "58a3ec57402c86332e67789a6b8f149aeeb4e7bb0a16c9388a66ea6e07012e45" in plan
-    assert re.search(r"^\+ chroot .*/install-in-chroot\.sh .*overlayroot", plan, re.M)
-    for step in range(1, 7):
+    assert not list(out.glob("*.img")) and not (out / "root-arm64-pi").exists()
+    assert not (out / "wheelhouse-arm64").exists() and not (out / "source").exists()
+    (boot,) = [line for line in plan.splitlines() if line.startswith("+ env ") and " mmdebstrap " in line]
+    assert "--architectures=arm64" in boot and " bookworm " in boot
+    assert "raspi-firmware=1.20220830+ds-1" in boot and "linux-image-arm64=" in boot
+    assert "openssh-server" not in boot  # the boot tests' access is not on a box
+    assert re.search(r"--customize-hook=\S*/customize-image\.sh", boot)
+    for step in range(1, 5):
         assert f"== {step} " in plan
 
 
-def test_dry_run_builds_every_wheel_inside_the_arm64_chroot(dry_run: tuple[Path, str]) -> None:
+def test_every_wheel_is_built_inside_the_image_root(dry_run: tuple[Path, str]) -> None:
     _, plan = dry_run
-    lines = plan.splitlines()
-    host = [line for line in lines if line.startswith("+ ")]
-    inside = [line.removeprefix("    (chroot) ") for line in lines if line.startswith("    (chroot) ")]
     # Nothing is compiled or resolved on the build host (x86 wheels, host environment markers).
-    for line in host:
+    for line in plan.splitlines():
         assert "pip wheel" not in line and "pip install" not in line, line
-        assert not line.startswith("+ " + str(FIRMWARE / "pjproject")), line
-    # The chroot builds pjsua2, then clinicbox, then the pinned requirements, all into one wheelhouse...
-    (build,) = [i for i, line in enumerate(lines) if re.match(r"\+ chroot \S+ \S*/build-wheels-in-chroot\.sh ", line)]
-    (install,) = [i for i, line in enumerate(lines) if re.match(r"\+ chroot \S+ \S*/install-in-chroot\.sh ", line)]
-    assert build < install
-    assert all(line.startswith("    (chroot) ") for line in lines[build + 1 : install])
+        assert "build-pjproject.sh" not in line, line
+    # The customize hook builds the wheels in the chroot, then installs from them.
+    hook = (FIRMWARE / "image/customize-image.sh").read_text()
+    build = hook.index('in_root "$tmp/src/firmware/image/build-wheels-in-chroot.sh"')
+    install = hook.index('in_root "$tmp/src/firmware/image/install-in-chroot.sh"')
+    assert build < install and 'chroot "$root"' in hook
+    done = subprocess.run(
+        [str(FIRMWARE / "image/build-wheels-in-chroot.sh"), "--dry-run", "--wheelhouse", "/tmp/clinicbox/wheelhouse"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    inside = done.stdout.splitlines()
     pj = next(i for i, line in enumerate(inside) if line.startswith("+ ") and "build-pjproject.sh" in line)
     own = next(i for i, line in enumerate(inside) if re.match(r"\+ \S+/pip wheel --no-deps ", line))
     deps = next(i for i, line in enumerate(inside) if re.match(r"\+ \S+/pip wheel .*-r /usr/share/clinicbox/", line))
@@ -162,9 +181,10 @@ def test_dry_run_builds_every_wheel_inside_the_arm64_chroot(dry_run: tuple[Path,
     assert "--wheelhouse /tmp/clinicbox/wheelhouse" in inside[pj]
     assert any("apt-get install" in line and "swig" in line for line in inside)  # the engine's build deps
     assert any(line == "+ check_platforms" for line in inside)
-    # ...which install-in-chroot.sh installs from, without an index.
+    # ...which install-in-chroot.sh installs from, without an index, then removes the compilers.
     install_script = (FIRMWARE / "image/install-in-chroot.sh").read_text()
-    assert "--no-index --find-links /tmp/clinicbox/wheelhouse" in install_script
+    assert '--no-index --find-links "$wheelhouse"' in install_script
+    assert "apt-get purge" in install_script
 
 
 def test_a_real_build_without_installer_keys_is_refused(tmp_path: Path) -> None:
@@ -178,6 +198,50 @@ def test_a_real_build_without_installer_keys_is_refused(tmp_path: Path) -> None:
         timeout=60,
     )
     assert done.returncode == 1 and "is not a PEM public key" in done.stderr
+
+
+def _check_only(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(FIRMWARE / "image/build-image.sh"), "--check-only", "--out", str(tmp_path / "o"), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_a_build_without_the_archive_keyring_is_refused_before_any_download(tmp_path: Path) -> None:
+    done = _check_only(tmp_path, "--keyring", str(tmp_path / "missing.gpg"))
+    assert done.returncode == 1
+    assert f"the Debian archive keyring {tmp_path / 'missing.gpg'} is missing" in done.stderr
+    assert not (tmp_path / "o/apt-amd64/lists").exists()
+
+
+@pytest.mark.slow
+def test_a_keyring_that_did_not_sign_the_archive_is_refused(tmp_path: Path) -> None:
+    done = _check_only(tmp_path, "--keyring", "/usr/share/keyrings/debian-archive-removed-keys.gpg")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "apt cannot read Debian bookworm" in done.stderr and "must be signed by a key in it" in done.stderr
+
+
+@pytest.mark.slow
+def test_a_wrong_package_pin_is_refused_with_the_versions_the_archive_has(tmp_path: Path) -> None:
+    pins = (FIRMWARE / "image/packages.txt").read_text().replace("nginx=1.22.1-9+deb12u12", "nginx=1.99.0-1")
+    (tmp_path / "packages.txt").write_text(pins)
+    done = _check_only(tmp_path, "--packages", str(tmp_path / "packages.txt"))
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert re.search(r"nginx 1\.99\.0-1 \(the archive has: .*1\.22\.1-9\+deb12u12", done.stderr), done.stderr
+    assert "1 pin(s) in" in done.stderr
+    # The pins as shipped are all in the archive.
+    good = _check_only(tmp_path)
+    assert good.returncode == 0, good.stderr
+    assert re.search(r"\d+ pinned packages found in bookworm for amd64", good.stdout)
+
+
+def test_a_malformed_package_list_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "packages.txt").write_text("nginx\npython3=3.11.2-1+b1\n")
+    done = _check_only(tmp_path, "--packages", str(tmp_path / "packages.txt"))
+    assert done.returncode == 1
+    assert 'line 1: "nginx" is not NAME=VERSION [TAG...]' in done.stderr
 
 
 def _site_macros() -> dict[str, str]:

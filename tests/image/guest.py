@@ -1,0 +1,223 @@
+"""One ClinicBox image booted under QEMU, driven over SSH: the boot tests' machine.
+
+The image (``build-image.sh --test-access``) stays untouched: the guest writes
+to a qcow2 overlay, so a power cut or a reboot acts on the overlay as on an
+SD card. QEMU's user-mode network forwards the box's SIP port (UDP), SSH
+and HTTPS to ports on 127.0.0.1 of this machine; the guest reaches this
+machine as 10.0.2.2. Root's SSH key is generated per test session and
+handed to the guest through fw_cfg (``opt/clinicbox/ssh-key``), which only
+the test image reads. Everything the guest prints on its serial console
+goes to ``console.log``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from tests.conftest import free_port
+
+OVMF = Path("/usr/share/ovmf/OVMF.fd")
+AAVMF = Path("/usr/share/AAVMF/AAVMF_CODE.fd")
+#: The address QEMU's user network gives this machine, as the guest sees it.
+HOST_FROM_GUEST = "10.0.2.2"
+
+
+def accelerator() -> str:
+    """kvm when this machine can run KVM guests, else tcg (QEMU's emulator, several times slower).
+
+    /dev/kvm alone is not enough: inside a VM without nested virtualisation
+    (no vmx/svm flag) KVM guests stop at their first instructions.
+    $CLINICBOX_QEMU_ACCEL overrides.
+    """
+    wanted = os.environ.get("CLINICBOX_QEMU_ACCEL", "")
+    if wanted in ("kvm", "tcg"):
+        return wanted
+    flags = Path("/proc/cpuinfo").read_text()
+    nested = " vmx" in flags or " svm" in flags
+    return "kvm" if nested and os.access("/dev/kvm", os.R_OK | os.W_OK) else "tcg"
+
+
+#: How much slower than KVM the waits may be under TCG.
+SLOWDOWN = 1 if accelerator() == "kvm" else 4
+
+
+class GuestError(RuntimeError):
+    """The guest did not boot, answer or stop in time."""
+
+
+class Guest:
+    """A QEMU virtual machine booting one ClinicBox disk image."""
+
+    def __init__(self, image: Path, work: Path, *, arch: str = "amd64", disk_gb: int = 4, memory_mb: int = 1024):
+        self.image, self.work, self.arch = image, work, arch
+        self.memory_mb = memory_mb
+        self.accel = accelerator()
+        work.mkdir(parents=True, exist_ok=True)
+        self.disk = work / "disk.qcow2"
+        subprocess.run(
+            [
+                "qemu-img",
+                "create",
+                "-q",
+                "-f",
+                "qcow2",
+                "-F",
+                "raw",
+                "-b",
+                str(image.resolve()),
+                str(self.disk),
+                f"{disk_gb}G",
+            ],
+            check=True,
+        )
+        self.key = work / "id_ed25519"
+        if not self.key.exists():
+            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(self.key)], check=True)
+        self.ssh_port = free_port(socket.SOCK_STREAM)
+        self.https_port = free_port(socket.SOCK_STREAM)
+        self.sip_port = free_port()
+        self.console = work / "console.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.boots = 0
+
+    # -- power ---------------------------------------------------------------------
+    def command(self) -> list[str]:
+        fwd = (
+            f"user,id=n0,hostfwd=udp:127.0.0.1:{self.sip_port}-:5060,"
+            f"hostfwd=tcp:127.0.0.1:{self.ssh_port}-:22,hostfwd=tcp:127.0.0.1:{self.https_port}-:443"
+        )
+        common = ["-m", str(self.memory_mb), "-smp", "2", "-display", "none", "-no-user-config", "-nodefaults"]
+        common += ["-drive", f"file={self.disk},if=virtio,format=qcow2,cache=writeback,discard=unmap"]
+        common += ["-netdev", fwd, "-device", "virtio-net-pci,netdev=n0", "-device", "virtio-rng-pci"]
+        common += ["-device", "qemu-xhci"]  # a USB bus, as on the Pi (USB reset, provisioning sticks)
+        common += ["-fw_cfg", f"name=opt/clinicbox/ssh-key,file={self.key}.pub"]
+        common += ["-chardev", f"file,id=con,path={self.console},append=on", "-serial", "chardev:con"]
+        if self.arch == "amd64":
+            # UEFI (OVMF) then the image's systemd-boot, as on a PC.
+            accel = (
+                ["-accel", "kvm", "-cpu", "host"]
+                if self.accel == "kvm"
+                else ["-accel", "tcg,thread=multi", "-cpu", "max"]
+            )
+            return ["qemu-system-x86_64", *accel, "-machine", "q35", "-bios", str(OVMF), *common]
+        # arm64: TCG on this x86 machine, UEFI (AAVMF) then systemd-boot, as on an arm64 server.
+        code = self.work / "aavmf-code.fd"
+        if not code.exists():
+            shutil.copy(AAVMF, code)
+            subprocess.run(["truncate", "-s", "64M", str(code)], check=True)
+        flash = ["-drive", f"if=pflash,format=raw,readonly=on,file={code}"]
+        return ["qemu-system-aarch64", "-machine", "virt", "-cpu", "max", *flash, *common]
+
+    def start(self) -> float:
+        """Power on; returns the monotonic time of power-on."""
+        if self.proc is not None and self.proc.poll() is None:
+            raise GuestError("the guest is already running")
+        with self.console.open("ab") as log:
+            log.write(f"\n===== power on #{self.boots + 1} =====\n".encode())
+        started = time.monotonic()
+        self.proc = subprocess.Popen(
+            ["nice", "-n", "5", *self.command()], stdin=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        self.boots += 1
+        return started
+
+    def power_cut(self) -> None:
+        """Pull the plug: QEMU is killed, nothing in the guest gets to flush."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=30)
+        self.proc = None
+
+    def poweroff(self, timeout: float = 120) -> None:
+        """A clean shutdown from inside; QEMU exits when the guest powers off."""
+        self.ssh("systemctl poweroff", check=False, timeout=15)
+        self._wait_exit(timeout)
+
+    def _wait_exit(self, timeout: float) -> None:
+        assert self.proc is not None
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.power_cut()
+            raise GuestError(f"the guest did not power off within {timeout:.0f} s") from None
+        self.proc = None
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    # -- access ------------------------------------------------------------------------
+    def ssh_argv(self, command: str, timeout: float = 60) -> list[str]:
+        opts = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR"]
+        opts += ["-o", "BatchMode=yes", "-o", f"ConnectTimeout={min(10, int(timeout))}", "-o", "ServerAliveInterval=5"]
+        return ["ssh", *opts, "-i", str(self.key), "-p", str(self.ssh_port), "root@127.0.0.1", command]
+
+    def ssh(self, command: str, *, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        """Run a shell command on the guest as root."""
+        done = subprocess.run(self.ssh_argv(command, timeout), capture_output=True, text=True, timeout=timeout)
+        if check and done.returncode != 0:
+            raise GuestError(f"{command!r} on the guest exited {done.returncode}: {done.stdout}{done.stderr}")
+        return done
+
+    def wait_ssh(self, timeout: float = 180) -> float:
+        """Wait until the guest answers over SSH; returns the monotonic time it did."""
+        until = time.monotonic() + timeout
+        while time.monotonic() < until:
+            if not self.alive():
+                raise GuestError(f"QEMU exited: {self.qemu_errors()}")
+            try:
+                if self.ssh("true", check=False, timeout=15).returncode == 0:
+                    return time.monotonic()
+            except subprocess.TimeoutExpired:
+                pass
+            time.sleep(1)
+        raise GuestError(f"no SSH from the guest within {timeout:.0f} s; console: {self.console_tail()}")
+
+    def wait_active(self, unit: str, timeout: float = 120) -> None:
+        until = time.monotonic() + timeout
+        state = ""
+        while time.monotonic() < until:
+            state = self.ssh(f"systemctl is-active {unit}", check=False).stdout.strip()
+            if state == "active":
+                return
+            time.sleep(1)
+        raise GuestError(f"{unit} is {state!r} after {timeout:.0f} s")
+
+    def read(self, path: str) -> str:
+        return self.ssh(f"cat {path}").stdout
+
+    def qemu_errors(self) -> str:
+        if self.proc is None or self.proc.stderr is None or self.proc.poll() is None:
+            return ""
+        return self.proc.stderr.read().decode(errors="replace")[-2000:]
+
+    def console_tail(self, chars: int = 3000) -> str:
+        if not self.console.exists():
+            return ""
+        return self.console.read_bytes()[-chars:].decode(errors="replace")
+
+    def save_journal(self, dest: Path) -> None:
+        """The guest's ``journalctl -b`` (the test artefact of a failure), and its console."""
+        dest.mkdir(parents=True, exist_ok=True)
+        if self.alive():
+            try:
+                done = self.ssh("journalctl -b --no-pager -o short-monotonic", check=False, timeout=60)
+                (dest / "journalctl-b.txt").write_text(done.stdout + done.stderr)
+            except (subprocess.TimeoutExpired, OSError) as exc:
+                (dest / "journalctl-b.txt").write_text(f"could not read the journal: {exc}\n")
+        if self.console.exists():
+            shutil.copy(self.console, dest / "console.log")
+
+    def close(self) -> None:
+        self.power_cut()
+
+
+def image_from_env() -> Path | None:
+    """The image the boot tests run on: $CLINICBOX_IMAGE (make image-test sets it)."""
+    value = os.environ.get("CLINICBOX_IMAGE", "")
+    return Path(value) if value else None
