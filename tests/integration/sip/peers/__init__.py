@@ -7,7 +7,7 @@
   inline XML (RFC 4733 digits and G.711 speech from sip-tester's pcaps).
 * :class:`Baresip`: baresip driven through ``ctrl_tcp``.
 * :class:`Kamailio`: the provider (registrar + proxy with digest auth).
-* :func:`svmap`, :func:`svwar`: sipvicious, the scanner a box must shrug off.
+* :func:`svmap`, :func:`svwar`, :func:`svcrack`: sipvicious, the scanner a box must shrug off.
 
 Every helper is a context manager that ends its own process (never any
 other), and keeps the process's output in a log file in the test's tmp
