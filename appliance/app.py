@@ -185,7 +185,8 @@ class Core:
             from appliance.edge.link import EdgeLink
 
             # After the switchboard: it hands the desk phones' registrations to the switchboard's thread.
-            self.edge = EdgeLink(self.cfg, self.switchboard.edge_registrations)
+            self.edge = EdgeLink(self.cfg, self.switchboard.edge_registrations, calls=self.calls_in_progress)
+            self.commands.register("edge.status", self.edge.edge_status)
             services.append(self.edge)
         if self.cfg.reminders.enabled and self.store is not None:
             from appliance.reminders import ReminderService

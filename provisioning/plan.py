@@ -23,6 +23,7 @@ from appliance.config import Config, load_config, read_toml
 from appliance.config.loader import OVERLAY_NAME
 from appliance.config.model import REPLACED_COLLECTIONS
 from appliance.config.schema import deep_merge
+from appliance.edge.script import rendered_changed
 from appliance.errors import ClinicBoxError, ConfigError, ImportFileError, ProvisioningError
 from appliance.store import backup as backups
 from appliance.store import importer
@@ -37,6 +38,7 @@ CORE = "clinicbox-core.service"
 WEB = "clinicbox-web.service"
 STATIONS = "clinicbox-station@*.service"
 GSM = "clinicbox-gsm.service"
+EDGE = "clinicbox-edge.service"
 NGINX = "nginx.service"
 
 #: Which unit reads which config section. The core reads everything but the
@@ -89,12 +91,19 @@ class Plan:
         return self.new_cfg.provisioning.tls_dir / "web.crt", self.new_cfg.provisioning.tls_dir / "web.key"
 
 
-def actions_for(sections: set[str], *, everything: bool, tls: bool, prompts: bool) -> list[Action]:
-    """The restarts a set of changed config sections needs, in a safe order."""
+def actions_for(sections: set[str], *, everything: bool, tls: bool, prompts: bool, edge: bool = False) -> list[Action]:
+    """The restarts a set of changed config sections needs, in a safe order.
+
+    ``edge``: a setting ``clinicbox edge`` renders into Kamailio's script
+    changed (:func:`appliance.edge.script.rendered_changed`); the edge takes
+    it only when it starts again.
+    """
     out: list[Action] = []
     core = everything or prompts or bool(sections - _ONLY_WEB - _NOBODY)
     if core:
         out.append(Action("restart", CORE))
+    if everything or edge:  # after the core: it writes the desk phones' credentials
+        out.append(Action("try-restart", EDGE))
     if everything or sections & _WEB_READS:
         out.append(Action("restart", WEB))
     if everything or sections & _STATION_READS:
@@ -380,6 +389,9 @@ def make_plan(staged: StagedBundle, config_path: Path, serial: str | None) -> Pl
         everything=old_cfg is None,
         tls=plan.tls is not None,
         prompts=bool(plan.prompts) or plan.restore is not None,
+        edge=old_cfg is not None
+        and bool(plan.config_text or plan.secrets_text)
+        and bool(rendered_changed(old_cfg, plan.new_cfg)),
     )
     if plan.restore is not None and not any(a.unit == WEB for a in plan.actions):
         plan.actions.append(Action("restart", WEB))

@@ -61,6 +61,7 @@ COMMANDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "core.restart_cancel": ((), ("actor",)),
     "feeds.status": ((), ()),
     "feeds.reprocess": (("id",), ("actor",)),
+    "edge.status": ((), ()),
 }
 
 

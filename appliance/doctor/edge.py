@@ -79,8 +79,9 @@ def edge(ctx: Context) -> list[Result]:
     phones = ", ".join(sorted(regs)) or "none"
     results.append(ok(NAME, f"{detail}; {len(regs)} desk phone(s) registered: {phones}"))
     refused = (
-        f"since start: {counters.get('sec_untrusted', 0)} untrusted requests dropped, "
-        f"{counters.get('sec_flood', 0)} flood, {counters.get('sec_malformed', 0)} malformed, "
+        f"since start: {counters.get('sec_untrusted', 0)} untrusted requests dropped "
+        f"({counters.get('sec_scan', 0)} from scanners), {counters.get('sec_flood', 0)} flood, "
+        f"{counters.get('sec_malformed', 0)} malformed, {counters.get('sec_refused', 0)} refused, "
         f"{counters.get('auth_failed', 0)} wrong desk-phone passwords"
     )
     if locked:

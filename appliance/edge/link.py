@@ -9,6 +9,14 @@ A service of the core (``name = "edge"``), built only when
   ``edge.poll_interval_s`` which stations are registered and hands every
   change to ``on_registrations`` (the switchboard, which hops to its own
   thread), so the queue's available agents and the console are true;
+* the same poller reads the edge's security counters (``sec_*``, wrong
+  passwords) for ``edge.status`` (the dashboard's "SIP edge" figures);
+* a reload that changes what is rendered into the edge's script
+  (:data:`RENDERED`: the ACL, listen address, pike and lockout limits)
+  makes the edge exit at the first moment no call is in progress (at once
+  when idle); its supervisor (systemd, ``clinicbox demo``) starts it again,
+  and ``clinicbox edge`` renders the saved config. Kamailio cannot reload
+  its script in place; desk phones register again on their next refresh;
 * :meth:`status` is what ``status`` and ``clinicbox doctor`` show.
 
 While the edge does not answer (it restarts, or has not started yet), the
@@ -27,11 +35,14 @@ from typing import Any
 from appliance.config import Applied, Config
 from appliance.edge.credentials import write_credentials
 from appliance.edge.rpc import EdgeRpc
+from appliance.edge.script import RENDERED
 from appliance.errors import EdgeError
 
 log = logging.getLogger(__name__)
 
 Registrations = dict[str, list[str]]
+#: Edge settings the core itself takes only at its own start (it listens on core_port).
+CORE_RESTART = ("edge.enabled", "edge.core_port", "paths.edge_dir")
 #: How long the last registrations stand while the edge does not answer.
 STALE_AFTER_S = 20.0
 
@@ -39,8 +50,17 @@ STALE_AFTER_S = 20.0
 class EdgeLink:
     name = "edge"
 
-    def __init__(self, cfg: Config, on_registrations: Callable[[Registrations], None]) -> None:
+    def __init__(
+        self,
+        cfg: Config,
+        on_registrations: Callable[[Registrations], None],
+        calls: Callable[[], int] = lambda: 0,
+    ) -> None:
         self.cfg = cfg
+        self.calls = calls
+        self.counters: dict[str, int] = {}
+        #: Rendered settings changed by a reload that the running edge does not have yet.
+        self.edge_restart: list[str] = []
         self.rpc = EdgeRpc(cfg.paths.edge_dir)
         self.on_registrations = on_registrations
         self.registered: Registrations = {}
@@ -64,7 +84,38 @@ class EdgeLink:
     def reconfigure(self, cfg: Config) -> Applied:
         old, self.cfg = self.cfg, cfg
         self.publish_credentials(cfg)
-        return Applied.sort_out(old, cfg, live=["stations"], restart=["edge", "paths.edge_dir"])
+        result = Applied.sort_out(
+            old, cfg, live=["stations", "edge.poll_interval_s", *RENDERED], restart=[*CORE_RESTART, "edge"]
+        )
+        rendered = [k for k in result.applied if k in RENDERED]
+        if not rendered:
+            return result
+        self.edge_restart = list(dict.fromkeys([*self.edge_restart, *rendered]))
+        if self.restart_edge_if_idle():
+            return result
+        # a call is in progress: the poller restarts the edge once none is; until then they wait
+        return Applied(applied=[k for k in result.applied if k not in rendered], restart=[*result.restart, *rendered])
+
+    def restart_edge_if_idle(self) -> bool:
+        """Make the edge exit (to start again on the saved config) if settings wait and no call is in progress.
+
+        True when nothing waits any more for the edge.
+        """
+        if not self.edge_restart:
+            return True
+        busy = self.calls()
+        if busy:
+            return False
+        keys, self.edge_restart = self.edge_restart, []
+        try:
+            self.rpc.stop()
+        except EdgeError as exc:
+            # not running: its next start renders the saved config anyway
+            log.warning("the SIP edge was not asked to restart (%s); it takes %s at its next start", exc, keys)
+            return True
+        log.warning("the SIP edge restarts to take %s (no call in progress)", ", ".join(keys))
+        self._need_reload = True
+        return True
 
     def healthy(self) -> bool:
         return self._thread.is_alive() or self._stop.is_set()
@@ -81,6 +132,8 @@ class EdgeLink:
     # -- the poller -----------------------------------------------------------------------
     def _run(self) -> None:
         while not self._stop.is_set():
+            if self.edge_restart:
+                self.restart_edge_if_idle()
             self.poll_once()
             self._stop.wait(self.cfg.edge.poll_interval_s)
 
@@ -91,6 +144,7 @@ class EdgeLink:
                 self._need_reload = False
                 log.info("the edge loaded the desk-phone credentials")
             regs = self.rpc.registrations()
+            self.counters = self.rpc.counters()
         except EdgeError as exc:
             if self.reachable or not self.error:
                 log.warning("cannot reach the SIP edge: %s", exc)
@@ -120,3 +174,11 @@ class EdgeLink:
 
     def status(self) -> dict[str, Any]:
         return {"reachable": self.reachable, "error": self.error, "registered": sorted(self.registered)}
+
+    def edge_status(self, _args: dict[str, Any] | None = None) -> dict[str, Any]:
+        """``edge.status``: what the dashboard's "SIP edge" figures show (no addresses, no numbers)."""
+        return {
+            **self.status(),
+            "counters": dict(self.counters),
+            "waiting": list(self.edge_restart),
+        }

@@ -10,6 +10,7 @@ hashes come from the table the core writes (:mod:`.credentials`).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -94,6 +95,14 @@ def check(argv: list[str]) -> None:
 
 
 def exec_kamailio(argv: list[str]) -> None:
-    """Become Kamailio (never returns)."""
+    """Become Kamailio (never returns), leading its own process group.
+
+    The core restarts the edge with the RPC ``core.kill``, which signals
+    Kamailio's whole process group: it must hold Kamailio's processes only,
+    never the parent that started it (``clinicbox demo``, a test). Under
+    systemd the service already leads its own session (setpgid refuses).
+    """
     log.info("starting the SIP edge: %s", " ".join(argv))
+    with contextlib.suppress(OSError):
+        os.setpgid(0, 0)
     os.execv(argv[0], argv)

@@ -25,6 +25,16 @@ from typing import Any
 from appliance.errors import EdgeError
 
 SOCKET_NAME = "rpc.sock"
+#: The edge's counters (security.cfg's header and the registrar in kamailio.cfg.in say what each counts).
+COUNTERS = (
+    "sec_malformed",
+    "sec_refused",
+    "sec_untrusted",
+    "sec_flood",
+    "sec_scan",
+    "auth_failed",
+    "auth_locked",
+)
 _counter = itertools.count(1)
 
 
@@ -96,13 +106,26 @@ class EdgeRpc:
     def counters(self) -> dict[str, int]:
         """The security counters of route[SECURITY] and the registrar since the edge started."""
         out = {}
-        for name in ("sec_malformed", "sec_flood", "sec_untrusted", "auth_failed", "auth_locked"):
+        for name in COUNTERS:
             try:
                 value = self.call("pv.shvGet", name)
             except EdgeError:
                 continue
             out[name] = _shv_value(value)
         return out
+
+    def stop(self) -> None:
+        """Ask Kamailio to exit (SIGTERM to its process group: `clinicbox edge` leads one); its supervisor starts it again.
+
+        systemd (``Restart=always``) or ``clinicbox demo`` restarts it, and
+        ``clinicbox edge`` renders the script from the saved config first.
+        The edge may go before it answers: a timeout here is not an error.
+        """
+        try:
+            self.call("core.kill")
+        except EdgeError as exc:
+            if "did not answer" not in str(exc):
+                raise
 
     def locked_out(self) -> list[str]:
         """Addresses locked out for wrong passwords now."""

@@ -37,6 +37,37 @@ SECURITY_NAME = "security.cfg"
 _SAFE_PATH = re.compile(r"^[A-Za-z0-9/_.+-]+$")
 
 Resolver = Callable[[str], list[str]]
+#: The settings rendered into kamailio.cfg: the edge takes a change to one only when it starts again.
+#: (edge.core_port too, but the core listens there: both restart for it.)
+RENDERED = (
+    "edge.kamailio",
+    "edge.realm",
+    "edge.lockout_tries",
+    "edge.lockout_window_s",
+    "edge.lockout_s",
+    "edge.pike_requests",
+    "edge.pike_window_s",
+    "edge.pike_block_s",
+    "edge.register_max_expires_s",
+    "sip.port",
+    "sip.bind_address",
+    "sip.public_address",
+    "sip.trusted_networks",
+    "trunk.enabled",
+    "trunk.registrar",
+    "trunk.provider_networks",
+)
+
+
+def rendered_changed(old: Config, new: Config) -> list[str]:
+    """Which of :data:`RENDERED` (and ``edge.core_port``, ``edge.enabled``, ``paths.edge_dir``) differ. Pure."""
+    keys = [*RENDERED, "edge.core_port", "edge.enabled", "paths.edge_dir"]
+    return [k for k in keys if _get(old, k) != _get(new, k)]
+
+
+def _get(cfg: Config, key: str) -> object:
+    section, name = key.split(".", 1)
+    return getattr(getattr(cfg, section), name)
 
 
 @dataclass(frozen=True)

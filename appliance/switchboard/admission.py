@@ -20,13 +20,17 @@ import ipaddress
 import logging
 import re
 import socket
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from appliance.errors import SwitchboardError
+from appliance.sip import SipMessage, parse_name_addr
 
 log = logging.getLogger(__name__)
+#: What PJSUA answers an INVITE over its call cap (pjsua_call.c): the one refusal that is a busy caller.
+BUSY = 486
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Resolver = Callable[[str], list[Network]]
@@ -153,6 +157,23 @@ class Admission:
             return Verdict(True, "trusted", True)
         return Verdict(False, "refused", self._count(host, now))
 
+    def garbage(self, source: str, code: int, request: SipMessage | None) -> bool:
+        """Whether an INVITE PJSUA refused by itself was garbage, not a busy caller.
+
+        PJSUA answers 486 over its call cap *before* it reads the request
+        (with a free line it would refuse a broken one with 400): so only a
+        sound INVITE refused with 486 is a caller. Anything else leaves no
+        call-log row and no callback; one line with the source address only
+        (rate-limited like refused strangers).
+        """
+        why = f"answered {code}" if code != BUSY else unsound_invite(request)
+        if not why:
+            return False
+        host = self.host_of(source)
+        if self._count(host, time.monotonic()):
+            log.warning("refused a malformed INVITE from %s (%s): not a call", host, why)
+        return True
+
     def _count(self, host: str, now: float) -> bool:
         start, count = self._buckets.get(host, (now, 0))
         if now - start >= 60:
@@ -163,3 +184,25 @@ class Admission:
         while len(self._buckets) > 4096:
             self._buckets.popitem(last=False)
         return count <= self.limit
+
+
+def unsound_invite(request: SipMessage | None) -> str:
+    """What makes ``request`` an INVITE PJSIP would refuse for its syntax (RFC 3261 §8.1.1), or ''. Pure."""
+    if request is None:
+        return "unreadable"
+    if request.method != "INVITE":
+        return "not an INVITE"
+    for name in ("call-id", "from", "to", "cseq"):
+        if len(request.all(name)) != 1:
+            return f"{len(request.all(name))} {name} headers"
+    if not request.all("via"):
+        return "no via"
+    cseq = request.header("cseq").split()
+    if len(cseq) != 2 or not cseq[0].isdigit() or cseq[1] != "INVITE":
+        return "bad cseq"
+    try:
+        parse_name_addr(request.header("from"))
+        parse_name_addr(request.header("to"))
+    except ValueError:
+        return "bad from/to"
+    return ""

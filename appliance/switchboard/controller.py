@@ -200,14 +200,14 @@ class Controller:
             self.soon(lambda: self.greet(call))
 
     def on_rejected(self, source: str, code: int, raw: str) -> None:
-        """PJSUA refused an INVITE by itself (every line in use): log the busy caller."""
+        """PJSUA refused an INVITE by itself: only over its call cap (486) is that a busy caller."""
         if not self.admission.check(source, time.monotonic()).allowed:
             return
         try:
-            request = sip.parse(raw.encode("utf-8", "replace"))
+            request: sip.SipMessage | None = sip.parse(raw.encode("utf-8", "replace"))
         except sip.SipParseError:
-            return
-        if request.method != "INVITE":
+            request = None
+        if request is None or self.admission.garbage(source, code, request):
             return
         # PJSUA refuses statelessly, so every UDP retransmission of the INVITE is
         # refused again: one caller, one row.

@@ -25,7 +25,7 @@ from webui.runtime import runtime
 from webui.services import dashboard as dashboard_service
 from webui.services import feeds as feeds_service
 from webui.services.live import shape_event, shape_snapshot, sse
-from webui.views import control_json, json_error, json_ok
+from webui.views import control, control_json, json_error, json_ok
 
 bp = Blueprint("dashboard", __name__)
 
@@ -61,7 +61,11 @@ def today() -> Any:
     rt = runtime()
     figures = dashboard_service.today(rt.store, rt.clock.now(), ZoneInfo(rt.cfg.clinic.timezone))
     feed = feeds_service.summary(rt.repos, rt.clock.now()) if rt.cfg.feeds.hl7.enabled else None
-    return render_template("dashboard/today.html", t=figures, feed=feed)
+    edge = None
+    if rt.cfg.edge.enabled:  # the SIP edge's figures, read by the core from the edge's RPC
+        ok, _message, edge = control(lambda: rt.control.call("edge.status"))
+        edge = edge if ok else {"reachable": False, "counters": {}, "registered": []}
+    return render_template("dashboard/today.html", t=figures, feed=feed, edge=edge)
 
 
 @bp.get("/live/snapshot")

@@ -21,6 +21,7 @@ from tests.integration.sip.conftest import (  # noqa: F401 - fixtures re-exporte
     kamailio,
     need,
     peer_dir,
+    scanner_home,
     sipp,
     sipua,
     tone_wav,

@@ -15,7 +15,7 @@ from appliance.cli import main
 from appliance.config import load_config
 from appliance.events import EventBus
 from appliance.provision_status import read_status
-from provisioning.plan import CORE, GSM, NGINX, STATIONS, WEB
+from provisioning.plan import CORE, EDGE, GSM, NGINX, STATIONS, WEB
 from provisioning.run import check_bundle, provision, provision_device
 from provisioning.services import RecordingServiceManager
 from provisioning.signing import load_trusted_keys
@@ -129,7 +129,13 @@ def test_only_changed_sections_restart_stations_and_gsm(box: Box, tmp_path: Path
         stick_with(box, tmp_path, {"provision.toml": toml}), box.config, services=services, serial=SERIAL
     )
     assert outcome.ok, outcome.reason
-    assert services.calls == [("restart", (CORE,)), ("try-restart", (STATIONS,)), ("try-restart", (GSM,))]
+    # the SIP edge listens on sip.port: it renders its script again when it restarts
+    assert services.calls == [
+        ("restart", (CORE,)),
+        ("try-restart", (EDGE,)),
+        ("try-restart", (STATIONS,)),
+        ("try-restart", (GSM,)),
+    ]
 
 
 def test_a_bundle_that_changes_nothing_restarts_nothing(box: Box, tmp_path: Path) -> None:

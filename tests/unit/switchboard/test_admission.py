@@ -7,8 +7,9 @@ import threading
 
 import pytest
 
+from appliance import sip
 from appliance.errors import SwitchboardError
-from appliance.switchboard.admission import Admission, Network, registrar_host, resolve_host
+from appliance.switchboard.admission import Admission, Network, registrar_host, resolve_host, unsound_invite
 from appliance.switchboard.provider import ProviderResolver
 
 PROVIDER = "203.0.113.7"
@@ -150,3 +151,38 @@ def test_the_thread_retries_a_failing_name_and_a_kick_resolves_at_once() -> None
         assert adm.check(f"{PROVIDER}:5060", 0).allowed
     finally:
         resolver.stop()
+
+
+def _invite(*extra: str, cseq: str = "1 INVITE", call_ids: int = 1) -> sip.SipMessage:
+    lines = [
+        "INVITE sip:+12125550100@127.0.0.1 SIP/2.0",
+        "Via: SIP/2.0/UDP 127.0.0.1:5071;branch=z9hG4bK1",
+        "From: <sip:+12125550199@127.0.0.1>;tag=a",
+        "To: <sip:+12125550100@127.0.0.1>",
+        *[f"Call-ID: c{i}" for i in range(call_ids)],
+        f"CSeq: {cseq}",
+        *extra,
+        "Content-Length: 0",
+    ]
+    return sip.parse("\r\n".join(lines) + "\r\n\r\n")
+
+
+def test_an_invite_refused_over_the_cap_is_a_busy_caller_only_if_pjsip_would_have_read_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    adm = Admission(provider=[], trusted=["127.0.0.0/8"], registrar="", limit_per_min=2)
+    assert adm.garbage("127.0.0.1:5071", 486, _invite()) is False  # every line in use: a real busy caller
+    assert unsound_invite(_invite()) == ""
+    assert unsound_invite(_invite(call_ids=2)) == "2 call-id headers"
+    assert unsound_invite(_invite(cseq="1 OPTIONS")) == "bad cseq"
+    assert unsound_invite(_invite("To: <sip:other@127.0.0.1>")) == "2 to headers"
+    assert unsound_invite(None) == "unreadable"
+    with caplog.at_level("WARNING"):
+        assert adm.garbage("127.0.0.1:5071", 486, _invite(call_ids=2)) is True
+        assert adm.garbage("127.0.0.1:5071", 400, _invite()) is True
+        assert adm.garbage("127.0.0.1:5071", 488, _invite()) is True  # past the per-minute limit: no line
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines == [
+        "refused a malformed INVITE from 127.0.0.1 (2 call-id headers): not a call",
+        "refused a malformed INVITE from 127.0.0.1 (answered 400): not a call",
+    ]

@@ -66,3 +66,20 @@ def svwar(
     if force:
         argv.append("--force")
     return _run([*argv, "127.0.0.1"], home, timeout)
+
+
+def svcrack(
+    port: int,
+    home: Path,
+    *,
+    user: str = "desk1",
+    passwords: str = "1-30",
+    timeout: float = 60.0,
+    bind: str = "127.0.0.1",
+) -> ScanResult:
+    """Guess ``user``'s password on 127.0.0.1:``port`` by REGISTER digests (rows: extension, password found).
+
+    Against silence it gives up after ``--maximumtime`` seconds without an answer.
+    """
+    argv = ["svcrack", "-p", str(port), "-P", str(free_port()), "-b", bind, "-u", user, "-r", passwords]
+    return _run([*argv, "--maximumtime", "5", "127.0.0.1"], home, timeout)
