@@ -121,7 +121,7 @@ def test_a_desk_phone_calls_a_patient_out_through_the_trunk(edge_box, baresip, s
         b.wait(lambda s: any(c["state"] == "held" for c in s["calls"]), timeout=5, what="the call held")
         phone.command("resume")
         b.wait(lambda s: any(c["state"] == "talking" for c in s["calls"]), timeout=5, what="the call resumed")
-        time.sleep(1.5)  # the patient talks (SIPp's audio), then waits for the BYE
+        time.sleep(3.0)  # the patient talks (SIPp's 2 s of audio), then waits for the BYE
         phone.hangup()
         result = patient.wait(30)
         assert result.successful == 1, result.log
