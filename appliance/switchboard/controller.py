@@ -109,6 +109,7 @@ class Controller:
         self.console = AgentConsole(self.agents)  # the agent console's commands
         self.outbound = Outbound(self, route_for)
         self.desk_calls = DeskCalls(self)  # calls desk phones place with their own keys
+        self.on_leg_hold = self.desk_calls.hold  # a phone's own hold key (LegEvents)
         self.voicemail = Voicemail(self, store)
         self.reminders = ScriptRunner(self)  # reminder call scripts
         self.gsm = GsmLine(self, modem)  # the GSM line (modem + gateway); idle without a modem
@@ -294,9 +295,6 @@ class Controller:
             self.sounds.music_on(call)
         self.outbound.leg_media(leg)
         self.reminders.media(call)
-
-    def on_leg_hold(self, leg: Leg, held: bool) -> None:  # a phone's own hold key
-        self.desk_calls.hold(leg, held)
 
     def on_leg_digit(self, leg: Leg, digit: str, method: int) -> None:
         call = self.calls.get(leg.owner)
