@@ -39,6 +39,7 @@ from appliance.switchboard import cdr
 from appliance.switchboard.admission import Admission
 from appliance.switchboard.agents import AgentDesk
 from appliance.switchboard.console import AgentConsole
+from appliance.switchboard.deskcalls import DeskCalls
 from appliance.switchboard.gsm import GsmLine, GsmModem
 from appliance.switchboard.legs import Leg, SbAccount
 from appliance.switchboard.lookup import CallerLookup
@@ -107,6 +108,8 @@ class Controller:
         self.agents = AgentDesk(self)
         self.console = AgentConsole(self.agents)  # the agent console's commands
         self.outbound = Outbound(self, route_for)
+        self.desk_calls = DeskCalls(self)  # calls desk phones place with their own keys
+        self.on_leg_hold = self.desk_calls.hold  # a phone's own hold key (LegEvents)
         self.voicemail = Voicemail(self, store)
         self.reminders = ScriptRunner(self)  # reminder call scripts
         self.gsm = GsmLine(self, modem)  # the GSM line (modem + gateway); idle without a modem
@@ -142,6 +145,8 @@ class Controller:
     # -- incoming calls ---------------------------------------------------------------
     def on_incoming(self, account: SbAccount, leg: Leg, source: str, request: sip.SipMessage | None) -> None:
         self.track(leg)
+        if (station := self.desk_calls.station_of(source, request)) is not None and request is not None:
+            return self.desk_calls.incoming(leg, station, request)  # a desk phone's own call (the edge vouches)
         now = time.monotonic()
         verdict = self.admission.check(source, now)
         from_hdr = request.header("from") if request else ""
@@ -189,7 +194,6 @@ class Controller:
         self.soon(lambda: leg.answer_with(180))
         if number.startswith("+"):
             call.lookup_deadline = self.loop.later(LOOKUP_WAIT_S, lambda: self.greet(call))
-
             call_id = call.id  # the reply crosses threads: it must not hold the call (or its leg)
 
             def reply(match: CallerMatch | None) -> None:
@@ -273,13 +277,14 @@ class Controller:
     # -- leg events ---------------------------------------------------------------------
     def on_leg_media(self, leg: Leg) -> None:
         leg.rx_changed_at = time.monotonic()
-        if leg.role == "agent":
-            self.agents.leg_media(leg)
+        if leg.role in ("agent", "desk"):
+            (self.agents if leg.role == "agent" else self.desk_calls).leg_media(leg)
             return
         call = self.calls.get(leg.owner)
         if call is None or leg is not call.leg:
             self.outbound.leg_media(leg)
             return
+        self.desk_calls.bridge(call)  # a desk phone's own call: patient and phone both up
         start_ivr, call.start_ivr = call.start_ivr, False
         if start_ivr and call.session is not None:
             self.run(call.session.start(), "ivr")
@@ -328,9 +333,8 @@ class Controller:
             leg.gone = True
             self.legs.discard(leg)
             self.dirty = True
-            if leg.role == "agent":
-                self.agents.leg_gone(leg, code)
-                return
+            if leg.role in ("agent", "desk"):
+                return self.agents.leg_gone(leg, code) if leg.role == "agent" else self.desk_calls.leg_gone(leg)
             call = self.calls.get(leg.owner)
             if call is not None and leg is call.leg:
                 self.caller_gone(call, code)
@@ -360,7 +364,7 @@ class Controller:
         if call.state == "voicemail" or call.capture is not None:
             self.voicemail.finish(call)
         if call.agent_leg is not None and not call.agent_leg.gone:
-            call.agent_leg.end()
+            call.agent_leg.end(self.desk_calls.final_code(call))
         self.outbound.caller_gone(call)
         if call.route == "gsm":
             self.gsm.ended(call)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any, Protocol
 
 import pjsua2 as pj
@@ -32,6 +33,8 @@ class LegEvents(Protocol):
     def on_leg_media(self, leg: Leg) -> None: ...
 
     def on_leg_digit(self, leg: Leg, digit: str, method: int) -> None: ...
+
+    def on_leg_hold(self, leg: Leg, held: bool) -> None: ...
 
     def on_incoming(self, account: SbAccount, leg: Leg, source: str, request: sip.SipMessage | None) -> None: ...
 
@@ -67,6 +70,7 @@ class Leg(LoopOwned, pj.Call):  # type: ignore[misc]
         self.rx_packets = 0
         self.digit_at = 0.0
         self.rx_changed_at = 0.0
+        self.remote_hold = False  # the far end holds (its re-INVITE said sendonly/inactive)
 
     def onCallState(self, prm: Any) -> None:
         try:
@@ -82,10 +86,23 @@ class Leg(LoopOwned, pj.Call):  # type: ignore[misc]
         except pj.Error:
             return
         for index, media in enumerate(info.media):
-            if media.type == pj.PJMEDIA_TYPE_AUDIO and media.status == pj.PJSUA_CALL_MEDIA_ACTIVE:
+            held = media.status == pj.PJSUA_CALL_MEDIA_REMOTE_HOLD
+            if media.type != pj.PJMEDIA_TYPE_AUDIO or not (held or media.status == pj.PJSUA_CALL_MEDIA_ACTIVE):
+                continue
+            if held != self.remote_hold:  # a phone's own hold or resume key
+                self.remote_hold = held
+                self.events.soon(partial(self.events.on_leg_hold, self, held))
+            if not held:
                 self.media = self.getAudioMedia(index)
                 self.events.soon(lambda: self.events.on_leg_media(self))
-                return
+            return
+
+    def onCallTransferRequest(self, prm: Any) -> None:
+        """A phone's transfer key (REFER): refused (501), so PJSUA never places the call
+        itself (its new call would report to this leg). Transfer from the console works."""
+        prm.statusCode = 501
+        agent = self.agent or "?"
+        log.warning("refused a transfer (REFER) from %s's phone: use the console's transfer", agent)
 
     def onDtmfDigit(self, prm: Any) -> None:
         digit, method = str(prm.digit), int(prm.method)

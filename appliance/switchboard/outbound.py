@@ -138,9 +138,13 @@ class Outbound:
         timeout_s: float = RING_TIMEOUT_S,
         language: str | None = None,
         patient_id: int | None = None,
+        emergency: bool = False,
     ) -> ActiveCall:
-        """Call ``number``; the new call's leg is the patient's ("caller") leg."""
-        if self.c.free_lines() < 1:
+        """Call ``number``; the new call's leg is the patient's ("caller") leg.
+
+        ``emergency``: a desk phone's emergency call goes out even with no line free.
+        """
+        if self.c.free_lines() < 1 and not emergency:
             raise CapacityError("no line is free for an outgoing call")
         route = self.route_for()
         if route == "none":
