@@ -109,7 +109,7 @@ class Controller:
         self.console = AgentConsole(self.agents)  # the agent console's commands
         self.outbound = Outbound(self, route_for)
         self.desk_calls = DeskCalls(self)  # calls desk phones place with their own keys
-        self.on_leg_hold = self.desk_calls.hold  # a phone's own hold key (LegEvents)
+        self.on_leg_hold, self.on_leg_refer = self.desk_calls.hold, self.desk_calls.xfer.refer  # its own keys
         self.voicemail = Voicemail(self, store)
         self.reminders = ScriptRunner(self)  # reminder call scripts
         self.gsm = GsmLine(self, modem)  # the GSM line (modem + gateway); idle without a modem

@@ -45,12 +45,14 @@ from appliance.switchboard.admission import Admission
 from appliance.switchboard.hosts import LegHost
 from appliance.switchboard.legs import Leg
 from appliance.switchboard.outbound import Outbound, outcome_of
+from appliance.switchboard.phonexfer import PhoneTransfer
 from appliance.switchboard.state import ActiveCall
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from appliance.ivr import IvrAction
+    from appliance.switchboard.agents import AgentDesk
     from appliance.switchboard.console import AgentConsole
     from appliance.switchboard.sounds import CallSounds
 
@@ -72,6 +74,8 @@ class DeskCallHost(LegHost, Protocol):
     def outbound(self) -> Outbound: ...
     @property
     def console(self) -> AgentConsole: ...
+    @property
+    def agents(self) -> AgentDesk: ...
     @property
     def sounds(self) -> CallSounds: ...
     def run(self, actions: Iterable[IvrAction | A.AcdAction], owner: str) -> None: ...
@@ -98,6 +102,7 @@ class DeskCalls:
 
     def __init__(self, controller: DeskCallHost) -> None:
         self.c = controller
+        self.xfer = PhoneTransfer(controller)  # the phone's transfer key on a queue call
 
     def station_of(self, source: str, request: sip.SipMessage | None) -> str | None:
         """The station the edge vouches for, when ``request`` came from the edge itself; else None."""

@@ -36,6 +36,8 @@ class LegEvents(Protocol):
 
     def on_leg_hold(self, leg: Leg, held: bool) -> None: ...
 
+    def on_leg_refer(self, leg: Leg, refer_to: str) -> int: ...
+
     def on_incoming(self, account: SbAccount, leg: Leg, source: str, request: sip.SipMessage | None) -> None: ...
 
     def on_message(self, source: str, content_type: str, body: str, from_uri: str) -> None: ...
@@ -98,11 +100,14 @@ class Leg(LoopOwned, pj.Call):  # type: ignore[misc]
             return
 
     def onCallTransferRequest(self, prm: Any) -> None:
-        """A phone's transfer key (REFER): refused (501), so PJSUA never places the call
-        itself (its new call would report to this leg). Transfer from the console works."""
-        prm.statusCode = 501
-        agent = self.agent or "?"
-        log.warning("refused a transfer (REFER) from %s's phone: use the console's transfer", agent)
+        """A phone's transfer key (REFER): decided right here (the loop thread, inside
+        libHandleEvents) because PJSUA2 reads the status back. Never 2xx: on a 2xx PJSUA
+        would place the call itself, reporting to this leg (see :mod:`.phonexfer`)."""
+        try:
+            prm.statusCode = self.events.on_leg_refer(self, str(prm.dstUri))
+        except Exception:  # never let an error escape into PJSUA; refuse instead
+            log.exception("a transfer (REFER) from %s's phone failed", self.agent or "?")
+            prm.statusCode = 500
 
     def onDtmfDigit(self, prm: Any) -> None:
         digit, method = str(prm.digit), int(prm.method)

@@ -11,7 +11,8 @@ import time
 import wave
 from pathlib import Path
 
-from tests.integration.edge.conftest import station_password, wait_registered, wait_rtp
+from tests.integration.edge.conftest import DESK, station_password, wait_registered, wait_rtp
+from tests.integration.edge.test_desk_phones import invites_seen
 
 RATE = 8000
 PHONE_HZ = 350.0  # baresip's test voice (tests/integration/sip/peers/baresip.py)
@@ -97,39 +98,74 @@ def test_the_desk_phones_hold_key_plays_music_to_the_caller(edge_box, baresip, s
     assert rec.disposition == "answered" and rec.hold_seconds >= 3.0, rec
 
 
-def test_the_phones_transfer_key_is_refused_and_the_core_places_no_call(edge_box, baresip, sipp) -> None:
-    """Not built yet: a REFER from the phone is refused (501), so PJSUA2 never places
-    the call itself (its new call would report to the phone's leg). The console's
-    transfer works. (baresip 1.0 ends its call after the refusal.)"""
-    from tests.integration.edge.test_desk_phones import invites_seen
-    from tests.integration.sip.peers.common import tail
-    from tests.integration.sip.peers.sipp import uac_xml
-
-    b, edge = edge_box()
+def _queue_call_at_desk1(b, edge, baresip, sipua):
     phone = baresip(user="desk1", registrar=f"sip:127.0.0.1:{b.sip_port}", password=station_password(b))
     wait_registered(edge, "desk1")
     b.wait(lambda s: b.agent("desk1")["reachable"], timeout=10, what="desk1 reachable")
-    run = sipp(
-        uac_xml(caller="+12125550001", steps=[("audio", 1.0), ("dtmf", "0"), ("audio", 2.0)], hangup=False),
-        target=f"127.0.0.1:{b.sip_port}",
-        service="+12125550100",
-    )
+    caller = sipua(name="caller")
+    cid = caller.call(f"sip:+12125550100@127.0.0.1:{b.sip_port}", from_user="+12125550001")
+    caller.wait_state("CONFIRMED", cid, timeout=10)
+    time.sleep(1.0)
+    caller.dtmf("0", cid)  # to the front desk
     phone.wait_event("CALL_INCOMING", timeout=20)
     phone.accept()
     phone.wait_event("CALL_ESTABLISHED", timeout=5)
     b.wait(lambda s: _call_state(b) == "talking", timeout=5, what="the caller bridged to desk1")
-    assert invites_seen(edge) == 2  # caller → core, core → phone
-    phone.command("transfer", f"sip:+12125550199@127.0.0.1:{b.sip_port}")
+    return phone, caller, cid
+
+
+def test_the_phones_transfer_key_hands_the_caller_to_another_desk_phone(edge_box, baresip, sipua, peer_dir) -> None:
+    """desk1's transfer key (REFER to desk2): the box rings desk2 itself, desk1's leg ends,
+    the caller talks to desk2; the call log shows the transfer like the console's."""
+    b, edge = edge_box(stations={**DESK, "desk2": {"name": "Desk 2", "queues": ["appointments"]}})
+    phone, caller, cid = _queue_call_at_desk1(b, edge, baresip, sipua)
+    desk2 = baresip(user="desk2", registrar=f"sip:127.0.0.1:{b.sip_port}", password=station_password(b, "desk2"))
+    wait_registered(edge, "desk2")
+    b.wait(lambda s: b.agent("desk2")["reachable"], timeout=10, what="desk2 reachable")
+    phone.command("transfer", f"sip:desk2@127.0.0.1:{b.sip_port}")
+    desk2.wait_event("CALL_INCOMING", timeout=10)
+    desk2.accept()
+    desk2.wait_event("CALL_ESTABLISHED", timeout=5)
+    wait_rtp(desk2)
+    b.wait(
+        lambda s: any(c["agent"] == "desk2" and c["state"] == "talking" for c in b.status()["calls"]),
+        timeout=5,
+        what="the caller bridged to desk2",
+    )
+    assert [c["agent"] for c in b.status()["calls"]] == ["desk2"]  # one call, desk1 no longer on it
     deadline = time.monotonic() + 5
-    while "refused a transfer (REFER) from desk1's phone" not in b.log.read_text(errors="replace"):
-        assert time.monotonic() < deadline, b.tail()
+    while "Call with sip:clinicbox@127.0.0.1 terminated" not in phone.log.read_text(errors="replace"):
+        assert time.monotonic() < deadline, "desk1's phone still on the call"  # its leg ended (the box's BYE)
         time.sleep(0.1)
-    while "transfer failed: 501" not in phone.log.read_text(errors="replace"):  # the phone got the refusal
-        assert time.monotonic() < deadline + 5, tail(phone.log)
+    time.sleep(0.5)
+    talking = _record(caller, cid, peer_dir / "desk2.wav", 2.0)
+    assert talking["phone"] >= 5 and talking["music"] == 0, talking  # the caller hears desk2
+    desk2.hangup()
+    caller.wait_state("DISCONNECTED", cid, timeout=10)
+    rec = b.call_record(lambda r: r.direction == "inbound")  # as after the console's transfer:
+    assert (rec.disposition, rec.agent) == ("answered", "desk1"), rec  # answered by desk1, handed on
+    assert b.query("SELECT count(*) FROM calls") == [(1,)]  # the core placed no call of its own
+    assert invites_seen(edge) == 3  # caller → core, core → desk1, core → desk2 (PJSUA's own call: a 4th)
+    assert b.query("SELECT agent, data FROM queue_events WHERE event = 'transfer'") == [("desk1", '{"to": "desk2"}')]
+
+
+def test_a_transfer_to_an_unknown_extension_puts_the_caller_back_in_the_queue(edge_box, baresip, sipua) -> None:
+    """A REFER to nobody: the phone hears 404, and the caller is not lost: back in the queue."""
+    from tests.integration.sip.peers.common import tail
+
+    b, edge = edge_box()
+    phone, caller, cid = _queue_call_at_desk1(b, edge, baresip, sipua)
+    phone.command("transfer", f"sip:nobody@127.0.0.1:{b.sip_port}")
+    deadline = time.monotonic() + 10
+    while "transfer failed: 404" not in phone.log.read_text(errors="replace"):  # the phone got the refusal
+        assert time.monotonic() < deadline, tail(phone.log)
         time.sleep(0.1)
-    time.sleep(2.0)
-    assert invites_seen(edge) == 2  # the core dialled nobody on the phone's behalf
-    if _call_state(b) == "talking":
-        phone.hangup()
-    assert run.wait(30).successful == 1
-    assert b.query("SELECT count(*), min(direction) FROM calls") == [(1, "inbound")]
+    b.wait(
+        lambda s: [c["state"] in ("queued", "ringing") and c["agent"] != "desk1" for c in s["calls"]] == [True],
+        timeout=10,
+        what="the caller back in the queue",
+    )
+    time.sleep(1.0)
+    assert len(b.status()["calls"]) == 1  # the caller is still on the line, not dropped
+    caller.hangup(cid)
+    assert b.query("SELECT agent, queue FROM queue_events WHERE event = 'transfer'") == [("desk1", "front-desk")]
