@@ -70,26 +70,16 @@ class PhoneTransfer:
         except ValidationError as exc:
             log.warning("%s's phone transfers to nowhere (%s): the caller goes back to the queue", station, exc)
             self.c.soon(lambda: self._requeue(station, call.id))
-            self.c.loop.later(1.0, lambda: self._ended(leg))
             return 404
         if kind == "station":
             st = self.c.agents.stations.get(target)
             if st is None or st.id == station or st.leg is not None or st.call is not None or not st.reachable:
                 log.warning("%s's phone transfers to %s, busy or unavailable: the caller goes back", station, target)
                 self.c.soon(lambda: self._requeue(station, call.id))
-                self.c.loop.later(1.0, lambda: self._ended(leg))
                 return 486
         log.info("%s's phone transfers call %s to a %s", station, call.id[:8], kind)
         self.c.soon(lambda: self._transfer(station, call.id, kind, target))
-        self.c.loop.later(1.0, lambda: self._ended(leg))
         return DONE_BY_BOX
-
-    def _ended(self, leg: Leg) -> None:
-        """The phone's leg must be gone: a BYE that crossed the phone's own re-INVITE
-        (baresip resumes its call after a refused REFER) is sent again."""
-        if not leg.gone:
-            log.info("%s's phone is still on the line after its transfer: hanging up again", leg.agent)
-            leg.end()
 
     def _transfer(self, station: str, call_id: str, kind: str, target: str) -> None:
         try:

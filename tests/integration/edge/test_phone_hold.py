@@ -111,7 +111,16 @@ def _queue_call_at_desk1(b, edge, baresip, sipua):
     phone.accept()
     phone.wait_event("CALL_ESTABLISHED", timeout=5)
     b.wait(lambda s: _call_state(b) == "talking", timeout=5, what="the caller bridged to desk1")
+    assert "ESTABLISHED" in str(phone.command("listcalls")["data"])  # (what _wait_phone_off_the_call reads)
     return phone, caller, cid
+
+
+def _wait_phone_off_the_call(phone, timeout: float = 5.0) -> None:
+    """The phone's own list of calls shows no established call (a new one may be ringing)."""
+    deadline = time.monotonic() + timeout
+    while "ESTABLISHED" in (listed := str(phone.command("listcalls")["data"])):
+        assert time.monotonic() < deadline, listed
+        time.sleep(0.2)
 
 
 def test_the_phones_transfer_key_hands_the_caller_to_another_desk_phone(edge_box, baresip, sipua, peer_dir) -> None:
@@ -133,10 +142,7 @@ def test_the_phones_transfer_key_hands_the_caller_to_another_desk_phone(edge_box
         what="the caller bridged to desk2",
     )
     assert [c["agent"] for c in b.status()["calls"]] == ["desk2"]  # one call, desk1 no longer on it
-    deadline = time.monotonic() + 5
-    while "Call with sip:clinicbox@127.0.0.1 terminated" not in phone.log.read_text(errors="replace"):
-        assert time.monotonic() < deadline, "desk1's phone still on the call"  # its leg ended (the box's BYE)
-        time.sleep(0.1)
+    _wait_phone_off_the_call(phone)  # its leg ended (the box's BYE)
     time.sleep(0.5)
     talking = _record(caller, cid, peer_dir / "desk2.wav", 2.0)
     assert talking["phone"] >= 5 and talking["music"] == 0, talking  # the caller hears desk2
@@ -165,7 +171,24 @@ def test_a_transfer_to_an_unknown_extension_puts_the_caller_back_in_the_queue(ed
         timeout=10,
         what="the caller back in the queue",
     )
+    _wait_phone_off_the_call(phone)
     time.sleep(1.0)
     assert len(b.status()["calls"]) == 1  # the caller is still on the line, not dropped
     caller.hangup(cid)
     assert b.query("SELECT agent, queue FROM queue_events WHERE event = 'transfer'") == [("desk1", "front-desk")]
+
+
+def test_the_phones_transfer_key_puts_the_caller_into_another_queue(edge_box, baresip, sipua) -> None:
+    """A REFER naming a queue: the caller waits in that queue (music), desk1's leg ends."""
+    b, edge = edge_box()
+    phone, caller, cid = _queue_call_at_desk1(b, edge, baresip, sipua)
+    phone.command("transfer", f"sip:appointments@127.0.0.1:{b.sip_port}")
+    b.wait(
+        lambda s: [(c["queue"], c["agent"] != "desk1") for c in s["calls"]] == [("appointments", True)],
+        timeout=10,
+        what="the caller waiting in the appointments queue",
+    )
+    assert b.query("SELECT agent, queue FROM queue_events WHERE event = 'transfer'") == [("desk1", "appointments")]
+    _wait_phone_off_the_call(phone)
+    assert len(b.status()["calls"]) == 1  # the caller is still on the line
+    caller.hangup(cid)
