@@ -13,7 +13,7 @@ the GSM line when the trunk is down (:meth:`Outbound.dial`, presenting
 ``trunk.caller_id``), and is bridged to the phone's leg B2BUA-style when the
 patient answers. Emergency numbers of the clinic's country are always
 allowed and never refused for want of a free line. Another station's id is
-an internal extension: not handled yet (answered 404).
+an internal call (:mod:`.intercom`).
 
 The phone's hold key (a re-INVITE with sendonly/inactive, seen as PJSUA's
 remote hold) puts the caller on the music on hold and the call in state
@@ -43,6 +43,7 @@ from appliance.store.phones import normalize
 from appliance.switchboard import cdr
 from appliance.switchboard.admission import Admission
 from appliance.switchboard.hosts import LegHost
+from appliance.switchboard.intercom import Intercom
 from appliance.switchboard.legs import Leg
 from appliance.switchboard.outbound import Outbound, outcome_of
 from appliance.switchboard.phonexfer import PhoneTransfer
@@ -103,6 +104,7 @@ class DeskCalls:
     def __init__(self, controller: DeskCallHost) -> None:
         self.c = controller
         self.xfer = PhoneTransfer(controller)  # the phone's transfer key on a queue call
+        self.intercom = Intercom(controller)  # station-to-station calls
 
     def station_of(self, source: str, request: sip.SipMessage | None) -> str | None:
         """The station the edge vouches for, when ``request`` came from the edge itself; else None."""
@@ -134,8 +136,7 @@ class DeskCalls:
             self.c.soon(lambda: leg.end(484, "Address Incomplete"))
             return
         if kind == "station":
-            log.info("%s dialled extension %s: internal calls are not handled yet", station, target)
-            self.c.soon(lambda: leg.end(404, "Not Found"))
+            self.intercom.call(leg, station, target)
             return
         try:
             call = self.c.outbound.dial(
@@ -182,6 +183,8 @@ class DeskCalls:
         self.c.dirty = True
 
     def leg_media(self, leg: Leg) -> None:
+        if self.intercom.media(leg):
+            return
         call = self.c.calls.get(leg.owner)
         if call is not None:
             self.bridge(call)
@@ -215,6 +218,8 @@ class DeskCalls:
 
     def leg_gone(self, leg: Leg) -> None:
         """The phone hung up (or its leg was ended): the patient's leg ends too."""
+        if self.intercom.gone(leg):
+            return
         if leg.agent is not None and leg.agent in self.c.cfg.stations and leg.owner:
             self.c.run(self.c.acd.unpause(leg.agent), "acd")
         call = self.c.calls.get(leg.owner)
