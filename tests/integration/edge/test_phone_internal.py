@@ -54,3 +54,15 @@ def test_an_internal_call_to_a_busy_station_is_486(edge_box, baresip) -> None:
     desk2.accept()
     desk1.wait_event("CALL_ESTABLISHED", timeout=10)  # the first call is not disturbed
     desk1.hangup()
+
+
+def test_an_internal_call_to_a_station_not_registered_is_480(edge_box, baresip) -> None:
+    b, edge = edge_box(stations=STATIONS)
+    desk1 = baresip(user="desk1", registrar=f"sip:127.0.0.1:{b.sip_port}", password=station_password(b))
+    wait_registered(edge, "desk1")
+    b.wait(lambda s: b.agent("desk1")["reachable"], timeout=10, what="desk1 reachable")
+    assert not b.agent("desk2")["reachable"]
+    desk1.dial(f"sip:desk2@127.0.0.1:{b.sip_port}")
+    _wait_log(desk1, "480 Temporarily Unavailable")
+    desk1.dial(f"sip:desk9@127.0.0.1:{b.sip_port}")  # no such station: as any other unknown name
+    _wait_log(desk1, "484 Address Incomplete")
