@@ -192,3 +192,22 @@ def test_the_phones_transfer_key_puts_the_caller_into_another_queue(edge_box, ba
     _wait_phone_off_the_call(phone)
     assert len(b.status()["calls"]) == 1  # the caller is still on the line
     caller.hangup(cid)
+
+
+def test_a_transfer_to_a_station_that_is_not_up_is_486_and_the_caller_goes_back(edge_box, baresip, sipua) -> None:
+    """desk2 exists but its phone is not registered: the phone hears 486, the caller is back in the queue."""
+    b, edge = edge_box(stations={**DESK, "desk2": {"name": "Desk 2", "queues": ["appointments"]}})
+    phone, caller, cid = _queue_call_at_desk1(b, edge, baresip, sipua)
+    phone.command("transfer", f"sip:desk2@127.0.0.1:{b.sip_port}")
+    deadline = time.monotonic() + 10
+    while "transfer failed: 486" not in phone.log.read_text(errors="replace"):
+        assert time.monotonic() < deadline, phone.log.read_text(errors="replace")[-2000:]
+        time.sleep(0.1)
+    b.wait(
+        lambda s: [(c["queue"], c["agent"] != "desk1") for c in s["calls"]] == [("front-desk", True)],
+        timeout=10,
+        what="the caller back in the front-desk queue",
+    )
+    _wait_phone_off_the_call(phone)
+    assert b.query("SELECT agent, queue FROM queue_events WHERE event = 'transfer'") == [("desk1", "front-desk")]
+    caller.hangup(cid)
