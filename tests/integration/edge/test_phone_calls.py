@@ -214,3 +214,43 @@ def test_a_forged_station_header_from_outside_is_stripped_and_not_believed(edge_
     core_log = b.log.read_text(errors="replace")
     assert "calls out" not in core_log
     assert core_log.count("ignored a station header") == 1  # only the direct one carried it to the core
+
+
+def test_a_desk_phones_transfer_key_sends_a_queue_caller_out_through_the_trunk(
+    edge_box, baresip, sipua, sipp, peer_dir
+) -> None:
+    """A REFER naming a number: the box dials it through the trunk (Outbound) and hands the caller on."""
+    from tests.integration.edge.test_phone_hold import _queue_call_at_desk1, _wait_phone_off_the_call
+
+    patient = sipp(uas_xml(steps=[("audio", 1.0)], hangup=False), timeout_s=40)
+    with Kamailio(peer_dir / "itsp", pstn_port=patient.port) as itsp:
+        b, edge = edge_box(
+            overlay={
+                "trunk": {
+                    "enabled": True,
+                    "register": True,
+                    "registrar": itsp.uri,
+                    "username": "trunk1",
+                    "password": "secret",
+                    "provider_networks": [],
+                    "caller_id": CALLER_ID,
+                    "caller_id_header": "pai",
+                }
+            }
+        )
+        b.wait(lambda s: s["trunk"]["state"] == "up", timeout=15, what="the trunk registered through the edge")
+        phone, caller, cid = _queue_call_at_desk1(b, edge, baresip, sipua)
+        phone.command("transfer", f"sip:{NATIONAL}@127.0.0.1:{b.sip_port}")
+        _wait_phone_off_the_call(phone, timeout=10)
+        b.wait(
+            lambda s: [(c["state"], c["agent"]) for c in s["calls"]] == [("talking", None)],
+            timeout=15,
+            what="the caller talking to the patient's side",
+        )
+        time.sleep(1.5)
+        caller.hangup(cid)
+        result = patient.wait(30)
+        assert result.successful == 1, result.log  # the patient's side answered and got the BYE
+    assert b.query("SELECT count(*) FROM calls") == [(1,)]
+    assert b.call_record(lambda r: r.direction == "inbound").disposition == "transferred"
+    assert NATIONAL not in b.log.read_text(errors="replace")  # numbers are never logged
