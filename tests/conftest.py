@@ -103,3 +103,42 @@ def repos_with_planner(cfg: Config, store: Store) -> Repos:
 @pytest.fixture
 def repos(cfg: Config, store: Store) -> Repos:
     return repos_with_planner(cfg, store)
+
+
+# -- Chromium (playwright): one browser for the whole run ----------------------------
+# The sync API refuses a second Playwright while one runs in the same thread, so
+# every test module (tests/webui, the runbook, the live-settings browser test)
+# shares this session-wide one.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: object) -> Iterator[object]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")  # type: ignore[attr-defined]
+    context.set_default_timeout(10000)
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    pg.script_errors = errors
+    yield pg
+    context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"

@@ -11,11 +11,9 @@ from pathlib import Path
 from appliance.config import load_config
 from tests.integration.sip.peers.kamailio import Kamailio
 from tests.integration.switchboard.test_live_settings import in_call, still_flowing
-from tests.webui.conftest import (  # noqa: F401 - fixtures for this module
+from tests.webui.conftest import (
     Clinic,
-    browser,
     login,
-    page,
     screenshot,
     start_web,
     stop_web,
@@ -41,7 +39,7 @@ def test_trunk_password_and_registrar_apply_live_from_the_browser(
     sipua,
     tone_wav,
     peer_dir: Path,
-    page,  # noqa: F811 - the fixture imported above
+    page,
 ) -> None:
     desk = sipua(name="desk-a", auto_answer=True)
     trunk = {
