@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 import time
 import tomllib
 from collections.abc import Callable, Iterator
@@ -40,20 +41,20 @@ def station_password(box: Box, station: str = "desk1") -> str:
 class Edge:
     """``clinicbox edge`` for a box's config: Kamailio on the box's SIP port."""
 
-    def __init__(self, box: Box) -> None:
+    def __init__(self, box: Box, *, supervise: bool = False) -> None:
+        """``supervise``: start it again whenever it exits, as systemd's ``Restart=always``
+        does on the box (the core asks the edge to exit to take a changed setting)."""
         self.box = box
         self.dir = box.dir / "run" / "edge"
         self.log = box.dir / "edge.log"
         self._logfh = self.log.open("wb")
         started = time.monotonic()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "appliance", "--config", str(box.config), "edge"],
-            stdout=self._logfh,
-            stderr=subprocess.STDOUT,
-            env=child_env(),
-            cwd=REPO,
-        )
+        self.proc = self._spawn()
         self.rpc = EdgeRpc(self.dir, timeout=1.0)
+        self.restarts = 0
+        self._closing = threading.Event()
+        if supervise:
+            threading.Thread(target=self._supervise, name="edge-supervisor", daemon=True).start()
         deadline = time.monotonic() + 15
         while True:
             try:
@@ -65,10 +66,28 @@ class Edge:
                 time.sleep(0.05)
         self.start_s = time.monotonic() - started
 
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [sys.executable, "-m", "appliance", "--config", str(self.box.config), "edge"],
+            stdout=self._logfh,
+            stderr=subprocess.STDOUT,
+            env=child_env(),
+            cwd=REPO,
+        )
+
+    def _supervise(self) -> None:
+        while not self._closing.wait(0.2):
+            if self.proc.poll() is not None and not self._closing.is_set():
+                time.sleep(0.5)  # systemd's RestartSec, shortened
+                if not self._closing.is_set():
+                    self.proc = self._spawn()
+                    self.restarts += 1
+
     def text(self) -> str:
         return self.log.read_text(errors="replace")
 
     def close(self) -> None:
+        self._closing.set()
         stop(self.proc, timeout=5)
         self._logfh.close()
 

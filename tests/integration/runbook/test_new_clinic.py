@@ -94,7 +94,7 @@ def fresh_box(tmp_path: Path) -> Iterator[tuple[FreshBox, Edge, Clinic]]:
         "hours": {**{day: [] for day in DAYS}, "holidays": []},  # closed: step 7 opens the clinic
     }
     b = FreshBox(tmp_path / "box", overlay)
-    edge = Edge(b)
+    edge = Edge(b, supervise=True)  # as systemd restarts clinicbox-edge on the box
     web = Clinic(b.dir, b.config, load_config(b.config), {})
     start_web(web)
     yield b, edge, web
