@@ -262,6 +262,10 @@ def test_over_the_line_cap_a_malformed_invite_is_not_a_busy_call_but_a_real_call
     try:
         held = [_hold_a_call(b.sip_port) for _ in range(2)]
         b.wait(lambda st: st["capacity"]["in_use"] >= 2)
+        # The held calls' own rows reach the store a moment later (its writer thread): count from there.
+        deadline = time.monotonic() + 3
+        while _rows(b)[0] < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
         rows_before = _rows(b)
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
             s.bind(("127.0.0.1", 0))
