@@ -21,11 +21,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from appliance.acd.rebuild import AgentSpec
+from appliance.acd.rebuild import check as check_acd
 from appliance.config import Applied, Config
 from appliance.config.telephony import StationSettings
+from appliance.ivr import Ivr
+from appliance.switchboard import trunk_live
 from appliance.switchboard.agents import GATEWAY_STATION, AgentDesk, Station
+
+if TYPE_CHECKING:
+    from appliance.switchboard.service import SwitchboardService
 
 log = logging.getLogger(__name__)
 
@@ -129,3 +136,26 @@ def _update(desk: AgentDesk, st: Station, settings: StationSettings) -> None:
         else:  # now a station program: reachable once it sends a heartbeat
             desk._down(st, "now a station program; waiting for its heartbeat")
     desk.c.dirty = True
+
+
+def refuse(sb: SwitchboardService, cfg: Config) -> None:
+    """Refuse what cannot apply, before anything changes (loop thread)."""
+    check_acd(cfg.queues, agent_specs(cfg), fallback_queue(cfg))
+    trunk_live.verify_uris(sb, cfg)
+
+
+def apply(sb: SwitchboardService, old: Config, cfg: Config) -> None:
+    """Take ``cfg`` on the loop thread: IVR, admission, queues and stations, the trunk."""
+    c = sb.controller
+    night = c.ivr.night_mode
+    c.cfg = cfg
+    c.ivr = Ivr.from_config(cfg, sb.clock, night_mode=night)
+    t = cfg.trunk
+    c.admission.reconfigure(t.provider_networks, cfg.sip.trusted_networks, t.registrar, cfg.sip.untrusted_limit_per_min)
+    if old.queues != cfg.queues or old.stations != cfg.stations:
+        c.run(c.acd.reconfigure(cfg.queues, agent_specs(cfg), fallback_queue(cfg)), "acd")
+        apply_stations(c.agents, cfg.stations)
+    if old.trunk.transport == cfg.trunk.transport:
+        trunk_live.apply(sb, old, cfg)
+    sb.cfg = cfg
+    c.dirty = True

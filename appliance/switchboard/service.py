@@ -23,7 +23,6 @@ from typing import Any
 import pjsua2 as pj
 
 from appliance.acd import Acd
-from appliance.acd.rebuild import check as check_acd
 from appliance.clock import Clock
 from appliance.config import Applied, Config
 from appliance.control import CommandTable
@@ -459,7 +458,7 @@ class SwitchboardService:
         self.check(cfg)
         # The monitor first: the new registration's answer may come before loop.call returns.
         self.trunk.reconfigure(cfg, reregister=trunk_live.reregisters(old, cfg))
-        self.loop.call(lambda: self._apply(old, cfg), timeout=10.0)
+        self.loop.call(lambda: live.apply(self, old, cfg), timeout=10.0)
         self.provider.kick()
         self.library = PromptLibrary.from_config(cfg)
         self.controller.library = self.library
@@ -468,29 +467,7 @@ class SwitchboardService:
 
     def check(self, cfg: Config) -> None:
         """Could ``cfg`` apply live? (The core asks every service before any applies.)"""
-        self.loop.call(lambda: self._check(cfg))
-
-    def _check(self, cfg: Config) -> None:
-        """Refuse what cannot apply, before anything changes (loop thread)."""
-        check_acd(cfg.queues, live.agent_specs(cfg), live.fallback_queue(cfg))
-        trunk_live.verify_uris(self, cfg)
-
-    def _apply(self, old: Config, cfg: Config) -> None:
-        c = self.controller
-        night = c.ivr.night_mode
-        c.cfg = cfg
-        c.ivr = Ivr.from_config(cfg, self.clock, night_mode=night)
-        t = cfg.trunk
-        c.admission.reconfigure(
-            t.provider_networks, cfg.sip.trusted_networks, t.registrar, cfg.sip.untrusted_limit_per_min
-        )
-        if old.queues != cfg.queues or old.stations != cfg.stations:
-            c.run(c.acd.reconfigure(cfg.queues, live.agent_specs(cfg), live.fallback_queue(cfg)), "acd")
-            live.apply_stations(c.agents, cfg.stations)
-        if old.trunk.transport == cfg.trunk.transport:
-            trunk_live.apply(self, old, cfg)
-        self.cfg = cfg
-        c.dirty = True
+        self.loop.call(lambda: live.refuse(self, cfg))
 
     def require_store(self) -> Store:
         if self.store is None or self.store.locked:

@@ -27,7 +27,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 def guest(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Guest]:
     image = image_from_env()
     if image is None or not image.exists():
-        pytest.skip("the boot tests need an image: `make image-test` builds one and runs them")
+        pytest.fail("no image to boot: run the boot tests with `make image-test`, which builds the image first")
     name = request.module.__name__.rsplit(".", 1)[-1]
     box = Guest(image, tmp_path_factory.mktemp(name))
     try:
