@@ -4,7 +4,11 @@ A service of the core (``name = "edge"``), built only when
 ``edge.enabled``:
 
 * at start and on every reload it writes the desk phones' HA1 table
-  (:mod:`.credentials`) and asks the edge to load it again;
+  (:mod:`.credentials`) and asks the edge to load it again, at once (so a
+  password the manager just saved works for the phone set up next), else
+  from the poller as soon as the edge answers. Each write has a number,
+  and the edge counts as up to date only once it loaded that write or a
+  later one: a write that lands while a reload is on its way is loaded too;
 * a poller thread (never the PJSUA2 thread) asks the edge every
   ``edge.poll_interval_s`` which stations are registered and hands every
   change to ``on_registrations`` (the switchboard, which hops to its own
@@ -67,7 +71,10 @@ class EdgeLink:
         self.reachable = False
         self.error = ""
         self._last_ok = 0.0
-        self._need_reload = True
+        #: Number of the newest table written, and of the newest the edge loaded (-1: unknown, reload).
+        self._creds_written = 0
+        self._creds_loaded = -1
+        self._creds_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="edge-link", daemon=True)
 
@@ -84,6 +91,10 @@ class EdgeLink:
     def reconfigure(self, cfg: Config) -> Applied:
         old, self.cfg = self.cfg, cfg
         self.publish_credentials(cfg)
+        try:
+            self.load_credentials()
+        except EdgeError as exc:  # not running now: the poller loads the table once it answers
+            log.info("the edge loads the new desk-phone credentials once it answers (%s)", exc)
         result = Applied.sort_out(
             old, cfg, live=["stations", "edge.poll_interval_s", *RENDERED], restart=[*CORE_RESTART, "edge"]
         )
@@ -114,7 +125,7 @@ class EdgeLink:
             log.warning("the SIP edge was not asked to restart (%s); it takes %s at its next start", exc, keys)
             return True
         log.warning("the SIP edge restarts to take %s (no call in progress)", ", ".join(keys))
-        self._need_reload = True
+        self._creds_loaded = -1  # the new edge loads the table at its start; a reload is harmless
         return True
 
     def healthy(self) -> bool:
@@ -124,10 +135,25 @@ class EdgeLink:
     def publish_credentials(self, cfg: Config) -> None:
         """Write the HA1 table for ``cfg``'s stations; the poller makes the edge load it."""
         try:
-            if write_credentials(cfg):
-                self._need_reload = True
+            with self._creds_lock:
+                if write_credentials(cfg):
+                    self._creds_written += 1
         except OSError as exc:
             log.error("desk-phone credentials for the edge not written: %s", exc)
+
+    def load_credentials(self) -> None:
+        """Make the edge load the newest table, unless it already has it.
+
+        Raises:
+            EdgeError: the edge did not answer (it keeps its old table).
+        """
+        with self._creds_lock:
+            newest = self._creds_written
+            if self._creds_loaded == newest:
+                return
+            self.rpc.reload_credentials()  # reads the file, which holds write ``newest`` or a later one
+            self._creds_loaded = newest
+        log.info("the edge loaded the desk-phone credentials")
 
     # -- the poller -----------------------------------------------------------------------
     def _run(self) -> None:
@@ -139,17 +165,14 @@ class EdgeLink:
 
     def poll_once(self) -> None:
         try:
-            if self._need_reload:
-                self.rpc.reload_credentials()
-                self._need_reload = False
-                log.info("the edge loaded the desk-phone credentials")
+            self.load_credentials()
             regs = self.rpc.registrations()
             self.counters = self.rpc.counters()
         except EdgeError as exc:
             if self.reachable or not self.error:
                 log.warning("cannot reach the SIP edge: %s", exc)
             self.reachable, self.error = False, str(exc)
-            self._need_reload = True  # a restarted edge loads the table itself, but a reload is harmless
+            self._creds_loaded = -1  # a restarted edge loads the table itself, but a reload is harmless
             if self.registered and time.monotonic() - self._last_ok > STALE_AFTER_S:
                 self._publish({})
             return
