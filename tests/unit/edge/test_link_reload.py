@@ -13,14 +13,30 @@ from typing import Any
 from appliance.config import load_config
 from appliance.edge.link import EdgeLink
 from appliance.edge.script import rendered_changed
+from appliance.errors import EdgeError
 
 
 class Recorder:
     def __init__(self) -> None:
         self.stops = 0
+        self.reloads = 0
+        self.down = False
 
     def stop(self) -> None:
         self.stops += 1
+
+    def reload_credentials(self) -> None:
+        if self.down:
+            raise EdgeError("the SIP edge is not running")
+        self.reloads += 1
+
+    def registrations(self) -> dict[str, list[str]]:
+        if self.down:
+            raise EdgeError("the SIP edge is not running")
+        return {}
+
+    def counters(self) -> dict[str, int]:
+        return {}
 
 
 def _cfg(tmp_path: Path, **sections: dict[str, Any]) -> Any:
@@ -81,3 +97,30 @@ def test_rendered_changed_names_what_the_script_holds(tmp_path: Path) -> None:
         "trunk.registrar",
     ]
     assert rendered_changed(old, _cfg(tmp_path, trunk={"password": "x"}, clinic={"name": "Other"})) == []
+
+
+DESK = {"desk1": {"name": "Front desk 1", "queues": ["front-desk"]}}
+
+
+def test_a_saved_desk_phone_password_is_loaded_by_the_edge_before_the_save_returns(tmp_path: Path) -> None:
+    link, rec = _link(tmp_path, [0])
+    link.reconfigure(_cfg(tmp_path, stations=DESK))
+    before = rec.reloads
+    link.reconfigure(_cfg(tmp_path, stations={"desk1": {**DESK["desk1"], "password": "pw-one-1234"}}))
+    table = (tmp_path / "edge" / "credentials" / "credentials").read_text()
+    assert table.count("desk1:0:0:") == 1 and rec.reloads == before + 1  # the phone set up next gets in
+    link.reconfigure(_cfg(tmp_path, stations={"desk1": {**DESK["desk1"], "password": "pw-one-1234"}}))
+    assert rec.reloads == before + 1  # nothing new written, nothing reloaded
+
+
+def test_a_password_saved_while_the_edge_is_down_is_loaded_once_it_answers(tmp_path: Path) -> None:
+    link, rec = _link(tmp_path, [0])
+    link.poll_once()
+    rec.down = True
+    link.reconfigure(_cfg(tmp_path, stations={"desk1": {**DESK["desk1"], "password": "pw-two-1234"}}))
+    assert rec.reloads == 1  # only the first poll's
+    link.poll_once()
+    assert rec.reloads == 1 and link.status()["reachable"] is False
+    rec.down = False
+    link.poll_once()
+    assert rec.reloads == 2 and link.status()["reachable"] is True
