@@ -57,7 +57,9 @@ class Fetched:
 
 
 class CalendarSource(Protocol):
-    """The calendar server as the sync sees it."""
+    """The calendar server as the sync sees it (``writable``: the box may write events back)."""
+
+    writable: bool
 
     def fetch(self, token: str | None) -> Fetched: ...
 
@@ -66,6 +68,8 @@ class CalendarSource(Protocol):
 
 class CaldavSource:
     """A CalDAV collection through the ``caldav`` library (sync-token REPORT, RFC 6578)."""
+
+    writable = True
 
     def __init__(self, url: str, username: str, password: str, timeout: float = 120.0) -> None:
         self.url = url
@@ -147,8 +151,8 @@ class CalendarSync:
         self.repos = repos
         self.clock = clock
         self.source = source
-        self.feed = "caldav@" + cfg.feeds.calendar.url.rstrip("/").rsplit("/", 1)[-1]
-        self.writer = ChangeWriter(repos, source="caldav")
+        self.feed = cfg.feeds.calendar.feed_name()
+        self.writer = ChangeWriter(repos, source=cfg.feeds.calendar.kind)
         self.last: SyncReport | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -239,7 +243,7 @@ class CalendarSync:
                     report.cancelled += self._cancel_uids(conn, self._uids(entry[1]), set(), now)
                     ledger.forget(conn, entry[0])
             state.put_state(conn, self._token_key, fetched.token, stamp, self.feed)
-        if self.cfg.feeds.calendar.write_back:
+        if self.cfg.feeds.calendar.write_back and self.source.writable:
             report.written = self.write_back()
         return report
 
