@@ -15,7 +15,9 @@ visits from this calendar, or a sync that would remove more than half of
 them, is refused whole and shown, and the token is kept so the next sync
 asks again. Only an event the server reports deleted (or marks
 ``STATUS:CANCELLED``, or an occurrence that left its repeat rule) cancels
-its visits.
+its visits. An object read again unchanged (a published calendar is read
+whole) is not applied again, so a visit the patient cancelled on the box is
+not booked again by an event that did not change.
 """
 
 from __future__ import annotations
@@ -214,12 +216,15 @@ class CalendarSync:
         now = self.clock.now()
         horizon = now + timedelta(days=self.cfg.feeds.calendar.horizon_days)
         parsed: list[tuple[str, str, Any]] = []
+        kept = ledger.entries_of(store.connection(), self.feed)
         for href, data in fetched.changed:
+            if href in kept and kept[href][1] == data:
+                continue  # read again, not changed: applying it again would undo the box's own changes
             try:
                 parsed.append((href, data, calmap.parse(data)))
             except ValueError:
                 parsed.append((href, data, None))
-        if fetched.changed and all(p[2] is None for p in parsed):
+        if parsed and all(p[2] is None for p in parsed):
             return SyncReport(False, "the calendar server answered something that is not iCalendar")
         stamp = to_db(now)
         with store.transaction() as conn:

@@ -264,3 +264,31 @@ def test_the_cores_feed_service_pulls_a_published_calendar_when_configured(
         service.stop()
     assert status["synced"] and status["ok"] and status["applied"] == 2, status
     assert status["feed"] == "ics@appointments.ics" and set(visits(store)) == {"single-1", "korean"}
+
+
+def test_a_visit_cancelled_on_the_box_stays_cancelled_when_another_event_changes(
+    publisher: Publisher, store: Store, tmp_path: Path
+) -> None:
+    """The published calendar still shows the visit (the box cannot write to it): re-reading the
+    whole file because another event changed must not book the patient's cancelled visit again."""
+    publisher.publish(published(SINGLE, KOREAN))
+    sync = make_sync(tmp_path, store, publisher.url)
+    assert sync.sync_once().ok
+    aid = store.query_tuples("SELECT id FROM appointments WHERE filler_id = 'single-1'")[0][0]
+    sync.repos.appointments.set_status(aid, "cancelled", "reminder:sms")  # the patient texted "cancel"
+    publisher.publish(published(SINGLE, event("korean", "20260305T160000", "20260305T163000", "김민지 +821012345678")))
+    report = sync.sync_once()
+    assert report.ok and report.applied == 1, report
+    got = visits(store)
+    assert got["single-1"][1] == "cancelled" and got["korean"] == ("2026-03-05T15:00:00.000Z", "booked")
+    planned = "SELECT count(*) FROM reminders WHERE appointment_id = ? AND status = 'pending'"
+    assert store.query_tuples(planned, (aid,)) == [(0,)]
+    # The calendar's owner then changes that event itself: that is the source booking it again.
+    publisher.publish(
+        published(
+            event("single-1", "20260304T100000", "20260304T101500", "Jan Nowak +48601200300"),
+            event("korean", "20260305T160000", "20260305T163000", "김민지 +821012345678"),
+        )
+    )
+    assert sync.sync_once().ok
+    assert visits(store)["single-1"] == ("2026-03-04T09:00:00.000Z", "booked")
