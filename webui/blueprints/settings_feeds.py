@@ -65,6 +65,7 @@ def sender(name: str) -> Any:
         return _page(name, specs, is_new)
     version = request.form.get("version", "")
     values, errors = forms.parse(request.form, specs)
+    errors.update(service.code_errors(values))
     others: list[str] = []
     if not errors:
         ov = overlay()

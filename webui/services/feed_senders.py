@@ -63,6 +63,27 @@ def without_sender(cfg: Config, name: str) -> dict[str, dict[str, Any]]:
     return out
 
 
+#: The longest code a sender puts in a field (HL7 coded values are short).
+MAX_CODE = 40
+
+
+def code_errors(values: dict[str, Any]) -> dict[str, str]:
+    """Codes in the lists and tables that no sender could send: too long, or with control characters."""
+    errors: dict[str, str] = {}
+    for name, value in values.items():
+        if isinstance(value, dict):
+            codes = [str(k) for k in value] + [str(v) for v in value.values()]
+        elif isinstance(value, list):
+            codes = [str(v) for v in value]
+        else:
+            continue
+        if any(len(c) > MAX_CODE for c in codes):
+            errors[name] = _("a code is longer than %(max)s characters", max=MAX_CODE)
+        elif any(ord(ch) < 32 or ord(ch) == 127 for c in codes for ch in c):
+            errors[name] = _("contains control characters")
+    return errors
+
+
 def form_fields(mapping: Hl7SenderSettings | None) -> list[forms.FormField]:
     """The edit form's fields, from the schema (limits, choices, checks stay the config's)."""
     return forms.fields(Hl7SenderSettings, mapping or Hl7SenderSettings())

@@ -124,6 +124,10 @@ def test_a_manager_edits_then_removes_a_sender(client: FlaskClient, app: Flask, 
         ("languages", "POLSKI = klingon", "'klingon' is not one of"),
         ("provider_segment", "PV1", "is not allowed"),
         ("timezone", "UTC\x00", "control characters"),
+        ("statuses", "A\x00B = booked", "control characters"),
+        ("mobile_equipment", "CP\nX\x1bY", "control characters"),
+        ("statuses", "X" * 41 + " = booked", "longer than 40 characters"),
+        ("languages", "POLSKI = " + "p" * 41, "longer than 40 characters"),
     ],
 )
 def test_a_bad_value_is_refused_naming_the_field_and_nothing_changes(
