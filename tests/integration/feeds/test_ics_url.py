@@ -292,3 +292,24 @@ def test_a_visit_cancelled_on_the_box_stays_cancelled_when_another_event_changes
     )
     assert sync.sync_once().ok
     assert visits(store)["single-1"] == ("2026-03-04T09:00:00.000Z", "booked")
+
+
+def test_turning_the_ics_feed_on_applies_at_the_next_reload(publisher: Publisher, store: Store, tmp_path: Path) -> None:
+    from appliance.feeds.service import FeedService
+
+    publisher.publish(published(SINGLE, KOREAN))
+    cfg = clinic_config(tmp_path)
+    service = FeedService(cfg, repos_with_planner(cfg, store), store.clock)
+    service.start()
+    try:
+        assert service.status()["calendar"] == {"enabled": False}
+        new = clinic_config(tmp_path, feeds={"calendar": {"enabled": True, "url": publisher.url, "kind": "ics"}})
+        applied = service.reconfigure(new)
+        assert {"feeds.calendar.enabled", "feeds.calendar.kind", "feeds.calendar.url"} <= set(applied.applied)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and not service.status()["calendar"].get("synced"):
+            time.sleep(0.05)
+        assert service.status()["calendar"]["applied"] == 2
+    finally:
+        service.stop()
+    assert set(visits(store)) == {"single-1", "korean"}
