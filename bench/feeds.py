@@ -2,6 +2,7 @@
 a shared calendar's first and repeat sync against Radicale.
 
     python -m bench.feeds [--messages 2000] [--connections 1 4] [--events 10000] [--changed 10]
+                          [--ics-events 10000]
 
 A child process runs the box's side (``FeedService`` on a real SQLCipher
 store in a temporary clinic, the reminder planner as the appointment hook);
@@ -17,7 +18,14 @@ of N single events over the next 50 days (written into its storage
 folder, as a calendar a practice already has), then the box's first sync
 (every event read, mapped, booked, its reminders planned), a repeat sync
 with ``--changed`` events moved (sync token: only those come back), and
-the process's peak RSS. Not a test; never in CI.
+the process's peak RSS.
+
+ICS URL (``--ics-events``, 0 to skip): the same kind of calendar published
+as one ``.ics`` file by Python's own ``http.server`` on 127.0.0.1 (a
+separate process), read by ``feeds.calendar.kind = "ics"``: the first sync,
+a repeat sync of the unchanged calendar (a conditional GET answered 304),
+and one after ``--changed`` events moved (the whole file is read again).
+Not a test; never in CI.
 """
 
 from __future__ import annotations
@@ -214,12 +222,85 @@ def calendar_run(events: int, changed: int) -> None:
         radicale.wait(timeout=30)
 
 
+def ics_run(events: int, changed: int) -> None:
+    import resource
+
+    from appliance.clock import SystemClock
+    from appliance.feeds.calsync import CalendarSync
+    from appliance.feeds.icsurl import IcsUrlSource
+    from appliance.store import Store
+    from tests.conftest import clinic_config, free_port, repos_with_planner
+
+    folder = Path(tempfile.mkdtemp(prefix="cbx-bench-ics-"))
+    (folder / "www").mkdir()
+    base = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=2)
+
+    def publish(moved: int = 0) -> None:
+        lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//bench//EN"]
+        for n in range(events):
+            shift = 30 if n < moved else 0
+            start = base + timedelta(days=n // 200, minutes=(n % 200) * 5 + shift)
+            family, given, _ = NAMES[n % len(NAMES)]
+            lines += [
+                "BEGIN:VEVENT",
+                f"UID:bench-{n}",
+                "DTSTAMP:20260101T000000Z",
+                f"DTSTART:{start:%Y%m%dT%H%M%SZ}",
+                f"DTEND:{start + timedelta(minutes=15):%Y%m%dT%H%M%SZ}",
+                f"SUMMARY:{given} {family} +4860{n % 10_000_000:07d}",
+                "END:VEVENT",
+            ]
+        (folder / "www" / "clinic.ics").write_text("\r\n".join([*lines, "END:VCALENDAR", ""]), encoding="utf-8")
+
+    publish()
+    port = free_port(socket.SOCK_STREAM)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(folder / "www")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        url = f"http://127.0.0.1:{port}/clinic.ics"
+        cfg = clinic_config(folder / "box", feeds={"calendar": {"enabled": True, "url": url, "kind": "ics"}})
+        store = Store.create(
+            cfg.db_path, cfg.paths.key_file, clock=SystemClock(assume_synced=True), media_dir=cfg.media_dir
+        )
+        sync = CalendarSync(cfg, repos_with_planner(cfg, store), store.clock, IcsUrlSource(url, timeout=600))
+        timed = []
+        for step in ("first", "unchanged", "changed"):
+            if step == "changed":
+                time.sleep(1.1)  # http.server's Last-Modified has whole seconds
+                publish(moved=changed)
+            began = time.perf_counter()
+            report = sync.sync_once()
+            timed.append((step, time.perf_counter() - began, report))
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        first, same, moved = (t for t in timed)
+        print(
+            f"ICS URL of {events} events: first sync {first[1]:.1f} s ({first[2].applied} booked, ok={first[2].ok}); "
+            f"unchanged {same[1]:.3f} s ({same[2].changed} objects read); "
+            f"{changed} moved {moved[1]:.1f} s ({moved[2].changed} objects read, {moved[2].applied} moved, "
+            f"ok={moved[2].ok}); peak RSS {rss:.0f} MB"
+        )
+        store.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--connections", type=int, nargs="+", default=[1, 4])
     parser.add_argument("--events", type=int, default=10000, help="calendar events (0: no calendar run)")
     parser.add_argument("--changed", type=int, default=10)
+    parser.add_argument("--ics-events", type=int, default=10000, help="ICS URL events (0: no ICS run)")
     parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -229,6 +310,8 @@ def main() -> None:
         run(args.messages, connections, f"r{i}")
     if args.events:
         calendar_run(args.events, args.changed)
+    if args.ics_events:
+        ics_run(args.ics_events, args.changed)
 
 
 if __name__ == "__main__":

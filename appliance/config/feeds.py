@@ -140,6 +140,16 @@ class CalendarSettings:
     interval_s: int = setting(doc="Seconds between syncs while the server answers.", min=30, max=86400)
     horizon_days: int = setting(doc="Repeating events are expanded this many days ahead.", min=1, max=366)
     write_back: bool = setting(doc="Write the box's confirmations and cancellations back to the event.")
+    kind: str = setting(
+        doc="caldav: a CalDAV collection (synced, written back); ics: a read-only calendar published at "
+        "an http(s) or webcal URL (fetched whole with a conditional GET, never written).",
+        choices=("caldav", "ics"),
+        default="caldav",
+    )
+
+    def feed_name(self) -> str:
+        """The feed's name in the store (ledger, appointments.feed): kind@the URL's last part."""
+        return f"{self.kind}@" + self.url.rstrip("/").rsplit("/", 1)[-1]
 
 
 @dataclass(frozen=True)
@@ -154,7 +164,8 @@ def feed_checks(cfg: Config) -> Iterator[tuple[str, str]]:
     calendar = cfg.feeds.calendar
     if bool(hl7.tls_cert_file) != bool(hl7.tls_key_file):
         yield "feeds.hl7.tls_key_file", "MLLP over TLS needs both tls_cert_file and tls_key_file (or neither)"
-    if calendar.enabled and not calendar.url.startswith(("http://", "https://")):
+    schemes = ("http://", "https://", "webcal://") if calendar.kind == "ics" else ("http://", "https://")
+    if calendar.enabled and not calendar.url.startswith(schemes):
         yield "feeds.calendar.url", "the calendar is enabled but its URL is not an http(s) URL"
     if hl7.enabled and not hl7.allowed_senders:
         yield (

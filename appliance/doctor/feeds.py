@@ -82,7 +82,7 @@ def calendar_feed(ctx: Context) -> Result:
     store = open_store(ctx)
     if store.locked:
         return warn("calendar feed", "store locked; not checked", "unlock the store first")
-    feed = "caldav@" + cal.url.rstrip("/").rsplit("/", 1)[-1]
+    feed = cal.feed_name()
     last = settings.get_state(store.connection(), f"feeds.calendar.last:{feed}")
     if last is None:
         return warn(

@@ -15,7 +15,9 @@ visits from this calendar, or a sync that would remove more than half of
 them, is refused whole and shown, and the token is kept so the next sync
 asks again. Only an event the server reports deleted (or marks
 ``STATUS:CANCELLED``, or an occurrence that left its repeat rule) cancels
-its visits.
+its visits. An object read again unchanged (a published calendar is read
+whole) is not applied again, so a visit the patient cancelled on the box is
+not booked again by an event that did not change.
 """
 
 from __future__ import annotations
@@ -57,7 +59,9 @@ class Fetched:
 
 
 class CalendarSource(Protocol):
-    """The calendar server as the sync sees it."""
+    """The calendar server as the sync sees it (``writable``: the box may write events back)."""
+
+    writable: bool
 
     def fetch(self, token: str | None) -> Fetched: ...
 
@@ -66,6 +70,8 @@ class CalendarSource(Protocol):
 
 class CaldavSource:
     """A CalDAV collection through the ``caldav`` library (sync-token REPORT, RFC 6578)."""
+
+    writable = True
 
     def __init__(self, url: str, username: str, password: str, timeout: float = 120.0) -> None:
         self.url = url
@@ -147,8 +153,8 @@ class CalendarSync:
         self.repos = repos
         self.clock = clock
         self.source = source
-        self.feed = "caldav@" + cfg.feeds.calendar.url.rstrip("/").rsplit("/", 1)[-1]
-        self.writer = ChangeWriter(repos, source="caldav")
+        self.feed = cfg.feeds.calendar.feed_name()
+        self.writer = ChangeWriter(repos, source=cfg.feeds.calendar.kind)
         self.last: SyncReport | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -210,12 +216,15 @@ class CalendarSync:
         now = self.clock.now()
         horizon = now + timedelta(days=self.cfg.feeds.calendar.horizon_days)
         parsed: list[tuple[str, str, Any]] = []
+        kept = ledger.entries_of(store.connection(), self.feed)
         for href, data in fetched.changed:
+            if href in kept and kept[href][1] == data:
+                continue  # read again, not changed: applying it again would undo the box's own changes
             try:
                 parsed.append((href, data, calmap.parse(data)))
             except ValueError:
                 parsed.append((href, data, None))
-        if fetched.changed and all(p[2] is None for p in parsed):
+        if parsed and all(p[2] is None for p in parsed):
             return SyncReport(False, "the calendar server answered something that is not iCalendar")
         stamp = to_db(now)
         with store.transaction() as conn:
@@ -239,7 +248,7 @@ class CalendarSync:
                     report.cancelled += self._cancel_uids(conn, self._uids(entry[1]), set(), now)
                     ledger.forget(conn, entry[0])
             state.put_state(conn, self._token_key, fetched.token, stamp, self.feed)
-        if self.cfg.feeds.calendar.write_back:
+        if self.cfg.feeds.calendar.write_back and self.source.writable:
             report.written = self.write_back()
         return report
 

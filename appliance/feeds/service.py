@@ -21,7 +21,8 @@ from appliance.config import Applied, Config
 from appliance.config.applied import changed_settings
 from appliance.control import CommandTable
 from appliance.errors import ClinicBoxError
-from appliance.feeds.calsync import CaldavSource, CalendarSync
+from appliance.feeds.calsync import CaldavSource, CalendarSource, CalendarSync
+from appliance.feeds.icsurl import IcsUrlSource
 from appliance.feeds.intake import Intake
 from appliance.feeds.mllp import Limits, MllpListener
 from appliance.store import feeds as ledger
@@ -91,7 +92,11 @@ class FeedService:
     def _start_calendar(self) -> None:
         cal = self.cfg.feeds.calendar
         if cal.enabled:
-            source = CaldavSource(cal.url, cal.username, cal.password)
+            source: CalendarSource = (
+                IcsUrlSource(cal.url, cal.username, cal.password)
+                if cal.kind == "ics"
+                else CaldavSource(cal.url, cal.username, cal.password)
+            )
             self.calendar = CalendarSync(self.cfg, self.repos, self.clock, source)
             self.calendar.start()
 

@@ -64,8 +64,7 @@ def _calendar_last(repos: Repos) -> dict[str, Any]:
     """The calendar's last sync as the core recorded it ({} before the first)."""
     from appliance.feeds.calsync import CalendarSync
 
-    url = repos.cfg.feeds.calendar.url
-    feed = "caldav@" + url.rstrip("/").rsplit("/", 1)[-1]
+    feed = repos.cfg.feeds.calendar.feed_name()
     return settings.get_state(repos.store.connection(), CalendarSync.last_key(feed)) or {}
 
 

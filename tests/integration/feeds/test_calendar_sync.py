@@ -272,3 +272,28 @@ def test_the_doctor_reads_the_last_sync(clinic, store: Store, tmp_path: Path) ->
     broken.sync_once()
     result = checks.calendar_feed(ctx)
     assert result.status == "WARN" and "changed nothing" in result.detail and "failed" in result.detail
+
+
+def test_a_full_read_does_not_book_again_a_visit_the_box_cancelled(radicale: str, tmp_path: Path, store: Store) -> None:
+    """Without write-back the event still says booked; a server that forgot the sync token makes the
+    next sync read every object again, and an unchanged object must not undo the patient's cancel."""
+    client = caldav.DAVClient(f"{radicale}/", username="clinic", password="x")
+    calendar = client.principal().make_calendar(name="clinic", cal_id="clinic")
+    url = f"{radicale}/clinic/clinic/"
+    cfg = clinic_config(
+        tmp_path, feeds={"calendar": {"enabled": True, "url": url, "username": "clinic", "write_back": False}}
+    )
+    repos = repos_with_planner(cfg, store)
+    sync = CalendarSync(cfg, repos, store.clock, CaldavSource(url, "clinic", "x"))
+    calendar.save_event(event("single-1", "20260304T090000", "20260304T091500", "Jan Nowak +48601200300"))
+    calendar.save_event(event("korean", "20260305T140000", "20260305T143000", "김민지 +821012345678"))
+    assert sync.sync_once().ok
+    aid = store.query_tuples("SELECT id FROM appointments WHERE filler_id = 'single-1'")[0][0]
+    repos.appointments.set_status(aid, "cancelled", "reminder:sms")
+    from appliance.store import settings as state
+
+    with store.transaction() as conn:
+        state.put_state(conn, sync._token_key, "http://radicale.org/ns/sync/forgotten", "2026-03-02T08:00:00.000Z", "t")
+    report = sync.sync_once()
+    assert report.ok and report.changed == 2 and report.applied == 0, report
+    assert visits(store)["single-1"][1] == "cancelled"

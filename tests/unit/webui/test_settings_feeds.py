@@ -39,3 +39,23 @@ def test_an_address_that_is_not_one_is_refused_naming_the_field(
     assert response.status_code == 400
     assert "is not an address or network" in response.get_data(as_text=True)
     assert overlay_text(clinic) == before and core.received("config.reload") == []
+
+
+def test_the_calendar_can_be_a_published_ics_url(
+    client: FlaskClient, app: Flask, clinic: Clinic, core: FakeCore
+) -> None:
+    token = login_as(client, app, "manager")
+    form = form_of(client, "/settings/section/feeds")
+    assert form["calendar.kind"] == ["caldav"]
+    form["calendar.enabled"] = ["on"]
+    form["calendar.kind"] = ["ics"]
+    form["calendar.url"] = ["webcal://calendar.example.org/clinic.ics"]
+    response = post(client, "/settings/section/feeds", form, token)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    saved = tomllib.loads(overlay_text(clinic) or "")["feeds"]["calendar"]
+    assert (saved["kind"], saved["url"]) == ("ics", "webcal://calendar.example.org/clinic.ics")
+    form = form_of(client, "/settings/section/feeds")
+    form["calendar.kind"] = ["caldav"]  # a CalDAV collection is never at a webcal:// URL
+    response = post(client, "/settings/section/feeds", form, token)
+    assert response.status_code == 400 and "not an http(s) URL" in response.get_data(as_text=True)
+    assert tomllib.loads(overlay_text(clinic) or "")["feeds"]["calendar"]["kind"] == "ics"
