@@ -282,9 +282,8 @@ class Acd(AcdCore):
         if agent.activity is not Activity.IDLE:
             self._release_pending(agent, out)  # ringing: the caller goes on; wrap-up: done
         agent.activity, agent.call_id, agent.queue = Activity.ON_CALL, call_id, queue
-        self._connected[call_id] = Connected(
-            agent_id, queue, self.clock.monotonic(), previous.place if previous else None
-        )
+        place = previous.place if previous is not None else None  # a caller's place in line carries over
+        self._connected[call_id] = Connected(agent_id, queue, self.clock.monotonic(), place)
         self._noted(agent, out)
         self._dispatch(out)
         return out

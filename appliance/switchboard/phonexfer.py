@@ -1,4 +1,4 @@
-"""A desk phone's transfer key (REFER) on a queue call: a blind transfer, on the PJSUA2 thread.
+"""A desk phone's transfer key (REFER) on a queue call: blind or attended, on the PJSUA2 thread.
 
 :meth:`PhoneTransfer.refer` runs inside PJSUA2's ``onCallTransferRequest`` (the
 loop thread, within ``libHandleEvents``) and returns the REFER's status.
@@ -6,7 +6,10 @@ The Refer-To's user names another station, a queue or an outside number; the
 box connects the caller itself through the console's transfer
 (:meth:`AgentConsole.transfer`: ring the station, back into the queue, or out
 through the trunk with :meth:`Outbound.dial`) and writes the same ``transfer``
-queue event as the console.
+queue event as the console. A Refer-To with ``Replaces`` (an attended transfer:
+the phone consulted a colleague on an internal call first) joins the caller to
+that colleague's leg (:mod:`.attended`); a Replaces the box does not know is 481,
+and if the join fails the phone keeps the caller and hears a 503 sipfrag.
 
 With the ClinicBox engine (patch 0003, ``PJSUA_CALL_XFER_BY_APP``) the REFER is
 answered **202 Accepted** and PJSUA sends the NOTIFY "SIP/2.0 100 Trying"
@@ -35,9 +38,11 @@ import pjsua2 as pj
 from appliance import sip
 from appliance.errors import SwitchboardError, ValidationError
 from appliance.store.phones import normalize
+from appliance.switchboard.attended import AttendedTransfer, replaces_call_id
 
 if TYPE_CHECKING:
     from appliance.switchboard.deskcalls import DeskCallHost
+    from appliance.switchboard.intercom import Intercom
     from appliance.switchboard.legs import Leg
 
 log = logging.getLogger(__name__)
@@ -52,10 +57,11 @@ BYE_AFTER_S = 1.0  # the phone's own BYE normally follows a 200 NOTIFY before th
 
 
 class PhoneTransfer:
-    """Blind transfers from a desk phone's own key (loop thread)."""
+    """Transfers from a desk phone's own key (loop thread)."""
 
-    def __init__(self, controller: DeskCallHost) -> None:
+    def __init__(self, controller: DeskCallHost, intercom: Intercom) -> None:
         self.c = controller
+        self.attended = AttendedTransfer(controller, intercom)
 
     def target(self, refer_to: str) -> tuple[str, str]:
         """("station", id), ("queue", id) or ("number", E.164) named by a Refer-To.
@@ -80,6 +86,15 @@ class PhoneTransfer:
         if leg.role != "agent" or call is None or call.ended or call.agent_leg is not leg:
             log.warning("refused a transfer (REFER) from %s's phone: only a queue call transfers", station or "?")
             return 501
+        notify = XFER_BY_APP is not None
+        replaced = replaces_call_id(refer_to)
+        if replaced:  # an attended transfer: to the station this phone is talking to
+            found = self.attended.consulted(station, replaced)
+            if found is None:
+                log.warning("%s's phone transfers to a call the box does not know (Replaces)", station)
+                return 481
+            self.c.soon(lambda: self._attended(leg, station, call.id, *found, notify=notify))
+            return ACCEPTED if notify else DONE_BY_BOX
         try:
             kind, target = self.target(refer_to)
         except ValidationError as exc:
@@ -93,7 +108,6 @@ class PhoneTransfer:
                 self.c.soon(lambda: self._requeue(station, call.id))
                 return 486
         log.info("%s's phone transfers call %s to a %s", station, call.id[:8], kind)
-        notify = XFER_BY_APP is not None
         self.c.soon(lambda: self._transfer(leg, station, call.id, kind, target, notify=notify))
         return ACCEPTED if notify else DONE_BY_BOX
 
@@ -114,6 +128,19 @@ class PhoneTransfer:
             return
         if notify:
             _Watch(self.c, leg, call_id, kind, target).check()
+
+    def _attended(self, leg: Leg, station: str, call_id: str, mine: Leg, other: Leg, *, notify: bool) -> None:
+        try:
+            self.attended.complete(station, call_id, mine, other)
+        except SwitchboardError as exc:  # the phone keeps the caller (on hold) and may try again
+            log.warning("attended transfer from %s's phone failed: %s", station, exc)
+            if notify:
+                _Watch.finish(self.c, leg, 503, end=False)
+            return
+        if notify:
+            _Watch.finish(self.c, leg, 200)
+        else:
+            leg.end()
 
     def _requeue(self, station: str, call_id: str, *, keep_leg: bool = False) -> None:
         call = self.c.calls.get(call_id)
@@ -163,8 +190,8 @@ class _Watch:
         self.c.loop.later(WATCH_EVERY_S, self.check)
 
     @staticmethod
-    def finish(controller: DeskCallHost, leg: Leg, code: int) -> None:
-        """The final NOTIFY (sipfrag ``SIP/2.0 <code> ...``), then the phone's leg ends."""
+    def finish(controller: DeskCallHost, leg: Leg, code: int, *, end: bool = True) -> None:
+        """The final NOTIFY (sipfrag ``SIP/2.0 <code> ...``), then the phone's leg ends (``end``)."""
         if leg.gone:
             return
         try:
@@ -172,7 +199,8 @@ class _Watch:
             log.info("told %s's phone its transfer ended %d", leg.agent or "?", code)
         except pj.Error as exc:
             log.warning("cannot send the transfer's NOTIFY to %s's phone: %s", leg.agent or "?", exc.reason)
-        controller.loop.later(BYE_AFTER_S, leg.end)
+        if end:
+            controller.loop.later(BYE_AFTER_S, leg.end)
 
 
 __all__ = ["PhoneTransfer"]

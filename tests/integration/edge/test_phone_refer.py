@@ -104,3 +104,54 @@ def test_a_blind_transfer_the_target_does_not_answer_notifies_the_failure(edge_b
         what="the caller back in the queue",
     )
     caller.hangup(cid)
+
+
+def test_an_attended_transfer_hands_the_caller_to_the_consulted_station(edge_box, baresip, sipua) -> None:
+    """desk1 (a PJSUA2 desk phone) talks to a queue caller, calls desk2 (an internal call),
+    then transfers with Replaces: 202, NOTIFY 100 then 200; the caller talks to desk2 on
+    desk2's same call (no new INVITE); desk1's two legs end; both stations are free again."""
+    _engine_has_patch_0003()
+    b, edge = edge_box(stations=STATIONS)
+    core = f"127.0.0.1:{b.sip_port}"
+    desk1 = sipua(name="desk1", registrar=f"sip:{core}", user="desk1", password=station_password(b))
+    wait_registered(edge, "desk1")
+    desk2 = _desk2(b, edge, baresip)
+    b.wait(lambda s: b.agent("desk1")["reachable"], timeout=10, what="desk1 reachable")
+    caller = sipua(name="caller")
+    cid = caller.call(f"sip:+12125550100@{core}", from_user="+12125550001")
+    caller.wait_state("CONFIRMED", cid, timeout=10)
+    time.sleep(1.0)
+    caller.dtmf("0", cid)  # to the front desk
+    queue_call = desk1.wait_for("incoming", timeout=20)["call"]
+    desk1.answer(queue_call)
+    b.wait(
+        lambda s: [(c["agent"], c["state"]) for c in s["calls"]] == [("desk1", "talking")],
+        timeout=10,
+        what="the caller talking to desk1",
+    )
+    consult = desk1.call(f"sip:desk2@{core}")  # the colleague, before handing the caller over
+    desk2.wait_event("CALL_INCOMING", timeout=10)
+    desk2.accept()
+    desk1.wait_state("CONFIRMED", consult, timeout=10)
+    heard = caller.wait_heard(0.0, cid)["heard"]
+    invites = invites_seen(edge)
+    desk1.send("xfer_replaces", call=queue_call, dest=consult)
+    final = desk1.wait_for("xfer", lambda e: e["call"] == queue_call and e["final"], timeout=10)
+    notified = [(e["code"], e["reason"]) for e in desk1.seen("xfer", lambda e: e["call"] == queue_call)]
+    # PJSUA reports the REFER's 2xx as (100, "Accepted"), then each NOTIFY's sipfrag.
+    assert notified == [(100, "Accepted"), (100, "Trying"), (200, "OK")], notified
+    assert final["final"] is True
+    desk1.wait_state("DISCONNECTED", consult, timeout=5)  # replaced: the box ends the consultation leg
+    desk1.wait_state("DISCONNECTED", queue_call, timeout=5)
+    b.wait(
+        lambda s: [(c["agent"], c["state"]) for c in s["calls"]] == [("desk2", "talking")],
+        timeout=5,
+        what="the caller talking to desk2",
+    )
+    caller.wait_heard(float(heard) + 1.0, cid, timeout=6)  # desk2's voice (its tone) reaches the caller
+    assert invites_seen(edge) == invites  # no INVITE since: desk2 kept its call, PJSUA placed none
+    b.wait(lambda s: b.agent("desk1")["state"] != "paused", timeout=5, what="desk1 back for the queues")
+    assert b.agent("desk2")["state"] == "on-call"
+    desk2.hangup()
+    caller.wait_state("DISCONNECTED", cid, timeout=10)
+    assert b.query("SELECT agent, data FROM queue_events WHERE event = 'transfer'") == [("desk1", '{"to": "desk2"}')]
