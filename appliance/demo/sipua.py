@@ -21,7 +21,7 @@ Commands (one JSON object per line):
     {"cmd": "play", "wav": "/x.wav", "loop": false}
     {"cmd": "record", "wav": "/y.wav"}       {"cmd": "stop_record"}
     {"cmd": "message", "uri": "sip:...", "body": "...", "content_type": "text/plain"}
-    {"cmd": "xfer_replaces", "call": 1, "dest": 2}   (attended transfer: REFER on 1 replacing 2)
+    {"cmd": "xfer", "uri": "sip:..."}       {"cmd": "xfer_replaces", "call": 1, "dest": 2}  (REFER: blind / replacing 2)
     {"cmd": "quit"}
 
 Events (``{"event": ..., ...}``):
@@ -256,6 +256,9 @@ class UserAgent:
         op = pj.CallOpParam()
         op.statusCode = int(data.get("code", 0))
         self._call(data).hangup(op)
+
+    def cmd_xfer(self, data: dict[str, Any]) -> None:
+        self._call(data).xfer(str(data["uri"]), pj.CallOpParam(True))
 
     def cmd_xfer_replaces(self, data: dict[str, Any]) -> None:
         self._call(data).xferReplaces(self._call({"call": data["dest"]}), pj.CallOpParam(True))
