@@ -318,11 +318,14 @@ class Core:
         """Give each station its own password file (they cannot read the secrets file)."""
         try:
             written = secretfile.export_station_files(self.cfg)
+            removed = secretfile.remove_stale_station_files(self.cfg)  # a removed station's password goes too
         except OSError as exc:
-            log.warning("station password files not written: %s", exc)
+            log.warning("station password files not written or deleted: %s", exc)
             return
         if written:
             log.info("station password files written for %s", ", ".join(written))
+        if removed:
+            log.info("station password files deleted for %s (station removed)", ", ".join(removed))
 
     def unlock_store(self, passphrase: str) -> dict[str, Any]:
         """``store.unlock``: the manager's passphrase opens the store; the services hear ``store.unlocked``."""

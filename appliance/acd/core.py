@@ -30,7 +30,7 @@ from appliance.acd.actions import (
     WrapUpDone,
 )
 from appliance.acd.estimate import HandleTimes, estimated_wait
-from appliance.acd.model import Activity, Agent, AgentState, Connected, Entry, EntryState
+from appliance.acd.model import Activity, Agent, AgentState, Connected, Entry, EntryState, Place
 from appliance.clock import Clock
 from appliance.config.callflow import QueueSettings
 from appliance.ivr.actions import CancelTimer, Play, StartTimer, StartVoicemail, StopPlayback
@@ -98,6 +98,11 @@ class AcdCore:
             setattr(entry, name, None)
 
     # -- agents -------------------------------------------------------------
+    def place_of(self, call_id: str) -> Place | None:
+        """Where a connected caller was in line (None: the call never queued)."""
+        connected = self._connected.get(call_id)
+        return connected.place if connected is not None else None
+
     def _agent(self, agent_id: str) -> Agent | None:
         agent = self._agents.get(agent_id)
         if agent is None:

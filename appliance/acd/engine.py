@@ -31,7 +31,7 @@ from appliance.acd.actions import (
     StartMusic,
 )
 from appliance.acd.core import AcdCore, Out
-from appliance.acd.model import Activity, Agent, Connected, Entry, EntryState
+from appliance.acd.model import Activity, Agent, Connected, Entry, EntryState, Place
 from appliance.acd.rebuild import AgentSpec, rebuild
 from appliance.acd.snapshot import AcdSnapshot, build_snapshot
 from appliance.clock import Clock
@@ -148,8 +148,9 @@ class Acd(AcdCore):
         number: str = "",
         language: str = "en",
         front: bool = False,
+        place: Place | None = None,
     ) -> Out:
-        """A caller enters ``queue`` (from the IVR's EnterQueue).
+        """A caller enters ``queue`` (from the IVR's EnterQueue); ``place``: their old place (a transfer).
 
         ``front``: ahead of everyone in the queue, even when it is full (a caller
         whose connection to an agent failed is not sent to the back).
@@ -166,7 +167,9 @@ class Acd(AcdCore):
         if front:
             priority = max([priority, *(e.priority + 1 for e in self._entries.values() if e.queue == queue)])
         entry = Entry(call_id, queue, priority, number, language, self.clock.monotonic(), now, next(self._seq))
-        out: Out = [QueueEvent(call_id, queue, "enter", now, None, {"priority": priority})]
+        if place is not None:
+            place.apply(entry)
+        out: Out = [QueueEvent(call_id, queue, "enter", now, None, {"priority": entry.priority})]
         kept = self._entries.get(self.pending_callback(number) or "") if number else None
         if kept is not None and kept.state is EntryState.CALLBACK and kept.queue == queue:
             # They asked to be called back and ring again: the call takes the place they kept,
@@ -241,7 +244,7 @@ class Acd(AcdCore):
         self._stop_play(entry, out)
         del self._entries[call_id]
         agent.activity = Activity.ON_CALL
-        self._connected[call_id] = Connected(agent_id, entry.queue, self.clock.monotonic())
+        self._connected[call_id] = Connected(agent_id, entry.queue, self.clock.monotonic(), Place.of(entry))
         now = self.clock.now()
         record = self.queues[entry.queue].record
         if record and not entry.notice_heard:
@@ -279,7 +282,8 @@ class Acd(AcdCore):
         if agent.activity is not Activity.IDLE:
             self._release_pending(agent, out)  # ringing: the caller goes on; wrap-up: done
         agent.activity, agent.call_id, agent.queue = Activity.ON_CALL, call_id, queue
-        self._connected[call_id] = Connected(agent_id, queue, self.clock.monotonic())
+        place = previous.place if previous is not None else None  # a caller's place in line carries over
+        self._connected[call_id] = Connected(agent_id, queue, self.clock.monotonic(), place)
         self._noted(agent, out)
         self._dispatch(out)
         return out
@@ -390,7 +394,7 @@ class Acd(AcdCore):
         self._cancel_timer(entry.dial_timer, out)
         del self._entries[request_id]
         agent.activity, agent.call_id = Activity.ON_CALL, call_id
-        self._connected[call_id] = Connected(agent.id, entry.queue, self.clock.monotonic())
+        self._connected[call_id] = Connected(agent.id, entry.queue, self.clock.monotonic(), Place.of(entry))
         now = self.clock.now()
         out.append(ConnectAgent(call_id, agent.id, entry.queue, self.queues[entry.queue].record))
         out.append(QueueEvent(request_id, entry.queue, "callback-done", now, agent.id, {"call_id": call_id}))

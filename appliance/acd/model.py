@@ -113,8 +113,32 @@ class Entry:
         return (-self.priority, self.arrival, self.seq)
 
 
+@dataclass(frozen=True)
+class Place:
+    """A caller's place in line (priority, arrival, entry time, tie-break), kept while
+    an agent has the call: a transfer back into a queue puts them where they were."""
+
+    priority: int
+    arrival: float
+    entered_at: datetime
+    seq: int
+
+    @classmethod
+    def of(cls, entry: Entry) -> Place:
+        return cls(entry.priority, entry.arrival, entry.entered_at, entry.seq)
+
+    def apply(self, entry: Entry) -> None:
+        entry.priority, entry.arrival, entry.entered_at, entry.seq = (
+            self.priority,
+            self.arrival,
+            self.entered_at,
+            self.seq,
+        )
+
+
 @dataclass
 class Connected:
     agent: str
     queue: str
     since: float
+    place: Place | None = None  # where the caller was in line before an agent took the call

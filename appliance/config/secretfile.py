@@ -294,6 +294,26 @@ def export_station_files(cfg: Config) -> list[str]:
     return written
 
 
+def remove_stale_station_files(cfg: Config) -> list[str]:
+    """Delete the password files of stations that are gone from ``cfg`` (or have no
+    password any more), so a removed station's password does not stay on the box.
+    Returns the stations whose file was deleted; other files in the folder are left alone."""
+    path = Path(cfg.paths.secrets_file)
+    folder = path.parent / STATION_DIR
+    if str(path) in ("", ".") or not folder.is_dir():
+        return []
+    keep = {sid for sid, st in cfg.stations.items() if st.password}
+    removed = []
+    for own in sorted(folder.glob("*.password")):
+        sid = own.name.removesuffix(".password")
+        if sid not in keep and own.is_file():
+            own.unlink(missing_ok=True)
+            removed.append(sid)
+    if removed:
+        _fsync_dir(folder)
+    return removed
+
+
 def station_password(secrets_file: Path, station: str) -> str:
     """The password of one station, as the station program reads it.
 

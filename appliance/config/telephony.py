@@ -49,6 +49,11 @@ class SipSettings:
         doc="Certificate (PEM) of the box's TLS listener; empty = a self-signed one made in state_dir/tls."
     )
     tls_key_file: str = setting(doc="Private key (PEM, unencrypted) of that certificate; empty with tls_cert_file.")
+    internal_ring_s: int = setting(
+        doc="Seconds a station rings on an internal call (one desk phone dialling another) before the box gives up.",
+        min=5,
+        max=300,
+    )
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ Commands (one JSON object per line):
     {"cmd": "play", "wav": "/x.wav", "loop": false}
     {"cmd": "record", "wav": "/y.wav"}       {"cmd": "stop_record"}
     {"cmd": "message", "uri": "sip:...", "body": "...", "content_type": "text/plain"}
+    {"cmd": "xfer", "uri": "sip:..."}       {"cmd": "xfer_replaces", "call": 1, "dest": 2}  (REFER: blind / replacing 2)
     {"cmd": "quit"}
 
 Events (``{"event": ..., ...}``):
@@ -32,6 +33,7 @@ Events (``{"event": ..., ...}``):
     audio {call, seconds, heard, peak}       (seconds received / of them not silence)
     played {call, wav}                       recorded {call, wav}  (the WAV is complete)
     message {from, to, content_type, body, src}        message_status {to, code, reason}
+    xfer {call, code, reason, final}         (a NOTIFY about a transfer this UA asked for)
     error {cmd, message}                     bye {}  (the process is about to exit)
 """
 
@@ -77,6 +79,10 @@ class _Call(pj.Call):  # type: ignore[misc]
 
     def onDtmfDigit(self, prm: Any) -> None:
         self.ua.emit("dtmf", call=self.serial, digit=str(prm.digit), method=DTMF_METHODS.get(prm.method, "other"))
+
+    def onCallTransferStatus(self, prm: Any) -> None:
+        code, reason, final = int(prm.statusCode), str(prm.reason), bool(prm.finalNotify)
+        self.ua.emit("xfer", call=self.serial, code=code, reason=reason, final=final)
 
 
 class _Account(pj.Account):  # type: ignore[misc]
@@ -250,6 +256,12 @@ class UserAgent:
         op = pj.CallOpParam()
         op.statusCode = int(data.get("code", 0))
         self._call(data).hangup(op)
+
+    def cmd_xfer(self, data: dict[str, Any]) -> None:
+        self._call(data).xfer(str(data["uri"]), pj.CallOpParam(True))
+
+    def cmd_xfer_replaces(self, data: dict[str, Any]) -> None:
+        self._call(data).xferReplaces(self._call({"call": data["dest"]}), pj.CallOpParam(True))
 
     def cmd_dtmf(self, data: dict[str, Any]) -> None:
         self._call(data).dialDtmf(str(data["digits"]))

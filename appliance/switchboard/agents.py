@@ -443,12 +443,13 @@ class AgentDesk:
             except pj.Error:
                 pass
 
-    def drop_agent(self, st: Station, call: ActiveCall) -> None:
+    def drop_agent(self, st: Station, call: ActiveCall, *, end_leg: bool = True) -> None:
+        """``end_leg`` False: the phone's leg stays up (a REFER's NOTIFYs still to send)."""
         self.unbridge(st, call)
         st.call, st.last_call = None, call.id
         leg, st.leg = st.leg, None
         call.agent_leg, call.agent = None, None
-        if leg is not None:
+        if leg is not None and end_leg:
             leg.end()
 
     def command(self, st: Station, cmd: str, call_id: str) -> None:

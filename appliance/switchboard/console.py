@@ -63,18 +63,29 @@ class AgentConsole:
         raise SwitchboardError(f"{st.name} has no call to hang up")
 
     def transfer(
-        self, station: str, to_station: str | None, to_queue: str | None, to_number: str | None
+        self,
+        station: str,
+        to_station: str | None,
+        to_queue: str | None,
+        to_number: str | None,
+        *,
+        keep_leg: bool = False,
     ) -> dict[str, Any]:
+        """``keep_leg``: the agent's phone leg is not ended (a phone's REFER, see :mod:`.phonexfer`)."""
         st, call = self.desk.talking(station)
+        end_leg = not keep_leg
         if to_queue:
             if to_queue not in self.c.cfg.queues:
                 raise SwitchboardError(f"unknown queue {to_queue!r}")
-            self.desk.drop_agent(st, call)
+            place = self.c.acd.place_of(call.id)  # back where they were in line, not at the back
+            self.desk.drop_agent(st, call, end_leg=end_leg)
             self.c.run(self.c.acd.call_ended(call.id), "acd")
             call.state, call.queue, call.outcome = "queued", to_queue, None
             self.c.writer.db(cdr.queue_event(call.id, self.c.now(), to_queue, "transfer", st.id, {"from": station}))
             self.c.run(
-                self.c.acd.enter(call.id, to_queue, priority=5, number=call.caller, language=call.language or "en"),
+                self.c.acd.enter(
+                    call.id, to_queue, priority=5, number=call.caller, language=call.language or "en", place=place
+                ),
                 "acd",
             )
             return {"transferred": call.id, "to_queue": to_queue}
@@ -85,7 +96,7 @@ class AgentConsole:
             # The ACD must know: the target is on this call (not rung for another caller),
             # and this agent's part ends in wrap-up. Raises before anything changes.
             actions = self.c.acd.connect_direct(call.id, target.id, self.desk.queue_of(call))
-            self.desk.drop_agent(st, call)
+            self.desk.drop_agent(st, call, end_leg=end_leg)
             target.call, target.direct = call.id, True
             call.state = "queued"
             call.music_file = "builtin"
@@ -97,7 +108,7 @@ class AgentConsole:
             )
             return {"transferred": call.id, "to_station": to_station}
         if to_number:
-            self.desk.drop_agent(st, call)
+            self.desk.drop_agent(st, call, end_leg=end_leg)
             self.c.run(self.c.acd.call_ended(call.id), "acd")
             self.c.outbound.transfer(call, to_number)
             return {"transferred": call.id, "to_number": mask_phone(to_number)}

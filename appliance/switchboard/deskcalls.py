@@ -103,8 +103,8 @@ class DeskCalls:
 
     def __init__(self, controller: DeskCallHost) -> None:
         self.c = controller
-        self.xfer = PhoneTransfer(controller)  # the phone's transfer key on a queue call
         self.intercom = Intercom(controller)  # station-to-station calls
+        self.xfer = PhoneTransfer(controller, self.intercom)  # the phone's transfer key on a queue call
 
     def station_of(self, source: str, request: sip.SipMessage | None) -> str | None:
         """The station the edge vouches for, when ``request`` came from the edge itself; else None."""

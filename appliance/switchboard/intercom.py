@@ -4,7 +4,8 @@ The box rings the station at its contact (a registered desk phone through the
 edge, ``sip:<id>@127.0.0.1:<sip.port>``, or a station program's), answers the
 dialling phone when the station answers and bridges the two legs B2BUA-style.
 A station already on a call or ringing gets 486 back to the dialler, one not
-reachable 480; either side hanging up ends the other. Both stations are paused
+reachable 480, one that rings ``sip.internal_ring_s`` (30 s) unanswered 480 too;
+either side hanging up ends the other. Both stations are paused
 for the queues while the call lasts. Internal calls have no call-log row and do
 not show in the console (no patient involved).
 
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-RING_LIMIT_S = 30.0
 BUSY = 486
 UNREACHABLE = 480
 
@@ -66,12 +66,14 @@ class Intercom:
         for who in (station, target):
             self.c.run(self.c.acd.pause(who, "internal call"), "acd")
         self.c.soon(lambda: leg.answer_with(180))
-        self.c.loop.later(RING_LIMIT_S, lambda: self._rang_out(out))
+        self.c.loop.later(float(self.c.cfg.sip.internal_ring_s), lambda: self._rang_out(out))
         log.info("%s calls %s", station, target)
 
     def _rang_out(self, out: Leg) -> None:
         if out in self.peer and not out.gone and out.state != pj.PJSIP_INV_STATE_CONFIRMED:
-            log.info("station %s did not answer an internal call within %.0f s", out.agent, RING_LIMIT_S)
+            log.info(
+                "station %s did not answer an internal call within %d s", out.agent, self.c.cfg.sip.internal_ring_s
+            )
             out.end()
 
     def media(self, leg: Leg) -> bool:

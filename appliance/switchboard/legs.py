@@ -101,10 +101,14 @@ class Leg(LoopOwned, pj.Call):  # type: ignore[misc]
 
     def onCallTransferRequest(self, prm: Any) -> None:
         """A phone's transfer key (REFER): decided right here (the loop thread, inside
-        libHandleEvents) because PJSUA2 reads the status back. Never 2xx: on a 2xx PJSUA
-        would place the call itself, reporting to this leg (see :mod:`.phonexfer`)."""
+        libHandleEvents) because PJSUA2 reads the status back. A 2xx goes with the engine's
+        PJSUA_CALL_XFER_BY_APP (patch 0003): the box transfers, PJSUA places no call of its
+        own; the box's NOTIFYs report the outcome (see :mod:`.phonexfer`)."""
         try:
-            prm.statusCode = self.events.on_leg_refer(self, str(prm.dstUri))
+            code = self.events.on_leg_refer(self, str(prm.dstUri))
+            if 200 <= code < 300:
+                prm.opt.flag |= pj.PJSUA_CALL_XFER_BY_APP  # only ever 2xx on an engine that has it
+            prm.statusCode = code
         except Exception:  # never let an error escape into PJSUA; refuse instead
             log.exception("a transfer (REFER) from %s's phone failed", self.agent or "?")
             prm.statusCode = 500

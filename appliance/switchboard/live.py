@@ -40,7 +40,13 @@ log = logging.getLogger(__name__)
 #: sections waits for a restart: the SIP and RTP transports, the line count, the
 #: trunk's transport, the caller lookup's cache and the SIP trace are set up at start.
 LIVE = ("clinic", "hours", "ivr", "voicemail", "prompts", "retention.recordings_days", "trunk", "stations", "queues")
-LIVE_SIP = ("sip.trusted_networks", "sip.untrusted_limit_per_min", "sip.rtp_timeout_s", "sip.max_call_duration_s")
+LIVE_SIP = (
+    "sip.trusted_networks",
+    "sip.untrusted_limit_per_min",
+    "sip.rtp_timeout_s",
+    "sip.max_call_duration_s",
+    "sip.internal_ring_s",
+)
 RESTART = ("sip", "trunk.transport", "trunk.tls_ca_file", "store.lookup_cache_mb", "logging.sip_trace")
 
 

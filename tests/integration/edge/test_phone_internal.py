@@ -12,8 +12,8 @@ from tests.integration.sip.peers.common import tail
 STATIONS = {**DESK, "desk2": {"name": "Desk 2", "queues": ["appointments"]}}
 
 
-def _phones(edge_box, baresip):
-    b, edge = edge_box(stations=STATIONS)
+def _phones(edge_box, baresip, overlay=None):
+    b, edge = edge_box(stations=STATIONS, overlay=overlay)
     phones = []
     for user in ("desk1", "desk2"):
         phones.append(baresip(user=user, registrar=f"sip:127.0.0.1:{b.sip_port}", password=station_password(b, user)))
@@ -68,3 +68,20 @@ def test_an_internal_call_to_a_station_not_registered_is_480(edge_box, baresip) 
     _wait_log(desk1, "480 Temporarily Unavailable")
     desk1.dial(f"sip:desk9@127.0.0.1:{b.sip_port}")  # no such station: as any other unknown name
     _wait_log(desk1, "484 Address Incomplete")
+
+
+def test_an_internal_call_nobody_answers_rings_out_after_sip_internal_ring_s(edge_box, baresip) -> None:
+    """sip.internal_ring_s (30 s by default, 5 s here): desk2 rings unanswered, then the box
+    stops its ringing and desk1 hears 480; both are back for the queues."""
+    b, desk1, desk2 = _phones(edge_box, baresip, overlay={"sip": {"internal_ring_s": 5}})
+    desk1.dial(f"sip:desk2@127.0.0.1:{b.sip_port}")
+    desk2.wait_event("CALL_INCOMING", timeout=10)
+    rang_at = time.monotonic()
+    desk2.wait_event("CALL_CLOSED", timeout=12)  # the box gave up: desk2 stops ringing
+    rang = time.monotonic() - rang_at
+    assert 4.0 <= rang <= 8.0, rang
+    _wait_log(desk1, "480 Temporarily Unavailable", timeout=5)
+    desk1.wait_event("CALL_CLOSED", timeout=5)
+    b.wait(lambda s: b.agent("desk1")["state"] != "paused", timeout=5, what="desk1 back for the queues")
+    b.wait(lambda s: b.agent("desk2")["state"] != "paused", timeout=5, what="desk2 back for the queues")
+    assert "did not answer an internal call within 5 s" in b.log.read_text(errors="replace")

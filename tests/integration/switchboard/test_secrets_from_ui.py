@@ -12,10 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import tomli_w
 
 from appliance.clock import SystemClock
 from appliance.config import load_config
 from tests.integration.switchboard.box import Box
+from tests.integration.switchboard.conftest import DESKS
 from tests.unit.webui.conftest import login_as, post, repos
 from webui import create_app
 from webui.runtime import EXTENSION
@@ -105,3 +107,24 @@ def _no_watch_left() -> Any:
     yield
     _WATCHED.clear()
     _OPENED.clear()
+
+
+def test_a_removed_stations_password_file_is_deleted_by_the_core(box: Callable[..., Box]) -> None:
+    """The manager removes desk2 (its settings and its password); the core applies it live
+    and deletes desk2's own password file; desk1's stays as it was."""
+    b = box(stations=DESKS)
+    folder = b.dir / "station-secrets"
+    desk1 = (folder / "desk1.password").read_text()
+    assert (folder / "desk2.password").exists()
+    settings = b.dir / "settings.toml"
+    overlay = tomllib.loads(settings.read_text(encoding="utf-8"))
+    del overlay["stations"]["desk2"]
+    settings.write_text(tomli_w.dumps(overlay), encoding="utf-8")
+    secrets = b.dir / "secrets.toml"
+    data = tomllib.loads(secrets.read_text())
+    del data["stations"]["desk2"]
+    secrets.write_text(tomli_w.dumps(data))
+    assert b.control.call("config.reload")["reloaded"] is True
+    assert not (folder / "desk2.password").exists()
+    assert (folder / "desk1.password").read_text() == desk1
+    assert "station password files deleted for desk2" in b.log.read_text(errors="replace")

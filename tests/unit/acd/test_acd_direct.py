@@ -103,3 +103,27 @@ def test_a_callbacks_agent_that_cannot_be_reached_frees_the_agent(
     assert [c.call_id for c in acd.snapshot().queues[0].callers] == ["cb1"]
     assert only(back, RingAgent) == []
     assert one(acd.unpause("d2"), RingAgent).call_id == "cb1"  # the next agent takes them
+
+
+def test_a_caller_sent_back_into_the_queue_keeps_their_priority_and_arrival(
+    make_acd: Callable[..., Acd], clock: FakeClock
+) -> None:
+    """As the console's transfer to a queue does: call_ended, then enter with the old place."""
+    acd = make_acd({"d1": ["front-desk"]})
+    one(acd.enter("a", "front-desk", priority=7, number=NUM), RingAgent)
+    clock.advance(20)  # a waited 20 s before d1 answered
+    one(acd.agent_answered("a", "d1"), ConnectAgent)
+    clock.advance(5)
+    acd.enter("b", "front-desk", priority=7, number=NUM)  # b arrives while d1 talks to a
+    clock.advance(60)
+    place = acd.place_of("a")
+    acd.call_ended("a")
+    acd.enter("a", "front-desk", priority=5, number=NUM, place=place)
+    line = acd.snapshot().queues[0].callers
+    assert [(w.call_id, w.priority) for w in line] == [("a", 7), ("b", 7)]  # a arrived first: ahead of b
+    assert line[0].waited_s == 20 + 5 + 60  # counted from a's first arrival
+
+
+def test_a_caller_who_never_queued_has_no_place_to_keep(make_acd: Callable[..., Acd]) -> None:
+    acd = make_acd({"d1": ["front-desk"]})
+    assert acd.place_of("nobody") is None

@@ -178,3 +178,9 @@ def test_the_modem_power_line_cannot_share_a_panel_pin_or_use_the_eeprom_bus() -
     assert any("modem.power_gpio: GPIO 1 is not usable" in p for p in problems)
     problems = _problems(modem={"enabled": True, "power_gpio": 40})
     assert any(p.startswith("modem.power_gpio") for p in problems)
+
+
+def test_the_internal_ring_limit_is_30_s_by_default_and_kept_in_bounds() -> None:
+    assert load_config(None).sip.internal_ring_s == 30
+    assert _problems(sip={"internal_ring_s": 4}) == ["sip.internal_ring_s: 4 is below the minimum 5"]
+    assert _problems(sip={"internal_ring_s": 301}) == ["sip.internal_ring_s: 301 is above the maximum 300"]

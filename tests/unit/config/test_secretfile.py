@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import stat
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -171,3 +172,18 @@ def test_status_says_set_or_not_set_never_the_value(clinic: tuple[Path, Config])
         "stations.desk1.password": False,
         "stations.desk2.password": False,
     }
+
+
+def test_a_removed_stations_password_file_is_deleted_and_the_others_are_kept(clinic: tuple[Path, Config]) -> None:
+    path, cfg = clinic
+    secrets_path(cfg).write_text(OLD + '[stations.desk1]\npassword = "a"\n[stations.desk2]\npassword = "b"\n')
+    cfg = load_config(path)
+    secretfile.export_station_files(cfg)
+    folder = secretfile.station_file(cfg.paths.secrets_file, "desk2").parent
+    (folder / "notes.txt").write_text("not a station's file")
+    assert secretfile.remove_stale_station_files(cfg) == []  # every station still there: nothing goes
+    fewer = replace(cfg, stations={k: v for k, v in cfg.stations.items() if k != "desk2"})
+    assert secretfile.remove_stale_station_files(fewer) == ["desk2"]
+    assert not secretfile.station_file(cfg.paths.secrets_file, "desk2").exists()
+    assert secretfile.station_password(cfg.paths.secrets_file, "desk1") == "a"
+    assert (folder / "notes.txt").exists()

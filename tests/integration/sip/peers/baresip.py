@@ -40,6 +40,7 @@ class Baresip:
         auto_answer: answer incoming calls at once (``answermode=auto``).
         wav: what it sends as audio (default: a 30 s 8 kHz tone).
         user: the user part of its SIP address.
+        sip_trace: log every SIP message it sends and receives (``-s``): what the phone saw.
 
     Example:
         >>> with Baresip(tmp_path / "bs") as bs:                      # doctest: +SKIP
@@ -56,6 +57,7 @@ class Baresip:
         user: str = "baresip",
         registrar: str = "",
         password: str = "",
+        sip_trace: bool = False,
     ) -> None:
         self.dir = Path(workdir)
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -91,7 +93,7 @@ ctrl_tcp_listen\t\t127.0.0.1:{self.ctrl_port}
         self.log = self.dir / "baresip.log"
         self._logfh = self.log.open("wb")
         self.proc = subprocess.Popen(
-            ["baresip", "-f", str(self.dir), "-n", "127.0.0.1"],
+            ["baresip", "-f", str(self.dir), "-n", "127.0.0.1", *(["-s"] if sip_trace else [])],
             stdin=subprocess.DEVNULL,
             stdout=self._logfh,
             stderr=subprocess.STDOUT,
