@@ -192,3 +192,5 @@ def test_the_manager_previews_the_follow_up_text_and_finds_the_reason_switch(pag
     page.wait_for_selector("[data-testid=notice-ok]")
     assert page.locator("input[type=checkbox][name$=include_reason]").is_checked()
     assert load_config(c.config_path).contact.include_reason is True  # saved to the settings the box loads
+    page.goto(f"{c.base_url}/patients/{setup.patient}")
+    assert "named in texts" in page.inner_text("label[for=a-reason]")  # the booking form says what now happens
