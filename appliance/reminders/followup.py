@@ -207,7 +207,7 @@ class FollowUps:
     def _call(self, due: rows.Due, number: str, language: str, now: datetime, detail: str) -> int:
         assert self.dialer is not None
         when = wording.when_prompt(self.cfg, due.starts_at, language)
-        if self.prompts is not None and not self.prompts.prepare([when], language):
+        if self.prompts is not None and not self.prompts.prepare([when, *wording.refs(self.cfg)], language):
             self._finish(due.id, due.trace_id, "failed", "the call's prompts could not be made", now)
             return 0
         r = self.cfg.reminders

@@ -267,3 +267,20 @@ def test_a_follow_up_left_sending_by_a_crash_is_settled_from_the_modems_queue(sm
     w.run(3600)
     assert texts(w) == []  # never sent twice: with no queued SMS it fails, saying why
     assert w.q("SELECT state, detail FROM followups") == [("failed", "the box restarted first")]
+
+
+def test_a_follow_up_the_modem_took_before_a_crash_is_kept_and_not_sent_again(sms_world: World) -> None:
+    w = sms_world
+    pid, aid = missed_visit(w, MOBILE)
+    w.repos.appointments.set_status(aid, "no-show", "desk")
+    from appliance.store import followups
+
+    with w.store.transaction() as conn:
+        followups.claim(conn, 1, "sms", w.numbers[pid], "en", w.clock.now())
+    assert w.sms is not None
+    w.sms.send_sms(w.numbers[pid], "the follow-up", patient_id=pid)  # queued; then the box died
+    w.service.dispatcher.recover()
+    w.run(3600)
+    assert len(texts(w)) == 1
+    assert w.q("SELECT state FROM followups") == [("sent",)]
+    assert trace(w, aid) == [("followup", "queued", "")]
