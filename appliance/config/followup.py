@@ -29,7 +29,10 @@ class FollowupSettings:
         max=7 * 24 * 60,
     )
     stale_h: int = setting(
-        doc="A follow-up that could not go within this many hours of the no-show is dropped.", min=1, max=24 * 14
+        doc="A follow-up that could not go within this many hours of its time (the visit's end + the delay) "
+        "is dropped.",
+        min=1,
+        max=24 * 14,
     )
     reply_h: int = setting(
         doc="Replies within this many hours of the follow-up go to the worklist.", min=1, max=24 * 14

@@ -6,8 +6,10 @@ dispatcher tick that may send (clock trusted, not paused, a calling window
 open: the quiet hours) takes the planned rows whose time came (the visit's
 end + ``followup.delay_min``) and decides each one once:
 
-1. ``followup.enabled`` off: they wait; one older than ``followup.stale_h``
-   is dropped (``too-late``), so turning it on never floods old no-shows;
+1. ``followup.enabled`` off: they wait; one whose time (the visit's end +
+   the delay) is more than ``followup.stale_h`` ago is dropped
+   (``too-late``), so turning it on, or a no-show marked days later,
+   never texts an old no-show;
 2. the visit is no longer a no-show (rebooked, attended): ``visit-changed``;
 3. the channel is the patient's reminder channel (``sms``/``both`` text,
    ``voice`` calls, ``none``: ``no-channel``); no number: ``no-phone``;
@@ -132,8 +134,8 @@ class FollowUps:
         gone = 0
         delay = timedelta(minutes=self.cfg.followup.delay_min)
         for due in rows.planned(self.store.connection()):
-            if now - due.marked_at > timedelta(hours=self.cfg.followup.stale_h):
-                self._skip(due, "too-late", now)
+            if now - (due.ends_at + delay) > timedelta(hours=self.cfg.followup.stale_h):
+                self._skip(due, "too-late", now)  # an old no-show (marked late, or while turned off)
                 continue
             if not self.cfg.followup.enabled or now < due.ends_at + delay:
                 continue

@@ -90,6 +90,17 @@ def on_appointment_change(conn: Connection, appointment_id: int, change: str) ->
     )
 
 
+def drop_planned(conn: Connection, at: datetime, reason: str) -> int:
+    """Settle every planned follow-up as skipped (the demo's seeded past is history, not news)."""
+    ids = [int(r[0]) for r in conn.execute("SELECT id FROM followups WHERE state = 'planned'")]
+    for followup_id in ids:
+        settle(conn, followup_id, "skipped", reason, at)
+        trace_id = trace_of(conn, followup_id)
+        if trace_id is not None:
+            contacts.update(conn, trace_id, at, "skipped", reason)
+    return len(ids)
+
+
 def planned(conn: Connection, limit: int = 50) -> list[Due]:
     """Follow-ups not decided yet, oldest mark first."""
     rows = conn.execute(

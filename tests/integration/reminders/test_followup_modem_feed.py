@@ -135,8 +135,11 @@ def test_an_s26_through_mllp_sends_one_follow_up_pdu_and_the_reply_lands_on_the_
     )
     assert item[:2] == (aid, "rebook") and item[3] is None
     assert '"Yes please"' in str(item[2])
-    (handled,) = box.q("SELECT handled, handled_by FROM sms_messages WHERE direction = 'in'")
-    assert handled == (1, "followup")
+    wait_until(  # the modem marks the message handled once the hook returns
+        lambda: box.q("SELECT handled, handled_by FROM sms_messages WHERE direction = 'in'") == [(1, "followup")],
+        5,
+        "the reply marked handled by the follow-up",
+    )
     assert box.q("SELECT action FROM audit_log WHERE action LIKE 'followup-%' ORDER BY id") == [
         ("followup-sent",),
         ("followup-answer",),
