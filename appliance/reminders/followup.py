@@ -71,6 +71,11 @@ class FollowUpScript(ReminderScript):
 
     MENU, ON_1, ON_2 = "followup_menu", "followup_rebook", "followup_declined"
 
+    def _timer_id(self) -> str:
+        # The switchboard keys timers by id: a follow-up's must never equal a reminder attempt's.
+        self._seq += 1
+        return f"rem:fu{self.attempt_id}:{self._seq}"
+
 
 class FollowUps:
     """Decides and sends the planned follow-ups (the dispatcher's worker thread); call

@@ -284,3 +284,19 @@ def test_a_follow_up_the_modem_took_before_a_crash_is_kept_and_not_sent_again(sm
     assert len(texts(w)) == 1
     assert w.q("SELECT state FROM followups") == [("sent",)]
     assert trace(w, aid) == [("followup", "queued", "")]
+
+
+def test_a_follow_up_calls_timers_never_collide_with_a_reminder_calls() -> None:
+    from appliance.ivr.prompts import PromptRef
+    from appliance.reminders.dialogue import ReminderScript
+    from appliance.reminders.followup import FollowUpScript
+
+    reminder = ReminderScript(1, "en", when=PromptRef("reminder_when"), machine=PromptRef("reminder_machine"))
+    followup = FollowUpScript(1, "en", when=PromptRef("followup_when"), machine=PromptRef("reminder_machine"))
+    reminder.call_id = followup.call_id = "c"
+    for script in (reminder, followup):
+        script.start()
+        script.on_prompt_done(1)  # the greeting ends: the script waits for a key on a timer
+    assert reminder._timer is not None and followup._timer is not None
+    assert reminder._timer.startswith("rem:") and followup._timer.startswith("rem:")
+    assert reminder._timer != followup._timer
