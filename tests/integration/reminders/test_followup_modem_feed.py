@@ -114,9 +114,11 @@ def test_an_s26_through_mllp_sends_one_follow_up_pdu_and_the_reply_lands_on_the_
     started = datetime.now(WARSAW).replace(second=0, microsecond=0) - timedelta(hours=2)
     assert box.send(siu("S12", "C-1", "F77", started)) == [("AA", "C-1")]
     assert box.send(siu("S26", "C-2", "F77", started)) == [("AA", "C-2")]
+    acked = time.monotonic()
     ((aid, status),) = box.q("SELECT id, status FROM appointments")
     assert status == "no-show"
     (body,) = wait_until(lambda: box.sent_to(MOBILE), 20, "the follow-up's PDU at the simulator")
+    print(f"follow-up PDU at the modem simulator {time.monotonic() - acked:.1f} s after the S26's ACK")
     day, hour = written(started, "en", box.cfg.clinic.timezone, box.cfg.clinic.country)
     assert body == SMS["en"].format(clinic="Test Clinic", date=day, time=hour)
 
@@ -128,11 +130,13 @@ def test_an_s26_through_mllp_sends_one_follow_up_pdu_and_the_reply_lands_on_the_
     box.reminders.wake()
 
     box.rig.modem.inject_sms(MOBILE, "Yes please")  # the patient answers, as the network delivers it
+    replied = time.monotonic()
     (item,) = wait_until(
         lambda: box.q("SELECT appointment_id, action, detail, done_at FROM worklist WHERE action = 'rebook'"),
         20,
         "the reply on the worklist",
     )
+    print(f"reply on the worklist {time.monotonic() - replied:.1f} s after the network delivered it")
     assert item[:2] == (aid, "rebook") and item[3] is None
     assert '"Yes please"' in str(item[2])
     wait_until(  # the modem marks the message handled once the hook returns
