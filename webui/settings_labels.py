@@ -27,6 +27,7 @@ def section_titles() -> dict[str, str]:
         "feeds": _("Appointment feed (HL7)"),
         "contact": _("Contact rules (all messages)"),
         "textback": _("Missed-call text-back"),
+        "followup": _("No-show follow-up"),
     }
 
 
@@ -109,6 +110,10 @@ def field_labels() -> dict[str, str]:
         "period_h": _("At most one text per number in (hours)"),
         "stale_min": _("Drop a text still waiting after (minutes)"),
         "texts": _("Texts per language (see Missed-call text)"),
+        "include_reason": _("Texts name the reason for the visit"),
+        "delay_min": _("Send after the visit's end (minutes)"),
+        "stale_h": _("Drop a follow-up not sent within (hours)"),
+        "reply_h": _("Replies go to the worklist within (hours)"),
     }
 
 

@@ -230,6 +230,7 @@ def reply_reasons() -> dict[str, str]:
         "visit-changed": _("The visit was cancelled or moved since the reminder"),
         "no-reminder": _("Not a reply to a reminder"),
         "textback-reply": _("A reply to a missed-call text, not a clear yes"),
+        "followup-reply": _("A reply to a no-show follow-up: on the worklist"),
     }
 
 
@@ -242,6 +243,7 @@ def message_kinds() -> dict[str, str]:
         "stop-confirm": _("STOP confirmation"),
         "start-confirm": _("START confirmation"),
         "help": _("HELP answer"),
+        "followup": _("No-show follow-up"),
     }
 
 
@@ -270,6 +272,18 @@ def skip_reasons() -> dict[str, str]:
         "recent": _("already texted in this period"),
         "stale": _("too late: the contact window opened too long after the call"),
         "already": _("already confirmed"),
+        # the no-show follow-up (appliance.reminders.followup)
+        "planned": _("planned: after the visit's end and the set delay"),
+        "visit-not-over": _("the visit had not started when it was marked"),
+        "visit-changed": _("the visit is no longer a no-show"),
+        "no-channel": _("the patient takes no reminders"),
+        "no-phone": _("no phone number"),
+        "no-phone-line": _("no phone line for calls"),
+        "too-late": _("too late: not sent in time after the no-show"),
+        "call": _("by phone call"),
+        "landline-call": _("not a mobile: called instead"),
+        "no-answer": _("nobody answered"),
+        "busy": _("the line was busy"),
     }
 
 

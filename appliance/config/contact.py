@@ -39,6 +39,10 @@ class ContactSettings:
     text_ambiguous_numbers: bool = setting(
         doc="Text numbers whose plan cannot tell mobile from landline (US, Canada); false = never."
     )
+    include_reason: bool = setting(
+        doc="Texts name the reason for the visit (off: only the clinic's name and the time, as GDPR and "
+        "HIPAA's minimum-necessary rule expect; on: reminders and follow-ups add the reason)."
+    )
 
 
 @dataclass(frozen=True)

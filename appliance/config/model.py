@@ -28,6 +28,7 @@ from appliance.config.core import (
 )
 from appliance.config.edge import EdgeSettings, edge_checks
 from appliance.config.feeds import FeedSettings, feed_checks
+from appliance.config.followup import FollowupSettings, followup_checks
 from appliance.config.modem import ModemSettings, modem_checks
 from appliance.config.panel import PanelSettings, panel_checks
 from appliance.config.provisioning import ProvisioningSettings
@@ -87,6 +88,7 @@ class Config:
 
     contact: ContactSettings = setting(doc="Limits every message to a patient obeys (caps, opt-out, mobiles only).")
     textback: TextbackSettings = setting(doc="One SMS to callers the clinic missed.")
+    followup: FollowupSettings = setting(doc="One offer to rebook for a visit marked as a no-show.")
 
     # Derived locations -------------------------------------------------
     @property
@@ -240,4 +242,5 @@ CROSS_CHECKS: list[CrossCheck] = [
     edge_checks,
     feed_checks,
     contact_checks,
+    followup_checks,
 ]

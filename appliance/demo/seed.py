@@ -23,7 +23,7 @@ from appliance.config import load_config
 from appliance.demo.data import LOCATIONS, NAMES, PROVIDERS
 from appliance.errors import ClinicBoxError
 from appliance.reminders import ReminderPlanner
-from appliance.store import Store
+from appliance.store import Store, followups
 from appliance.store.appointments import AppointmentInput
 from appliance.store.patient_input import PatientInput
 from appliance.store.repos import make_repos
@@ -238,6 +238,7 @@ def seed(
         written = importer.write_appointments(conn, visits, stamp)
         for index, status in outcomes.items():
             repos.appointments.set_status(written[index][0], status, "demo", conn=conn)
+        followups.drop_planned(conn, now, "too-late")  # the seeded no-shows are history: no follow-ups
         appointments = len(written)
         repos.audit.append(conn, "demo", "seed", "clinic", "", f"{len(patient_ids)} patients")
     # The demo's logins need not be changed on first use.

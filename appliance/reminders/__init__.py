@@ -30,7 +30,9 @@ state machine), :mod:`.when`, :mod:`.wording` (what calls say and SMS
 read), :mod:`.messages`); with the store (:mod:`.replanning` (the
 appointment hook and the nightly run), :mod:`.outcomes`,
 :mod:`.dispatcher`, :mod:`.sms_delivery` (reminder SMS through the
-modem), :mod:`.inbox`, :mod:`.ics`, :mod:`.report`); the service
+modem), :mod:`.inbox`, :mod:`.ics`, :mod:`.report`, and the no-show
+follow-up: :mod:`.followup` (sent by the dispatcher),
+:mod:`.followup_replies`, :mod:`.followup_wording`); the service
 (:mod:`.service`) and its control commands (:mod:`.commands`).
 Rows: :mod:`appliance.store.reminders`.
 """

@@ -46,6 +46,9 @@ class ReminderScript:
     """One reminder call. ``outcome`` is set once the patient decided (or a
     message was left on an answering machine)."""
 
+    #: The prompts of the menu and of keys 1 and 2 (a no-show's follow-up call has its own).
+    MENU, ON_1, ON_2 = "reminder_menu", "reminder_confirmed", "reminder_cancelled"
+
     def __init__(
         self,
         attempt_id: int,
@@ -113,7 +116,7 @@ class ReminderScript:
     def _details(self) -> list[Any]:
         self.state = DETAILS
         self.heard_details = True
-        refs = [self.when, *([self.provider] if self.provider else []), PromptRef("reminder_menu")]
+        refs = [self.when, *([self.provider] if self.provider else []), PromptRef(self.MENU)]
         return self._play(refs, True)
 
     def _finish(self, prompt: PromptRef, then: str) -> list[Any]:
@@ -151,16 +154,16 @@ class ReminderScript:
             return out + self._details()
         if digit == "1":
             self._decide(CONFIRMED)
-            return out + self._finish(PromptRef("reminder_confirmed"), "hangup")
+            return out + self._finish(PromptRef(self.ON_1), "hangup")
         if digit == "2":
             self._decide(CANCELLED)
-            return out + self._finish(PromptRef("reminder_cancelled"), "hangup")
+            return out + self._finish(PromptRef(self.ON_2), "hangup")
         if digit == "3":
             self._decide(DESK)
             return out + self._finish(PromptRef("reminder_desk"), "queue")
         if digit == "9":
             return out + self._details()
-        return out + self._play([PromptRef("invalid"), PromptRef("reminder_menu")], True)
+        return out + self._play([PromptRef("invalid"), PromptRef(self.MENU)], True)
 
     def on_prompt_done(self, play_id: int) -> list[Any]:
         if play_id != self._playing:

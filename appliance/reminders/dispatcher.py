@@ -47,6 +47,7 @@ from appliance.privacy import mask_phone
 from appliance.reminders import messages
 from appliance.reminders.contact_gate import ContactGate
 from appliance.reminders.dialogue import ReminderScript
+from appliance.reminders.followup import FollowUps
 from appliance.reminders.outcomes import CallOutcome, OutcomeWriter, call_outcome
 from appliance.reminders.rules import channels_for
 from appliance.reminders.sms_delivery import SmsSender, TextReminders
@@ -118,6 +119,8 @@ class Dispatcher:
         self.wake = wake
         self.paused = False
         self.texts = TextReminders(cfg, clock, store, writer, sms)
+        # The no-show follow-ups go out on the same lines, windows and modem.
+        self.followups = FollowUps(cfg, clock, store, writer.audit, dialer, sms, prompts, wake)
         self.inflight: dict[int, InFlight] = {}
         self.blocked = "not started"
         self.stats = {"calls": 0, "sms": 0, "results": 0, "not_placed": 0}
@@ -132,6 +135,7 @@ class Dispatcher:
         self.policy = self.writer.policy
         self.texts.cfg = cfg
         self.texts.gate = ContactGate(cfg)
+        self.followups.reconfigure(cfg)
 
     # -- from any thread ------------------------------------------------------------------
     def on_call_result(self, attempt_id: int, result: CallOutcome) -> None:
@@ -152,6 +156,7 @@ class Dispatcher:
     def tick(self) -> None:
         """Record results, then dispatch what is due and allowed."""
         self.process_results()
+        self.followups.process_results()
         now = self.clock.now()
         reason = self.block_reason(now)
         self.blocked = reason
@@ -173,6 +178,7 @@ class Dispatcher:
             return
         self._dispatch_voice(now)
         self._dispatch_sms(now)
+        self.followups.dispatch(now, self.voice_budget)
 
     def block_reason(self, now: datetime) -> str:
         """Why nothing may go out now ("" when it may)."""
@@ -218,7 +224,7 @@ class Dispatcher:
         lines = self.dialer.lines()
         if self.r.pause_while_callers_wait and lines.get("waiting", 0) > 0:
             return 0
-        mine = sum(1 for f in self.inflight.values() if f.channel == "voice")
+        mine = sum(1 for f in self.inflight.values() if f.channel == "voice") + len(self.followups.inflight)
         free = lines["allowed"] - lines["in_use"] - self.r.reserve_lines
         budget = min(self.r.max_calls - mine, free)
         route = self.dialer.route()
@@ -382,6 +388,7 @@ class Dispatcher:
                     self.writer.interrupted(conn, attempt.attempt_id, "the box restarted during the call", now)
                     continue
                 self.texts.recover(conn, attempt.attempt_id, now)
+        self.followups.recover(now)
         self.reconcile_sms()
 
     def _sweep_stale(self, now: datetime) -> None:

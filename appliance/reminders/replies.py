@@ -61,6 +61,8 @@ REASONS = (
     "not-understood", "already-answered", "visit-changed", "no-reminder",
     # A reply to a missed-call text-back that is not a clear yes (appliance.textback.inbox).
     "textback-reply",
+    # A reply to a no-show follow-up: it went to the worklist (appliance.reminders.followup_replies).
+    "followup-reply",
 )  # fmt: skip
 _FLAG_ORDER = ("question", "reschedule", "date", "time")
 _TIME = re.compile(r"\d{1,2}\s*[:h]\s*\d{2}|\d\s*(am|pm|a\.m|p\.m|uhr|godz|시|点|點|時)\b|\d\s*(시|点|點|時)", re.I)

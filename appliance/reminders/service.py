@@ -40,6 +40,7 @@ from appliance.events import Event, EventBus
 from appliance.ivr.prompts import PromptRef
 from appliance.reminders.commands import register_pause_commands
 from appliance.reminders.dispatcher import Dialer, Dispatcher
+from appliance.reminders.followup_replies import FollowUpReplies
 from appliance.reminders.inbox import ReplyHandler
 from appliance.reminders.outcomes import OutcomeWriter
 from appliance.reminders.replanning import ReminderPlanner
@@ -53,7 +54,7 @@ log = logging.getLogger(__name__)
 STATUS_FILE = "reminders-status.json"
 PAUSED_KEY = "reminders.paused"
 #: What a reload changes at once; the scheduler's time zone and grace, and the dialer, are set at start.
-LIVE = ("reminders", "clinic", "modem.sms_per_minute")
+LIVE = ("reminders", "clinic", "modem.sms_per_minute", "followup", "contact.include_reason")
 RESTART = (
     "reminders.enabled",
     "reminders.dialer",
@@ -117,6 +118,7 @@ class ReminderService:
             wake=self.wake,
         )
         self.replies = ReplyHandler(cfg, clock, store, self.writer, self.repos.patients, sms)
+        self.followup_replies = FollowUpReplies(cfg, clock, store, self.repos.audit)
         self._register_incoming = incoming
         self.status_path = (status_dir or cfg.paths.run_dir) / STATUS_FILE
         self.scheduler = BackgroundScheduler(
@@ -168,6 +170,7 @@ class ReminderService:
             start()
         if self._register_incoming is not None:
             self._register_incoming(self.replies)
+            self._register_incoming(self.followup_replies)
         self._unsubscribe = [
             self.bus.subscribe(self._on_event, "reminders."),
             self.bus.subscribe(self._on_event, "store.unlocked"),
@@ -256,6 +259,7 @@ class ReminderService:
         self.writer.policy = self.planner.policy
         self.dispatcher.reconfigure(new)
         self.replies.cfg = new
+        self.followup_replies.cfg = new
         for hook in [*self.repos.appointments.hooks, *self.repos.importer.hooks]:
             owner = getattr(hook, "__self__", None)
             if isinstance(owner, ReminderPlanner):

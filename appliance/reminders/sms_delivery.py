@@ -38,6 +38,7 @@ from appliance.reminders.windows import Windows
 from appliance.store import contacts
 from appliance.store import reminders as rows
 from appliance.store import sms as sms_rows
+from appliance.store.appointments import load as load_appointment
 from appliance.store.connection import Connection, Store
 
 log = logging.getLogger(__name__)
@@ -97,7 +98,10 @@ class TextReminders:
         if self.sms is None:
             self.failed(attempt_id, NO_MODEM, now)
             return False
-        text = messages.sms_text(self.cfg, "reminder", due.starts_at, language)
+        reason = ""
+        if self.cfg.contact.include_reason:  # only then is the reason read at all
+            reason = load_appointment(self.store.connection(), due.appointment_id).reason
+        text = messages.sms_text(self.cfg, "reminder", due.starts_at, language, reason)
         try:
             sms_id = self.sms.send_sms(number, text, reminder_attempt_id=attempt_id, patient_id=due.patient_id)
         except ValidationError as exc:

@@ -151,6 +151,17 @@ SMS_TEXTS: dict[str, dict[str, str]] = {
 }
 
 
+#: Added to a text only when the clinic turned on ``contact.include_reason``.
+REASON_TEXTS: dict[str, str] = {
+    "en": " Visit: {reason}.",
+    "es": " Motivo: {reason}.",
+    "pl": " Cel wizyty: {reason}.",
+    "tr": " Randevu nedeni: {reason}.",
+    "ko": " 진료 내용: {reason}",
+    "zh": " 就诊事由：{reason}",
+}
+
+
 def callback_digits(cfg: Config) -> str:
     """The clinic's number as read out: national digits, one by one ("" when not set)."""
     from appliance.reminders.when import digits_spoken
@@ -182,4 +193,7 @@ def register_prompts() -> None:
     the first config load, so the ``[prompts.texts]`` check knows their
     placeholders.
     """
+    from appliance.reminders import followup_wording
+
     register_texts("appliance.reminders", TEXTS, PLACEHOLDERS, refs)
+    register_texts("appliance.reminders.followup", followup_wording.TEXTS, PLACEHOLDERS, followup_wording.refs)

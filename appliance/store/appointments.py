@@ -204,6 +204,9 @@ class Appointments:
         appt = load(conn, appointment_id)
         if appt.status == status:
             return appt
+        if status == "no-show" and appt.starts_at > self.store.clock.now() and not actor.startswith("feed:"):
+            # The practice system's own S26 is its truth; on the box, nobody can miss a visit still to come.
+            raise ValidationError("this visit has not started yet: it cannot be a no-show (nothing was changed)")
         now = self._now()
         conn.execute(
             "UPDATE appointments SET status=?, status_changed_at=?, status_changed_by=?, updated_at=? WHERE id=?",

@@ -92,12 +92,21 @@ def record(
 
 
 def update(
-    conn: Connection, row_id: int, at: datetime, outcome: str, reason: str = "", sms_id: int | None = None
+    conn: Connection,
+    row_id: int,
+    at: datetime,
+    outcome: str,
+    reason: str = "",
+    sms_id: int | None = None,
+    *,
+    number: str | None = None,
+    language: str | None = None,
 ) -> None:
     conn.execute(
         "UPDATE contact_log SET outcome = ?, reason = ?, sms_id = COALESCE(?, sms_id), updated_at = ?,"
+        " number = COALESCE(?, number), language = COALESCE(?, language),"
         " at = CASE WHEN ? IN ('queued', 'skipped') THEN ? ELSE at END WHERE id = ?",
-        (outcome, reason, sms_id, to_db(at), outcome, to_db(at), row_id),
+        (outcome, reason, sms_id, to_db(at), number, language, outcome, to_db(at), row_id),
     )
 
 

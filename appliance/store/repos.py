@@ -17,6 +17,7 @@ from appliance.config import Config
 from appliance.store.appointments import AppointmentHook, Appointments
 from appliance.store.audit import AuditLog
 from appliance.store.connection import Store
+from appliance.store.followups import on_appointment_change as followup_hook
 from appliance.store.importer import Importer
 from appliance.store.media import MediaVault
 from appliance.store.patients import Patients
@@ -48,6 +49,8 @@ def make_repos(cfg: Config, store: Store, appointment_hooks: Sequence[Appointmen
     audit = AuditLog(store)
     # A status the box sets on a feed's appointment goes to the front desk's worklist.
     hooks = [*appointment_hooks, worklist_hook]
+    # A visit marked as a no-show gets its one follow-up planned (appliance.reminders.followup sends it).
+    hooks.append(followup_hook)
     return Repos(
         cfg=cfg,
         store=store,

@@ -61,6 +61,16 @@ def on_appointment_change(conn: Connection, appointment_id: int, change: str) ->
     )
 
 
+def add(conn: Connection, created_at: str, appointment_id: int, action: str, detail: str) -> int:
+    """An entry the box itself raises (``rebook``: a no-show's answer to its follow-up); not a
+    feed's write-back item (``feed`` stays empty)."""
+    cur = conn.execute(
+        "INSERT INTO worklist(created_at, appointment_id, action, feed, detail) VALUES (?,?,?,'',?)",
+        (created_at, appointment_id, action, detail),
+    )
+    return int(cur.lastrowid or 0)
+
+
 def open_count(conn: Connection) -> int:
     """Items not ticked done yet (the dashboard's and the doctor's count)."""
     return int(conn.execute("SELECT count(*) FROM worklist WHERE done_at IS NULL").fetchone()[0])

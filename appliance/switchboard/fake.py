@@ -110,6 +110,10 @@ class _Call:
     ended: bool = False
 
 
+#: The menus a simulated patient answers with their key (the reminder's, the no-show follow-up's).
+MENUS = frozenset({"reminder_menu", "followup_menu"})
+
+
 class FakeSwitchboard:
     """Simulated patients behind the switchboard's reminder API."""
 
@@ -354,7 +358,7 @@ class FakeSwitchboard:
         generation = call.generation
         if "reminder_hello" in keys and call.keys_left[0] == "1" and len(call.keys_left) > 1:
             self._after(min(2.0, self.prompt_s / 2), lambda: self._digit(call, generation))
-        elif "reminder_menu" in keys:
+        elif keys & MENUS:
             # The patient presses after listening this long: during the prompt or in the pause after it.
             self._after(call.behaviour.listen_s, lambda: self._digit(call, generation))
 

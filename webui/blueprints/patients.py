@@ -67,7 +67,14 @@ def patient(patient_id: int) -> Any:
         rec = service.record(rt.repos, patient_id, auth.actor())
     except NotFoundError:
         return render_error(404)
-    return render_template("patients/record.html", rec=rec, p=rec.patient, appt_errors={}, appt_values={})
+    return render_template(
+        "patients/record.html",
+        rec=rec,
+        p=rec.patient,
+        appt_errors={},
+        appt_values={},
+        reason_in_texts=runtime().cfg.contact.include_reason,
+    )
 
 
 @bp.route("/<int:patient_id>/edit", methods=["GET", "POST"])
@@ -105,7 +112,12 @@ def book(patient_id: int) -> Any:
         rec = service.record(rt.repos, patient_id, auth.actor())
         return (
             render_template(
-                "patients/record.html", rec=rec, p=rec.patient, appt_errors={"_": str(exc)}, appt_values=request.form
+                "patients/record.html",
+                rec=rec,
+                p=rec.patient,
+                appt_errors={"_": str(exc)},
+                appt_values=request.form,
+                reason_in_texts=runtime().cfg.contact.include_reason,
             ),
             400,
         )

@@ -57,7 +57,10 @@ def set_status(appointment_id: int) -> Any:
             rt.repos.appointments.set_status(appointment_id, status, auth.actor())
         except NotFoundError:
             return render_error(404)
-        notice("ok", _("Saved"))
+        except ValidationError:  # a no-show for a visit still to come
+            notice("error", _("This visit has not started yet: it cannot be a no-show. Nothing was changed."))
+        else:
+            notice("ok", _("Saved"))
     return redirect(_back(url_for("schedule.schedule")))
 
 
