@@ -18,9 +18,13 @@ from appliance.edge.script import rendered_changed
 class Recorder:
     def __init__(self) -> None:
         self.stops = 0
+        self.reloads = 0
 
     def stop(self) -> None:
         self.stops += 1
+
+    def reload_credentials(self) -> None:  # the reload loads the new table at once (link.reconfigure)
+        self.reloads += 1
 
 
 def _cfg(tmp_path: Path, **sections: dict[str, Any]) -> Any:
