@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from appliance.config import Config
-from appliance.edge import credentials, location, script
+from appliance.edge import credentials, location, script, tls
 from appliance.errors import EdgeError
 
 log = logging.getLogger(__name__)
@@ -51,6 +51,8 @@ def prepare(cfg: Config) -> list[str]:
     """
     program = kamailio_program(cfg)
     folder = Path(cfg.paths.edge_dir)
+    if cfg.edge.tls_port:
+        tls.files(cfg)  # a configured pair checked, else the self-signed one made once
     try:
         main = script.write(cfg, folder, script.render(cfg))
         _ensure_table(cfg)
