@@ -3,8 +3,10 @@
 The same 49 messages as tests/integration/sip/test_torture.py (source:
 tests/fixtures/rfc4475/SOURCE.md), now sent to the box's SIP port, where the
 edge rendered by ``clinicbox edge`` runs ``security.cfg`` in front of the
-production core. Per message and transport: the RFC's outcome (or the edge's
-documented deviation), an OPTIONS answered afterwards, and for every request
+production core, over UDP, TCP and TLS (``edge.tls_port``; TLS is a stream
+like TCP, so the TCP column of expected.toml applies). Per message and
+transport: the RFC's outcome (or the edge's documented deviation), an
+OPTIONS answered afterwards, and for every request
 the edge refused (its sec_malformed / sec_refused counters moved) no call-log
 row and no callback; both processes still running at the end.
 
