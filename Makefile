@@ -11,7 +11,7 @@ DEMO_DIR ?= var/demo
 # What building the PJSUA2 engine needs (firmware/pjproject/build-pjproject.sh).
 ENGINE_APT := $(shell firmware/pjproject/build-pjproject.sh --print-deps)
 # What the box needs to run (demo included).
-RUN_APT := python3-venv python3-dev build-essential espeak-ng sox libsox-fmt-base alsa-utils kamailio $(ENGINE_APT)
+RUN_APT := python3-venv python3-dev build-essential espeak-ng sox libsox-fmt-base alsa-utils kamailio kamailio-tls-modules $(ENGINE_APT)
 # What the tests need besides: real SIP peers, the provider, a browser, gammu...
 TEST_APT := sip-tester baresip-core kamailio sipsak sipvicious chromium fonts-noto-cjk \
             gammu device-tree-compiler shellcheck systemd nginx python3-hl7 radicale

@@ -46,6 +46,10 @@ class PathsSettings:
         doc="The SIP edge's runtime folder: its rendered kamailio.cfg, pid file, RPC socket, and the"
         " desk phones' digest hashes (credentials/, written by the core, read by the edge)."
     )
+    edge_state_dir: Path = setting(
+        doc="The SIP edge's own lasting files: the self-signed TLS certificate it makes when"
+        " edge.tls_port is set and edge.tls_cert_file is empty (tls/edge.crt, tls/edge.key)."
+    )
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,11 @@ class EdgeSettings:
     poll_interval_s: float = setting(
         doc="How often the core asks the edge which phones are registered.", min=0.2, max=60
     )
+    tls_port: int = setting(doc="The edge's SIP over TLS port for desk phones; 0 = none.", min=0, max=65535)
+    tls_cert_file: str = setting(
+        doc="Certificate (PEM) of the edge's TLS listener; empty = a self-signed one in paths.edge_state_dir/tls."
+    )
+    tls_key_file: str = setting(doc="Private key (PEM, unencrypted) of edge.tls_cert_file; empty with it.")
 
 
 def edge_checks(cfg: Config) -> Iterator[tuple[str, str]]:
@@ -56,6 +61,12 @@ def edge_checks(cfg: Config) -> Iterator[tuple[str, str]]:
         yield "edge.core_port", f"must differ from sip.port ({cfg.sip.port}): the edge listens there"
     if cfg.sip.tls and edge.core_port == cfg.sip.tls_port:
         yield "edge.core_port", f"must differ from sip.tls_port ({cfg.sip.tls_port})"
+    if edge.tls_port and edge.tls_port in (cfg.sip.port, edge.core_port):
+        yield "edge.tls_port", f"{edge.tls_port}: must differ from sip.port and edge.core_port"
+    if edge.tls_port and cfg.sip.tls and edge.tls_port == cfg.sip.tls_port:
+        yield "edge.tls_port", f"{edge.tls_port}: sip.tls_port, where the core itself listens for a TLS trunk"
+    if bool(edge.tls_cert_file) != bool(edge.tls_key_file):
+        yield "edge.tls_key_file", "give both edge.tls_cert_file and edge.tls_key_file, or neither (self-signed)"
     if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", edge.realm):
         yield "edge.realm", f"{edge.realm!r}: letters, digits, '.', '-' or '_' (a digest realm, e.g. 'clinicbox')"
     for sid in cfg.stations:

@@ -48,6 +48,7 @@ run_dir = "run"
 key_file = "store.key"
 secrets_file = "secrets.toml"
 edge_dir = "run/edge"
+edge_state_dir = "edge-state"
 
 [clock]
 assume_synced = true

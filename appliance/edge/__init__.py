@@ -10,6 +10,7 @@ through it.
 
 * :mod:`.script`: the routing script from the config (pure but for reading the template).
 * :mod:`.credentials`: the HA1 table the core writes for the edge.
+* :mod:`.location`: the registrations table that keeps desk phones across an edge restart.
 * :mod:`.rpc`: asking the running edge (registrations, reloads, counters).
 * :mod:`.process`: ``clinicbox edge``: render, then become Kamailio.
 * ``kamailio/``: the template and ``security.cfg`` (``route[SECURITY]``).

@@ -20,7 +20,9 @@ A service of the core (``name = "edge"``), built only when
   makes the edge exit at the first moment no call is in progress (at once
   when idle); its supervisor (systemd, ``clinicbox demo``) starts it again,
   and ``clinicbox edge`` renders the saved config. Kamailio cannot reload
-  its script in place; desk phones register again on their next refresh;
+  its script in place; the desk phones' registrations survive it (written
+  through to the edge's db_text table, :mod:`.location`), and the new edge
+  binds only once the old one is gone (:func:`.process.wait_for_old_edge`);
 * :meth:`status` is what ``status`` and ``clinicbox doctor`` show.
 
 While the edge does not answer (it restarts, or has not started yet), the

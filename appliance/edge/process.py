@@ -6,6 +6,11 @@
 (``-DD -E``: no daemon, log to stderr, so journald or the demo's console
 gets it). The edge never reads the secrets file: the desk phones' HA1
 hashes come from the table the core writes (:mod:`.credentials`).
+
+Before it binds the SIP ports a new edge waits for the one before it (the
+pid file's process group) to be gone: the core restarts the edge to take a
+changed setting, and the old one must have let go of its sockets and
+written its last registrations (:mod:`.location`), which the new one loads.
 """
 
 from __future__ import annotations
@@ -15,10 +20,11 @@ import logging
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 from appliance.config import Config
-from appliance.edge import credentials, script
+from appliance.edge import credentials, location, script, tls
 from appliance.errors import EdgeError
 
 log = logging.getLogger(__name__)
@@ -26,6 +32,8 @@ log = logging.getLogger(__name__)
 #: Kamailio's shared and private memory (MB): small enough for a Pi, ample for a clinic.
 SHM_MB = 32
 PKG_MB = 8
+#: How long a new edge waits for the previous Kamailio to exit (it stops within a second or two).
+OLD_EDGE_WAIT_S = 20.0
 
 
 def kamailio_program(cfg: Config) -> str:
@@ -43,9 +51,12 @@ def prepare(cfg: Config) -> list[str]:
     """
     program = kamailio_program(cfg)
     folder = Path(cfg.paths.edge_dir)
+    if cfg.edge.tls_port:
+        tls.files(cfg)  # a configured pair checked, else the self-signed one made once
     try:
         main = script.write(cfg, folder, script.render(cfg))
         _ensure_table(cfg)
+        location.ensure_tables(folder)
         (folder / "run").mkdir(exist_ok=True)
     except OSError as exc:
         raise EdgeError(f"paths.edge_dir: cannot write {folder} ({exc.strerror})") from None
@@ -82,6 +93,45 @@ def _ensure_table(cfg: Config) -> None:
         ) from None
 
 
+def wait_for_old_edge(folder: Path, timeout: float = OLD_EDGE_WAIT_S) -> None:
+    """Return once no Kamailio of the previous edge (its pid file's process group) is left.
+
+    Raises:
+        EdgeError: it is still running after ``timeout`` seconds (the message says which pid).
+    """
+    try:
+        old = int((folder / "kamailio.pid").read_text(encoding="ascii").strip())
+    except (FileNotFoundError, ValueError):
+        return
+    deadline = time.monotonic() + timeout
+    waited = False
+    while _kamailio_in_group(old):
+        if time.monotonic() > deadline:
+            raise EdgeError(f"the previous SIP edge (kamailio, pid {old}) has not exited after {timeout:.0f} s")
+        if not waited:
+            log.info("waiting for the previous SIP edge (pid %d) to exit", old)
+            waited = True
+        time.sleep(0.05)
+
+
+def _kamailio_in_group(pgid: int) -> bool:
+    """Whether a kamailio process of process group ``pgid`` still runs (a reused pid is not one)."""
+    if pgid <= 1 or pgid == os.getpgid(0):
+        return False
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text(encoding="ascii", errors="replace")
+        except OSError:
+            continue
+        comm_end = stat.rfind(")")
+        fields = stat[comm_end + 2 :].split()
+        if len(fields) > 2 and fields[2] == str(pgid) and fields[0] != "Z" and "kamailio" in stat[:comm_end]:
+            return True
+    return False
+
+
 def check(argv: list[str]) -> None:
     """Kamailio's own syntax check of the rendered script (``kamailio -c``).
 
@@ -102,6 +152,7 @@ def exec_kamailio(argv: list[str]) -> None:
     never the parent that started it (``clinicbox demo``, a test). Under
     systemd the service already leads its own session (setpgid refuses).
     """
+    wait_for_old_edge(Path(argv[argv.index("-w") + 1]))
     log.info("starting the SIP edge: %s", " ".join(argv))
     with contextlib.suppress(OSError):
         os.setpgid(0, 0)

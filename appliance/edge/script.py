@@ -56,6 +56,10 @@ RENDERED = (
     "trunk.enabled",
     "trunk.registrar",
     "trunk.provider_networks",
+    "edge.tls_port",
+    "edge.tls_cert_file",
+    "edge.tls_key_file",
+    "paths.edge_state_dir",
 )
 
 
@@ -134,15 +138,52 @@ def _listen(cfg: Config) -> str:
         ) from None
     host = f"[{address}]" if address.version == 6 else str(address)
     lines = [f"listen=udp:{host}:{cfg.sip.port}", f"listen=tcp:{host}:{cfg.sip.port}"]
-    if cfg.sip.public_address:
-        try:
-            public = ipaddress.ip_address(cfg.sip.public_address)
-        except ValueError:
-            raise EdgeError(f"sip.public_address: {cfg.sip.public_address!r} is not an IP address") from None
-        lines.append(f'alias="{public}:{cfg.sip.port}"')
-    if address.is_unspecified or str(address) != "127.0.0.1":
-        lines.append(f'alias="127.0.0.1:{cfg.sip.port}"')
+    ports = [cfg.sip.port]
+    if cfg.edge.tls_port:
+        lines.append(f"listen=tls:{host}:{cfg.edge.tls_port}")
+        ports.append(cfg.edge.tls_port)
+    for port in ports:
+        if cfg.sip.public_address:
+            try:
+                public = ipaddress.ip_address(cfg.sip.public_address)
+            except ValueError:
+                raise EdgeError(f"sip.public_address: {cfg.sip.public_address!r} is not an IP address") from None
+            lines.append(f'alias="{public}:{port}"')
+        if address.is_unspecified or str(address) != "127.0.0.1":
+            lines.append(f'alias="127.0.0.1:{port}"')
     return "\n".join(lines)
+
+
+def tls_paths(cfg: Config) -> tuple[str, str]:
+    """The certificate and key the edge's TLS listener uses (:mod:`.tls` makes the default pair). Pure."""
+    edge = cfg.edge
+    if edge.tls_cert_file:
+        pair = [("edge.tls_cert_file", edge.tls_cert_file), ("edge.tls_key_file", edge.tls_key_file)]
+    else:
+        folder = f"{cfg.paths.edge_state_dir}/tls"
+        pair = [("paths.edge_state_dir", f"{folder}/edge.crt"), ("paths.edge_state_dir", f"{folder}/edge.key")]
+    for key, value in pair:
+        if not _SAFE_PATH.match(value):
+            raise EdgeError(f"{key}: {value!r}: use a file name of letters, digits, '/', '.', '-', '_'")
+    return pair[0][1], pair[1][1]
+
+
+def _tls(cfg: Config) -> str:
+    """The TLS module's lines (none without edge.tls_port): same routing as UDP and TCP."""
+    if not cfg.edge.tls_port:
+        return "# no TLS listener (edge.tls_port = 0)"
+    cert, key = tls_paths(cfg)
+    return "\n".join(
+        [
+            'loadmodule "tls.so"',
+            'modparam("tls", "tls_method", "TLSv1.2+")',
+            f'modparam("tls", "certificate", "{cert}")',
+            f'modparam("tls", "private_key", "{key}")',
+            # desk phones rarely carry client certificates; the digest authenticates them
+            'modparam("tls", "verify_certificate", 0)',
+            'modparam("tls", "require_certificate", 0)',
+        ]
+    )
 
 
 def advertised_host(cfg: Config) -> str:
@@ -199,6 +240,8 @@ def render(cfg: Config, *, resolve: Resolver = resolve_registrar, modules: str |
         "EDGE_HOST": advertised_host(cfg),
         "SIP_PORT": str(cfg.sip.port),
         "MODULES": modules if modules is not None else modules_dir(),
+        "ENABLE_TLS": "yes" if edge.tls_port else "no",
+        "TLS": _tls(cfg),
     }
     text = TEMPLATE.read_text(encoding="utf-8")
     for name, value in fields.items():

@@ -114,16 +114,20 @@ def wait_rtp(phone: Any, timeout: float = 5.0) -> None:
 
 @pytest.fixture
 def edge_box(tmp_path: Path) -> Iterator[Callable[..., tuple[Box, Edge]]]:
-    """``edge_box(overlay=..., stations=DESK)`` → (a running core behind the edge, the edge)."""
+    """``edge_box(overlay=..., stations=DESK, supervise=False)`` → (a running core behind the edge, the edge).
+
+    ``supervise``: the edge is started again whenever it exits (systemd's ``Restart=always``)."""
     need("kamailio")
     started: list[tuple[Box, Edge | None]] = []
 
-    def start(overlay: dict[str, Any] | None = None, stations: dict[str, Any] | None = None) -> tuple[Box, Edge]:
+    def start(
+        overlay: dict[str, Any] | None = None, stations: dict[str, Any] | None = None, supervise: bool = False
+    ) -> tuple[Box, Edge]:
         edge = {"edge": {"enabled": True, "core_port": free_port(), "poll_interval_s": 0.5}}
         over = deep_update(edge, overlay or {})
         b = Box(tmp_path / f"c{len(started)}", over, stations=DESK if stations is None else stations)
         started.append((b, None))
-        e = Edge(b)
+        e = Edge(b, supervise=supervise)
         started[-1] = (b, e)
         return b, e
 

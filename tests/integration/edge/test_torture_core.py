@@ -3,8 +3,10 @@
 The same 49 messages as tests/integration/sip/test_torture.py (source:
 tests/fixtures/rfc4475/SOURCE.md), now sent to the box's SIP port, where the
 edge rendered by ``clinicbox edge`` runs ``security.cfg`` in front of the
-production core. Per message and transport: the RFC's outcome (or the edge's
-documented deviation), an OPTIONS answered afterwards, and for every request
+production core, over UDP, TCP and TLS (``edge.tls_port``; TLS is a stream
+like TCP, so the TCP column of expected.toml applies). Per message and
+transport: the RFC's outcome (or the edge's documented deviation), an
+OPTIONS answered afterwards, and for every request
 the edge refused (its sec_malformed / sec_refused counters moved) no call-log
 row and no callback; both processes still running at the end.
 
@@ -16,11 +18,14 @@ that branch is merged this module is skipped, and says so.
 from __future__ import annotations
 
 import importlib.util
+import socket
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import free_port
 from tests.integration.sip.torture import Torture, load, run_one, table
 
 #: The fixture that starts (core, edge); the edge branch names it edge_box.
@@ -49,17 +54,23 @@ def _rows(box: object) -> tuple[int, int]:
     return int(calls), int(callbacks)
 
 
-@pytest.mark.parametrize("transport", ["udp", "tcp"])
+@pytest.mark.parametrize("transport", ["udp", "tcp", "tls"])
 def test_torture_through_the_edge_leaves_no_call_for_anything_refused(
     request: pytest.FixtureRequest, transport: str
 ) -> None:
-    box, edge = request.getfixturevalue(EDGE_FIXTURE)()
+    """Over TLS (``edge.tls_port``, the edge's self-signed certificate) the same table as over TCP."""
+    tls_port = free_port(socket.SOCK_STREAM)
+    overlay = {"edge": {"tls_port": tls_port}} if transport == "tls" else None
+    box, edge = request.getfixturevalue(EDGE_FIXTURE)(overlay)
+    port = tls_port if transport == "tls" else box.sip_port
     messages: list[Torture] = load()
+    if transport == "tls":  # a stream like TCP: the RFC's outcomes are the TCP column's
+        messages = [replace(m, expected={**m.expected, "tls": m.expected["tcp"]}) for m in messages]
     results = []
     refused_but_recorded = []
     for msg in messages:
         before_counters, before_rows = _counters(edge), _rows(box)
-        result = run_one("127.0.0.1", box.sip_port, msg, transport)
+        result = run_one("127.0.0.1", port, msg, transport)
         results.append(result)
         after = _counters(edge)
         refused = any(after[n] > before_counters[n] for n in REFUSAL_COUNTERS)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import socket
+import ssl
 import time
 import tomllib
 import uuid
@@ -149,6 +150,14 @@ def invite(host: str, port: int, local_port: int, transport: str = "udp") -> byt
     ).encode()
 
 
+def _client_tls() -> ssl.SSLContext:
+    """A TLS client as a desk phone that accepts the box's self-signed certificate."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
 def _statuses(buf: bytes) -> list[int]:
     return [int(m.group(1)) for m in _STATUS.finditer(buf)]
 
@@ -163,11 +172,14 @@ def exchange(
     """
     settle, buf = 0.05, b""
     kind = socket.SOCK_DGRAM if transport == "udp" else socket.SOCK_STREAM
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind(("127.0.0.1", 0))
-        if transport == "tcp":
-            s.settimeout(wait)
-            s.connect((host, port))
+    with socket.socket(socket.AF_INET, kind) as raw:
+        raw.bind(("127.0.0.1", 0))
+        s = raw
+        if transport in ("tcp", "tls"):
+            raw.settimeout(wait if transport == "tcp" else max(wait, 2.0))  # (a TLS handshake first)
+            raw.connect((host, port))
+            if transport == "tls":  # the same octets inside TLS (RFC 3261 26.2: sips/TLS to the edge)
+                s = _client_tls().wrap_socket(raw)
         local = s.getsockname()[1]
         payload = rewrite_top_via(data, "127.0.0.1", local) if rewrite else data
         if transport == "udp":
@@ -182,13 +194,15 @@ def exchange(
             s.settimeout(left)
             try:
                 chunk = s.recv(65536)
-            except (TimeoutError, ConnectionResetError):
+            except (TimeoutError, ConnectionResetError, ssl.SSLError):
                 break
             if not chunk:
                 break
             buf += chunk
             if any(code >= 200 for code in _statuses(buf)):
                 deadline = min(deadline, time.monotonic() + settle)
+        if s is not raw:
+            s.close()
     return _statuses(buf)
 
 
@@ -232,7 +246,7 @@ def run_one(host: str, port: int, msg: Torture, transport: str) -> Result:
 
 
 def run_all(host: str, port: int, transport: str, messages: list[Torture] | None = None) -> list[Result]:
-    """Every message over ``transport`` ("udp" or "tcp"), each followed by an OPTIONS."""
+    """Every message over ``transport`` ("udp", "tcp" or "tls"), each followed by an OPTIONS."""
     return [run_one(host, port, m, transport) for m in (messages if messages is not None else load())]
 
 

@@ -58,7 +58,10 @@ class Baresip:
         registrar: str = "",
         password: str = "",
         sip_trace: bool = False,
+        transport: str = "",
+        cafile: Path | None = None,
     ) -> None:
+        """``transport``: "tls" registers over TLS (``cafile``: the certificate it trusts)."""
         self.dir = Path(workdir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.sip_port, self.ctrl_port = free_port(), free_port(socket.SOCK_STREAM)
@@ -66,6 +69,7 @@ class Baresip:
         rtp = random.randrange(41000, 59000, 2)
         modules = "\n".join(f"module {m}" for m in MODULES)
         app_modules = "\n".join(f"module_app {m}" for m in APP_MODULES)
+        cafile_line = f"sip_cafile\t\t{cafile}" if cafile else ""
         (self.dir / "config").write_text(
             f"""poll_method\t\tepoll
 sip_listen\t\t127.0.0.1:{self.sip_port}
@@ -79,12 +83,13 @@ module_path\t\t/usr/lib/baresip/modules
 {modules}
 {app_modules}
 ctrl_tcp_listen\t\t127.0.0.1:{self.ctrl_port}
+{cafile_line}
 """,
             encoding="utf-8",
         )
         answer = "auto" if auto_answer else "manual"
         if registrar:  # a desk phone: registers as user@registrar with digest credentials
-            host = registrar.removeprefix("sip:")
+            host = registrar.removeprefix("sip:") + (f";transport={transport}" if transport else "")
             account = f"<sip:{user}@{host}>;auth_pass={password};regint=120;answermode={answer};audio_codecs=PCMA,PCMU"
         else:
             account = f"<sip:{user}@127.0.0.1:{self.sip_port}>;regint=0;answermode={answer};audio_codecs=PCMA,PCMU"
