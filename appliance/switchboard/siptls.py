@@ -29,16 +29,14 @@ Any: 2, the pjsua2 AccountConfig and transport-state parameters.
 from __future__ import annotations
 
 import datetime
-import ipaddress
 import logging
-import os
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from appliance.config import Config
 from appliance.config.sip_tls import SYSTEM_CA_FILE
+from appliance.selfsigned import make_self_signed, own_names
 
 log = logging.getLogger(__name__)
 
@@ -171,60 +169,9 @@ def listener_files(cfg: Config) -> ListenerFiles:
     directory = cfg.paths.state_dir / "tls"
     cert, key = directory / "sip.crt", directory / "sip.key"
     if not (cert.is_file() and key.is_file()):
-        make_self_signed(cert, key, _own_names(cfg))
+        make_self_signed(cert, key, own_names(cfg.sip.public_address, cfg.sip.bind_address))
         log.info("made a self-signed certificate for the SIP TLS listener: %s", cert)
     return ListenerFiles(cert, key, ca, True)
-
-
-def _own_names(cfg: Config) -> list[str]:
-    names = [socket.gethostname() or "clinicbox"]
-    for addr in (cfg.sip.public_address, cfg.sip.bind_address):
-        if addr and addr not in ("0.0.0.0", "::") and addr not in names:
-            names.append(addr)
-    return names
-
-
-def make_self_signed(cert_path: Path, key_path: Path, names: list[str], days: int = 3650) -> None:
-    """A self-signed certificate for ``names`` (host names or IP addresses); key 0600."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    alt: list[x509.GeneralName] = []
-    for name in names:
-        try:
-            alt.append(x509.IPAddress(ipaddress.ip_address(name)))
-        except ValueError:
-            alt.append(x509.DNSName(name))
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=days))
-        .add_extension(x509.SubjectAlternativeName(alt), critical=False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    tmp_key = key_path.with_suffix(".key.tmp")
-    tmp_key.unlink(missing_ok=True)
-    fd = os.open(tmp_key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(key_pem)
-    os.replace(tmp_key, key_path)
-    tmp_cert = cert_path.with_suffix(".crt.tmp")
-    tmp_cert.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    os.replace(tmp_cert, cert_path)
 
 
 def configure_transport(tls_config: Any, files: ListenerFiles) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from appliance.config import load_config
 from appliance.errors import ConfigError
-from appliance.switchboard.siptls import make_self_signed
+from appliance.selfsigned import make_self_signed
 
 TLS_TRUNK = {"enabled": True, "registrar": "sip:localhost:5061", "transport": "tls", "username": "clinic"}
 
