@@ -8,6 +8,7 @@ diacritics), and splits a long text into parts.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from appliance.config import Config
@@ -39,27 +40,38 @@ def length(text: str) -> tuple[str, int, str]:
     return encoded.encoding, len(encoded.parts), ""
 
 
+def text_row(lang: str, own: str, shipped: str, fields: dict[str, str], suffix: str = "") -> TextRow:
+    """One language's row: ``own`` (else ``shipped``) filled in with ``fields``, plus ``suffix``."""
+    template = own or shipped
+    try:
+        preview, error = template.format(**fields), ""
+    except (KeyError, IndexError, ValueError) as exc:
+        names = ", ".join("{" + name + "}" for name in fields)
+        preview, error = template, f"only {names} may be filled in ({exc})"
+    preview += suffix
+    encoding, parts, problem = length(preview)
+    return TextRow(lang, own, shipped, preview, encoding, parts, len(preview), error or problem)
+
+
 def rows(cfg: Config, submitted: dict[str, str] | None = None) -> list[TextRow]:
     """One row per clinic language; ``submitted`` (a preview) overrides the saved texts."""
-    out = []
-    for lang in cfg.clinic.languages:
-        shipped = TEXTS.get(lang, TEXTS["en"])
-        own = (submitted if submitted is not None else cfg.textback.texts).get(lang, "").strip()
-        template = own or shipped
-        try:
-            preview, error = template.format(clinic=cfg.clinic.name), ""
-        except (KeyError, IndexError, ValueError) as exc:
-            preview, error = template, f"only {{clinic}} may be filled in ({exc})"
-        encoding, parts, problem = length(preview)
-        out.append(TextRow(lang, own, shipped, preview, encoding, parts, len(preview), error or problem))
-    return out
+    saved = submitted if submitted is not None else cfg.textback.texts
+    return [
+        text_row(lang, saved.get(lang, "").strip(), TEXTS.get(lang, TEXTS["en"]), {"clinic": cfg.clinic.name})
+        for lang in cfg.clinic.languages
+    ]
+
+
+def own_texts(languages: list[str], form: dict[str, str], shipped: Mapping[str, str]) -> dict[str, str]:
+    """The clinic's own texts from a form: blank or the shipped text means "use the shipped one"."""
+    texts = {}
+    for lang in languages:
+        value = str(form.get(f"text.{lang}", "")).strip()
+        if value and value != shipped.get(lang, shipped["en"]):
+            texts[lang] = value
+    return texts
 
 
 def texts_from_form(cfg: Config, form: dict[str, str]) -> dict[str, str]:
-    """The clinic's own texts from the form: blank or the shipped text means "use the shipped one"."""
-    texts = {}
-    for lang in cfg.clinic.languages:
-        value = str(form.get(f"text.{lang}", "")).strip()
-        if value and value != TEXTS.get(lang, TEXTS["en"]):
-            texts[lang] = value
-    return texts
+    """The clinic's own text-back texts from the form."""
+    return own_texts(cfg.clinic.languages, form, TEXTS)
