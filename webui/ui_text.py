@@ -230,6 +230,8 @@ def reply_reasons() -> dict[str, str]:
         "visit-changed": _("The visit was cancelled or moved since the reminder"),
         "no-reminder": _("Not a reply to a reminder"),
         "textback-reply": _("A reply to a missed-call text, not a clear yes"),
+        "waitlist-reply": _("A reply to a waitlist offer, not a clear yes or no"),
+        "waitlist-request": _("Asks for the waitlist; not a reply to a reminder or a text-back of a known patient"),
     }
 
 
@@ -242,6 +244,8 @@ def message_kinds() -> dict[str, str]:
         "stop-confirm": _("STOP confirmation"),
         "start-confirm": _("START confirmation"),
         "help": _("HELP answer"),
+        "waitlist": _("Waitlist offer"),
+        "ack": _("Answer to the patient's reply"),
     }
 
 

@@ -22,6 +22,7 @@ from appliance.store.media import MediaVault
 from appliance.store.patients import Patients
 from appliance.store.settings import RuntimeSettings
 from appliance.store.users import Users
+from appliance.store.waitlist import FreedSlotHook, Waitlist
 from appliance.store.worklist import Worklist
 from appliance.store.worklist import on_appointment_change as worklist_hook
 
@@ -38,6 +39,7 @@ class Repos:
     importer: Importer
     media: MediaVault
     worklist: Worklist
+    waitlist: Waitlist
     appointment_hooks: list[AppointmentHook] = field(default_factory=list)
 
 
@@ -48,6 +50,8 @@ def make_repos(cfg: Config, store: Store, appointment_hooks: Sequence[Appointmen
     audit = AuditLog(store)
     # A status the box sets on a feed's appointment goes to the front desk's worklist.
     hooks = [*appointment_hooks, worklist_hook]
+    # A cancelled visit still to come is held for the waitlist (appliance.waitlist offers it).
+    hooks.append(FreedSlotHook(store.clock, lambda: cfg.waitlist.enabled))
     return Repos(
         cfg=cfg,
         store=store,
@@ -67,5 +71,6 @@ def make_repos(cfg: Config, store: Store, appointment_hooks: Sequence[Appointmen
         ),
         media=MediaVault(store),
         worklist=Worklist(store, audit),
+        waitlist=Waitlist(store, audit),
         appointment_hooks=hooks,
     )
