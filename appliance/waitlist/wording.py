@@ -15,7 +15,7 @@ from appliance.reminders.when import written
 #: {clinic}, {date}, {time}, {minutes}.
 OFFER: dict[str, str] = {
     "en": "{clinic}: a visit is free on {date} at {time}. Reply YES within {minutes} min to take it, or NO.",
-    "es": "{clinic}: hay una cita libre el {date} a las {time}. Responda SÍ en {minutes} min para tomarla, o NO.",
+    "es": "{clinic}: hay una cita libre el {date} a las {time}. Responda SI en {minutes} min para tomarla, o NO.",
     "pl": "{clinic}: zwolnił się termin {date} o {time}. Odpisz TAK w ciągu {minutes} min, aby go zająć, lub NIE.",
     "tr": "{clinic}: {date} {time} için bir randevu boşaldı. Almak için {minutes} dk içinde EVET, yoksa HAYIR yazın.",
     "ko": "{clinic}: {date} {time}에 예약 자리가 났습니다. {minutes}분 안에 네 라고 답하시면 예약됩니다. 원치 않으시면 아니요.",
