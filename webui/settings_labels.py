@@ -27,6 +27,7 @@ def section_titles() -> dict[str, str]:
         "feeds": _("Appointment feed (HL7)"),
         "contact": _("Contact rules (all messages)"),
         "textback": _("Missed-call text-back"),
+        "waitlist": _("Waitlist fill"),
     }
 
 
@@ -109,6 +110,12 @@ def field_labels() -> dict[str, str]:
         "period_h": _("At most one text per number in (hours)"),
         "stale_min": _("Drop a text still waiting after (minutes)"),
         "texts": _("Texts per language (see Missed-call text)"),
+        # waitlist
+        "expiry_min": _("An offer stays open for (minutes)"),
+        "batch": _("Offer a slot to this many patients at once"),
+        "min_notice_min": _("Never offer a slot starting within (minutes)"),
+        "join_by_reply": _("A WAITLIST reply puts the patient on the list"),
+        "offer_texts": _("Offer texts per language (see Waitlist › Offer text)"),
     }
 
 

@@ -36,25 +36,25 @@ class WaitlistSettings:
     join_by_reply: bool = setting(
         doc="A patient who replies WAITLIST to a reminder or a text-back is put on the waitlist (earliest possible)."
     )
-    texts: dict[str, str] = setting(
+    offer_texts: dict[str, str] = setting(
         doc="The offer text per language; {clinic}, {date}, {time} and {minutes} are filled in. "
         "Unset languages use the shipped text."
     )
 
 
 def waitlist_checks(cfg: Config) -> Iterator[tuple[str, str]]:
-    for lang, text in cfg.waitlist.texts.items():
+    for lang, text in cfg.waitlist.offer_texts.items():
         if lang not in cfg.clinic.languages:
-            yield f"waitlist.texts.{lang}", f"{lang} is not one of clinic.languages"
+            yield f"waitlist.offer_texts.{lang}", f"{lang} is not one of clinic.languages"
         elif not text.strip():
-            yield f"waitlist.texts.{lang}", "empty; remove it to use the shipped text"
+            yield f"waitlist.offer_texts.{lang}", "empty; remove it to use the shipped text"
         elif len(text) > 600:
-            yield f"waitlist.texts.{lang}", "longer than 600 characters; keep it to one or two SMS"
+            yield f"waitlist.offer_texts.{lang}", "longer than 600 characters; keep it to one or two SMS"
         else:
             try:
                 text.format(**OFFER_FIELDS)
             except (KeyError, IndexError, ValueError) as exc:
                 yield (
-                    f"waitlist.texts.{lang}",
+                    f"waitlist.offer_texts.{lang}",
                     f"only {{clinic}}, {{date}}, {{time}}, {{minutes}} may be filled in ({exc})",
                 )

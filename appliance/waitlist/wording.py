@@ -1,4 +1,4 @@
-"""The waitlist's SMS per language: the offer (the clinic's own, ``[waitlist].texts``, or
+"""The waitlist's SMS per language: the offer (the clinic's own, ``[waitlist].offer_texts``, or
 the shipped one) and the short answers to a patient's reply.
 
 Only the clinic's name, the slot's day and time and the minutes the offer
@@ -73,7 +73,7 @@ def language_for(cfg: Config, language: str | None) -> str:
 
 
 def offer_template(cfg: Config, language: str) -> str:
-    own = cfg.waitlist.texts.get(language, "").strip()
+    own = cfg.waitlist.offer_texts.get(language, "").strip()
     return own or OFFER.get(language) or OFFER["en"]
 
 

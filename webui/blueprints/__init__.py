@@ -25,6 +25,7 @@ from webui.blueprints import (
     setup,
     setup_restore,
     unlock,
+    waitlist,
 )
 
 BLUEPRINTS = [
@@ -48,6 +49,7 @@ BLUEPRINTS = [
     settings.bp,
     settings_ivr.bp,
     settings_textback.bp,
+    waitlist.bp,
     secrets.bp,
     backups.bp,
     admin.bp,

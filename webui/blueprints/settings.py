@@ -41,7 +41,19 @@ log = logging.getLogger(__name__)
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 
 #: Sections edited with the generic form, when the config has them.
-GENERIC = ("clinic", "hours", "voicemail", "retention", "trunk", "modem", "reminders", "feeds", "contact", "textback")
+GENERIC = (
+    "clinic",
+    "hours",
+    "voicemail",
+    "retention",
+    "trunk",
+    "modem",
+    "reminders",
+    "feeds",
+    "contact",
+    "textback",
+    "waitlist",
+)
 COLLECTIONS = ("queues", "stations")
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 #: "Restart when idle" at the latest after (minutes; "0" = only when idle).
