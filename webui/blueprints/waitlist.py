@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 
-from appliance.errors import ValidationError
+from appliance.errors import NotFoundError, ValidationError
 from webui import auth
 from webui.auth import MANAGER, STAFF, requires
 from webui.blueprints.settings import overlay, save
@@ -56,7 +56,10 @@ def _form(template_values: dict[str, Any], status: int = 200) -> Any:
 @requires(*STAFF)
 def new(patient_id: int) -> Any:
     rt = runtime()
-    patient = rt.repos.patients.get(patient_id, auth.actor())
+    try:
+        patient = rt.repos.patients.get(patient_id, auth.actor())
+    except NotFoundError:
+        abort(404)
     if request.method == "GET":
         return _form({"patient": patient, "values": {"when": "earliest", "duration_min": "15"}, "error": ""})
     values = {k: str(v) for k, v in request.form.items()}
@@ -73,7 +76,10 @@ def new(patient_id: int) -> Any:
 @requires(*STAFF)
 def edit(entry_id: int) -> Any:
     rt = runtime()
-    entry = rt.repos.waitlist.get(entry_id, auth.actor())
+    try:
+        entry = rt.repos.waitlist.get(entry_id, auth.actor())
+    except NotFoundError:
+        abort(404)
     patient = rt.repos.patients.get(entry.patient_id, auth.actor())
     if request.method == "GET":
         values = {
@@ -98,6 +104,8 @@ def edit(entry_id: int) -> Any:
 def remove(entry_id: int) -> Any:
     try:
         runtime().repos.waitlist.remove(entry_id, auth.actor())
+    except NotFoundError:
+        abort(404)
     except ValidationError as exc:
         notice("error", str(exc))
     else:
