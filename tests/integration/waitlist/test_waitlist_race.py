@@ -43,8 +43,10 @@ def _answer(tmp: str, number: str, text: str, go: Any, out: Any) -> None:
     store.connection().execute("SELECT count(*) FROM waitlist").fetchone()  # the connection is open and keyed
     out.put(("ready", 0.0, None))
     at = go.get(timeout=120)
-    while time.time() < at:
-        time.sleep(0.0005)
+    while time.time() < at - 0.02:
+        time.sleep(0.001)
+    while time.time() < at:  # the last 20 ms spinning: a sleeping process wakes late on a busy machine
+        pass
     started = time.time()
     claimed = replies(IncomingSms(sms_id, number, text, clock.now(), False, None))
     out.put((number, started, claimed))
@@ -65,7 +67,26 @@ def _setup(tmp_path: Path) -> tuple[int, int]:
         world.store.close()
 
 
-def _race(tmp_path: Path, answers: list[tuple[str, str]]) -> list[tuple[str, float, Any]]:
+def _race(tmp_path: Path, answers: list[tuple[str, str]]) -> tuple[Path, tuple[int, int]]:
+    """Set up and race until the answers start within 50 ms of each other (a loaded machine may
+    start one late: that round proves nothing and is run again on a fresh store, at most 5 times)."""
+    spreads = []
+    for round_ in range(5):
+        where = tmp_path / f"round{round_}"
+        where.mkdir()
+        patients = _setup(where)
+        results = _race_once(where, answers)
+        starts = [r[1] for r in results]
+        spreads.append(max(starts) - min(starts))
+        if spreads[-1] < 0.050:
+            print(
+                f"answers started {spreads[-1] * 1000:.1f} ms apart (rounds: {[round(x * 1000, 1) for x in spreads]})"
+            )
+            return where, patients
+    raise AssertionError(f"the answers never started within 50 ms: {spreads}")
+
+
+def _race_once(tmp_path: Path, answers: list[tuple[str, str]]) -> list[tuple[str, float, Any]]:
     ctx = multiprocessing.get_context("spawn")
     out, go = ctx.Queue(), ctx.Queue()
     procs = [ctx.Process(target=_answer, args=(str(tmp_path), n, t, go, out)) for n, t in answers]
@@ -79,8 +100,6 @@ def _race(tmp_path: Path, answers: list[tuple[str, str]]) -> list[tuple[str, flo
     for p in procs:
         p.join(timeout=30)
         assert p.exitcode == 0
-    starts = [r[1] for r in results]
-    assert max(starts) - min(starts) < 0.050, f"the answers started {max(starts) - min(starts):.3f} s apart"
     return results
 
 
@@ -111,8 +130,7 @@ def _states(tmp_path: Path) -> dict[str, list[Any]]:
 
 @pytest.mark.parametrize("attempt", range(3))
 def test_two_yeses_from_two_processes_within_50_ms_book_exactly_one(tmp_path: Path, attempt: int) -> None:
-    bora, chen = _setup(tmp_path)
-    _race(tmp_path, [(BORA, "Tak"), (CHEN, "tak, poproszę")])
+    tmp_path, (bora, chen) = _race(tmp_path, [(BORA, "Tak"), (CHEN, "tak, poproszę")])
     booked = _bookings(tmp_path)
     assert len(booked) == 1
     winner = booked[0][0]
@@ -125,7 +143,6 @@ def test_two_yeses_from_two_processes_within_50_ms_book_exactly_one(tmp_path: Pa
 
 
 def test_the_same_yes_twice_from_two_processes_books_once(tmp_path: Path) -> None:
-    bora, _ = _setup(tmp_path)
-    _race(tmp_path, [(BORA, "Tak"), (BORA, "Tak")])
+    tmp_path, (bora, _) = _race(tmp_path, [(BORA, "Tak"), (BORA, "Tak")])
     assert [b[0] for b in _bookings(tmp_path)] == [bora]
     assert _states(tmp_path)["worklist"] == ["book"]
