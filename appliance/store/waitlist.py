@@ -280,6 +280,17 @@ def busy_at(conn: Connection, patient_id: int, start: datetime, end: datetime) -
     return row is not None
 
 
+def booked_over(conn: Connection, held: Slot) -> bool:
+    """Someone else's visit (booked since, by the desk or a feed) now fills the slot's time
+    with its provider and room: the slot is not free any more."""
+    row = conn.execute(
+        "SELECT 1 FROM appointments WHERE status IN ('booked', 'confirmed') AND provider = ? AND location = ?"
+        " AND starts_at < ? AND ends_at > ? AND id IS NOT ? LIMIT 1",
+        (held.provider, held.location, to_db(held.ends_at), to_db(held.starts_at), held.freed_id),
+    ).fetchone()
+    return row is not None
+
+
 def add_offer(
     conn: Connection,
     slot_id: int,
@@ -369,6 +380,16 @@ def book(
         conn.execute("UPDATE waitlist_offers SET state = 'taken', answered_at = ? WHERE id = ?", (to_db(now), offer_id))
         return TAKEN, None
     held = slot(conn, offer.slot_id)
+    if booked_over(conn, held):  # the desk booked someone into that time meanwhile
+        conn.execute(
+            "UPDATE waitlist_slots SET state = 'released', reason = 'booked by the desk', entry_id = NULL WHERE id = ?",
+            (offer.slot_id,),
+        )
+        conn.execute(
+            "UPDATE waitlist_offers SET state = 'taken', answered_at = ? WHERE slot_id = ? AND state = 'offered'",
+            (to_db(now), offer.slot_id),
+        )
+        return TAKEN, None
     conn.execute("UPDATE waitlist_offers SET state = 'accepted', answered_at = ? WHERE id = ?", (to_db(now), offer_id))
     appointment_id = appointments.create(
         AppointmentInput(

@@ -102,6 +102,10 @@ class OfferEngine:
                 rows.close_slot(conn, slot.id, "unfilled", "too-soon", now)
                 self.audit.append(conn, ACTOR, "waitlist-unfilled", "waitlist-slot", slot.id, "too-soon")
                 return 0
+            if rows.booked_over(conn, slot):
+                rows.close_slot(conn, slot.id, "released", "booked by the desk", now)
+                self.audit.append(conn, ACTOR, "waitlist-released", "waitlist-slot", slot.id, "booked by the desk")
+                return 0
             if not self.windows.is_open(now):
                 return 0  # quiet hours: the slot stays held, offers go when the window opens
             offers = rows.offers_for_slot(conn, slot.id)

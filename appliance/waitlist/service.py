@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import replace
 from typing import Any
 
 from appliance.clock import Clock
@@ -31,6 +32,9 @@ log = logging.getLogger(__name__)
 
 #: Seconds between scans (expiries are noticed within this; a decline wakes it at once).
 SCAN_S = 5.0
+#: Turning the waitlist on or off waits for a restart: every process's appointment hook that
+#: holds freed slots (the reminders' and the feeds' too) was built from the start config.
+RESTART = ("waitlist.enabled",)
 LIVE = ("waitlist", "contact", "reminders.windows", "clinic.name", "clinic.timezone", "clinic.default_language")
 
 
@@ -100,7 +104,8 @@ class WaitlistService:
         }
 
     def reconfigure(self, cfg: Config) -> Applied:
-        applied = Applied.sort_out(self.cfg, cfg, live=LIVE)
+        applied = Applied.sort_out(self.cfg, cfg, live=LIVE, restart=RESTART)
+        cfg = replace(cfg, waitlist=replace(cfg.waitlist, enabled=self.cfg.waitlist.enabled))
         self.cfg = cfg
         self.replies.cfg = cfg
         self.engine.reconfigure(cfg)

@@ -140,3 +140,17 @@ def test_a_waitlist_reply_from_a_number_with_no_reminder_is_left_for_the_desk(wo
         == "waitlist-request"
     )
     assert world.repos.waitlist.entries("t") == []
+
+
+def test_a_slot_the_desk_booked_meanwhile_is_not_booked_twice(world: World) -> None:
+    visit, (bora,) = offered(world, ("Bora", BORA, "en"))
+    walk_in = world.patient("Walk In", "+48601000009")
+    start = world.repos.appointments.get(visit, "t").starts_at
+    from appliance.store.appointments import AppointmentInput
+
+    world.repos.appointments.create(AppointmentInput(walk_in, start, duration_min=20, provider="Dr Nowak"), "desk")
+    assert world.replies(world.incoming(BORA, "yes")) == "waitlist"
+    assert world.booked_for(bora) == []
+    assert world.outgoing()[-1] == (BORA, wording.answer_text(world.cfg, "taken", "en"))
+    assert world.slots() == [("released", "booked by the desk")]
+    assert world.repos.waitlist.get(1, "t").state == "waiting"

@@ -210,3 +210,19 @@ def test_entries_are_audited_and_removed_entries_get_no_offer(world: World) -> N
     assert actions[:3] == ["waitlist-add", "waitlist-edit", "waitlist-remove"]
     with pytest.raises(ValidationError, match="removed already"):
         world.repos.waitlist.remove(entry, "desk")
+
+
+def test_a_slot_booked_by_the_desk_before_the_offer_is_released_not_offered(world: World) -> None:
+    from appliance.store.appointments import AppointmentInput
+
+    owner = world.patient("Olga Owner", ANNA)
+    world.wait(world.patient("B", BORA))
+    visit = world.visit(owner, 26)
+    world.cancel(visit)
+    start = world.repos.appointments.get(visit, "t").starts_at
+    world.repos.appointments.create(
+        AppointmentInput(world.patient("Walk In", CHEN), start, duration_min=20, provider="Dr Nowak"), "desk"
+    )
+    assert world.engine.scan() == 0
+    assert world.outgoing() == []
+    assert world.slots() == [("released", "booked by the desk")]

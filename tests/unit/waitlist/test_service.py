@@ -48,3 +48,21 @@ def test_a_bad_offer_text_is_refused_naming_the_key(tmp_path: Path, texts: dict[
         clinic_config(tmp_path, waitlist={"offer_texts": texts})
     assert any("waitlist.offer_texts" in p and problem in p for p in caught.value.problems), caught.value.problems
     assert load_config(overrides={"waitlist": {"offer_texts": {"en": "{clinic} {date} {time} {minutes}"}}})
+
+
+def test_turning_the_waitlist_on_says_it_waits_for_a_restart_and_the_rest_applies_at_once(tmp_path: Path) -> None:
+    from appliance.events import EventBus
+    from appliance.store import Store
+    from appliance.store.repos import make_repos
+    from appliance.waitlist import WaitlistService
+
+    cfg = clinic_config(tmp_path)
+    store = Store.create(cfg.db_path, cfg.paths.key_file, media_dir=cfg.media_dir)
+    try:
+        service = WaitlistService(cfg, store.clock, EventBus(), store, make_repos(cfg, store))
+        new = clinic_config(tmp_path, waitlist={"enabled": True, "expiry_min": 30})
+        applied = service.reconfigure(new)
+        assert applied.restart == ["waitlist.enabled"] and applied.applied == ["waitlist.expiry_min"]
+        assert service.cfg.waitlist.enabled is False and service.cfg.waitlist.expiry_min == 30
+    finally:
+        store.close()
