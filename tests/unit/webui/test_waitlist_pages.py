@@ -30,6 +30,8 @@ def test_a_technician_cannot_open_the_waitlist(client: FlaskClient, app: Flask) 
 def test_the_desk_adds_edits_and_removes_an_entry_audited(client: FlaskClient, app: Flask) -> None:
     pid = _patient(app)
     token = login_as(client, app, "frontdesk")
+    card = client.get(f"/patients/{pid}").get_data(as_text=True)
+    assert f'href="/waitlist/new/{pid}"' in card  # "Put on the waitlist" on the patient card
     form = {"when": "range", "from_time": "08:00", "to_time": "12:00", "day0": "1", "day2": "1", "duration_min": "20"}
     assert post(client, f"/waitlist/new/{pid}", form, token).status_code == 302
     (entry,) = repos(app).waitlist.entries("t")
