@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from appliance.store import Store
-from appliance.store.waitlist import figures
+from appliance.store.waitlist_offers import figures
 
 
 @dataclass(frozen=True)

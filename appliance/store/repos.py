@@ -22,7 +22,8 @@ from appliance.store.media import MediaVault
 from appliance.store.patients import Patients
 from appliance.store.settings import RuntimeSettings
 from appliance.store.users import Users
-from appliance.store.waitlist import FreedSlotHook, Waitlist
+from appliance.store.waitlist import Waitlist
+from appliance.store.waitlist_offers import FreedSlotHook
 from appliance.store.worklist import Worklist
 from appliance.store.worklist import on_appointment_change as worklist_hook
 

@@ -61,6 +61,14 @@ def on_appointment_change(conn: Connection, appointment_id: int, change: str) ->
     )
 
 
+def add(conn: Connection, created_at: str, appointment_id: int, action: str, feed: str, detail: str) -> None:
+    """An item the box itself raises (a visit booked from the waitlist: ``book``), in the caller's transaction."""
+    conn.execute(
+        "INSERT INTO worklist(created_at, appointment_id, action, feed, detail) VALUES (?,?,?,?,?)",
+        (created_at, appointment_id, action, feed, detail),
+    )
+
+
 def open_count(conn: Connection) -> int:
     """Items not ticked done yet (the dashboard's and the doctor's count)."""
     return int(conn.execute("SELECT count(*) FROM worklist WHERE done_at IS NULL").fetchone()[0])

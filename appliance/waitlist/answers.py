@@ -39,7 +39,8 @@ from appliance.reminders.replies import CANCEL, CONFIRM, WAITLIST, read_reply
 from appliance.reminders.replies_lexicon import preload
 from appliance.store import contacts
 from appliance.store import reminders as reminder_rows
-from appliance.store import waitlist as rows
+from appliance.store import waitlist as entries
+from appliance.store import waitlist_offers as rows
 from appliance.store.appointments import Appointments
 from appliance.store.audit import AuditLog
 from appliance.store.connection import Connection, Store
@@ -152,7 +153,7 @@ class OfferReplies:
         if patient_id is None:
             set_reply_reason(conn, message.sms_id, "waitlist-request")
             return None
-        entry_id = rows.join_by_sms(conn, patient_id, provider, now)
+        entry_id = entries.join_by_sms(conn, patient_id, provider, now)
         detail = f"SMS {message.sms_id}" + ("" if entry_id else " (on the list already)")
         self.audit.append(conn, "sms", "waitlist-join", "waitlist", entry_id or "", detail)
         log.info("%s joined the waitlist by SMS", mask_phone(message.number))

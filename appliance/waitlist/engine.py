@@ -34,7 +34,8 @@ from appliance.events.notifiers import WaitlistNotifier
 from appliance.privacy import mask_phone
 from appliance.reminders.windows import Windows
 from appliance.store import contacts
-from appliance.store import waitlist as rows
+from appliance.store import waitlist as entries
+from appliance.store import waitlist_offers as rows
 from appliance.store.audit import AuditLog
 from appliance.store.connection import Connection, Store
 from appliance.store.reminders import phone_for
@@ -115,7 +116,7 @@ class OfferEngine:
                 return 0
             skip = {o.entry_id for o in offers} | rows.entries_with_open_offers(conn)
             candidates = ranked(
-                rows.waiting_entries(conn),
+                entries.waiting_entries(conn),
                 slot,
                 cfg.clinic.timezone,
                 skip=skip,
@@ -129,7 +130,9 @@ class OfferEngine:
                     if len(planned) >= need:
                         break
             if not planned and not open_now:
-                waiting_elsewhere = any(e.id in rows.entries_with_open_offers(conn) for e in rows.waiting_entries(conn))
+                waiting_elsewhere = any(
+                    e.id in rows.entries_with_open_offers(conn) for e in entries.waiting_entries(conn)
+                )
                 if not waiting_elsewhere:
                     rows.close_slot(conn, slot.id, "unfilled", "nobody left to offer it to", now)
                     self.audit.append(conn, ACTOR, "waitlist-unfilled", "waitlist-slot", slot.id, "nobody left")
@@ -139,7 +142,7 @@ class OfferEngine:
             self.notify.offered(slot_id=slot.id, offers=queued)
         return queued
 
-    def _plan(self, conn: Connection, slot: rows.Slot, entry: rows.Entry, now: datetime) -> _Planned | None:
+    def _plan(self, conn: Connection, slot: rows.Slot, entry: entries.Entry, now: datetime) -> _Planned | None:
         """One patient: the policy's answer is committed as an offer row (offered or skipped)."""
         cfg = self.cfg
         phone = phone_for(conn, entry.patient_id, "sms")

@@ -18,7 +18,8 @@ from collections.abc import Callable, Collection, Iterable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from appliance.store.waitlist import Entry, Slot
+from appliance.store.waitlist import Entry
+from appliance.store.waitlist_offers import Slot
 
 
 def too_soon(slot: Slot, now: datetime, min_notice: timedelta) -> bool:

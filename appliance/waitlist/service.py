@@ -22,7 +22,8 @@ from appliance.control import CommandTable
 from appliance.errors import ClinicBoxError
 from appliance.events import Event, EventBus
 from appliance.events.notifiers import WaitlistNotifier
-from appliance.store import waitlist as rows
+from appliance.store import waitlist as entries
+from appliance.store import waitlist_offers as rows
 from appliance.store.connection import Store
 from appliance.store.repos import Repos
 from appliance.waitlist.answers import OfferReplies
@@ -97,7 +98,7 @@ class WaitlistService:
         return {
             "enabled": self.cfg.waitlist.enabled,
             "modem": self.modem is not None,
-            "waiting": rows.waiting_count(conn),
+            "waiting": entries.waiting_count(conn),
             "held_slots": held,
             "open_offers": len(rows.entries_with_open_offers(conn)),
             "scans": self.scans,
