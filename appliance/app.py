@@ -188,6 +188,13 @@ class Core:
             self.edge = EdgeLink(self.cfg, self.switchboard.edge_registrations, calls=self.calls_in_progress)
             self.commands.register("edge.status", self.edge.edge_status)
             services.append(self.edge)
+        if self.repos is not None and self.store is not None:
+            from appliance.waitlist import WaitlistService
+
+            # Before the reminders: a yes to an offer is the offer's, not the patient's reminder's.
+            waitlist = WaitlistService(self.cfg, self.clock, self.bus, self.store, self.repos, self.modem)
+            waitlist.register_commands(self.commands)
+            services.append(waitlist)
         if self.cfg.reminders.enabled and self.store is not None:
             from appliance.reminders import ReminderService
 

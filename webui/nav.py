@@ -31,6 +31,7 @@ _ITEMS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("messages.messages", "Text messages", (MANAGER, FRONT_DESK)),
     ("reminders.reminders", "Reminders", (MANAGER, FRONT_DESK)),
     ("feeds.worklist", "Worklist", (MANAGER, FRONT_DESK)),
+    ("waitlist.waitlist", "Waitlist", (MANAGER, FRONT_DESK)),
     ("feeds.feeds", "Feed", (MANAGER, TECHNICIAN)),
     ("reports.reports", "Reports", (MANAGER,)),
     ("settings.index", "Settings", (MANAGER,)),
@@ -56,4 +57,4 @@ def _extract_labels() -> None:
     """Labels for message extraction (pybabel reads these calls)."""
     _("Console"), _("Dashboard"), _("Wallboard"), _("Callbacks"), _("Patients"), _("Schedule")
     _("Call log"), _("Voicemail"), _("Reminders"), _("Reports"), _("Settings"), _("Users")
-    _("Audit log"), _("Diagnostics"), _("Worklist"), _("Feed")
+    _("Audit log"), _("Diagnostics"), _("Worklist"), _("Feed"), _("Waitlist")

@@ -28,6 +28,7 @@ def section_titles() -> dict[str, str]:
         "contact": _("Contact rules (all messages)"),
         "textback": _("Missed-call text-back"),
         "followup": _("No-show follow-up"),
+        "waitlist": _("Waitlist fill"),
     }
 
 
@@ -114,6 +115,12 @@ def field_labels() -> dict[str, str]:
         "delay_min": _("Send after the visit's end (minutes)"),
         "stale_h": _("Drop a follow-up not sent within (hours)"),
         "reply_h": _("Replies go to the worklist within (hours)"),
+        # waitlist
+        "expiry_min": _("An offer stays open for (minutes)"),
+        "batch": _("Offer a slot to this many patients at once"),
+        "min_notice_min": _("Never offer a slot starting within (minutes)"),
+        "join_by_reply": _("A WAITLIST reply puts the patient on the list"),
+        "offer_texts": _("Offer texts per language (see Waitlist › Offer text)"),
     }
 
 

@@ -231,6 +231,8 @@ def reply_reasons() -> dict[str, str]:
         "no-reminder": _("Not a reply to a reminder"),
         "textback-reply": _("A reply to a missed-call text, not a clear yes"),
         "followup-reply": _("A reply to a no-show follow-up: on the worklist"),
+        "waitlist-reply": _("A reply to a waitlist offer, not a clear yes or no"),
+        "waitlist-request": _("Asks for the waitlist; not a reply to a reminder or a text-back of a known patient"),
     }
 
 
@@ -244,6 +246,8 @@ def message_kinds() -> dict[str, str]:
         "start-confirm": _("START confirmation"),
         "help": _("HELP answer"),
         "followup": _("No-show follow-up"),
+        "waitlist": _("Waitlist offer"),
+        "ack": _("Answer to the patient's reply"),
     }
 
 

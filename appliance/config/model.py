@@ -37,6 +37,7 @@ from appliance.config.schema import setting
 from appliance.config.simulation import simulation_checks
 from appliance.config.sip_tls import tls_checks
 from appliance.config.telephony import SipSettings, StationSettings, TrunkSettings
+from appliance.config.waitlist import WaitlistSettings, waitlist_checks
 
 EMERGENCY_BY_COUNTRY = {"US": "911", "CA": "911", "KR": "119", "CN": "120", "MX": "911"}
 
@@ -89,6 +90,7 @@ class Config:
     contact: ContactSettings = setting(doc="Limits every message to a patient obeys (caps, opt-out, mobiles only).")
     textback: TextbackSettings = setting(doc="One SMS to callers the clinic missed.")
     followup: FollowupSettings = setting(doc="One offer to rebook for a visit marked as a no-show.")
+    waitlist: WaitlistSettings = setting(doc="Freed slots offered by SMS to waitlisted patients.")
 
     # Derived locations -------------------------------------------------
     @property
@@ -243,4 +245,5 @@ CROSS_CHECKS: list[CrossCheck] = [
     feed_checks,
     contact_checks,
     followup_checks,
+    waitlist_checks,
 ]

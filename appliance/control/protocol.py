@@ -62,6 +62,8 @@ COMMANDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "feeds.status": ((), ()),
     "feeds.reprocess": (("id",), ("actor",)),
     "edge.status": ((), ()),
+    "waitlist.wake": ((), ()),
+    "waitlist.status": ((), ()),
 }
 
 

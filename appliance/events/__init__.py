@@ -29,6 +29,7 @@ from appliance.events.notifiers import (
     SwitchboardNotifiers,
     TrunkNotifier,
     VoicemailNotifier,
+    WaitlistNotifier,
 )
 
 __all__ = [
@@ -59,4 +60,5 @@ __all__ = [
     "SwitchboardNotifiers",
     "TrunkNotifier",
     "VoicemailNotifier",
+    "WaitlistNotifier",
 ]

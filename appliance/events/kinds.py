@@ -69,6 +69,9 @@ EventKind = Literal[
     "provisioning.started",
     "provisioning.succeeded",
     "provisioning.failed",
+    # Waitlist fill: an offer went out; a patient answered one (booked, taken, expired, declined).
+    "waitlist.offered",
+    "waitlist.answered",
 ]
 
 #: The families of kinds, for ``EventBus.subscribe(callback, prefix)``.
@@ -89,11 +92,25 @@ EventPrefix = Literal[
     "store.",
     "reminders.",
     "provisioning.",
+    "waitlist.",
 ]
 
 
 class NoData(TypedDict):
     """A kind whose name says it all."""
+
+
+# -- the waitlist (ids only: no names, no numbers) -------------------------------------------
+class WaitlistOffered(TypedDict):
+    slot_id: int
+    offers: int  # how many went out in this round
+
+
+class WaitlistAnswered(TypedDict):
+    slot_id: int
+    offer_id: int
+    outcome: str  # booked, taken, expired, declined, already
+    appointment_id: NotRequired[int]
 
 
 # -- calls --------------------------------------------------------------------------------
@@ -293,4 +310,6 @@ PAYLOADS: Mapping[EventKind, type[Mapping[str, Any]]] = {
     "provisioning.started": ProvisioningRun,
     "provisioning.succeeded": ProvisioningRun,
     "provisioning.failed": ProvisioningRun,
+    "waitlist.offered": WaitlistOffered,
+    "waitlist.answered": WaitlistAnswered,
 }

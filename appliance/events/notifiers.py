@@ -54,6 +54,8 @@ from appliance.events.kinds import (
     SmsStatus,
     TrunkChanged,
     VoicemailNew,
+    WaitlistAnswered,
+    WaitlistOffered,
 )
 
 
@@ -216,6 +218,14 @@ class SwitchboardNotifiers:
         self.reminders = ReminderNotifier(emit)
 
 
+class WaitlistNotifier(Notifier):
+    def offered(self, **data: Unpack[WaitlistOffered]) -> None:
+        self._emit("waitlist.offered", **data)
+
+    def answered(self, **data: Unpack[WaitlistAnswered]) -> None:
+        self._emit("waitlist.answered", **data)
+
+
 #: Every feature's notifier (the unit tests check each declared kind has a method).
 NOTIFIERS: tuple[type[Notifier], ...] = (
     CallNotifier,
@@ -234,4 +244,5 @@ NOTIFIERS: tuple[type[Notifier], ...] = (
     StoreNotifier,
     ReminderNotifier,
     ProvisioningNotifier,
+    WaitlistNotifier,
 )

@@ -28,7 +28,7 @@ from appliance.errors import ClinicBoxError
 from appliance.privacy import mask_phone
 from appliance.reminders import messages
 from appliance.reminders.outcomes import OutcomeWriter
-from appliance.reminders.replies import CANCEL, CONFIRM, STOP, Reading, read_reply
+from appliance.reminders.replies import CANCEL, CONFIRM, STOP, WAITLIST, Reading, read_reply
 from appliance.reminders.replies_lexicon import preload
 from appliance.store import reminders as rows
 from appliance.store.appointments import load as load_appointment
@@ -83,6 +83,8 @@ class ReplyHandler:
             appointment = load_appointment(conn, appointment_id)
             reading = read_reply(message.text, _language_of(conn, appointment.patient_id))
             reason = reading.reason or _stale(conn, attempt_id, appointment, announced, reading)
+            if reading.meaning == WAITLIST:  # the waitlist did not take it (off, or no patient): the desk does
+                reason = "waitlist-request"
             if reason is not None:
                 set_reply_reason(conn, message.sms_id, reason)
                 if reading.meaning is None and not _answered(conn, attempt_id):

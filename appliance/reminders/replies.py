@@ -50,6 +50,8 @@ from appliance.reminders.replies_lexicon import (
 CONFIRM = "confirm"
 CANCEL = "cancel"
 STOP = "stop"
+#: "Put me on the waitlist" (appliance.waitlist claims it; without the waitlist the desk reads it).
+WAITLIST = "waitlist"
 MAX_CHARS = 160
 #: Words the box does not know that a clear reply may still carry (a name, "doctor").
 MAX_UNKNOWN = 3
@@ -63,6 +65,8 @@ REASONS = (
     "textback-reply",
     # A reply to a no-show follow-up: it went to the worklist (appliance.reminders.followup_replies).
     "followup-reply",
+    # A reply to a waitlist offer that is not a clear yes or no; a "waitlist" reply the box could not take.
+    "waitlist-reply", "waitlist-request",
 )  # fmt: skip
 _FLAG_ORDER = ("question", "reschedule", "date", "time")
 _TIME = re.compile(r"\d{1,2}\s*[:h]\s*\d{2}|\d\s*(am|pm|a\.m|p\.m|uhr|godz|시|点|點|時)\b|\d\s*(시|点|點|時)", re.I)
@@ -192,7 +196,7 @@ def _meanings(items: list[Item], flags: set[str]) -> set[str]:
             flags.add(kind)
         elif kind == NUMBER or (kind in (CONFIRM, CANCEL) and it.text in ("1", "2") and not keypad):
             flags.add("time")
-        elif kind in (CONFIRM, CANCEL, STOP):
+        elif kind in (CONFIRM, CANCEL, STOP, WAITLIST):
             meanings.add(kind)
         elif kind == "come":
             meanings.add(CONFIRM)

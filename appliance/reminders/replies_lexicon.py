@@ -64,7 +64,7 @@ from appliance.errors import ReminderError
 
 LANGUAGES = ("en", "es", "pl", "tr", "ko", "zh")
 KINDS = (
-    "confirm", "cancel", "stop", "come", "negator", "negator-after", "filler", "unsure",
+    "confirm", "cancel", "stop", "waitlist", "come", "negator", "negator-after", "filler", "unsure",
     "ambiguous", "question", "reschedule", "date", "time",
 )  # fmt: skip
 #: Kind of a negator that is also a "no" on its own.

@@ -31,6 +31,7 @@ from appliance.reports.kpis import ANONYMOUS, FCR_WINDOW_S, FcrKpis, QueueTally,
 from appliance.reports.report import KpiReport, build_report
 from appliance.reports.rows import AbandonRow, AgentEventRow, CallbackRow, CallRow, ContactRow, ReminderAttemptRow
 from appliance.reports.textback import textback_kpis
+from appliance.reports.waitlist import waitlist_kpis
 from appliance.store.connection import Store
 from appliance.store.timefmt import to_db
 
@@ -279,6 +280,7 @@ def kpi_report(
         staffing_target=staffing_target,
         busiest=busiest,
         textback=textback_kpis(store, start, end),
+        waitlist=waitlist_kpis(store, start, end),
     )
 
 

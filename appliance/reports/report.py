@@ -32,6 +32,7 @@ from appliance.reports.kpis import (
 )
 from appliance.reports.rows import AbandonRow, CallbackRow, CallRow, ReminderAttemptRow
 from appliance.reports.textback import TextBackKpis
+from appliance.reports.waitlist import WaitlistKpis
 
 DEFAULT_AHT_S = 180.0
 
@@ -64,6 +65,7 @@ class KpiReport:
     staffing_aht_s: float
     staffing: tuple[StaffingRow, ...]
     textback: TextBackKpis = field(default_factory=TextBackKpis)
+    waitlist: WaitlistKpis = field(default_factory=WaitlistKpis)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -98,6 +100,7 @@ def build_report(
     staffing_target: float = 0.8,
     busiest: int = 5,
     textback: TextBackKpis | None = None,
+    waitlist: WaitlistKpis | None = None,
 ) -> KpiReport:
     """All KPIs for [start, end).
 
@@ -126,6 +129,7 @@ def build_report(
         staffing_aht_s=aht,
         staffing=staffing_for(heatmap, aht, staffing_target, service_level_s, busiest),
         textback=textback or TextBackKpis(),
+        waitlist=waitlist or WaitlistKpis(),
     )
 
 

@@ -23,6 +23,8 @@ from appliance.store.media import MediaVault
 from appliance.store.patients import Patients
 from appliance.store.settings import RuntimeSettings
 from appliance.store.users import Users
+from appliance.store.waitlist import Waitlist
+from appliance.store.waitlist_offers import FreedSlotHook
 from appliance.store.worklist import Worklist
 from appliance.store.worklist import on_appointment_change as worklist_hook
 
@@ -39,6 +41,7 @@ class Repos:
     importer: Importer
     media: MediaVault
     worklist: Worklist
+    waitlist: Waitlist
     appointment_hooks: list[AppointmentHook] = field(default_factory=list)
 
 
@@ -51,6 +54,8 @@ def make_repos(cfg: Config, store: Store, appointment_hooks: Sequence[Appointmen
     hooks = [*appointment_hooks, worklist_hook]
     # A visit marked as a no-show gets its one follow-up planned (appliance.reminders.followup sends it).
     hooks.append(followup_hook)
+    # A cancelled visit still to come is held for the waitlist (appliance.waitlist offers it).
+    hooks.append(FreedSlotHook(store.clock, lambda: cfg.waitlist.enabled))
     return Repos(
         cfg=cfg,
         store=store,
@@ -70,5 +75,6 @@ def make_repos(cfg: Config, store: Store, appointment_hooks: Sequence[Appointmen
         ),
         media=MediaVault(store),
         worklist=Worklist(store, audit),
+        waitlist=Waitlist(store, audit),
         appointment_hooks=hooks,
     )

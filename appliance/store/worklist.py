@@ -61,12 +61,12 @@ def on_appointment_change(conn: Connection, appointment_id: int, change: str) ->
     )
 
 
-def add(conn: Connection, created_at: str, appointment_id: int, action: str, detail: str) -> int:
-    """An entry the box itself raises (``rebook``: a no-show's answer to its follow-up); not a
-    feed's write-back item (``feed`` stays empty)."""
+def add(conn: Connection, created_at: str, appointment_id: int, action: str, detail: str, feed: str = "") -> int:
+    """An item the box itself raises, in the caller's transaction: ``rebook`` (a no-show's answer
+    to its follow-up), ``book`` (a visit filled from the waitlist, ``feed`` naming its feed if any)."""
     cur = conn.execute(
-        "INSERT INTO worklist(created_at, appointment_id, action, feed, detail) VALUES (?,?,?,'',?)",
-        (created_at, appointment_id, action, detail),
+        "INSERT INTO worklist(created_at, appointment_id, action, feed, detail) VALUES (?,?,?,?,?)",
+        (created_at, appointment_id, action, feed, detail),
     )
     return int(cur.lastrowid or 0)
 

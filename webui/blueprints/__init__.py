@@ -27,6 +27,7 @@ from webui.blueprints import (
     setup,
     setup_restore,
     unlock,
+    waitlist,
 )
 
 BLUEPRINTS = [
@@ -52,6 +53,7 @@ BLUEPRINTS = [
     settings_textback.bp,
     settings_feeds.bp,
     settings_followup.bp,
+    waitlist.bp,
     secrets.bp,
     backups.bp,
     admin.bp,

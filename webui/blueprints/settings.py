@@ -53,6 +53,7 @@ GENERIC = (
     "contact",
     "textback",
     "followup",
+    "waitlist",
 )
 COLLECTIONS = ("queues", "stations")
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")

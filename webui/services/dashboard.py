@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from appliance.errors import StoreError
 from appliance.reports.textback import TextBackKpis, textback_kpis
+from appliance.reports.waitlist import WaitlistKpis, waitlist_kpis
 from appliance.store import Store
 from appliance.store import callbacks as callback_rows
 from appliance.store.timefmt import to_db
@@ -35,6 +36,7 @@ class Today:
     open_callbacks: int
     new_voicemail: int
     textback: TextBackKpis = field(default_factory=TextBackKpis)
+    waitlist: WaitlistKpis = field(default_factory=WaitlistKpis)
 
 
 def from_db_text(text: str) -> datetime:
@@ -78,4 +80,5 @@ def today(store: Store, now: datetime, tz: ZoneInfo) -> Today:
         open_callbacks=callback_rows.count_open(store),
         new_voicemail=int(new_vm[0]) if new_vm else 0,
         textback=textback_kpis(store, from_db_text(start), from_db_text(end)),
+        waitlist=waitlist_kpis(store, from_db_text(start), from_db_text(end)),
     )

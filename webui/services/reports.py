@@ -91,6 +91,8 @@ def to_csv(rep: KpiReport, p: Period) -> str:
             w.writerow([name, key, _cell(value)])
     for key, value in (*vars(rep.textback).items(), ("recovery_rate", rep.textback.recovery_rate)):
         w.writerow(["textback", key, _cell(value)])
+    for key, value in (*vars(rep.waitlist).items(), ("fill_rate", rep.waitlist.fill_rate)):
+        w.writerow(["waitlist", key, _cell(value)])
     w.writerow(["adherence", "planned_s", _cell(rep.adherence.planned_s)])
     w.writerow(["adherence", "in_service_s", _cell(rep.adherence.in_service_s)])
     w.writerow(["adherence", "adherence", _cell(rep.adherence.adherence)])

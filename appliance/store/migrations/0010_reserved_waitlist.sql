@@ -1,3 +1,0 @@
--- ClinicBox schema version 10 is the waitlist's (branch i20-waitlist). This
--- empty stand-in only keeps the no-show branch's 0011 in sequence on its own;
--- the waitlist's 0010 replaces it when the branches are merged.
