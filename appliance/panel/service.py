@@ -33,6 +33,7 @@ from appliance.board import make_pin_factory
 from appliance.clock import Clock
 from appliance.config import Applied, Config, changed_settings
 from appliance.config.panel import PanelSettings
+from appliance.errors import PanelError
 from appliance.events import Collector, Event, EventBus, EventPrefix, PanelNotifier, StoreNotifier
 from appliance.panel import state as panel_state
 from appliance.panel.buttons import ButtonSpec, ButtonTracker
@@ -45,8 +46,27 @@ log = logging.getLogger(__name__)
 TICK_S = 0.02
 #: How often the provisioning status file is looked at (a stat, normally).
 WATCH_S = 0.5
+#: Panel settings that wait for the core's restart: the service itself comes and goes
+#: with ``enabled``, and the pin library is chosen once per process.
+RESTART_KEYS = ("panel.enabled", "panel.pin_factory")
 #: Events the panel consumes (prefixes).
 CONSUMED: tuple[EventPrefix, ...] = ("trunk.", "failover.", "modem.", "queue.", "store.", "provisioning.")
+
+
+def open_gpio(settings: PanelSettings, factory: Any) -> GpioPanel:
+    """The panel's LEDs and buttons on ``settings``' pins.
+
+    Raises:
+        PanelError: a pin cannot be used.
+    """
+    leds = {
+        "green": settings.green_pin,
+        "amber": settings.amber_pin,
+        "red": settings.red_pin,
+        "blue": settings.blue_pin,
+    }
+    buttons = {spec.name: spec.pin for spec in button_specs(settings)}
+    return GpioPanel(leds, buttons, factory, settings.active_high)
 
 
 def button_specs(settings: PanelSettings) -> list[ButtonSpec]:
@@ -103,6 +123,10 @@ class PanelService:
         self._stop = threading.Event()
         self._last_tick = 0.0
         self._reloaded = settings
+        #: The pin factory the pins were opened on (set by from_config): a reload re-opens pins on it.
+        self.pin_factory: Any = None
+        #: Held for a whole tick, and while a reload swaps the pins.
+        self._io = threading.RLock()
 
     @classmethod
     def from_config(
@@ -118,17 +142,11 @@ class PanelService:
         """
         settings = cfg.panel
         factory = pin_factory if pin_factory is not None else make_pin_factory(settings.pin_factory, cfg.simulate)
-        leds = {
-            "green": settings.green_pin,
-            "amber": settings.amber_pin,
-            "red": settings.red_pin,
-            "blue": settings.blue_pin,
-        }
-        buttons = {spec.name: spec.pin for spec in button_specs(settings)}
-        gpio = GpioPanel(leds, buttons, factory, settings.active_high)
+        gpio = open_gpio(settings, factory)
         health = HealthProbe(clock, cfg.paths.state_dir, cfg.store.min_free_mb, settings.disk_fault_percent)
         watcher = ProvisioningWatcher(cfg.paths.state_dir, clock, settings.result_flash_s)
         service = cls(settings, bus, clock, gpio, health, watcher, trunk_enabled=cfg.trunk.enabled)
+        service.pin_factory = factory
         if store_locked:
             early = Collector()
             StoreNotifier(early).locked()
@@ -175,10 +193,46 @@ class PanelService:
         self.gpio.close()
 
     def reconfigure(self, cfg: Config) -> Applied:
-        """Nothing applies live: pins, patterns and thresholds are set up at start."""
-        restart = changed_settings(self._reloaded, cfg.panel, "panel.", depth=1)
+        """Pins, polarity, buttons, thresholds and timings apply at once (the pins are re-opened
+        between two ticks); ``enabled`` and ``pin_factory`` wait for a restart. A pin that
+        cannot be opened leaves the panel on its old pins and names the keys as waiting."""
+        changed = changed_settings(self._reloaded, cfg.panel, "panel.", depth=1)
         self._reloaded = cfg.panel
-        return Applied(restart=restart)
+        restart = [k for k in changed if k in RESTART_KEYS]
+        live = [k for k in changed if k not in RESTART_KEYS]
+        if live:
+            try:
+                self._apply(cfg)
+            except PanelError as exc:
+                log.error("panel settings %s not applied, the panel keeps its pins: %s", ", ".join(live), exc)
+                restart, live = [*restart, *live], []
+        if live:
+            log.info("panel settings applied: %s", ", ".join(live))
+        return Applied(applied=live, restart=restart)
+
+    def _apply(self, cfg: Config) -> None:
+        settings = cfg.panel
+        if self.pin_factory is None:
+            raise PanelError("the panel was built without a pin factory; its pins change at the next start")
+        with self._io:
+            lit_now = self.gpio.leds()
+            self.gpio.close()
+            try:
+                gpio = open_gpio(settings, self.pin_factory)
+            except PanelError:
+                self.gpio = open_gpio(self.settings, self.pin_factory)
+                self.gpio.set_leds(lit_now)
+                raise
+            self.gpio = gpio
+            self.settings = settings
+            self.health = HealthProbe(
+                self.clock, cfg.paths.state_dir, cfg.store.min_free_mb, settings.disk_fault_percent
+            )
+            self.watcher.flash_s = settings.result_flash_s
+            self._trackers = [ButtonTracker(spec, settings.debounce_ms / 1000) for spec in button_specs(settings)]
+            self._next_health = 0.0
+            with self._lock:
+                self._patterns = {}  # render every LED on its new pin at the next tick
 
     def healthy(self) -> bool:
         """A panel thread stuck for 5 s withholds the watchdog ping."""
@@ -200,6 +254,10 @@ class PanelService:
     # -- one tick ------------------------------------------------------------------
     def step(self) -> None:
         """Fold events, probe health when due, render LEDs, read buttons."""
+        with self._io:
+            self._step()
+
+    def _step(self) -> None:
         now = self.clock.monotonic()
         self._last_tick = now
         pending = []
