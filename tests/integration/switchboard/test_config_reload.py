@@ -29,3 +29,19 @@ def test_a_reload_closes_the_clinic_for_new_calls_and_names_what_waits_for_a_res
     assert not set(result["applied"]) & set(result["restart"])
     rec = hear_and_hang_up(b, sipua)  # on the port it started on: the transport waits for a restart
     assert rec.ivr_path[:2] == ["hours", "closed"]
+
+
+def test_moved_panel_pins_apply_on_the_running_core(box) -> None:
+    """The real core with its panel (gpiozero's mock pins on a simulated box): moved LED
+    pins and thresholds apply at once; the pin library waits for a restart."""
+    b = box(overlay={"panel": {"enabled": True}})
+    settings = b.dir / "settings.toml"
+    overlay = tomllib.loads(settings.read_text(encoding="utf-8"))
+    overlay["panel"] = {**overlay.get("panel", {}), "green_pin": 5, "wait_thresholds_s": [20, 40, 80]}
+    overlay["panel"]["pin_factory"] = "lgpio"
+    settings.write_text(tomli_w.dumps(overlay), encoding="utf-8")
+    result = b.control.call("config.reload")
+    assert {"panel.green_pin", "panel.wait_thresholds_s"} <= set(result["applied"])
+    assert "panel.pin_factory" in result["restart"] and "panel.green_pin" not in result["restart"]
+    assert "panel settings applied: panel.green_pin" in (b.dir / "core.log").read_text()
+    assert b.status()["agents"] is not None  # the core goes on answering
