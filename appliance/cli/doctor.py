@@ -8,6 +8,7 @@ import json
 from appliance.config import load_config
 from appliance.config.loader import config_path_from_env
 from appliance.doctor import Context, Result, fail, run_checks
+from appliance.doctor.data_partition import data_partition_fault
 from appliance.errors import ConfigError
 
 
@@ -19,12 +20,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,
 
 def run(args: argparse.Namespace) -> int:
     path = config_path_from_env(args.config)
+    fault = data_partition_fault()
+    results = [fault] if fault is not None else []
     try:
         cfg = load_config(path)
     except ConfigError as exc:
-        results = [fail("configuration", str(exc), f"fix {path} (see defaults.toml for every key)")]
+        results += [fail("configuration", str(exc), f"fix {path} (see defaults.toml for every key)")]
     else:
-        results = [Result("configuration", "OK", f"{path} is valid")]
+        results += [Result("configuration", "OK", f"{path} is valid")]
         results += run_checks(Context(cfg))
     if args.json:
         print(

@@ -298,7 +298,7 @@ class PromptLibrary:
                 raise PromptError(f"no espeak-ng voice for {lang!r}; set prompts.tts_voices.{lang}")
             out = self.cache_dir / f"{cache_key(text, voice, self.speed)}.wav"
             kind = "cached"
-            if not out.exists():
+            if not _usable(out):
                 self.synthesizer.synthesize(text, voice, self.speed, out)
                 kind = "generated"
             self._index[slot] = out
@@ -319,6 +319,15 @@ class PromptLibrary:
         stat = recording.stat()
         digest = hashlib.sha256(f"{PIPELINE}\n{recording}\n{stat.st_size}\n{stat.st_mtime_ns}".encode()).hexdigest()
         out = self.cache_dir / f"rec-{digest}.wav"
-        if not out.exists():
+        if not _usable(out):
             self.synthesizer.convert(recording, out)
         return out
+
+
+def _usable(cached: Path) -> bool:
+    """A cached prompt PJSUA2 can play: present and a whole WAV. A power cut can leave a
+    file the box wrote just before it empty or cut short; such a file is made again."""
+    try:
+        return cached.exists() and wav_info(cached).frames > 0
+    except PromptError:
+        return False

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Protocol
 
 from appliance.errors import TtsError
+from appliance.fsutil import fsync_dir
 
 RATE = 8000
 #: Part of every cache key: changing the audio pipeline regenerates the cache.
@@ -138,7 +139,11 @@ class EspeakSox:
         try:
             argv = [self.sox, "-q", str(src), "-r", str(RATE), "-c", "1", "-b", "16", "-e", "signed-integer"]
             self._run([*argv, str(tmp), "gain", "-n", "-3"], None)
+            # Durable before it is named: after a power cut the cache holds the whole file or none.
+            with tmp.open("rb") as written:
+                os.fsync(written.fileno())
             os.replace(tmp, out)
+            fsync_dir(out.parent)
         finally:
             tmp.unlink(missing_ok=True)
 

@@ -220,9 +220,14 @@ stage_files() {
 # everything that changes on the data partition.
 LABEL=clinicbox-root  /                   ext4  ro,noatime                                0 0
 LABEL=CLINICBOX       /boot/firmware      vfat  ro,noauto,nofail                          0 0
-LABEL=clinicbox-data  /data               ext4  defaults,noatime,nosuid,nodev,commit=5    0 2
-/data/state           /var/lib/clinicbox  none  bind,x-systemd.requires-mounts-for=/data  0 0
-/data/etc-clinicbox   /etc/clinicbox      none  bind,x-systemd.requires-mounts-for=/data  0 0
+# nofail: a corrupt or missing data partition must not stop the boot in
+# emergency mode; clinicbox-data-fault.service reports it instead.
+# x-systemd.before keeps the mounts ordered before local-fs.target (nofail
+# alone drops that), so every unit still finds /etc/clinicbox mounted; a
+# partition whose label never shows up is given up after 5 minutes.
+LABEL=clinicbox-data  /data               ext4  defaults,noatime,nosuid,nodev,commit=5,nofail,x-systemd.before=local-fs.target,x-systemd.device-timeout=5min  0 2
+/data/state           /var/lib/clinicbox  none  bind,nofail,x-systemd.before=local-fs.target,x-systemd.requires-mounts-for=/data  0 0
+/data/etc-clinicbox   /etc/clinicbox      none  bind,nofail,x-systemd.before=local-fs.target,x-systemd.requires-mounts-for=/data  0 0
 FSTAB
     # overlayroot: RAM as the upper layer; recurse=0 leaves the data
     # partition (and its bind mounts) writable. overlayroot=disabled on the

@@ -36,6 +36,8 @@ systemctl enable clinicbox-first-boot.service clinicbox-core.service clinicbox-w
 # own script; the package's stock service (its sample config on 5060) must not start.
 systemctl mask kamailio.service
 systemctl enable clinicbox-edge.service
+# Reports an unmountable data partition (fstab nofail) instead of an emergency shell.
+systemctl enable clinicbox-data-fault.service
 if [ "$test_access" = 1 ]; then
     systemctl enable clinicbox-test-access.service ssh.service
 fi

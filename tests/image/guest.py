@@ -12,6 +12,7 @@ goes to ``console.log``.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -83,6 +84,7 @@ class Guest:
         self.https_port = free_port(socket.SOCK_STREAM)
         self.sip_port = free_port()
         self.console = work / "console.log"
+        self.qmp = work / "qmp.sock"
         self.proc: subprocess.Popen[bytes] | None = None
         self.boots = 0
 
@@ -98,6 +100,7 @@ class Guest:
         common += ["-device", "qemu-xhci"]  # a USB bus, as on the Pi (USB reset, provisioning sticks)
         common += ["-fw_cfg", f"name=opt/clinicbox/ssh-key,file={self.key}.pub"]
         common += ["-chardev", f"file,id=con,path={self.console},append=on", "-serial", "chardev:con"]
+        common += ["-qmp", f"unix:{self.qmp},server=on,wait=off"]  # USB sticks plugged in at run time
         if self.arch == "amd64":
             # UEFI (OVMF) then the image's systemd-boot, as on a PC.
             accel = (
@@ -150,6 +153,43 @@ class Guest:
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
+
+    # -- USB sticks ------------------------------------------------------------------------
+    def monitor(self, command: str) -> str:
+        """Run a QEMU monitor command (through QMP); returns what the monitor printed."""
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(30)
+            sock.connect(str(self.qmp))
+            stream = sock.makefile("rwb")
+            json.loads(stream.readline())  # the greeting
+            reply: dict[str, object] = {}
+            for message in (
+                {"execute": "qmp_capabilities"},
+                {"execute": "human-monitor-command", "arguments": {"command-line": command}},
+            ):
+                stream.write(json.dumps(message).encode() + b"\n")
+                stream.flush()
+                reply = {}
+                while "return" not in reply and "error" not in reply:
+                    reply = json.loads(stream.readline())  # events come in between
+            if "error" in reply:
+                raise GuestError(f"QEMU refused {command!r}: {reply['error']}")
+            return str(reply["return"])
+
+    def plug_usb_disk(self, image: Path, name: str) -> None:
+        """Plug a raw disk image in as a USB mass-storage stick (udev sees an "add")."""
+        for command in (
+            f"drive_add 0 if=none,id={name},format=raw,file={image.resolve()}",
+            f"device_add usb-storage,id={name}-usb,drive={name},removable=on",
+        ):
+            out = self.monitor(command).strip()
+            if out not in ("", "OK"):
+                raise GuestError(f"{command!r}: {out}")
+
+    def unplug_usb_disk(self, name: str) -> None:
+        out = self.monitor(f"device_del {name}-usb").strip()
+        if out:
+            raise GuestError(f"unplugging {name}: {out}")
 
     # -- access ------------------------------------------------------------------------
     def ssh_argv(self, command: str, timeout: float = 60) -> list[str]:

@@ -24,7 +24,8 @@ from tests.conftest import free_port
 from tests.image.conftest import ARTEFACTS
 from tests.image.guest import HOST_FROM_GUEST, SLOWDOWN, Guest, accelerator
 
-pytestmark = pytest.mark.slow
+# Under TCG a boot takes minutes: far beyond pytest's default timeout (pyproject: 300 s).
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 FIGURES: dict[str, float] = {}
 FIRST: dict[str, str] = {}

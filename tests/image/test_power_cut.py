@@ -3,13 +3,14 @@ provider) keeps calling the box, so the core is writing call records when the po
 After each boot the store passes ``clinicbox db verify`` and holds every call record that
 had been committed (read back from the store) before the cut.
 
-Not covered here yet: a reminder campaign running through the cuts (README: what is left).
+A reminder campaign across cuts: test_reminder_cut.py.
 Run by ``make image-test``; about 2 minutes a cut under TCG.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import random
 import subprocess
 import time
@@ -21,9 +22,10 @@ from tests.conftest import free_port
 from tests.image.guest import SLOWDOWN, Guest
 from tests.image.test_boot import SIPP_CALL, TRUNK, _figure
 
-pytestmark = pytest.mark.slow
-
-CUTS = 10
+#: Ten by default (the issue asks for at least ten); $CLINICBOX_POWER_CUTS runs fewer or more.
+CUTS = int(os.environ.get("CLINICBOX_POWER_CUTS", "10"))
+# Under TCG a boot takes minutes: far beyond pytest's default timeout (pyproject: 300 s).
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900 + CUTS * 600)]
 CONFIG = "--config /etc/clinicbox/clinicbox.toml"
 
 
@@ -48,7 +50,7 @@ def _boot(box: Guest) -> None:
 
 
 def test_power_cuts_while_calls_are_recorded_lose_no_committed_row(guest: Guest, tmp_path: Path) -> None:
-    rng = random.Random(14)
+    rng = random.Random(int(os.environ.get("CLINICBOX_POWER_CUT_SEED", "14")))
     _boot(guest)
     guest.ssh(f"cat >> /etc/clinicbox/clinicbox.toml <<'EOF'\n{TRUNK}EOF")
     guest.ssh("systemctl restart clinicbox-core", timeout=120 * SLOWDOWN)

@@ -136,6 +136,12 @@ def test_dry_run_makes_root_read_only_and_data_a_journaled_ext4_partition(dry_ru
     assert by_mount["/data"][2] == "ext4" and by_mount["/data"][0] == "LABEL=clinicbox-data"
     assert by_mount["/var/lib/clinicbox"][0] == "/data/state" and "bind" in by_mount["/var/lib/clinicbox"][3]
     assert by_mount["/etc/clinicbox"][0] == "/data/etc-clinicbox"
+    # A damaged data partition must not stop the boot (clinicbox-data-fault.service reports it),
+    # and the mounts stay ordered before local-fs.target, which every unit relies on.
+    for mount in ("/data", "/var/lib/clinicbox", "/etc/clinicbox"):
+        options = by_mount[mount][3].split(",")
+        assert "nofail" in options and "x-systemd.before=local-fs.target" in options, by_mount[mount]
+    assert (stage / "root/usr/lib/clinicbox/data-fault").stat().st_mode & 0o111
     assert (stage / "root/etc/overlayroot.local.conf").read_text().strip() == 'overlayroot="tmpfs:recurse=0"'
     assert "root=LABEL=clinicbox-root ro" in (stage / "boot/cmdline.txt").read_text()
     assert "make-disk.sh" in plan

@@ -82,6 +82,21 @@ def test_warm_generates_once_and_the_cache_survives_a_restart(tmp_path: Path) ->
     assert restarted.resolve(PromptRef("greeting"), "pl") == expected
 
 
+@pytest.mark.parametrize("left", [b"", b"RIFF\x24\x00\x00\x00WAVEfmt "], ids=["empty", "cut-short"])
+def test_a_cached_prompt_a_power_cut_left_broken_is_made_again(tmp_path: Path, left: bytes) -> None:
+    """Seen on the booted image: a power cut left a cached prompt that PJSUA2 refused
+    ("Not a valid WAVE file"), and every reminder call after the boot was hung up at once."""
+    tts = FakeTts()
+    first = library(tmp_path, tts)
+    first.warm(["greeting"], ["en"])
+    cached = first.resolve(PromptRef("greeting"), "en")
+    assert cached.parent == tmp_path / "cache"
+    cached.write_bytes(left)
+    report = library(tmp_path, tts).warm(["greeting"], ["en"])
+    assert (report.generated, report.cached) == (1, 0)
+    assert wav_info(cached).frames > 0 and len(tts.spoken) == 2
+
+
 def test_changed_text_or_voice_makes_a_new_file(tmp_path: Path) -> None:
     assert cache_key("Hello", "en-us", 150) != cache_key("Hello.", "en-us", 150)
     assert cache_key("Hello", "en-us", 150) != cache_key("Hello", "en-gb", 150)
