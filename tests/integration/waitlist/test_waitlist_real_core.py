@@ -9,11 +9,7 @@ slot in the reminders' own transaction, and wakes on the reply.
 
 from __future__ import annotations
 
-import json
-import socket
-import time
 from pathlib import Path
-from typing import Any
 
 from appliance.config import load_config
 from appliance.store.patient_input import PatientInput
@@ -21,31 +17,11 @@ from appliance.store.timefmt import from_db
 from appliance.store.waitlist import EntryInput
 from appliance.waitlist import wording
 from tests.conftest import repos_with_planner
+from tests.integration.modemsim import sent_to, sim, wait_for
 from tests.integration.reminders.realcore import ReminderBox, reminder_overlay
 from tests.integration.switchboard.box import deep_update
 
 OLGA, WANDA = "+12125550191", "+12125550192"
-
-
-def sim(box: Any, **command: Any) -> dict[str, Any]:
-    with socket.socket(socket.AF_UNIX) as s:
-        s.connect(str(Path(box.dir) / "run" / "modem-sim.sock"))
-        s.sendall(json.dumps(command).encode() + b"\n")
-        return json.loads(s.makefile().readline())  # type: ignore[no-any-return]
-
-
-def sent_to(box: Any, number: str) -> list[str]:
-    return [m["text"] for m in sim(box, cmd="sent")["sent"] if m["number"] == number]
-
-
-def wait_for(what: str, check: Any, timeout: float, box: Any) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.2)
-    raise AssertionError(f"{what} did not happen within {timeout} s; log:\n{box.tail(60)}")
 
 
 def prepare(box: ReminderBox) -> None:
