@@ -54,6 +54,10 @@ ACCEPTED = 202
 WATCH_EVERY_S = 0.2
 WATCH_LIMIT_S = 150.0  # longer than any ring limit: the NOTIFY says 408 after that
 BYE_AFTER_S = 1.0  # the phone's own BYE normally follows a 200 NOTIFY before this
+#: The final NOTIFY never follows the first ("100 Trying") sooner than this: Kamailio's worker
+#: processes at the edge may forward two back-to-back NOTIFYs out of order, and a phone that
+#: sees the final one first refuses the "100 Trying" after it (its subscription is over).
+FINAL_NOTIFY_GAP_S = 0.3
 
 
 class PhoneTransfer:
@@ -127,7 +131,7 @@ class PhoneTransfer:
                 _Watch.finish(self.c, leg, 480)
             return
         if notify:
-            _Watch(self.c, leg, call_id, kind, target).check()
+            self.c.loop.later(FINAL_NOTIFY_GAP_S, _Watch(self.c, leg, call_id, kind, target).check)
 
     def _attended(self, leg: Leg, station: str, call_id: str, mine: Leg, other: Leg, *, notify: bool) -> None:
         try:
@@ -135,10 +139,10 @@ class PhoneTransfer:
         except SwitchboardError as exc:  # the phone keeps the caller (on hold) and may try again
             log.warning("attended transfer from %s's phone failed: %s", station, exc)
             if notify:
-                _Watch.finish(self.c, leg, 503, end=False)
+                self.c.loop.later(FINAL_NOTIFY_GAP_S, lambda: _Watch.finish(self.c, leg, 503, end=False))
             return
         if notify:
-            _Watch.finish(self.c, leg, 200)
+            self.c.loop.later(FINAL_NOTIFY_GAP_S, lambda: _Watch.finish(self.c, leg, 200))
         else:
             leg.end()
 
