@@ -9,6 +9,7 @@ one clear message), 2 usage error.
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import importlib
 import logging
 import os
@@ -104,6 +105,10 @@ def main(argv: list[str] | None = None) -> int:
     from appliance.cli.context import wire_config_checks
 
     wire_config_checks()
+    # A crash in the C engine (PJSIP, SQLCipher) prints every thread's Python stack
+    # to stderr (the journal): file and line only, never call or patient data.
+    if not faulthandler.is_enabled():
+        faulthandler.enable()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not logging.getLogger().handlers:

@@ -45,6 +45,8 @@ def test_after_hours_voicemail_is_stored_encrypted(box, sipua, tone_wav) -> None
     assert (mailbox, caller_no, status) == ("after-hours", A, "new")
     assert 2.0 <= seconds <= 8.0
     path = b.dir / "media" / media
+    files = sorted(str(f.relative_to(b.dir)) for f in (b.dir / "media").rglob("*"))
+    assert path.exists(), f"the row names {media}, but the media folder holds {files}; log:\n{b.tail()}"
     raw = path.read_bytes()
     assert not raw.startswith(b"RIFF") and b"WAVE" not in raw  # encrypted at rest
     wav = MediaVault(b.store).read_bytes(media)
