@@ -1,10 +1,13 @@
-"""The desk phones' registrations on disk, so an edge restart keeps them.
+"""The desk phones' registrations on disk, so an edge restart or a reboot keeps them.
 
 Kamailio's usrloc writes every registration through (``db_mode`` 1) into
-a db_text table, ``<paths.edge_dir>/registrations/location``, and loads it
-when it starts. A settings change that restarts the edge therefore leaves
-every desk phone reachable: the new edge knows their contacts without
-waiting for each phone's next REGISTER refresh.
+a db_text table, ``<paths.edge_state_dir>/registrations/location``, and
+loads it when it starts. A settings change that restarts the edge therefore
+leaves every desk phone reachable: the new edge knows their contacts without
+waiting for each phone's next REGISTER refresh. The folder is on the data
+partition, not ``/run``: after a power cut the box is back in a minute, while
+a desk phone refreshes its registration only every hour or so and would
+miss every call until then.
 
 :func:`ensure_tables` writes the two table files Kamailio needs before it
 starts: ``version`` (usrloc checks the ``location`` schema number) and an
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -36,11 +40,11 @@ _DIR_MODE = 0o700
 _FILE_MODE = 0o600
 
 
-def folder(edge_dir: Path) -> Path:
-    return Path(edge_dir) / FOLDER
+def folder(state_dir: Path) -> Path:
+    return Path(state_dir) / FOLDER
 
 
-def ensure_tables(edge_dir: Path) -> Path:
+def ensure_tables(state_dir: Path) -> Path:
     """The folder with a ``version`` table and a ``location`` table of Kamailio 5.6's columns.
 
     Registrations already saved stay as they are; that is the point.
@@ -48,7 +52,7 @@ def ensure_tables(edge_dir: Path) -> Path:
     Raises:
         OSError: the folder cannot be written (the caller names the key).
     """
-    where = folder(edge_dir)
+    where = folder(state_dir)
     where.mkdir(mode=_DIR_MODE, parents=True, exist_ok=True)
     os.chmod(where, _DIR_MODE)
     _write_if_changed(where / "version", VERSION_TEXT)
@@ -65,7 +69,29 @@ def ensure_tables(edge_dir: Path) -> Path:
         header = None
     if header is None:
         _write(location, LOCATION_HEADER + "\n")
+    else:
+        _drop_torn_rows(location)
     return where
+
+
+def _fields(row: str) -> int:
+    """How many fields a db_text row has (``:`` separates them, ``\\:`` is a colon inside one)."""
+    return len(re.split(r"(?<!\\):", row))
+
+
+def _drop_torn_rows(location: Path) -> None:
+    """Keep only whole rows: Kamailio rewrites the file in place, so a power cut
+    during a write can leave a cut-off last row, on which its loader would fail
+    and the edge would not start. The rows before it are kept."""
+    text = location.read_text(encoding="utf-8", errors="replace")
+    header, _, body = text.partition("\n")
+    columns = len(header.split())
+    rows = body.split("\n")
+    whole = [r for r in rows[:-1] if r and _fields(r) == columns]  # rows[-1] has no newline: cut off, or ""
+    dropped = len([r for r in rows if r]) - len(whole)
+    if dropped:
+        _write(location, header + "\n" + "".join(f"{r}\n" for r in whole))
+        log.warning("%d cut-off saved registration(s) in %s dropped; the phones register again", dropped, location)
 
 
 def _write_if_changed(path: Path, text: str) -> None:

@@ -56,10 +56,14 @@ def prepare(cfg: Config) -> list[str]:
     try:
         main = script.write(cfg, folder, script.render(cfg))
         _ensure_table(cfg)
-        location.ensure_tables(folder)
         (folder / "run").mkdir(exist_ok=True)
     except OSError as exc:
         raise EdgeError(f"paths.edge_dir: cannot write {folder} ({exc.strerror})") from None
+    state = Path(cfg.paths.edge_state_dir)
+    try:
+        location.ensure_tables(state)
+    except OSError as exc:
+        raise EdgeError(f"paths.edge_state_dir: cannot write {state} ({exc.strerror})") from None
     return [
         program,
         "-f",

@@ -221,6 +221,11 @@ def render(cfg: Config, *, resolve: Resolver = resolve_registrar, modules: str |
     edge_dir = str(cfg.paths.edge_dir)
     if not _SAFE_PATH.match(edge_dir):
         raise EdgeError(f"paths.edge_dir: {edge_dir!r}: use a folder name of letters, digits, '/', '.', '-', '_'")
+    state_dir = str(cfg.paths.edge_state_dir)
+    if not _SAFE_PATH.match(state_dir):
+        raise EdgeError(
+            f"paths.edge_state_dir: {state_dir!r}: use a folder name of letters, digits, '/', '.', '-', '_'"
+        )
     trusted = trusted_networks(cfg, resolve)
     fields = {
         "RENDERED_FROM": "clinicbox edge",
@@ -237,6 +242,7 @@ def render(cfg: Config, *, resolve: Resolver = resolve_registrar, modules: str |
         "PIKE_BLOCK": str(edge.pike_block_s),
         "MAX_EXPIRES": str(edge.register_max_expires_s),
         "EDGE_DIR": edge_dir,
+        "STATE_DIR": state_dir,
         "EDGE_HOST": advertised_host(cfg),
         "SIP_PORT": str(cfg.sip.port),
         "MODULES": modules if modules is not None else modules_dir(),

@@ -214,7 +214,7 @@ stage_files() {
     fi
 
     # Mount points: the root is read-only, systemd cannot make them at boot.
-    mkdir -p "$root/data" "$root/var/lib/clinicbox" "$root/etc/clinicbox" "$root/boot/firmware"
+    mkdir -p "$root/data" "$root/var/lib/clinicbox" "$root/var/lib/clinicbox-edge" "$root/etc/clinicbox" "$root/boot/firmware"
     cat > "$root/etc/fstab" <<'FSTAB'
 # ClinicBox: read-only system (overlayroot: RAM over the root partition),
 # everything that changes on the data partition.
@@ -228,6 +228,9 @@ LABEL=CLINICBOX       /boot/firmware      vfat  ro,noauto,nofail                
 LABEL=clinicbox-data  /data               ext4  defaults,noatime,nosuid,nodev,commit=5,nofail,x-systemd.before=local-fs.target,x-systemd.device-timeout=5min  0 2
 /data/state           /var/lib/clinicbox  none  bind,nofail,x-systemd.before=local-fs.target,x-systemd.requires-mounts-for=/data  0 0
 /data/etc-clinicbox   /etc/clinicbox      none  bind,nofail,x-systemd.before=local-fs.target,x-systemd.requires-mounts-for=/data  0 0
+# The SIP edge's state (desk phones' registrations, its TLS pair): kept across
+# a reboot; systemd's StateDirectory= gives it to the edge's user at start.
+/data/edge-state      /var/lib/clinicbox-edge  none  bind,nofail,x-systemd.before=local-fs.target,x-systemd.requires-mounts-for=/data  0 0
 FSTAB
     # overlayroot: RAM as the upper layer; recurse=0 leaves the data
     # partition (and its bind mounts) writable. overlayroot=disabled on the
@@ -236,6 +239,7 @@ FSTAB
 
     # The data partition's first contents: config, installer-key overrides, state.
     mkdir -p "$data/state" "$data/etc-clinicbox/installer-keys" "$data/etc-clinicbox/tls"
+    install -d -m 0700 "$data/edge-state"
     copy 0644 "$here/files/usr/share/clinicbox/clinicbox.toml" "$data/etc-clinicbox/clinicbox.toml"
     if [ "$board" = virt ]; then
         # A PC or VM has no status panel on GPIO pins.

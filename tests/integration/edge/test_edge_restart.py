@@ -11,8 +11,12 @@ ones from before the restart).
 
 from __future__ import annotations
 
+import os
+import shutil
+import signal
 import time
 import tomllib
+from pathlib import Path
 from typing import Any
 
 import tomli_w
@@ -34,6 +38,20 @@ def _bindings(edge: Edge) -> dict[str, list[tuple[str, str, int]]]:
                 (c["Contact"]["Address"], c["Contact"]["Call-ID"], int(c["Contact"]["CSeq"])) for c in info["Contacts"]
             ]
     return out
+
+
+def _power_cut(pid: int) -> None:
+    """SIGKILL Kamailio's main process and every worker it forked (as a power cut would)."""
+    family = [pid]
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        family += [int(c) for c in (task / "children").read_text().split()]
+    for p in family:
+        os.kill(p, signal.SIGKILL)
+    for p in family[1:]:
+        deadline = time.monotonic() + 10
+        while Path(f"/proc/{p}").exists() and (Path(f"/proc/{p}/stat").read_text().split()[2] != "Z"):
+            assert time.monotonic() < deadline, f"worker {p} outlived SIGKILL"
+            time.sleep(0.05)
 
 
 def _change_trusted_networks(box: Any) -> None:
@@ -90,3 +108,50 @@ def test_desk_phones_stay_registered_and_reachable_across_an_edge_restart(edge_b
     assert b.call_record(lambda r: r.caller == A).agent == "desk1"
     assert _bindings(edge) == before  # still no REGISTER from either phone during all this
     assert edge.restarts == 1
+
+
+def test_desk_phones_stay_reachable_after_a_reboot_empties_run(edge_box, baresip, sipp) -> None:
+    """A power cut: the edge dies, /run (paths.edge_dir) is gone, the box starts again.
+
+    The bindings are on the data partition (paths.edge_state_dir), so the new
+    edge knows the phones, which refresh their registration only every hour
+    or so, and the core reaches them at once."""
+    b, edge = edge_box(stations=STATIONS)
+    phone = baresip(user="desk1", registrar=f"sip:127.0.0.1:{b.sip_port}", password=station_password(b, "desk1"))
+    wait_registered(edge, "desk1")
+    b.wait(lambda s: b.agent("desk1")["reachable"], timeout=10, what="desk1 reachable")
+    before = _bindings(edge)
+    assert before.get("desk1")
+
+    _power_cut(edge.proc.pid)  # Kamailio and its workers die at once, no goodbye
+    edge.proc.wait(10)
+    shutil.rmtree(edge.dir)  # /run is a tmpfs: empty after the reboot
+    edge.proc = edge._spawn()
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            after = _bindings(edge)
+            break
+        except Exception:
+            assert edge.proc.poll() is None, f"the edge did not start again:\n{edge.text()[-3000:]}"
+            assert time.monotonic() < deadline, "the new edge never answered"
+            time.sleep(0.1)
+    table = b.dir / "edge-state" / "registrations" / "location"
+    assert after == before, (
+        table.read_text() + edge.text()[-2000:]
+    )  # loaded from the data partition; the phone sent no REGISTER
+
+    run = sipp(
+        uac_xml(caller=A, steps=[("audio", 1.0), ("dtmf", "0"), ("audio", 2.0)], hangup=False),
+        target=f"127.0.0.1:{b.sip_port}",
+        service="+12125550100",
+    )
+    phone.wait_event("CALL_INCOMING", timeout=20)
+    phone.accept()
+    phone.wait_event("CALL_ESTABLISHED", timeout=5)
+    time.sleep(2.0)
+    phone.hangup()
+    phone.wait_event("CALL_CLOSED", timeout=5)
+    assert run.wait(30).successful == 1
+    assert b.call_record(lambda r: r.caller == A).agent == "desk1"
+    assert _bindings(edge) == before

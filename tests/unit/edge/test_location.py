@@ -79,3 +79,14 @@ def test_a_stale_pid_file_naming_another_program_does_not_hold_the_edge(tmp_path
     finally:
         other.kill()
         other.wait()
+
+
+def test_a_row_cut_off_by_a_power_cut_is_dropped_and_the_whole_ones_kept(tmp_path: Path) -> None:
+    where = location.ensure_tables(tmp_path)
+    whole = location.LOCATION_HEADER.rstrip() + "\n" + ROW
+    (where / "location").write_text(whole + ROW[:40])  # Kamailio was rewriting the file when the power went
+    location.ensure_tables(tmp_path)
+    assert (where / "location").read_text() == whole
+    (where / "location").write_text(whole + ROW.replace(":phone:", ":"))  # a whole line with a field missing
+    location.ensure_tables(tmp_path)
+    assert (where / "location").read_text() == whole
