@@ -73,6 +73,7 @@ class Leg(LoopOwned, pj.Call):  # type: ignore[misc]
         self.digit_at = 0.0
         self.rx_changed_at = 0.0
         self.remote_hold = False  # the far end holds (its re-INVITE said sendonly/inactive)
+        self.xfer_pending = False  # a REFER from this phone was accepted and has no final NOTIFY yet
 
     def onCallState(self, prm: Any) -> None:
         try:

@@ -23,7 +23,9 @@ queue). An engine without the flag would place its own call on a 2xx, so
 there the REFER is answered 603 as before (the box's BYE follows). A target
 the box cannot reach is refused at once: 404 (unknown) or 486 (station busy or
 unavailable), and the caller goes back into the call's queue rather than being
-lost (baresip 1.0 ends its call after any refusal).
+lost (baresip 1.0 ends its call after any refusal). A second REFER while the
+first has no final NOTIFY yet is answered 491 Request Pending (RFC 3515), and
+the first goes on.
 
 Any: 0.
 """
@@ -86,6 +88,9 @@ class PhoneTransfer:
     def refer(self, leg: Leg, refer_to: str) -> int:
         """The phone's REFER: the status to answer it with (202 when the box reports by NOTIFY)."""
         station = leg.agent or ""
+        if leg.xfer_pending:  # RFC 3515: one REFER at a time; the first one's NOTIFYs go on
+            log.warning("%s's phone sent a second transfer while its first is pending: 491", station or "?")
+            return 491
         call = self.c.calls.get(leg.owner)
         if leg.role != "agent" or call is None or call.ended or call.agent_leg is not leg:
             log.warning("refused a transfer (REFER) from %s's phone: only a queue call transfers", station or "?")
@@ -98,6 +103,7 @@ class PhoneTransfer:
                 log.warning("%s's phone transfers to a call the box does not know (Replaces)", station)
                 return 481
             self.c.soon(lambda: self._attended(leg, station, call.id, *found, notify=notify))
+            leg.xfer_pending = notify
             return ACCEPTED if notify else DONE_BY_BOX
         try:
             kind, target = self.target(refer_to)
@@ -113,6 +119,7 @@ class PhoneTransfer:
                 return 486
         log.info("%s's phone transfers call %s to a %s", station, call.id[:8], kind)
         self.c.soon(lambda: self._transfer(leg, station, call.id, kind, target, notify=notify))
+        leg.xfer_pending = notify
         return ACCEPTED if notify else DONE_BY_BOX
 
     def _transfer(self, leg: Leg, station: str, call_id: str, kind: str, target: str, *, notify: bool) -> None:
@@ -196,6 +203,7 @@ class _Watch:
     @staticmethod
     def finish(controller: DeskCallHost, leg: Leg, code: int, *, end: bool = True) -> None:
         """The final NOTIFY (sipfrag ``SIP/2.0 <code> ...``), then the phone's leg ends (``end``)."""
+        leg.xfer_pending = False  # the phone may transfer again (after a failure that keeps its leg)
         if leg.gone:
             return
         try:

@@ -196,3 +196,44 @@ def test_a_phone_that_hangs_up_right_after_the_202_does_not_stop_the_transfer(ed
     again = caller.call(f"sip:+12125550100@{core}", from_user="+12125550001")
     caller.wait_state("CONFIRMED", again, timeout=10)
     caller.hangup(again)
+
+
+def test_a_second_transfer_while_the_first_is_pending_gets_491_and_the_first_goes_on(edge_box, baresip, sipua) -> None:
+    """The transfer key pressed twice: while desk2 still rings for the first REFER,
+    the second is answered 491 Request Pending (RFC 3515 allows one at a time per
+    dialog), desk2 is not rung twice, and the first transfer completes."""
+    _engine_has_patch_0003()
+    b, edge = edge_box(stations=STATIONS)
+    core = f"127.0.0.1:{b.sip_port}"
+    desk1 = sipua(name="desk1", registrar=f"sip:{core}", user="desk1", password=station_password(b))
+    wait_registered(edge, "desk1")
+    desk2 = _desk2(b, edge, baresip)
+    b.wait(lambda s: b.agent("desk1")["reachable"], timeout=10, what="desk1 reachable")
+    caller = sipua(name="caller")
+    cid = caller.call(f"sip:+12125550100@{core}", from_user="+12125550001")
+    caller.wait_state("CONFIRMED", cid, timeout=10)
+    time.sleep(1.0)
+    caller.dtmf("0", cid)
+    queue_call = desk1.wait_for("incoming", timeout=20)["call"]
+    desk1.answer(queue_call)
+    b.wait(lambda s: [c["agent"] for c in s["calls"]] == ["desk1"], timeout=10, what="the caller with desk1")
+    desk1.send("xfer", call=queue_call, uri=f"sip:desk2@{core}")
+    accepted = desk1.wait_for("xfer", lambda e: e["call"] == queue_call, timeout=5)
+    assert (accepted["code"], accepted["reason"]) == (100, "Accepted")
+    desk2.wait_event("CALL_INCOMING", timeout=10)
+    desk1.send("xfer", call=queue_call, uri=f"sip:desk2@{core}")  # pressed again while desk2 rings
+    refused = desk1.wait_for("xfer", lambda e: e["call"] == queue_call and e["code"] == 491, timeout=5)
+    assert refused["final"]
+    time.sleep(1.0)
+    desk2.accept()
+    desk2.wait_event("CALL_ESTABLISHED", timeout=5)
+    done = desk1.wait_for("xfer", lambda e: e["call"] == queue_call and e["code"] == 200, timeout=10)
+    assert done["final"]  # the first transfer's outcome still reached the phone
+    b.wait(
+        lambda s: [(c["agent"], c["state"]) for c in s["calls"]] == [("desk2", "talking")],
+        timeout=10,
+        what="the caller talking to desk2",
+    )
+    assert invites_seen(edge) == 3  # caller → core, core → desk1, core → desk2 once
+    desk2.hangup()
+    caller.wait_state("DISCONNECTED", cid, timeout=10)
