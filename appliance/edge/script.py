@@ -168,6 +168,11 @@ def tls_paths(cfg: Config) -> tuple[str, str]:
     return pair[0][1], pair[1][1]
 
 
+def tcp_lifetime(cfg: Config) -> int:
+    """Seconds an idle TCP/TLS connection from a desk phone stays open: its longest registration, plus a minute."""
+    return cfg.edge.register_max_expires_s + 60
+
+
 def _tls(cfg: Config) -> str:
     """The TLS module's lines (none without edge.tls_port): same routing as UDP and TCP."""
     if not cfg.edge.tls_port:
@@ -182,6 +187,7 @@ def _tls(cfg: Config) -> str:
             # desk phones rarely carry client certificates; the digest authenticates them
             'modparam("tls", "verify_certificate", 0)',
             'modparam("tls", "require_certificate", 0)',
+            f'modparam("tls", "connection_timeout", {tcp_lifetime(cfg)})',
         ]
     )
 
@@ -241,6 +247,7 @@ def render(cfg: Config, *, resolve: Resolver = resolve_registrar, modules: str |
         "PIKE_WINDOW": str(edge.pike_window_s),
         "PIKE_BLOCK": str(edge.pike_block_s),
         "MAX_EXPIRES": str(edge.register_max_expires_s),
+        "TCP_LIFETIME": str(tcp_lifetime(cfg)),
         "EDGE_DIR": edge_dir,
         "STATE_DIR": state_dir,
         "EDGE_HOST": advertised_host(cfg),

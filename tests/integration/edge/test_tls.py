@@ -77,3 +77,16 @@ def test_a_scanner_invite_over_tls_from_an_untrusted_address_gets_silence(edge_b
     assert edge.rpc.counters()["sec_untrusted"] == 1
     assert b.query("SELECT count(*) FROM calls") == [(0,)]
     assert "127.0.0.2" not in b.log.read_text(errors="replace")  # the core never saw it
+
+
+def test_an_idle_phone_connection_stays_open_as_long_as_its_registration(edge_box) -> None:
+    """A desk phone on TCP/TLS is reached over the connection it registered on: the running
+    edge keeps an idle one for the longest registration plus a minute (not Kamailio's
+    120 s), with keep-alives on, as Kamailio itself reports over its RPC."""
+    tls_port = free_port(socket.SOCK_STREAM)
+    _box, edge = edge_box({"edge": {"tls_port": tls_port, "register_max_expires_s": 900}})
+    tcp = edge.rpc.call("core.tcp_options")
+    assert tcp["connection_lifetime"] == 960, tcp
+    assert tcp["keepalive"] == 1 and tcp["keepidle"] == 60, tcp
+    tls = edge.rpc.call("tls.options")
+    assert tls["connection_timeout"] == 960, tls
