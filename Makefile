@@ -23,7 +23,7 @@ run: deps-run $(VENV)/.installed
 
 # The static checks (lint, format, types, layer contracts) run first, so CI keeps them.
 test: deps-run deps-test $(VENV)/.installed-test check
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests --ignore=tests/image
+	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=30 tests --ignore=tests/image
 
 unit: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q tests/unit
