@@ -142,8 +142,9 @@ def prepare(port: AtPort, family: Family | None, *, voice_port: str = "", fix: b
 
     Args:
         voice_port: the family's voice serial port, as the hardware found it.
-        fix: change stored settings (the core at start); ``False`` only looks
-            (``doctor`` probing a modem the core does not run).
+        fix: change settings (the core at start); ``False`` only looks
+            (``doctor`` probing a modem the core does not run): a Quectel
+            with USB audio on then counts as ready without ``AT+QPCMV``.
         who: the modem's maker and model, for the "not supported" reason.
     """
     if family is None:
@@ -173,6 +174,8 @@ def _prepare_uac(port: AtPort, fix: bool) -> VoicePath:
         return VoicePath(
             UAC, q, restart=True, detail="USB audio (UAC) was off; switched on: the modem must restart once"
         )
+    if not fix:
+        return VoicePath(UAC, q, ready=True)  # the core sends AT+QPCMV=1,2 as it starts the modem
     ok, _ = _step(port, "AT+QPCMV=1,2")
     if not ok:
         return VoicePath(UAC, q, detail="AT+QPCMV=1,2 (voice over USB audio) answered ERROR")

@@ -270,8 +270,9 @@ class ModemWorker:
             self._later_connect()
             return False
         if self.voice.prepare(info):
-            self._later_connect()  # it restarts once to switch its USB audio on
-            return False
+            # It restarts (once) to switch its USB audio on: wait for it as a radio reset
+            # is waited for, so the health check does not take the restart for a failure.
+            return self._wait_and_reconnect(host.settings.reset_wait_s)
         self._guard(self._refresh)
         if host.sms_ready():
             self._guard(self._scan_stored)
