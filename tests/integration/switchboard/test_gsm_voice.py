@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import array
 import time
+import tomllib
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,12 +22,14 @@ from tests.integration.modemsim import sim, wait_for
 from tests.integration.switchboard.conftest import DESKS
 
 A = "+12125550001"
+DOCTOR = "+12125550999"
+DEFAULTS = Path(__file__).resolve().parents[3] / "appliance" / "config" / "defaults.toml"
 
 
-def gsm_box(box: Any, station_proc: Any, profile: str, **options: Any) -> Any:
+def gsm_box(box: Any, station_proc: Any, profile: str, overlay_ivr: Any = None, **options: Any) -> Any:
     stations = {"desk2": DESKS["desk2"], "gsm": {"name": "GSM gateway"}}
     b = box(
-        overlay={"modem": {"enabled": True}},
+        overlay={"modem": {"enabled": True}, **({"ivr": overlay_ivr} if overlay_ivr else {})},
         config={"modem": {"simulator_profile": profile}},
         stations=stations,
         **options,
@@ -80,3 +84,38 @@ def test_a_modem_without_a_voice_path_offers_no_gsm_calls_but_keeps_sms(box, sta
     wait_for("the refused GSM call", lambda: not sim(b, cmd="calls")["calls"], 10, b)
     assert "GSM call refused: voice path: not supported on this modem" in b.log.read_text(errors="replace")
     assert not any(c["route"] == "gsm" for c in b.wait(lambda s: s, what="a snapshot")["calls"])
+
+
+@pytest.mark.parametrize("profile", ["sim7600", "e173"])
+def test_a_mobile_caller_and_a_sip_peer_hear_each_other_through_gateway_and_core(
+    box, station_proc, sipua, tone_wav, profile: str
+) -> None:  # type: ignore[no-untyped-def]
+    """After hours the IVR puts the mobile caller through to the on-call doctor, a
+    real SIP peer behind the provider: the tone the modem plays reaches the doctor,
+    and the doctor's voice reaches the modem's voice port."""
+    nodes = tomllib.loads(DEFAULTS.read_text(encoding="utf-8"))["ivr"]["nodes"]
+    nodes["closed-emergency"]["next"] = "on-call"
+    nodes["on-call"] = {"type": "transfer", "number": DOCTOR}
+    b = gsm_box(box, station_proc, profile, open_hours=False, overlay_ivr={"nodes": nodes})
+    doctor = sipua(name="pstn", port=b.pstn_port, auto_answer=True)
+    assert sim(b, cmd="call", **{"from": A})["ok"]
+    incoming = doctor.wait_for("incoming", timeout=30)  # after the closed and emergency notices
+    doctor.wait_state("CONFIRMED", incoming["call"], timeout=10)
+    b.wait(
+        lambda s: any(c["route"] == "gsm" and c["state"] == "talking" for c in s["calls"]),
+        timeout=10,
+        what="the mobile caller bridged to the doctor",
+    )
+    doctor.wait_heard(2.0, incoming["call"], timeout=10)  # the mobile caller's voice, through modem PCM
+    before = sim(b, cmd="voice")["loud_s"]
+    doctor.play(tone_wav, incoming["call"], loop=True)
+    wait_for(
+        "the doctor's voice at the modem's voice port",
+        lambda: sim(b, cmd="voice")["loud_s"] >= before + 2.0,
+        10,
+        b,
+    )
+    assert sim(b, cmd="hangup")["ok"]
+    doctor.wait_state("DISCONNECTED", incoming["call"], timeout=10)
+    rec = b.call_record(lambda r: r.route == "gsm", timeout=15)
+    assert rec.disposition == "transferred" and rec.caller == A
