@@ -4,6 +4,7 @@ restart to switch a Quectel's USB audio on, and what doctor says."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from appliance.doctor import modem as checks
 from appliance.modem.sim import ModemSimulator, PtySimulator
 from appliance.modem.status import read_status
 from tests.integration.modem.conftest import Rig, modem_config, wait_until
-from tests.integration.modem.test_modem_cli import write_config
+from tests.integration.modem.test_modem_cli import clinicbox, write_config
 
 CALLER = "+48601234567"
 
@@ -125,3 +126,9 @@ def test_doctor_probe_of_a_serial_pcm_modem_names_its_voice_port(tmp_path: Path)
     cfg = load_config(write_config(tmp_path, 'simulator_profile = "sim7600"'))
     status, detail, _ = doctor_voice(cfg)
     assert status == "OK" and detail.startswith("voice path: serial PCM on /dev/pts/")
+
+
+def test_modem_status_shows_the_voice_path(tmp_path: Path) -> None:
+    result = clinicbox(write_config(tmp_path, 'simulator_profile = "e173"'), "modem", "status")
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"^voice\s+serial PCM on /dev/pts/\d+$", result.stdout, re.M), result.stdout
