@@ -273,6 +273,7 @@ class ModemService:
         """End the GSM call (or reject the ringing one)."""
 
         def job() -> None:
+            self.worker.voice.ended()  # SIMCom: AT+CPCMREG=0 before the hang-up
             self.worker.modem.hangup()
             with self.worker.tracker_lock:
                 events = self.worker.tracker.hung_up()

@@ -56,6 +56,7 @@ class VoiceSetup:
         self.path: voicepath.VoicePath | None = None
         self.family: voicepath.Family | None = None
         self._restarted = False
+        self._pcm_on = False  # the family's PCM step ran for the call in progress
 
     @property
     def offered(self) -> bool:
@@ -103,6 +104,7 @@ class VoiceSetup:
             return
         error = voicepath.call_connected(self.modem, self.family)
         if not error:
+            self._pcm_on = True
             return
         log.error("GSM call without voice: %s; hanging up", error)
         self.path = replace(path, detail=f"last call: {error}")
@@ -116,6 +118,7 @@ class VoiceSetup:
         self.host.publish(events)
 
     def ended(self) -> None:
-        """The GSM call ended: stop its PCM (SIMCom)."""
-        if self.offered and self.modem.connected:
+        """The call ends (the box hangs up: before ``AT+CHUP``) or ended: stop its PCM (SIMCom), once."""
+        if self._pcm_on and self.modem.connected:
             voicepath.call_ended(self.modem, self.family)
+        self._pcm_on = False

@@ -111,7 +111,7 @@ class VoicePath:
         if self.route == UAC:
             text = "voice path: USB audio (UAC)"
         elif self.route == SERIAL_PCM:
-            text = f"voice path: serial PCM on {self.port or 'no port found'}"
+            text = f"voice path: serial PCM on {self.port}" if self.port else "voice path: serial PCM"
         else:
             text = "voice path: not supported on this modem"
         return f"{text} ({self.detail})" if self.detail else text

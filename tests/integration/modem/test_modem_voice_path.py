@@ -5,6 +5,7 @@ restart to switch a Quectel's USB audio on, and what doctor says."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -132,3 +133,38 @@ def test_modem_status_shows_the_voice_path(tmp_path: Path) -> None:
     result = clinicbox(write_config(tmp_path, 'simulator_profile = "e173"'), "modem", "status")
     assert result.returncode == 0, result.stderr
     assert re.search(r"^voice\s+serial PCM on /dev/pts/\d+$", result.stdout, re.M), result.stdout
+
+
+def test_the_box_stops_simcom_pcm_before_it_hangs_up(make_rig, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    rig = rig_for(make_rig, tmp_path, "sim7600").start()
+    seen: list[str] = []
+    dispatch = rig.modem.dispatch
+
+    def spy(name: str, arg: str) -> object:
+        if name in ("+CPCMREG", "+CHUP", "H"):
+            seen.append(f"{name}{arg}")
+        return dispatch(name, arg)
+
+    rig.modem.dispatch = spy  # type: ignore[method-assign]
+    rig.modem.inject_call(CALLER)
+    rig.events.wait("modem.call.incoming")
+    rig.svc.answer().result(3)
+    wait_until(lambda: "+CPCMREG=1" in seen, 3, "AT+CPCMREG=1")
+    rig.svc.hangup().result(3)
+    rig.events.wait("modem.call.state", state="idle")
+    time.sleep(0.3)  # the idle event's job runs too: it must not send a second =0
+    assert seen == ["+CPCMREG=1", "+CPCMREG=0", "+CHUP"]
+
+
+def test_a_voice_setup_error_at_start_keeps_sms_and_doctor_names_the_step(make_rig, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    rig = rig_for(make_rig, tmp_path, "sim7600", voice_errors={"+CPCMREG"}).start()
+    assert rig.svc.status.state == "ready" and rig.svc.status.voice is False
+    status, detail, fix = doctor_voice(rig.cfg)
+    assert status == "FAIL"
+    assert detail == (
+        "voice path: serial PCM (AT+CPCMREG=? answered ERROR: no PCM over USB); GSM calls are not offered"
+    )
+    assert "modem.voice_port" in fix
+    sms_id = rig.svc.send_sms("+48601234567", "Wizyta jutro")
+    wait_until(lambda: rig.modem.sent, 10, "the SMS sent all the same")
+    assert rig.sms(sms_id).status in ("sent", "delivered")

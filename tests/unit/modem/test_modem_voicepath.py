@@ -154,7 +154,7 @@ def test_simcom_without_pcm_support_or_voice_port(rig) -> None:  # type: ignore[
     r.state.voice_errors = set()
     path = prepare(r.modem, SIMCOM, voice_port="")
     assert not path.ready and path.describe() == (
-        "voice path: serial PCM on no port found (no voice serial port found (USB interface 4))"
+        "voice path: serial PCM (no voice serial port found (USB interface 4))"
     )
 
 
