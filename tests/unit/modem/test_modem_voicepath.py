@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from appliance.config import load_config
+from appliance.errors import ConfigError
 from appliance.modem import voicepath
 from appliance.modem.driver import Modem
 from appliance.modem.sim import ModemSimulator, PtySimulator, SimulatedHardware
@@ -200,3 +201,22 @@ def test_a_modem_that_stops_answering_during_setup_is_reported_not_raised(rig) -
     r.sim.modem.hang()
     path = r.prepare()
     assert not path.ready and "did not answer the voice setup" in path.detail
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [
+        ("", True),
+        ("/dev/serial/by-id/usb-SimTech__Incorporated_SimTech__Incorporated_0123-if04-port0", True),
+        ("/dev/ttyUSB4", False),  # renumbered after a USB reset
+        ("/dev/serial/by-id/../../sda", False),
+        ("/etc/passwd", False),
+    ],
+)
+def test_modem_voice_port_setting(value: str, ok: bool) -> None:
+    if ok:
+        assert load_config(overrides={"modem": {"voice_port": value}}, use_secrets=False).modem.voice_port == value
+        return
+    with pytest.raises(ConfigError) as err:
+        load_config(overrides={"modem": {"voice_port": value}}, use_secrets=False)
+    assert any(p.startswith("modem.voice_port:") and "by-id" in p for p in err.value.problems)
