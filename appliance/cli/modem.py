@@ -74,6 +74,9 @@ def _print_status(data: dict[str, Any], as_json: bool) -> None:
         ("signal", f"{data.get('signal', 0)}/5{dbm}"),
         ("call", data.get("call", "idle")),
     ]
+    voice = data.get("voice_path")
+    if isinstance(voice, dict) and voice.get("text"):
+        rows.append(("voice", str(voice["text"]).removeprefix("voice path: ")))
     if data.get("detail"):
         rows.append(("detail", data["detail"]))
     recovery = data.get("last_recovery")

@@ -17,7 +17,7 @@ from appliance.config.schema import setting
 if TYPE_CHECKING:
     from appliance.config.model import Config
 
-SIM_PROFILES = ("ec25", "sim7600")
+SIM_PROFILES = ("ec25", "sim7600", "e173", "le910")
 
 
 def _pin(value: Any) -> str | None:
@@ -32,6 +32,15 @@ def _imei(value: Any) -> str | None:
     return None
 
 
+def _voice_port(value: Any) -> str | None:
+    if value and not re.fullmatch(r"/dev/serial/by-id/[A-Za-z0-9_.:+-]{1,200}", value):
+        return (
+            f"{value!r} is not a stable serial port name (a /dev/ttyUSBn changes after a USB reset): "
+            "use the /dev/serial/by-id/...-ifNN-port0 link (`ls /dev/serial/by-id`)"
+        )
+    return None
+
+
 def _smsc(value: Any) -> str | None:
     if value and not re.fullmatch(r"\+?\d{3,20}", value):
         return f"{value!r} is not a service centre number (digits, optional leading +)"
@@ -42,11 +51,18 @@ def _smsc(value: Any) -> str | None:
 class ModemSettings:
     enabled: bool = setting(doc="Use a GSM/LTE modem for fallback calls and SMS.")
     simulate: bool = setting(doc="Use the built-in modem simulator (also chosen by the global simulate = true).")
-    simulator_profile: str = setting(doc="Modem family the simulator imitates: ec25 or sim7600.", choices=SIM_PROFILES)
+    simulator_profile: str = setting(
+        doc="Modem the simulator imitates: ec25, sim7600, e173 (Huawei) or le910 (no voice path).", choices=SIM_PROFILES
+    )
     port: str = setting(doc="Device path or pyserial URL of the AT port; empty = find the modem by usb_serial / imei.")
     usb_serial: str = setting(doc="USB serial number of the modem (from /dev/serial/by-id); empty = any.")
     usb_interface: int = setting(
         doc="USB interface of the AT port (EC25 and SIM7600: 2); -1 = try every interface.", min=-1, max=15
+    )
+    voice_port: str = setting(
+        doc="Serial port of the call's PCM voice (SIMCom, Huawei), a /dev/serial/by-id path; empty = the "
+        "modem's voice interface (SIM7600: 4, Huawei: 1) found by USB.",
+        check=_voice_port,
     )
     imei: str = setting(doc="IMEI of the modem to use; empty = the first modem found.", check=_imei)
     baudrate: int = setting(doc="Serial speed (USB modems ignore it).", min=1200, max=4000000)

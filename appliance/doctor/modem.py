@@ -1,4 +1,4 @@
-"""Doctor checks of the GSM/LTE modem: present, SIM, registered, signal, recovery, SMS.
+"""Doctor checks of the GSM/LTE modem: present, SIM, registered, signal, voice path, recovery, SMS.
 
 When the core runs, it owns the modem's port: the checks read the status
 it publishes (``<run_dir>/modem-status.json``). Otherwise they talk to the
@@ -108,6 +108,41 @@ def modem_network(ctx: Context) -> list[Result]:
     else:
         results.append(fail("modem signal", text + ": none", "connect the antenna; move the modem near a window"))
     return results
+
+
+@check("modem voice", order=42)
+def modem_voice(ctx: Context) -> Result:
+    """How a GSM call's voice reaches the box (per family), and why not when a step failed."""
+    if not ctx.cfg.modem.enabled:
+        return ok("modem voice", "modem disabled")
+    data = _data(ctx)
+    if data.get("state") in ("absent", "busy"):
+        return warn("modem voice", "not checked: no modem", "fix the modem first")
+    path = data.get("voice_path")
+    if not isinstance(path, dict):
+        return warn(
+            "modem voice", "voice path not set up yet", "the core sets it up as the modem starts; run doctor again"
+        )
+    text = str(path.get("text", ""))
+    if path.get("route") == "none":
+        return warn(
+            "modem voice",
+            text,
+            "GSM calls are not offered on this modem (SMS still work); "
+            "a Quectel EC25/EG25, SIMCom SIM7600 or Huawei E173/E1750/E3531 carries calls",
+        )
+    if path.get("restart"):
+        return warn("modem voice", text, "the core restarts the modem once by itself; if this stays, power-cycle it")
+    if path.get("ready"):
+        if path.get("detail"):
+            return warn("modem voice", text, "see the core's log for that call; the next call tries again")
+        return ok("modem voice", text)
+    fix = (
+        "the modem's firmware must offer USB audio (README, GSM voice); power-cycle it and check again"
+        if path.get("route") == "uac"
+        else "check the voice serial port (modem.voice_port) and that the firmware has voice (README, GSM voice)"
+    )
+    return fail("modem voice", f"{text}; GSM calls are not offered", fix)
 
 
 @check("modem recovery", order=43)

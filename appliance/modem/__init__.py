@@ -26,7 +26,10 @@ Voice (one call at a time; each returns a ``concurrent.futures.Future``
 resolved when the modem took the command; progress comes as events):
     ``svc.dial(number)`` (raises ``ModemBusyError`` at once when the modem is
     not ready or busy), ``svc.answer()``, ``svc.hangup()``,
-    ``svc.send_dtmf(digits)``, ``svc.call_state() -> CallSnapshot``.
+    ``svc.send_dtmf(digits)``, ``svc.call_state() -> CallSnapshot``,
+    ``svc.voice_route() -> VoiceRoute`` (where the call's voice is: the
+    modem's sound card or PCM on a serial port; named to the GSM gateway).
+    A modem with no voice path (:mod:`.voicepath`) offers no calls.
 
 Failover: ``svc.failover`` is a :class:`FailoverPolicy`:
     ``route() -> "trunk" | "gsm" | "none"``, ``voice_capacity() -> 0 | 1``,
@@ -79,6 +82,8 @@ Layout (by what each module is)
   :mod:`.trace`.
 - The real hardware adapter: :mod:`.hardware` (USB, via :mod:`.locate`,
   :mod:`.usbreset`), :mod:`.powerline`, :mod:`.pin`.
+- The voice path per family: :mod:`.voicepath` (the AT steps),
+  :mod:`.voiceline` (when the worker runs them).
 - The driver and services: :mod:`.driver`, :mod:`.worker`,
   :mod:`.smsservice` (the SMS queue, reports and incoming messages),
   :mod:`.service`, :mod:`.failover`, :mod:`.status`, :mod:`.probe`.

@@ -73,6 +73,22 @@ class UsbModemHardware:
         """Note which port turned out to be the modem (its USB device is the one to reset)."""
         self._last = self.candidate_for(device) or self._last
 
+    def usb_vendor(self) -> str:
+        """The modem's USB vendor id ("2c7c"), "" when not known (a fixed ``modem.port``)."""
+        return self._last.vendor if self._last is not None else ""
+
+    def voice_port(self, interface: int) -> str:
+        """The modem's serial port on USB ``interface`` (its voice PCM port), or ""."""
+        if self.settings.voice_port:
+            return self.settings.voice_port
+        last = self._last
+        if last is None:
+            return ""
+        for c in self.locator.candidates():
+            if c.usb_device == last.usb_device and c.interface == interface:
+                return c.device
+        return ""
+
     def power_cycle(self) -> None:
         if not self.settings.usb_reset:
             raise ModemError("USB reset is disabled (modem.usb_reset = false)")

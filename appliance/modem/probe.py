@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from appliance.config import Config
-from appliance.modem import ModemHardware
+from appliance.modem import ModemHardware, voicepath
 from appliance.modem.driver import Modem, PinGuard, SimProblem
 
 
@@ -30,6 +30,17 @@ def open_modem(cfg: Config, hardware: ModemHardware) -> Modem:
     return modem
 
 
+def _voice_path(modem: Modem, maker: str, model: str) -> voicepath.VoicePath:
+    """The voice path as it stands, changing nothing in the modem (the core sets it up)."""
+    vendor_of = getattr(modem.hardware, "usb_vendor", None)
+    family = voicepath.family_of(maker, model, vendor_of() if callable(vendor_of) else "")
+    finder = getattr(modem.hardware, "voice_port", None)
+    port = ""
+    if family is not None and family.voice_interface >= 0 and callable(finder):
+        port = str(finder(family.voice_interface) or "")
+    return voicepath.prepare(modem, family, voice_port=port, fix=False, who=f"{maker} {model}".strip())
+
+
 def probe(cfg: Config, hardware: ModemHardware, wait_s: float = 5.0) -> dict[str, Any]:
     """Identity, SIM, registration and signal, as a status dict like the core's."""
     modem = open_modem(cfg, hardware)
@@ -42,6 +53,7 @@ def probe(cfg: Config, hardware: ModemHardware, wait_s: float = 5.0) -> dict[str
             "model": f"{info.manufacturer} {info.model}",
             "revision": info.revision,
             "hardware": modem.hardware.describe(),
+            "voice_path": _voice_path(modem, info.manufacturer, info.model).as_dict(),
         }
         try:
             modem.unlock_sim()

@@ -41,6 +41,7 @@ from appliance.modem.powerline import PowerLine
 from appliance.modem.smsservice import IncomingHook, SmsService
 from appliance.modem.status import ModemStatus, write_status
 from appliance.modem.worker import BACKGROUND, VOICE, ModemWorker
+from appliance.station.voiceroute import VoiceRoute
 from appliance.store.connection import Store
 from appliance.store.sms import SmsRepo
 
@@ -244,6 +245,8 @@ class ModemService:
         """
         if not self.worker.ready:
             raise ModemBusyError(f"the GSM modem is not ready ({self.status.state})")
+        if not self.worker.voice_offered:
+            raise ModemBusyError(f"GSM calls are not offered on this modem ({self._voice_text()})")
         if self.worker.tracker.busy:
             raise ModemBusyError("the GSM line is already in a call")
 
@@ -270,6 +273,7 @@ class ModemService:
         """End the GSM call (or reject the ringing one)."""
 
         def job() -> None:
+            self.worker.voice.ended()  # SIMCom: AT+CPCMREG=0 before the hang-up
             self.worker.modem.hangup()
             with self.worker.tracker_lock:
                 events = self.worker.tracker.hung_up()
@@ -284,6 +288,14 @@ class ModemService:
     def call_state(self) -> CallSnapshot:
         with self.worker.tracker_lock:
             return self.worker.tracker.snapshot()
+
+    def voice_route(self) -> VoiceRoute:
+        """How a call's voice reaches the GSM gateway (named on each INVITE to it)."""
+        return self.worker.voice.route()
+
+    def _voice_text(self) -> str:
+        path = self.worker.voice.path
+        return path.describe() if path is not None else "voice path not set up yet"
 
     # -- status and events ---------------------------------------------------------------
     def set_status(self, **changes: Any) -> None:
@@ -308,9 +320,19 @@ class ModemService:
 
     def publish(self, events: list[Event]) -> None:
         for event in events:
+            if event.kind == "modem.call.incoming" and not self.worker.voice_offered:
+                # No voice path: the call could not be heard, so it is not offered (SMS still work).
+                log.warning("GSM call refused: %s", self._voice_text())
+                self.hangup()
+                continue
             self.bus.publish(event)
             if event.kind == "modem.call.state":
                 self.set_status(call=event.data["state"])
+                # The family's PCM steps run on the worker (this may be the reader thread).
+                if event.data["state"] == "active":
+                    self.worker.submit(self.worker.voice.connected, VOICE)
+                elif event.data["state"] == "idle":
+                    self.worker.submit(self.worker.voice.ended, VOICE)
 
     def _on_urc(self, line: str, pdu: str | None) -> None:
         self.worker.on_urc(line, pdu)

@@ -53,6 +53,7 @@ class ModemStatus:
     detail: str = ""
     last_recovery: dict[str, Any] | None = None
     power_line: str = ""  # "" not fitted, "GPIO n", or why it could not be opened
+    voice_path: dict[str, Any] | None = None  # VoicePath.as_dict(): route, ready, port, detail, text
     updated_at: float = field(default_factory=time.time)
 
     def event_data(self) -> ModemStatusData:

@@ -30,6 +30,7 @@ from appliance.modem.calls import CallTracker
 from appliance.modem.driver import Modem, ModemUnresponsiveError, SimProblem
 from appliance.modem.health import FAILED, RecoveryPolicy
 from appliance.modem.transport import PortBusyError
+from appliance.modem.voiceline import VoiceSetup
 from appliance.modem.wire import atparse
 
 if TYPE_CHECKING:
@@ -129,6 +130,8 @@ class ModemWorker:
         self._sim_detail = ""  # what the last SimProblem said to do; shown while it lasts
         # Direct +CMT/+CDS (modems that cannot store them) that came while the store was locked.
         self._held: deque[tuple[str, int]] = deque(maxlen=_HELD_MAX)
+        #: The call's voice path (set up at every start-up, run on this thread).
+        self.voice = VoiceSetup(host, modem, self.tracker, self.tracker_lock)
 
     # -- lifecycle ----------------------------------------------------------------
     def start(self) -> None:
@@ -160,6 +163,11 @@ class ModemWorker:
     @property
     def ready(self) -> bool:
         return self.modem.connected and self.host.status.state == "ready"
+
+    @property
+    def voice_offered(self) -> bool:
+        """The modem's calls have a voice path (else the box offers no GSM calls)."""
+        return self.voice.offered
 
     def _sms(self) -> SmsService:
         """The host's SMS service; only called after ``sms_ready()`` said there is one."""
@@ -261,6 +269,10 @@ class ModemWorker:
             host.set_status(state="unresponsive", detail=str(exc))
             self._later_connect()
             return False
+        if self.voice.prepare(info):
+            # It restarts (once) to switch its USB audio on: wait for it as a radio reset
+            # is waited for, so the health check does not take the restart for a failure.
+            return self._wait_and_reconnect(host.settings.reset_wait_s)
         self._guard(self._refresh)
         if host.sms_ready():
             self._guard(self._scan_stored)
@@ -289,7 +301,7 @@ class ModemWorker:
             state=state,
             sim=sim,
             registered=registered,
-            voice=bool(reg and reg.voice),
+            voice=bool(reg and reg.voice) and self.voice_offered,
             signal=ns.signal.bars if ns.signal else 0,
             dbm=ns.signal.dbm if ns.signal else None,
             operator=ns.operator,

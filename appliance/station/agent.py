@@ -5,7 +5,10 @@ station only proves it is alive, rings its headset when told, and connects
 its headset to the calls the core sends it. It runs single-threaded: the
 main thread owns PJSUA2 and, between ``libHandleEvents`` polls, sends
 heartbeats, times the auto-answer tone, and watches for its sound card to
-disappear. SIGTERM / SIGINT send a final "down" heartbeat first, so the
+disappear. The GSM gateway bridges a call's voice from the modem's serial
+port instead of the sound card when the core names that route
+(:mod:`appliance.station.voiceroute`, :mod:`appliance.station.pcmport`), and
+ends the call when that port vanishes. SIGTERM / SIGINT send a final "down" heartbeat first, so the
 core moves a ringing call on at once instead of waiting for the heartbeat
 to go stale.
 
@@ -22,14 +25,18 @@ from typing import Any
 import pjsua2 as pj
 
 from appliance.clock import Clock
+from appliance.errors import StationError
 from appliance.privacy import mask_phone
+from appliance.sip import header
 from appliance.station import protocol
+from appliance.station.alsa import AudioChoice, choose_audio, read_cards
 from appliance.station.alsa import card_present as _card_present
-from appliance.station.alsa import choose_audio, read_cards
 from appliance.station.endpoint import UaConfig, UaRuntime
 from appliance.station.guard import RING_MAX_S, Ringer, StationGuard
 from appliance.station.media import BEEP, RING, TonePlayer
 from appliance.station.options import StationOptions
+from appliance.station.pcmport import SerialVoice
+from appliance.station.voiceroute import SERIAL_PCM, VOICE_HEADER, VoiceRoute, acceptable_port, parse_header
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +53,9 @@ class _Call(pj.Call):  # type: ignore[misc]
         self.hear_at = 0.0  # when the caller is put through to the headset
         self.mic_on = False
         self.ear_on = False
+        self.route = VoiceRoute()  # the GSM gateway: where the core said this call's voice is
+        self.serial: SerialVoice | None = None  # its modem voice port, while bridged
+        self.ending = False
 
     def onCallState(self, prm: Any) -> None:
         self.station.on_call_state(self)
@@ -127,14 +137,20 @@ class Station:
 
     def _start(self) -> None:
         self.rt.start()
-        choice = choose_audio(
-            self.rt.sound_devices(),
-            read_cards(self.opts.asound_root),
-            card_id=self.opts.card,
-            pattern=self.opts.pattern,
-            gateway=self.opts.gateway,
-            simulate=self.opts.simulate,
-        )
+        try:
+            choice = choose_audio(
+                self.rt.sound_devices(),
+                read_cards(self.opts.asound_root),
+                card_id=self.opts.card,
+                pattern=self.opts.pattern,
+                gateway=self.opts.gateway,
+                simulate=self.opts.simulate,
+            )
+        except StationError as exc:
+            if not self.opts.gateway:
+                raise
+            # SIMCom and Huawei modems have no sound card: their voice comes per call on a serial port.
+            choice = AudioChoice(None, f"{exc}; serial-PCM modems (SIMCom, Huawei) need none")
         if choice.device is None:
             self.rt.use_null_audio()
             self.audio_ok, self.audio_detail = False, choice.detail
@@ -174,6 +190,8 @@ class Station:
             call = self._active()
             if call is not None and not call.ear_on:
                 self._connect(call)
+            if call is not None and call.serial is not None and call.serial.gone:
+                self._hang_up(call, f"the modem's voice port vanished ({call.serial.pcm.gone_reason})")
 
     def _say_goodbye(self) -> None:
         self._send_heartbeat("down")
@@ -256,6 +274,8 @@ class Station:
             return
         self.active_id = prm.callId
         call.mode = decision.mode
+        if self.opts.gateway:
+            call.route = parse_header(header(str(prm.rdata.wholeMsg), VOICE_HEADER))
         if self.ringer.stop():
             self._stop_tone()
             log.info("ring stopped: call answered")
@@ -281,6 +301,9 @@ class Station:
         """Headset ↔ call: the microphone at once, the caller after the tone."""
         if call.audio is None:
             return
+        if call.route.route == SERIAL_PCM:
+            self._connect_serial(call)
+            return
         try:
             if not call.mic_on:
                 self.rt.capture().startTransmit(call.audio)
@@ -294,10 +317,52 @@ class Station:
             log.error("call %s: cannot connect the headset: %s", call.getId(), exc.info())
             call.ear_on = call.mic_on = True  # do not retry every 10 ms
 
+    def _connect_serial(self, call: _Call) -> None:
+        """Modem voice port ↔ call (the GSM gateway, SIMCom and Huawei modems)."""
+        call.mic_on = call.ear_on = True  # the sound card plays no part in this call
+        if call.serial is not None or call.ending:
+            return
+        port = call.route.port
+        if not acceptable_port(port, allow_pty=self.opts.simulate):
+            self._hang_up(call, f"the core named {port[:40]!r} as voice port, which is not a serial device")
+            return
+        voice = SerialVoice(port, keep=self.rt.keep, drop=self.rt.drop)
+        try:
+            voice.attach(call.audio)
+        except StationError as exc:
+            voice.detach()
+            self._hang_up(call, str(exc))
+            return
+        except pj.Error as exc:
+            voice.detach()
+            self._hang_up(call, f"cannot bridge the modem's voice port: {exc.info()}")
+            return
+        call.serial = voice
+        log.info("call %s: connected to the modem's serial PCM on %s", call.getId(), port)
+
+    def _hang_up(self, call: _Call, why: str) -> None:
+        """End a call the gateway cannot carry (loop thread); the core then frees the modem."""
+        if call.ending:
+            return
+        call.ending = True
+        log.warning("call %s: %s; hanging up", call.getId(), why)
+        if call.serial is not None:
+            call.serial.detach()
+            call.serial = None
+        op = pj.CallOpParam()
+        op.statusCode = pj.PJSIP_SC_SERVICE_UNAVAILABLE
+        try:
+            call.hangup(op)
+        except pj.Error as exc:
+            log.debug("hang-up failed: %s", exc.info())
+
     def on_call_state(self, call: _Call) -> None:
         info = call.getInfo()
         if info.state != pj.PJSIP_INV_STATE_DISCONNECTED:
             return
+        if call.serial is not None:
+            call.serial.detach()
+            call.serial = None
         cid = call.getId()
         if cid == self.active_id:
             self.active_id = None

@@ -32,6 +32,7 @@ import pjsua2 as pj
 from appliance.errors import CapacityError, SwitchboardError
 from appliance.privacy import mask_phone
 from appliance.station import protocol as P
+from appliance.station.voiceroute import VOICE_HEADER, VoiceRoute, format_header
 from appliance.store.phones import normalize_caller
 from appliance.switchboard import cdr
 from appliance.switchboard.hosts import LegHost
@@ -69,6 +70,7 @@ class GsmModem(Protocol):
     def dial(self, number: str) -> Future[None]: ...
     def hangup(self) -> Future[None]: ...
     def call_state(self) -> ModemCallState: ...
+    def voice_route(self) -> VoiceRoute: ...
 
 
 class RoutePolicy(VoiceLine, Protocol):
@@ -127,7 +129,11 @@ class GsmLine:
             (P.AUTH_HEADER, P.invite_token(gw.id, gw.password)),
             (P.ANSWER_HEADER, "auto"),
             ("X-ClinicBox-Gsm", direction),
+            # Where the modem puts the call's voice (its sound card, or PCM on a serial port).
+            (VOICE_HEADER, format_header(self.modem.voice_route()) if self.modem is not None else ""),
         ):
+            if not value:
+                continue
             h = pj.SipHeader()
             h.hName, h.hValue = name, value
             headers.append(h)

@@ -8,6 +8,8 @@ production core never loads it.
 Modules: :mod:`.simulator` (the firmware: AT in, answers and URCs out),
 :mod:`.state` (its settings, SIM, network, storage and calls),
 :mod:`.commands` (general commands), :mod:`.voice` (the voice line),
+:mod:`.audio` (each family's voice-path commands), :mod:`.voiceport` (the
+serial-PCM families' voice port on a second pty),
 :mod:`.smsc` (TS 27.005 commands, the SIM's message store and the
 network's SMS centre), :mod:`.ptydevice` (the simulator on a pty, the way
 a USB modem appears), :mod:`.control` (its JSON control socket),

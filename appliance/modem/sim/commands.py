@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from appliance.modem.sim import voice
+from appliance.modem.sim import audio, voice
 from appliance.modem.sim.state import PROFILES, SILENT, CmdError, arg_ints, arg_value, need_sim
 
 if TYPE_CHECKING:
@@ -300,3 +300,4 @@ HANDLERS: dict[str, Handler] = {
 }
 
 HANDLERS.update(voice.HANDLERS)
+HANDLERS.update(audio.HANDLERS)

@@ -16,6 +16,10 @@ socket for JSON lines, one command per line, and answers one JSON line:
 ``{"cmd": "sms_error", "code": 500}``              next send fails
 ``{"cmd": "sent"}``                                SMS the host sent so far
 ``{"cmd": "calls"}``                               the voice calls on the line now
+``{"cmd": "voice"}``                               where a call's voice goes now
+                                                   (``route``: uac, serial, "") and the
+                                                   voice port's PCM so far (seconds)
+``{"cmd": "voice_unplug"}``                        the voice serial port vanishes
 =================================================  ===========================
 
 Answers are ``{"ok": true, ...}`` or ``{"ok": false, "error": "..."}``.
@@ -69,6 +73,14 @@ def handle(sim: PtySimulator, request: dict[str, Any]) -> dict[str, Any]:
             "ok": True,
             "calls": [{"state": c.state, "outgoing": c.outgoing, "number": c.number} for c in modem.state.calls],
         }
+    elif cmd == "voice":
+        reading = sim.voice.reading() if sim.voice is not None else {}
+        port = sim.voice.path if sim.voice is not None else ""
+        return {"ok": True, "route": modem.voice_route(), "port": port, **reading}
+    elif cmd == "voice_unplug":
+        if sim.voice is None:
+            return {"ok": False, "error": "this simulated modem has no voice serial port"}
+        sim.voice.unplug()
     else:
         return {"ok": False, "error": f"unknown command {cmd!r}"}
     return {"ok": True}

@@ -23,6 +23,9 @@ from appliance.modem.sim.control import ControlServer
 from appliance.modem.sim.ptydevice import PtySimulator
 from appliance.modem.sim.simulator import ModemSimulator
 
+#: The USB vendor ids the simulated profiles would enumerate with.
+_VENDORS = {"ec25": "2c7c", "sim7600": "1e0e", "e173": "12d1", "le910": "1bc7"}
+
 
 class SimulatedHardware:
     """The simulator on a pty; a power cycle re-enumerates it on a new pty."""
@@ -39,6 +42,14 @@ class SimulatedHardware:
 
     def remember(self, device: str) -> None:
         pass
+
+    def usb_vendor(self) -> str:
+        return _VENDORS.get(self.simulator.modem.state.profile, "")
+
+    def voice_port(self, interface: int) -> str:
+        """The simulator's voice pty (SIMCom and Huawei profiles), whatever the interface."""
+        voice = self.simulator.voice
+        return voice.path if voice is not None and voice.path else ""
 
     def describe(self) -> str:
         return f"simulated {self.simulator.modem.state.profile} on {self.simulator.path}"

@@ -28,6 +28,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from appliance.modem.sim.simulator import ModemSimulator
+from appliance.modem.sim.state import SERIAL_PCM_PROFILES
+from appliance.modem.sim.voiceport import VoicePort
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +63,11 @@ class PtySimulator:
         self.generation = 0
         self.on_reenumerated: Callable[[str], None] | None = None
         self.modem.on_power_cycle = self.usb_reset
+        #: The call-PCM port of the SIMCom and Huawei profiles (None for the others).
+        self.voice: VoicePort | None = None
+        if self.modem.state.profile in SERIAL_PCM_PROFILES:
+            voice_link = self.link.with_name(self.link.name + "-voice") if self.link is not None else None
+            self.voice = VoicePort(self.modem, link=voice_link)
 
     @property
     def path(self) -> str:
@@ -70,6 +77,8 @@ class PtySimulator:
     def start(self) -> str:
         """Create the pty, boot the modem, return the device path."""
         self._open_pty()
+        if self.voice is not None:
+            self.voice.start()
         self.modem.power_on()
         self._thread = threading.Thread(target=self._loop, name="modem-simulator", daemon=True)
         self._thread.start()
@@ -80,6 +89,8 @@ class PtySimulator:
         if self._thread is not None:
             self._thread.join(timeout=2)
         self._close_pty()
+        if self.voice is not None:
+            self.voice.stop()
         if self.link is not None:
             with contextlib.suppress(FileNotFoundError):
                 if self.link.is_symlink():

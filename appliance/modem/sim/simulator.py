@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from appliance.modem.sim import commands, smsc, voice
+from appliance.modem.sim import audio, commands, smsc, voice
 from appliance.modem.sim.state import SILENT, CmdError, Mode, SimState
 
 log = logging.getLogger(__name__)
@@ -50,13 +50,16 @@ class ModemSimulator:
     """The simulated modem; thread-safe (the pty thread and tests both call it).
 
     Args:
-        profile: ``"ec25"`` or ``"sim7600"`` (identity strings, boot URCs).
+        profile: ``"ec25"``, ``"sim7600"``, ``"e173"`` (Huawei) or ``"le910"`` (a
+            modem with no known voice path): identity strings, boot URCs, voice path.
         imei: reported by ``AT+CGSN``.
         pin: the SIM's PIN; empty = no PIN lock.
     """
 
     def __init__(self, profile: str = "ec25", imei: str = "866758041234567", pin: str = "") -> None:
-        self.state = SimState(profile=profile, imei=imei, pin=pin, report_store="SR" if profile == "sim7600" else "")
+        self.state = SimState(
+            profile=profile, imei=imei, pin=pin, report_store="SR" if profile in ("sim7600", "e173") else ""
+        )
         self._lock = threading.RLock()
         self._out: Output | None = None
         self._buf = b""
@@ -302,6 +305,12 @@ class ModemSimulator:
     def remote_hangup(self) -> None:
         with self._lock:
             voice.remote_hangup(self)
+
+    def voice_route(self) -> str:
+        """Where a call's voice goes now ("uac", "serial", ""): see :mod:`.audio`."""
+        with self._lock:
+            audio.call_over(self.state)
+            return audio.voice_route(self.state)
 
     @property
     def sent(self) -> list[smsc.SentSms]:

@@ -75,7 +75,20 @@ PROFILES = {
         "model": "SIMCOM_SIM7600E-H",
         "revision": "LE20B04SIM7600M22",
     },
+    "e173": {
+        "manufacturer": "huawei",
+        "model": "E173",
+        "revision": "11.126.85.00.209",
+    },
+    "le910": {  # a modem ClinicBox knows no voice path for
+        "manufacturer": "Telit",
+        "model": "LE910C1-EU",
+        "revision": "25.21.660",
+    },
 }
+
+#: Profiles whose call voice is PCM on a second serial port (the simulator's voice pty).
+SERIAL_PCM_PROFILES = ("sim7600", "e173")
 
 
 @dataclass
@@ -143,6 +156,15 @@ class SimState:
     answer_delay_s: float = 0.3
     register_delay_s: float = 0.15
     dtmf: str = ""
+    # voice path (appliance/modem/sim/audio.py)
+    uac_stored: bool = True  # Quectel USBCFG's UAC flag as stored (survives restarts)
+    uac_active: bool = True  # what the running firmware enumerated with (the stored flag at power-on)
+    qpcmv: str = ""  # AT+QPCMV: "1,2" = voice over USB audio (reset at power-on)
+    cpcmreg: bool = False  # SIMCom: PCM on the voice port (off at power-on and after each call)
+    ddsetex: bool = False  # Huawei: PCM on the voice port (off at power-on and after each call)
+    voice_firmware: bool = True  # Huawei: the firmware has voice (AT^CVOICE)
+    voice_errors: set[str] = field(default_factory=set)  # voice commands answered ERROR (faults)
+    voice_noise: bool = False  # voice queries answered with truncated lines (faults)
     # faults
     hung: bool = False
     wedged: bool = False  # a hang only a power cut clears
@@ -167,6 +189,9 @@ class SimState:
         self.drop_answers = 0
         self.calls.clear()
         self.ccwa_urc = False
+        self.uac_active = self.uac_stored
+        self.qpcmv = ""
+        self.cpcmreg = self.ddsetex = False
         self.sending_late = False
         self.reg_stat = 0
         if self.network_sticky_loss:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from appliance.modem.sim import audio
 from appliance.modem.sim.state import SILENT, CmdError, SimCall, arg_ints, arg_value, need_sim
 
 if TYPE_CHECKING:
@@ -60,6 +61,7 @@ def _ring(sim: ModemSimulator, call: SimCall) -> None:
 def remote_hangup(sim: ModemSimulator) -> None:
     if sim.state.calls:
         sim.state.calls.clear()
+        audio.call_over(sim.state)
         sim.emit("NO CARRIER")
 
 
@@ -95,6 +97,7 @@ def _dial(sim: ModemSimulator, name: str, arg: str) -> list[str]:
 def _end(sim: ModemSimulator, call: SimCall, result: str) -> None:
     if call in sim.state.calls:
         sim.state.calls.remove(call)
+        audio.call_over(sim.state)
         sim.emit(result)
 
 
@@ -150,6 +153,7 @@ def _hangup(sim: ModemSimulator, name: str, arg: str) -> list[str]:
     if arg == "=?":
         return []
     sim.state.calls.clear()
+    audio.call_over(sim.state)
     return []
 
 

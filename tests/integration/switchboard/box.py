@@ -67,6 +67,7 @@ class Box:
         *,
         open_hours: bool = True,
         stations: dict[str, dict[str, Any]] | None = None,
+        config: dict[str, Any] | None = None,
     ) -> None:
         self.dir = directory
         self.sip_port = free_port()
@@ -82,6 +83,9 @@ class Box:
         )
         self.config = result.config_path
         self.manager_password = result.password
+        if config:  # keys only clinicbox.toml may set (modem.simulator_profile)
+            data = deep_update(tomllib.loads(self.config.read_text(encoding="utf-8")), config)
+            self.config.write_text(tomli_w.dumps(data), encoding="utf-8")
         hours = {
             d: (["00:00-24:00"] if open_hours else [])
             for d in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
