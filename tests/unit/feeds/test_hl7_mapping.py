@@ -181,6 +181,31 @@ def test_an_oversized_or_undecodable_message_is_refused_before_parsing() -> None
     assert caught.value.location == "MSH-18" and caught.value.ack == "AR"
 
 
+MSH_17 = "MSH{s}^~\\&{s}A{s}B{s}C{s}D{s}2030{s}{s}SIU^S12{s}1{s}P{s}2.5{s}{s}{s}{s}{s}"
+
+
+@pytest.mark.parametrize(
+    ("msh", "charset", "text"),
+    [
+        (MSH_17.format(s="|") + "|8859/2", "iso-8859-2", "Wiśniewska"),
+        (MSH_17.format(s="|") + "|8859/2^x~y|ENG", "iso-8859-2", "Wiśniewska"),  # first component only
+        (MSH_17.format(s="#") + "#8859/1#ENG", "iso-8859-1", "Núñez"),  # MSH-1 other than |
+        (MSH_17.format(s="|") + "| unicode utf-8 ", "utf-8", "김민지"),
+        (MSH_17.format(s="|") + "||8859/2", "utf-8", "王芳"),  # that is MSH-19, not MSH-18
+        ("MSH|^~\\&|A|B|C|D|2030||SIU^S12|1|P|2.5", "utf-8", "Öztürk"),  # no MSH-18
+    ],
+)
+def test_msh_18_names_the_character_set(msh: str, charset: str, text: str) -> None:
+    body = f"{msh}\nPID|1||x||{text}"
+    assert hl7read.decode(b"\x0b " + body.encode(charset)) == "\x0b " + body
+
+
+def test_an_unknown_character_set_in_msh_18_is_refused() -> None:
+    with pytest.raises(MessageRejected) as caught:
+        hl7read.decode((MSH_17.format(s="|") + "|EBCDIC\rPID|1").encode())
+    assert caught.value.location == "MSH-18" and "'EBCDIC'" in caught.value.reason
+
+
 def test_the_ack_echoes_version_and_control_id_and_names_the_field() -> None:
     text = hl7read.decode((CORPUS / "bad_date.hl7").read_bytes())
     msg = hl7read.parse(text)
