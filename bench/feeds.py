@@ -10,7 +10,9 @@ this process is the practice system. Each connection sends its share of
 SIU S12 bookings (distinct patients in the six languages' scripts, one
 new appointment each), waiting for each ACK before the next message, as
 MLLP senders do. Reported per run: messages per second including the ACK,
-ACK latency p50/p95/max (send to ACK received), and the box's peak RSS
+ACK latency p50/p95/max (send to ACK received), the box's CPU time per
+message (user + system of the child while the messages ran: on a busy
+machine it varies far less than the rate does) and the box's peak RSS
 (VmHWM of the child).
 
 Calendar (``--events``, 0 to skip): Radicale on 127.0.0.1 with a calendar
@@ -31,6 +33,7 @@ Not a test; never in CI.
 from __future__ import annotations
 
 import argparse
+import os
 import socket
 import statistics
 import subprocess
@@ -112,6 +115,12 @@ def peak_rss_mb(pid: int) -> float:
     return 0.0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` (all its threads) so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run(total: int, connections: int, tag: str) -> None:
     folder = Path(tempfile.mkdtemp(prefix="cbx-bench-feeds-"))
     child = subprocess.Popen(
@@ -126,6 +135,7 @@ def run(total: int, connections: int, tag: str) -> None:
     batches = [[message(f"{tag}c{c}", n, start) for n in range(c, total, connections)] for c in range(connections)]
     latencies: list[float] = []
     failures: list[str] = []
+    cpu_before = cpu_seconds(child.pid)
     began = time.perf_counter()
     threads = [threading.Thread(target=sender, args=(port, b, latencies, failures)) for b in batches]
     for t in threads:
@@ -133,6 +143,7 @@ def run(total: int, connections: int, tag: str) -> None:
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - began
+    cpu_ms = (cpu_seconds(child.pid) - cpu_before) * 1000 / max(len(latencies), 1)
     rss = peak_rss_mb(child.pid)
     child.stdin.close()
     child.wait(timeout=30)
@@ -141,7 +152,8 @@ def run(total: int, connections: int, tag: str) -> None:
     print(
         f"{connections} connection(s), {len(lat)} messages: {len(lat) / elapsed:.0f} msgs/s incl. ACK; "
         f"ACK latency p50 {statistics.median(lat) * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms, "
-        f"max {lat[-1] * 1000:.1f} ms; box peak RSS {rss:.0f} MB; failures {len(failures)}"
+        f"max {lat[-1] * 1000:.1f} ms; box CPU {cpu_ms:.2f} ms/msg; box peak RSS {rss:.0f} MB; "
+        f"failures {len(failures)}"
     )
     if failures:
         print("first failure:", failures[0])

@@ -19,7 +19,6 @@ import logging
 import queue
 import threading
 from collections import deque
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from appliance.clock import Clock
@@ -51,6 +50,31 @@ class Outcome:
     location: str = ""
 
 
+class _Reply:
+    """One outcome handed from the writer thread to the waiting caller.
+
+    A bare lock, taken at birth and released by :meth:`set`: the caller's
+    :meth:`wait` is one blocking acquire in C, where a ``Future`` takes a
+    Condition, a fresh waiter lock and a notify_all for every message.
+    """
+
+    __slots__ = ("_lock", "outcome")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._lock.acquire()
+        self.outcome: Outcome | None = None
+
+    def set(self, outcome: Outcome) -> None:
+        self.outcome = outcome
+        self._lock.release()
+
+    def wait(self) -> Outcome:
+        self._lock.acquire()
+        assert self.outcome is not None
+        return self.outcome
+
+
 @dataclass
 class _Job:
     head: Header | None
@@ -59,7 +83,7 @@ class _Job:
     change: Change | None = None
     refusal: MessageRejected | None = None
     reprocess: bool = False
-    done: Future[Outcome] = field(default_factory=Future)
+    done: _Reply = field(default_factory=_Reply)
 
 
 class Intake:
@@ -138,7 +162,7 @@ class Intake:
                 self._thread = threading.Thread(target=self._write_loop, name="hl7-writer", daemon=True)
                 self._thread.start()
         self._jobs.put(job)
-        return job.done.result()
+        return job.done.wait()
 
     # -- the writer thread: batches of messages, one commit, then the ACKs ----------------------
     def _write_loop(self) -> None:
@@ -161,7 +185,7 @@ class Intake:
             failure = MessageRejected("the box could not store the message; send it again", "", INTERNAL_ERROR)
             outcomes = [self._refusal(job.head, failure) for job in batch]
         for job, outcome in zip(batch, outcomes, strict=True):
-            job.done.set_result(outcome)
+            job.done.set(outcome)
 
     def _one(self, conn: Connection, job: _Job) -> Outcome:
         head = job.head

@@ -29,7 +29,15 @@ _JUNK = re.compile(r"[\s().\-/]")
 
 def normalize(raw: str, region: str) -> str:
     """Return the E.164 form of ``raw`` or raise ValidationError (without echoing it)."""
-    text = _JUNK.sub("", raw or "")
+    return _normalize(raw or "", region)
+
+
+@lru_cache(maxsize=4096)
+def _normalize(raw: str, region: str) -> str:
+    # Cached: a feed message's numbers are checked when it is mapped and again when the
+    # patient is validated, and a sender re-sends the same patients; libphonenumber's
+    # parse is the dearest step of either (a refusal raises and is not cached).
+    text = _JUNK.sub("", raw)
     if text.startswith("00"):
         text = "+" + text[2:]
     if not text:

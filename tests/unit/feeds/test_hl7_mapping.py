@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -179,6 +180,65 @@ def test_an_oversized_or_undecodable_message_is_refused_before_parsing() -> None
     with pytest.raises(MessageRejected) as caught:
         hl7read.decode("MSH|^~\\&|A|B|C|D|2030||SIU^S12|1|P|2.5\rPID|1||x||Wiśniewska".encode("iso-8859-2"))
     assert caught.value.location == "MSH-18" and caught.value.ack == "AR"
+
+
+MSH_17 = "MSH{s}^~\\&{s}A{s}B{s}C{s}D{s}2030{s}{s}SIU^S12{s}1{s}P{s}2.5{s}{s}{s}{s}{s}"
+
+
+@pytest.mark.parametrize(
+    ("msh", "charset", "text"),
+    [
+        (MSH_17.format(s="|") + "|8859/2", "iso-8859-2", "Wiśniewska"),
+        (MSH_17.format(s="|") + "|8859/2^x~y|ENG", "iso-8859-2", "Wiśniewska"),  # first component only
+        (MSH_17.format(s="#") + "#8859/1#ENG", "iso-8859-1", "Núñez"),  # MSH-1 other than |
+        (MSH_17.format(s="|") + "| unicode utf-8 ", "utf-8", "김민지"),
+        (MSH_17.format(s="|") + "||8859/2", "utf-8", "王芳"),  # that is MSH-19, not MSH-18
+        ("MSH|^~\\&|A|B|C|D|2030||SIU^S12|1|P|2.5", "utf-8", "Öztürk"),  # no MSH-18
+    ],
+)
+def test_msh_18_names_the_character_set(msh: str, charset: str, text: str) -> None:
+    body = f"{msh}\nPID|1||x||{text}"
+    assert hl7read.decode(b"\x0b " + body.encode(charset)) == "\x0b " + body
+
+
+def test_an_unknown_character_set_in_msh_18_is_refused() -> None:
+    with pytest.raises(MessageRejected) as caught:
+        hl7read.decode((MSH_17.format(s="|") + "|EBCDIC\rPID|1").encode())
+    assert caught.value.location == "MSH-18" and "'EBCDIC'" in caught.value.reason
+
+
+TRICKY = [
+    "MSH|^~\\&|A|B|C|D|2030||SIU^S12|1|P|2.5\rPID|1||M1^^^AUTH&1.2&ISO^MR~M2^^^X||N\\T\\ez^Jo\\S\\e~^A&B||^PRN^CP~^NET",
+    "MSH#^~\\&#A#B#C#D#2030##SIU^S12#1#P#2.5\rPID#1##a^b^c~d&e#\\F\\x\\E\\##",
+    "MSH|^~|A|B\rZZZ|1||a^b&c~d\rSCH",
+    "MSH|^~\\&|A|B\rPID|1|A\\E\\F\\E\\B|A\\E\\F\\E\\B^x|a^A\\E\\F\\E\\B&y|a~A\\E\\F\\E\\B^z",
+]
+
+
+def test_value_reads_what_the_librarys_extract_field_reads() -> None:
+    """hl7read.value walks the parsed tree itself (for speed); it must answer as extract_field does."""
+
+    def reference(msg: object, seg: object, field: int, rep: int, comp: int, sub: int) -> str:
+        if field >= len(seg):  # type: ignore[arg-type]
+            return ""
+        try:
+            raw = seg.extract_field(1, field, rep, comp, sub)  # type: ignore[attr-defined]
+        except (IndexError, KeyError):
+            return ""
+        return str(msg.unescape(str(raw))).strip() if raw else ""  # type: ignore[attr-defined]
+
+    texts = [hl7read.decode(path.read_bytes()) for path in sorted(CORPUS.glob("*.hl7"))] + TRICKY
+    compared = 0
+    for text in texts:
+        try:
+            msg = hl7read.parse(text)
+        except MessageRejected:
+            continue
+        for seg in msg:
+            for field, rep, comp, sub in itertools.product(range(1, 16), range(1, 4), range(1, 6), range(1, 4)):
+                assert hl7read.value(msg, seg, field, rep, comp, sub) == reference(msg, seg, field, rep, comp, sub)
+                compared += 1
+    assert compared > 50_000
 
 
 def test_the_ack_echoes_version_and_control_id_and_names_the_field() -> None:
