@@ -40,6 +40,18 @@ def _bindings(edge: Edge) -> dict[str, list[tuple[str, str, int]]]:
     return out
 
 
+def _bindings_of_new_edge(edge: Edge, timeout: float = 20.0) -> dict[str, list[tuple[str, str, int]]]:
+    """The new edge's bindings, once it answers its RPC socket (after it has bound its ports)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return _bindings(edge)
+        except Exception:
+            assert edge.proc.poll() is None, f"the new edge exited:\n{edge.text()[-3000:]}"
+            assert time.monotonic() < deadline, "the new edge never answered"
+            time.sleep(0.1)
+
+
 def _power_cut(pid: int) -> None:
     """SIGKILL Kamailio's main process and every worker it forked (as a power cut would)."""
     family = [pid]
@@ -78,15 +90,7 @@ def test_desk_phones_stay_registered_and_reachable_across_an_edge_restart(edge_b
     while edge.restarts < 1 or edge.proc.pid == old_pid:
         assert time.monotonic() < deadline, f"the edge was not restarted:\n{edge.text()[-3000:]}"
         time.sleep(0.1)
-    deadline = time.monotonic() + 15
-    while True:  # the new edge answers its RPC socket once it has bound its ports
-        try:
-            after = _bindings(edge)
-            break
-        except Exception:
-            assert edge.proc.poll() is None, f"the restarted edge exited:\n{edge.text()[-3000:]}"
-            assert time.monotonic() < deadline, "the restarted edge never answered"
-            time.sleep(0.1)
+    after = _bindings_of_new_edge(edge)
     assert "127.0.0.3/32" in (edge.dir / "kamailio.cfg").read_text()  # it is the new edge
     assert after == before  # the same bindings, loaded from disk: no phone registered again
     assert "Address already in use" not in edge.text()
@@ -127,15 +131,7 @@ def test_desk_phones_stay_reachable_after_a_reboot_empties_run(edge_box, baresip
     edge.proc.wait(10)
     shutil.rmtree(edge.dir)  # /run is a tmpfs: empty after the reboot
     edge.proc = edge._spawn()
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            after = _bindings(edge)
-            break
-        except Exception:
-            assert edge.proc.poll() is None, f"the edge did not start again:\n{edge.text()[-3000:]}"
-            assert time.monotonic() < deadline, "the new edge never answered"
-            time.sleep(0.1)
+    after = _bindings_of_new_edge(edge)
     table = b.dir / "edge-state" / "registrations" / "location"
     assert after == before, (
         table.read_text() + edge.text()[-2000:]

@@ -157,10 +157,10 @@ def test_an_attended_transfer_hands_the_caller_to_the_consulted_station(edge_box
     assert b.query("SELECT agent, data FROM queue_events WHERE event = 'transfer'") == [("desk1", '{"to": "desk2"}')]
 
 
-def test_a_phone_that_hangs_up_right_after_the_202_does_not_stop_the_transfer(edge_box, baresip, sipua) -> None:
-    """Some phones end their call as soon as the REFER is accepted: the box's pending
-    subscription ends without a NOTIFY (patch 0003), the caller still reaches desk2,
-    and the core carries on (a later call is answered as usual)."""
+def _sipua_desk1_transfers_to_desk2(edge_box, baresip, sipua):
+    """A queue call answered on desk1 (the test UA, which reports NOTIFYs) and desk1's
+    blind transfer to desk2 sent: (box, edge, core address, desk1, desk2, caller, caller's
+    call, desk1's call)."""
     _engine_has_patch_0003()
     b, edge = edge_box(stations=STATIONS)
     core = f"127.0.0.1:{b.sip_port}"
@@ -177,6 +177,14 @@ def test_a_phone_that_hangs_up_right_after_the_202_does_not_stop_the_transfer(ed
     desk1.answer(queue_call)
     b.wait(lambda s: [c["agent"] for c in s["calls"]] == ["desk1"], timeout=10, what="the caller with desk1")
     desk1.send("xfer", call=queue_call, uri=f"sip:desk2@{core}")
+    return b, edge, core, desk1, desk2, caller, cid, queue_call
+
+
+def test_a_phone_that_hangs_up_right_after_the_202_does_not_stop_the_transfer(edge_box, baresip, sipua) -> None:
+    """Some phones end their call as soon as the REFER is accepted: the box's pending
+    subscription ends without a NOTIFY (patch 0003), the caller still reaches desk2,
+    and the core carries on (a later call is answered as usual)."""
+    b, _edge, core, desk1, desk2, caller, cid, queue_call = _sipua_desk1_transfers_to_desk2(edge_box, baresip, sipua)
     accepted = desk1.wait_for("xfer", lambda e: e["call"] == queue_call, timeout=5)
     assert (accepted["code"], accepted["reason"]) == (100, "Accepted")  # the REFER's 2xx
     desk1.hangup(queue_call)  # at once, before any outcome
@@ -202,22 +210,7 @@ def test_a_second_transfer_while_the_first_is_pending_gets_491_and_the_first_goe
     """The transfer key pressed twice: while desk2 still rings for the first REFER,
     the second is answered 491 Request Pending (RFC 3515 allows one at a time per
     dialog), desk2 is not rung twice, and the first transfer completes."""
-    _engine_has_patch_0003()
-    b, edge = edge_box(stations=STATIONS)
-    core = f"127.0.0.1:{b.sip_port}"
-    desk1 = sipua(name="desk1", registrar=f"sip:{core}", user="desk1", password=station_password(b))
-    wait_registered(edge, "desk1")
-    desk2 = _desk2(b, edge, baresip)
-    b.wait(lambda s: b.agent("desk1")["reachable"], timeout=10, what="desk1 reachable")
-    caller = sipua(name="caller")
-    cid = caller.call(f"sip:+12125550100@{core}", from_user="+12125550001")
-    caller.wait_state("CONFIRMED", cid, timeout=10)
-    time.sleep(1.0)
-    caller.dtmf("0", cid)
-    queue_call = desk1.wait_for("incoming", timeout=20)["call"]
-    desk1.answer(queue_call)
-    b.wait(lambda s: [c["agent"] for c in s["calls"]] == ["desk1"], timeout=10, what="the caller with desk1")
-    desk1.send("xfer", call=queue_call, uri=f"sip:desk2@{core}")
+    b, edge, core, desk1, desk2, caller, cid, queue_call = _sipua_desk1_transfers_to_desk2(edge_box, baresip, sipua)
     accepted = desk1.wait_for("xfer", lambda e: e["call"] == queue_call, timeout=5)
     assert (accepted["code"], accepted["reason"]) == (100, "Accepted")
     desk2.wait_event("CALL_INCOMING", timeout=10)
