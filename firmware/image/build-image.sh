@@ -281,7 +281,16 @@ bootstrap() {
     run mkdir -p "$wheelhouse"
     if [ -n "$engine_wheel" ]; then
         [ -f "$engine_wheel" ] || die "--engine-wheel $engine_wheel is not a file"
-        run cp "$engine_wheel" "$wheelhouse/"
+        # A wheel compiled for another machine (make image passes the dev
+        # machine's amd64 engine) cannot seed an arm64 chroot: it is left out
+        # and the chroot compiles its own (build-wheels-in-chroot.sh refuses
+        # foreign wheels in its wheelhouse).
+        local machine=x86_64
+        [ "$arch" = arm64 ] && machine=aarch64
+        case "$(basename "$engine_wheel")" in
+            *"_$machine.whl") run cp "$engine_wheel" "$wheelhouse/" ;;
+            *) echo "not seeding the $arch chroot with $(basename "$engine_wheel") (another machine's): compiling the engine there" ;;
+        esac
     fi
     run rm -rf "$rootdir"
     # The hooks get the root as $1; customize-image.sh does the ClinicBox part.
