@@ -127,6 +127,9 @@ check() {
     if [ "$arch" != "$(dpkg --print-architecture)" ] && [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then
         die "building $arch here needs qemu-user-static with binfmt-support (no qemu-aarch64 handler registered)"
     fi
+    if [ "$arch" != "$(dpkg --print-architecture)" ] && ! grep -qx enabled /proc/sys/fs/binfmt_misc/qemu-aarch64; then
+        die "the qemu-aarch64 binfmt handler is disabled: update-binfmts --enable qemu-aarch64"
+    fi
     local listed
     listed=$(read_pins) || exit 1
     mapfile -t pins <<< "$listed"
