@@ -241,8 +241,10 @@ FSTAB
     mkdir -p "$data/state" "$data/etc-clinicbox/installer-keys" "$data/etc-clinicbox/tls"
     copy 0644 "$here/files/usr/share/clinicbox/clinicbox.toml" "$data/etc-clinicbox/clinicbox.toml"
     if [ "$board" = virt ]; then
-        # A PC or VM has no status panel on GPIO pins.
-        sed -i 's/^enabled = true$/# virt board: no GPIO status panel.\nenabled = false/' "$data/etc-clinicbox/clinicbox.toml"
+        # A PC or VM has no status panel on GPIO pins. Only [panel]'s key:
+        # [edge] enabled = true stays (the SIP edge runs on every image).
+        sed -i '/^\[panel\]$/,/^\[/ s/^enabled = true$/# virt board: no GPIO status panel.\nenabled = false/' \
+            "$data/etc-clinicbox/clinicbox.toml"
     fi
 
     (cd "$stage" && find . -type f ! -name MANIFEST -print0 | sort -z | xargs -0 sha256sum) > "$stage/MANIFEST"
