@@ -37,7 +37,8 @@ def _common(p: argparse.ArgumentParser) -> None:
         "--core",
         metavar="URI",
         default="",
-        help="the core's SIP address, sip:HOST:PORT (default: sip.public_address or bind_address, and sip.port)",
+        help="the core's SIP address, sip:HOST:PORT (default: 127.0.0.1:edge.core_port with the SIP edge on,"
+        " else sip.public_address or bind_address, and sip.port)",
     )
     p.add_argument(
         "--port", type=int, default=0, metavar="N", help="this station's SIP port (default 0: any free port)"
