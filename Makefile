@@ -79,10 +79,14 @@ clean:
 # The appliance image from Debian packages (firmware/image/build-image.sh, as
 # root; reused while its inputs are unchanged) and the boot tests: the amd64
 # image under KVM (tests/image, about 3 minutes once built; not in `make test`).
-IMAGE_APT := mmdebstrap qemu-system-x86 qemu-utils ovmf sip-tester openssh-client e2fsprogs fdisk
+# IMAGE_ARCH=arm64: the arm64 image (built under qemu-user-static, the engine
+# compiled in the chroot) booted under qemu-system-aarch64 -M virt (TCG).
+IMAGE_APT := mmdebstrap qemu-system-x86 qemu-system-arm qemu-efi-aarch64 qemu-user-static binfmt-support \
+             qemu-utils ovmf sip-tester openssh-client e2fsprogs fdisk
+IMAGE_ARCH ?= amd64
 IMAGE_OUT ?= build/image
 IMAGE_KEYS ?= $(IMAGE_OUT)/test-keys
-IMAGE_ARGS ?= --arch amd64 --board virt --test-access
+IMAGE_ARGS ?= --arch $(IMAGE_ARCH) --board virt --test-access
 
 image: $(VENV)/.engine
 	@./.ci/apt-ensure $(IMAGE_APT)
@@ -91,4 +95,4 @@ image: $(VENV)/.engine
 	    --engine-wheel "$$(cat build/wheelhouse/LATEST)"
 
 image-test: image $(VENV)/.installed-test
-	CLINICBOX_IMAGE=$(abspath $(IMAGE_OUT))/amd64-virt.img $(BIN)/python -m pytest -q -p no:cacheprovider -s tests/image
+	CLINICBOX_IMAGE=$(abspath $(IMAGE_OUT))/$(IMAGE_ARCH)-virt.img $(BIN)/python -m pytest -q -p no:cacheprovider -s tests/image

@@ -5,6 +5,13 @@ udev starts ``clinicbox station --card <ALSA card id>`` when a headset
 appears; a front-desk PC runs ``clinicbox station --station desk2 --core
 sip:BOX:5060``. Both log to stderr (journald on the appliance).
 
+A sound card no station can use (no ``audio_device`` claims it, the station
+has no password, or the card cannot both record and play: a USB speaker)
+exits with :data:`EXIT_NOT_CONFIGURED` (78, sysexits' EX_CONFIG) instead of
+1: ``clinicbox-station@.service`` does not restart on it
+(``RestartPreventExitStatus=78``), so such a card gives one failed unit with
+the reason in its journal, not a restart loop.
+
 A station never loads the secrets file: it reads its own password only
 (:func:`appliance.config.secretfile.station_password`), so the trunk
 password and the SIM PIN never reach its process.
@@ -14,10 +21,15 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from pathlib import Path
 
 from appliance.cli import context, setup_logging
+from appliance.errors import ConfigError
 from appliance.station.alsa import ASOUND
+
+#: Exit code of a station nobody configured: its unit must not restart it.
+EXIT_NOT_CONFIGURED = 78
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -25,7 +37,8 @@ def _common(p: argparse.ArgumentParser) -> None:
         "--core",
         metavar="URI",
         default="",
-        help="the core's SIP address, sip:HOST:PORT (default: sip.public_address or bind_address, and sip.port)",
+        help="the core's SIP address, sip:HOST:PORT (default: 127.0.0.1:edge.core_port with the SIP edge on,"
+        " else sip.public_address or bind_address, and sip.port)",
     )
     p.add_argument(
         "--port", type=int, default=0, metavar="N", help="this station's SIP port (default 0: any free port)"
@@ -79,20 +92,28 @@ def run_station(args: argparse.Namespace) -> int:
     logging.getLogger().handlers.clear()
     setup_logging(args.verbose, cfg.logging.level)
     from appliance.station.agent import Station
-    from appliance.station.alsa import read_cards
+    from appliance.station.alsa import NotAHeadset, read_cards
     from appliance.station.options import resolve
 
     root = Path(args.asound_root)
-    opts = resolve(
-        cfg,
-        station=args.station or "",
-        card=args.card or "",
-        core=args.core,
-        port=args.port,
-        bind=args.bind,
-        gateway=args.gateway,
-        cards=read_cards(root),
-        asound_root=root,
-        password_of=lambda sid: secretfile.station_password(cfg.paths.secrets_file, sid),
-    )
-    return Station(opts, context.clock_for(cfg)).run()
+    try:
+        opts = resolve(
+            cfg,
+            station=args.station or "",
+            card=args.card or "",
+            core=args.core,
+            port=args.port,
+            bind=args.bind,
+            gateway=args.gateway,
+            cards=read_cards(root),
+            asound_root=root,
+            password_of=lambda sid: secretfile.station_password(cfg.paths.secrets_file, sid),
+        )
+    except ConfigError as exc:
+        print(f"clinicbox: error: {exc}", file=sys.stderr)
+        return EXIT_NOT_CONFIGURED
+    try:
+        return Station(opts, context.clock_for(cfg)).run()
+    except NotAHeadset as exc:
+        print(f"clinicbox: error: {exc}", file=sys.stderr)
+        return EXIT_NOT_CONFIGURED

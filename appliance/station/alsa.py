@@ -36,6 +36,12 @@ ASOUND = Path("/proc/asound")
 #: the same list as systemd/udev/90-clinicbox.rules.
 MODEM_VENDORS = frozenset({"2c7c", "1e0e", "12d1"})
 
+
+class NotAHeadset(StationError):
+    """The sound card cannot both record and play (a USB speaker, a DAC): no
+    station can run on it, and starting again will not change that."""
+
+
 _CARD_LINE = re.compile(r"^\s*(\d+)\s+\[(.+?)\s*\]:\s*(\S+)\s+-\s+(.*)$")
 
 
@@ -172,7 +178,7 @@ def pick_device(devices: Iterable[SoundDevice], card: AlsaCard) -> SoundDevice:
     """The PJSUA2 sound device on ``card`` that can both capture and play.
 
     Raises:
-        StationError: no full-duplex device on that card (listing what exists).
+        NotAHeadset: no full-duplex device on that card (listing what exists).
     """
     devices = list(devices)
     duplex = [d for d in devices if d.inputs > 0 and d.outputs > 0]
@@ -182,7 +188,7 @@ def pick_device(devices: Iterable[SoundDevice], card: AlsaCard) -> SoundDevice:
         on_card = [d for d in duplex if any(n and n.lower() in d.name.lower() for n in (card.name, card.long_name))]
     if not on_card:
         listed = "; ".join(f"{d.name} ({d.inputs} in/{d.outputs} out)" for d in devices) or "none"
-        raise StationError(f"no sound device on card {card.id!r} can both record and play; PJSUA2 lists: {listed}")
+        raise NotAHeadset(f"no sound device on card {card.id!r} can both record and play; PJSUA2 lists: {listed}")
 
     def rank(d: SoundDevice) -> int:
         name = d.name.lower()

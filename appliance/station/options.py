@@ -105,7 +105,10 @@ def resolve(
                 f" or put it in the secrets file ({cfg.paths.secrets_file})"
             ]
         )
-    core_uri = core or default_core_uri(cfg.sip)
+    # With the SIP edge on, sip.port is Kamailio's, which refuses MESSAGE (the
+    # stations' heartbeats): a station on the box talks to the core behind it.
+    local = f"sip:127.0.0.1:{cfg.edge.core_port}" if cfg.edge.enabled else default_core_uri(cfg.sip)
+    core_uri = core or local
     try:
         core_host, _ = host_port(core_uri)
     except ValueError as exc:

@@ -127,6 +127,9 @@ check() {
     if [ "$arch" != "$(dpkg --print-architecture)" ] && [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then
         die "building $arch here needs qemu-user-static with binfmt-support (no qemu-aarch64 handler registered)"
     fi
+    if [ "$arch" != "$(dpkg --print-architecture)" ] && ! grep -qx enabled /proc/sys/fs/binfmt_misc/qemu-aarch64; then
+        die "the qemu-aarch64 binfmt handler is disabled: update-binfmts --enable qemu-aarch64"
+    fi
     local listed
     listed=$(read_pins) || exit 1
     mapfile -t pins <<< "$listed"
@@ -242,8 +245,10 @@ FSTAB
     install -d -m 0700 "$data/edge-state"
     copy 0644 "$here/files/usr/share/clinicbox/clinicbox.toml" "$data/etc-clinicbox/clinicbox.toml"
     if [ "$board" = virt ]; then
-        # A PC or VM has no status panel on GPIO pins.
-        sed -i 's/^enabled = true$/# virt board: no GPIO status panel.\nenabled = false/' "$data/etc-clinicbox/clinicbox.toml"
+        # A PC or VM has no status panel on GPIO pins. Only [panel]'s key:
+        # [edge] enabled = true stays (the SIP edge runs on every image).
+        sed -i '/^\[panel\]$/,/^\[/ s/^enabled = true$/# virt board: no GPIO status panel.\nenabled = false/' \
+            "$data/etc-clinicbox/clinicbox.toml"
     fi
 
     (cd "$stage" && find . -type f ! -name MANIFEST -print0 | sort -z | xargs -0 sha256sum) > "$stage/MANIFEST"
@@ -285,7 +290,16 @@ bootstrap() {
     run mkdir -p "$wheelhouse"
     if [ -n "$engine_wheel" ]; then
         [ -f "$engine_wheel" ] || die "--engine-wheel $engine_wheel is not a file"
-        run cp "$engine_wheel" "$wheelhouse/"
+        # A wheel compiled for another machine (make image passes the dev
+        # machine's amd64 engine) cannot seed an arm64 chroot: it is left out
+        # and the chroot compiles its own (build-wheels-in-chroot.sh refuses
+        # foreign wheels in its wheelhouse).
+        local machine=x86_64
+        [ "$arch" = arm64 ] && machine=aarch64
+        case "$(basename "$engine_wheel")" in
+            *"_$machine.whl") run cp "$engine_wheel" "$wheelhouse/" ;;
+            *) echo "not seeding the $arch chroot with $(basename "$engine_wheel") (another machine's): compiling the engine there" ;;
+        esac
     fi
     run rm -rf "$rootdir"
     # The hooks get the root as $1; customize-image.sh does the ClinicBox part.

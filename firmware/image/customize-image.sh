@@ -49,7 +49,13 @@ case "$CLINICBOX_BOARD" in
         mkdir -p "$bootfs/EFI/BOOT" "$bootfs/loader/entries"
         upper=$(echo "${machine%.efi}" | tr '[:lower:]' '[:upper:]')
         cp "$efi" "$bootfs/EFI/BOOT/BOOT$upper.EFI"
-        cp "$kernel" "$bootfs/vmlinuz"
+        # Debian's arm64 vmlinuz is a gzip'd Image, which only GRUB unpacks;
+        # systemd-boot starts the Image itself (an EFI application).
+        if [ "$(head -c2 "$kernel" | od -An -tx1 | tr -d ' ')" = 1f8b ]; then
+            gzip -dc "$kernel" > "$bootfs/vmlinuz"
+        else
+            cp "$kernel" "$bootfs/vmlinuz"
+        fi
         cp "$root/boot/initrd.img-$version" "$bootfs/initrd.img"
         printf 'default clinicbox.conf\ntimeout 0\neditor no\n' > "$bootfs/loader/loader.conf"
         printf 'title ClinicBox (%s)\nlinux /vmlinuz\ninitrd /initrd.img\noptions %s\n' "$version" "$cmdline" \

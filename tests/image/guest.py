@@ -44,12 +44,33 @@ def accelerator() -> str:
     return "kvm" if nested and os.access("/dev/kvm", os.R_OK | os.W_OK) else "tcg"
 
 
-#: How much slower than KVM the waits may be under TCG.
-SLOWDOWN = 1 if accelerator() == "kvm" else 4
+def image_arch(image: Path) -> str:
+    """The image's architecture: $CLINICBOX_IMAGE_ARCH, else its name
+    (build-image.sh names it clinicbox-ARCH-BOARD-HASH.img, linked as ARCH-BOARD.img)."""
+    wanted = os.environ.get("CLINICBOX_IMAGE_ARCH", "")
+    if wanted:
+        if wanted not in ("amd64", "arm64"):
+            raise GuestError(f"CLINICBOX_IMAGE_ARCH={wanted!r}: amd64 or arm64")
+        return wanted
+    names = f"{image.name} {image.resolve().name}"
+    return "arm64" if "arm64" in names else "amd64"
+
+
+def _slowdown() -> int:
+    """How much slower than KVM the waits may be: 4 under TCG, 8 for an arm64 guest
+    (always TCG on this x86 machine, and emulating another instruction set)."""
+    image = os.environ.get("CLINICBOX_IMAGE", "")
+    if image and image_arch(Path(image)) == "arm64":
+        return 8
+    return 1 if accelerator() == "kvm" else 4
 
 
 class GuestError(RuntimeError):
     """The guest did not boot, answer or stop in time."""
+
+
+#: How much slower than KVM the waits may be under TCG.
+SLOWDOWN = _slowdown()
 
 
 class Guest:
@@ -58,7 +79,7 @@ class Guest:
     def __init__(self, image: Path, work: Path, *, arch: str = "amd64", disk_gb: int = 4, memory_mb: int = 1024):
         self.image, self.work, self.arch = image, work, arch
         self.memory_mb = memory_mb
-        self.accel = accelerator()
+        self.accel = accelerator() if arch == "amd64" else "tcg"
         work.mkdir(parents=True, exist_ok=True)
         self.disk = work / "disk.qcow2"
         subprocess.run(
@@ -101,6 +122,7 @@ class Guest:
         common += ["-fw_cfg", f"name=opt/clinicbox/ssh-key,file={self.key}.pub"]
         common += ["-chardev", f"file,id=con,path={self.console},append=on", "-serial", "chardev:con"]
         common += ["-qmp", f"unix:{self.qmp},server=on,wait=off"]  # USB sticks plugged in at run time
+        common += ["-audiodev", "none,id=snd0"]  # the sound behind hot-plugged USB headsets (usb-audio)
         if self.arch == "amd64":
             # UEFI (OVMF) then the image's systemd-boot, as on a PC.
             accel = (
@@ -115,7 +137,9 @@ class Guest:
             shutil.copy(AAVMF, code)
             subprocess.run(["truncate", "-s", "64M", str(code)], check=True)
         flash = ["-drive", f"if=pflash,format=raw,readonly=on,file={code}"]
-        return ["qemu-system-aarch64", "-machine", "virt", "-cpu", "max", *flash, *common]
+        # cortex-a72 (the Pi 4's core): "max" adds pointer authentication, which TCG emulates slowly.
+        accel = ["-accel", "tcg,thread=multi", "-cpu", "cortex-a72"]
+        return ["qemu-system-aarch64", *accel, "-machine", "virt", *flash, *common]
 
     def start(self) -> float:
         """Power on; returns the monotonic time of power-on."""
@@ -188,6 +212,18 @@ class Guest:
 
     def unplug_usb_disk(self, name: str) -> None:
         out = self.monitor(f"device_del {name}-usb").strip()
+        if out:
+            raise GuestError(f"unplugging {name}: {out}")
+
+    def plug_usb_audio(self, name: str) -> None:
+        """Plug a USB sound card in (QEMU's usb-audio, a USB Audio Class device on the
+        xHCI bus): the guest's snd-usb-audio makes an ALSA card of it, as of a headset."""
+        out = self.monitor(f"device_add usb-audio,id={name},audiodev=snd0").strip()
+        if out not in ("", "OK"):
+            raise GuestError(f"plugging the USB sound card {name} in: {out}")
+
+    def unplug_usb_device(self, name: str) -> None:
+        out = self.monitor(f"device_del {name}").strip()
         if out:
             raise GuestError(f"unplugging {name}: {out}")
 

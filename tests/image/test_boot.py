@@ -22,7 +22,7 @@ import pytest
 
 from tests.conftest import free_port
 from tests.image.conftest import ARTEFACTS
-from tests.image.guest import HOST_FROM_GUEST, SLOWDOWN, Guest, accelerator
+from tests.image.guest import HOST_FROM_GUEST, SLOWDOWN, Guest, accelerator, image_arch, image_from_env
 
 # Under TCG a boot takes minutes: far beyond pytest's default timeout (pyproject: 300 s).
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
@@ -107,6 +107,9 @@ keepalive_interval_s = 0
 
 
 def _figure(name: str, value: float) -> None:
+    image = image_from_env()
+    if image is not None and image_arch(image) != "amd64":
+        name = f"{image_arch(image)}_{name}"  # the arm64 guest's figures beside the amd64 ones
     FIGURES[name] = round(value, 1)
     FIGURES["accelerator_" + accelerator()] = 1
     ARTEFACTS.mkdir(parents=True, exist_ok=True)

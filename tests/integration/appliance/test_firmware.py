@@ -325,3 +325,19 @@ def test_the_appliance_config_is_valid() -> None:
     cfg = load_config(text=text, use_secrets=False, use_overlay=False)
     assert cfg.simulate is False and cfg.web.behind_tls and cfg.control.socket_group == "clinicbox-web"
     assert cfg.provisioning.service_manager == "systemctl"
+
+
+def test_the_virt_board_turns_only_the_panel_off_and_keeps_the_sip_edge(tmp_path: Path) -> None:
+    # Found under the booted image: the virt board's "no GPIO panel" edit also
+    # turned [edge] off, and clinicbox-edge.service then failed every few seconds.
+    keys = tmp_path / "keys"
+    generate_keypair(keys / "installer")
+    argv = [str(FIRMWARE / "image/build-image.sh"), "--dry-run", "--arch", "amd64", "--board", "virt"]
+    done = subprocess.run(
+        [*argv, "--out", str(tmp_path / "out"), "--keys", str(keys)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    staged = tmp_path / "out/stage-amd64-virt/data/etc-clinicbox/clinicbox.toml"
+    cfg = tomllib.loads(staged.read_text())
+    assert cfg["panel"]["enabled"] is False
+    assert cfg["edge"]["enabled"] is True

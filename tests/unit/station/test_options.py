@@ -101,3 +101,11 @@ def test_the_gateway_without_its_table_says_what_to_add() -> None:
 
 def test_simulated_boxes_use_no_sound_device() -> None:
     assert resolve(config(simulate=True), station="desk1").simulate
+
+
+def test_with_the_sip_edge_on_a_station_on_the_box_talks_to_the_core_behind_it() -> None:
+    # Found under the booted image: the edge on sip.port answers the heartbeats' MESSAGE with 405.
+    cfg = config(edge={"enabled": True, "core_port": 5070})
+    opts = resolve(cfg, card="Headset", cards=CARDS)
+    assert (opts.core_uri, opts.bind) == ("sip:127.0.0.1:5070", "127.0.0.1")
+    assert resolve(cfg, station="desk1", core="sip:192.0.2.7:5060").core_uri == "sip:192.0.2.7:5060"
