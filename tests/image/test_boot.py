@@ -32,6 +32,7 @@ FIRST: dict[str, str] = {}
 UNITS = (
     "clinicbox-first-boot.service",
     "clinicbox-core.service",
+    "clinicbox-edge.service",
     "clinicbox-web.service",
     "nginx.service",
     "chrony.service",
@@ -308,6 +309,8 @@ def test_cold_boot_answers_a_call_and_the_root_keeps_no_change(box: Guest, tmp_p
     box.ssh(f"cat >> /etc/clinicbox/clinicbox.toml <<'EOF'\n{TRUNK}EOF")
     # Changes to the system: they land in the RAM overlay only.
     box.ssh("touch /etc/ro-probe /usr/ro-probe /opt/clinicbox/ro-probe && echo changed > /etc/hostname")
+    # The edge's state (desk phones' registrations, its TLS pair) is on the data partition.
+    box.ssh("echo kept > /var/lib/clinicbox-edge/power-cycle-probe")
     assert box.ssh("test -e /usr/ro-probe", check=False).returncode == 0
     box.poweroff()
     started = box.start()
@@ -326,6 +329,10 @@ def test_cold_boot_answers_a_call_and_the_root_keeps_no_change(box: Guest, tmp_p
     assert left.stdout.count("No such file") == 3 and left.stdout.strip().endswith("clinicbox"), left.stdout
     assert box.ssh("findmnt -n -o FSTYPE /").stdout.strip() == "overlay"
     assert "ro" in box.ssh("findmnt -n -o OPTIONS /media/root-ro").stdout.split(",")
+    assert "/edge-state" in box.ssh("findmnt -n -o SOURCE /var/lib/clinicbox-edge").stdout
+    assert box.read("/var/lib/clinicbox-edge/power-cycle-probe").strip() == "kept"
+    assert box.ssh("test -f /var/lib/clinicbox-edge/registrations/location", check=False).returncode == 0
+    box.ssh("rm /var/lib/clinicbox-edge/power-cycle-probe")
     # First boot ran once: the store, its key and the certificate are the first boot's.
     ran = _show(box, "clinicbox-first-boot.service", "ConditionResult")
     assert ran["ConditionResult"] == "no"

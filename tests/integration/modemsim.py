@@ -19,8 +19,26 @@ def sim(box: Any, **command: Any) -> dict[str, Any]:
 
 
 def sent_to(box: Any, number: str) -> list[str]:
-    """The texts of every SMS the core sent to ``number``, oldest first."""
-    return [m["text"] for m in sim(box, cmd="sent")["sent"] if m["number"] == number]
+    """The texts the core sent to ``number``, oldest first, as the phone shows them: the
+    parts of a long text (concatenated SMS, 160 GSM-7 characters each) joined into one,
+    and a text whose parts have not all left yet not shown."""
+    texts: list[list[str] | str] = []
+    open_parts: dict[int, list[str]] = {}  # concat reference -> parts by sequence number (1-based)
+    for m in sim(box, cmd="sent")["sent"]:
+        if m["number"] != number:
+            continue
+        if not m.get("concat"):
+            texts.append(m["text"])
+            continue
+        ref, total, seq = m["concat"]
+        parts = open_parts.get(ref)
+        if parts is None:
+            parts = open_parts[ref] = [""] * total
+            texts.append(parts)
+        parts[seq - 1] = m["text"]
+        if all(parts):
+            del open_parts[ref]  # complete: the reference may be used again later
+    return ["".join(t) if isinstance(t, list) else t for t in texts if isinstance(t, str) or all(t)]
 
 
 def wait_for(what: str, check: Any, timeout: float, box: Any) -> Any:

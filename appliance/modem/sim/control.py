@@ -14,7 +14,7 @@ socket for JSON lines, one command per line, and answers one JSON line:
 ``{"cmd": "network", "available": false}``         coverage lost / back
 ``{"cmd": "signal", "rssi": 12}``                  signal strength (0-31)
 ``{"cmd": "sms_error", "code": 500}``              next send fails
-``{"cmd": "sent"}``                                SMS the host sent so far
+``{"cmd": "sent"}``                                SMS the host sent so far (one per PDU)
 ``{"cmd": "calls"}``                               the voice calls on the line now
 ``{"cmd": "voice"}``                               where a call's voice goes now
                                                    (``route``: uac, serial, "") and the
@@ -66,7 +66,16 @@ def handle(sim: PtySimulator, request: dict[str, Any]) -> dict[str, Any]:
     elif cmd == "sent":
         return {
             "ok": True,
-            "sent": [{"mr": s.mr, "number": s.number, "text": s.text, "encoding": s.encoding} for s in modem.sent],
+            "sent": [
+                {
+                    "mr": s.mr,
+                    "number": s.number,
+                    "text": s.text,
+                    "encoding": s.encoding,
+                    "concat": list(s.concat) if s.concat else None,  # [ref, total, seq] of a long text's part
+                }
+                for s in modem.sent
+            ],
         }
     elif cmd == "calls":
         return {

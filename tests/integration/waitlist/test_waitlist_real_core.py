@@ -49,7 +49,9 @@ def test_a_no_to_a_reminder_is_offered_and_a_yes_books_it_on_the_real_core(tmp_p
         cfg = load_config(b.config)
         (visit, start_db), *_ = b.query("SELECT id, starts_at FROM appointments")
         start = from_db(start_db)
-        (reminder,) = wait_for("the reminder SMS to Olga", lambda: sent_to(b, OLGA), 60, b)
+        texts = wait_for("the reminder SMS to Olga", lambda: sent_to(b, OLGA), 60, b)
+        assert len(texts) == 1, f"Olga got {len(texts)} texts: {texts}\n{b.tail()}"
+        (reminder,) = texts
         assert "private" not in reminder  # the visit's reason stays out of texts (contact.include_reason off)
         assert sim(b, cmd="sms", **{"from": OLGA, "text": "No"})["ok"]
         wait_for(
