@@ -3,7 +3,8 @@
 Each command group lives in its own module here and exposes
 ``register(subparsers)``; add the module's name to :data:`COMMAND_MODULES`.
 Exit codes: 0 success, 1 failure (a :class:`ClinicBoxError`, printed as
-one clear message), 2 usage error.
+one clear message), 2 usage error; ``clinicbox station`` also 78 (not
+configured for this sound card: systemd does not restart it).
 """
 
 from __future__ import annotations
