@@ -92,5 +92,9 @@ class SerialVoice:
                         src.stopTransmit(dst)
                 except pj.Error:
                     pass  # the call's media is already gone
+            # Leave the bridge while the Python object is whole: freed by its last
+            # reference, the clock thread could call it mid-teardown (see the
+            # switchboard's FrameCapture.close).
+            pj.AudioMediaPort.__swig_destroy__(port)
             self._drop(port)
         self.pcm.close()

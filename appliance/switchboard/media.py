@@ -103,12 +103,20 @@ class MusicBank:
         self._players.clear()
 
 
+def destroy_port(port: Any) -> None:
+    """Destroy an ``AudioMediaPort`` subclass's C++ side now, on the PJSUA2 thread:
+    it leaves the conference bridge while its Python object is still whole, so a
+    frame callback racing the removal finds a live object (see :meth:`FrameCapture.close`)."""
+    pj.AudioMediaPort.__swig_destroy__(port)
+
+
 class FrameCapture(LoopOwned, pj.AudioMediaPort):  # type: ignore[misc]
     """Receives the bridge's mix for this port as 8 kHz PCM and hands it on
     in chunks (``sink(bytes)``), so nothing is written in clear to disk."""
 
     def __init__(self, name: str, sink: Callable[[bytes], None], chunk_bytes: int = 16000) -> None:
         super().__init__()
+        self._closed = False
         self._sink = sink
         self._buf = bytearray()
         self._chunk = chunk_bytes
@@ -143,6 +151,20 @@ class FrameCapture(LoopOwned, pj.AudioMediaPort):  # type: ignore[misc]
     @property
     def seconds(self) -> float:
         return self.bytes / 16000.0
+
+    def close(self) -> None:
+        """Leave the bridge now (loop thread), while this object is whole.
+
+        Dropping the last reference instead runs the C++ destructor after
+        Python has already torn the object down, and that destructor releases
+        the GIL while it waits for the bridge: PJMEDIA's clock thread could
+        then call :meth:`onFrameReceived` on a freed object. The core crashed
+        that way (SIGSEGV after "voicemail kept" when a caller hung up during
+        the recording; seen under the image's slow emulation and once in CI).
+        Destroyed explicitly first, the last reference is harmless."""
+        if not self._closed:
+            self._closed = True
+            destroy_port(self)
 
 
 def _write_wav(path: Path, tones: list[tuple[float, float, float]]) -> Path:

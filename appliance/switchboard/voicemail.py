@@ -203,6 +203,7 @@ class Voicemail:
             except pj.Error:
                 pass
         capture.flush()
+        capture.close()
         seconds = capture.seconds
         sealed, started = state.sealed, state.started
         is_voicemail = sealed.name.startswith("voicemail/")
