@@ -97,4 +97,4 @@ class SerialVoice:
             # switchboard's FrameCapture.close).
             pj.AudioMediaPort.__swig_destroy__(port)
             self._drop(port)
-        self.pcm.close()
+        self.pcm.close_soon()

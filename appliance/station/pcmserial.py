@@ -93,6 +93,12 @@ class SerialPcm:
             self._threads.append(thread)
         log.info("GSM voice: serial PCM on %s", self.path)
 
+    def close_soon(self) -> None:
+        """Stop at once and close on a helper thread: the caller (the gateway's
+        PJSUA2 thread) must not wait for the reader and writer to notice."""
+        self._stop.set()
+        threading.Thread(target=self.close, name="gsm-pcm-close", daemon=True).start()
+
     def close(self) -> None:
         self._stop.set()
         for thread in self._threads:

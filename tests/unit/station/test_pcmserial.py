@@ -148,3 +148,15 @@ def test_voice_header(value: str, route: VoiceRoute) -> None:
 )
 def test_which_voice_ports_the_gateway_opens(path: str, allow_pty: bool, ok: bool) -> None:
     assert acceptable_port(path, allow_pty=allow_pty) is ok
+
+
+def test_close_soon_returns_at_once_and_the_port_is_closed_shortly_after(pty) -> None:  # type: ignore[no-untyped-def]
+    """The gateway's PJSUA2 thread hangs up through close_soon: it must not wait for
+    the reader's poll (0.1 s) or the writer to notice; the port still gets closed."""
+    _, path = pty
+    pcm = SerialPcm(path)
+    pcm.open()
+    started = time.perf_counter()
+    pcm.close_soon()
+    assert time.perf_counter() - started < 0.05
+    wait(lambda: pcm._fd == -1)
