@@ -90,7 +90,12 @@ class Store:
         self._wrapped: dict[str, object] | None = None
         self._key_checked = False
         self._local = threading.local()
-        self._all: list[Connection] = []
+        # Every connection opened, with the thread that owns it (None: the
+        # shared one). A connection is closed only by its owner or once its
+        # owner is gone: closing one another thread is stepping through
+        # frees what that step still uses (a segfault, not an error).
+        self._all: list[tuple[threading.Thread | None, Connection]] = []
+        self._generation = 0
         self._lock = threading.Lock()
 
     # -- opening --------------------------------------------------------------
@@ -179,6 +184,7 @@ class Store:
             )
         self._key = key
         self._key_checked = expected is not None
+        generation = self._generation
         try:
             conn = self._new_connection()
         except BaseException:
@@ -191,9 +197,14 @@ class Store:
             self._key = None
             conn.close()
             raise
+        self._adopt(conn, generation)
+
+    def _adopt(self, conn: Connection, generation: int) -> None:
+        """Make ``conn`` this thread's connection, opened at ``generation``."""
         self._local.conn = conn
         with self._lock:
-            self._all.append(conn)
+            self._local.generation = generation
+            self._all.append((threading.current_thread(), conn))
 
     def _probe(self, conn: Connection, key_checked: bool) -> None:
         try:
@@ -273,14 +284,22 @@ class Store:
             with self._lock:
                 if self._shared_conn is None:
                     self._shared_conn = self._new_connection()
-                    self._all.append(self._shared_conn)
+                    self._all.append((None, self._shared_conn))
                 return self._shared_conn
         conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._new_connection()
-            self._local.conn = conn
+        if conn is not None and self._local.generation != self._generation:
+            # close() or lock() ran on another thread while this one held a
+            # connection: this thread closes it now, at a safe point.
+            self._local.conn = None
             with self._lock:
-                self._all.append(conn)
+                self._all = [(o, c) for o, c in self._all if c is not conn]
+            with contextlib.suppress(Exception):
+                conn.close()
+            conn = None
+        if conn is None:
+            generation = self._generation  # read first: a close() during the open makes it stale
+            conn = self._new_connection()
+            self._adopt(conn, generation)
         return conn
 
     @contextlib.contextmanager
@@ -367,19 +386,25 @@ class Store:
         return pages
 
     def close(self) -> None:
-        """Close every connection this store opened (all threads)."""
+        """Close this store's connections: the shared one, this thread's and
+        those of threads that have ended now; each other live thread closes
+        its own on its next use (and opens a new one if the store is still
+        unlocked), so a query running there is never pulled from under it."""
+        me = threading.current_thread()
         with self._lock:
-            conns, self._all = self._all, []
+            self._generation += 1
+            now = [c for owner, c in self._all if owner is None or owner is me or not owner.is_alive()]
+            self._all = [(o, c) for o, c in self._all if not (o is None or o is me or not o.is_alive())]
             self._shared_conn = None
-        for conn in conns:
+        for conn in now:
             with contextlib.suppress(Exception):
                 conn.close()
-        self._local = threading.local()
+        self._local.conn = None
 
     def lock(self) -> None:
         """Forget the key (passphrase mode): the store is locked until unlocked again."""
+        self._key = None  # first: no thread opens a new connection after this
         self.close()
-        self._key = None
 
 
 def sqlite_memory_used() -> int | None:
