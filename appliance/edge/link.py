@@ -23,6 +23,12 @@ A service of the core (``name = "edge"``), built only when
   its script in place; the desk phones' registrations survive it (written
   through to the edge's db_text table, :mod:`.location`), and the new edge
   binds only once the old one is gone (:func:`.process.wait_for_old_edge`);
+* on every address (``sip.bind_address = 0.0.0.0``) the edge advertises
+  the box's address in Via and Record-Route (:func:`.script.advertised_host`),
+  read when it starts. When the box's address changes (the network came up
+  after the edge started at boot, or a new DHCP lease), the poller sees the
+  edge advertise another address and restarts it the same way, once per
+  change;
 * :meth:`status` is what ``status`` and ``clinicbox doctor`` show.
 
 While the edge does not answer (it restarts, or has not started yet), the
@@ -32,6 +38,7 @@ desk phone counts as gone, since the core can no longer reach it.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import threading
 import time
@@ -41,7 +48,7 @@ from typing import Any
 from appliance.config import Applied, Config
 from appliance.edge.credentials import write_credentials
 from appliance.edge.rpc import EdgeRpc
-from appliance.edge.script import RENDERED
+from appliance.edge.script import RENDERED, advertised_host
 from appliance.errors import EdgeError
 
 log = logging.getLogger(__name__)
@@ -49,6 +56,8 @@ log = logging.getLogger(__name__)
 Registrations = dict[str, list[str]]
 #: Edge settings the core itself takes only at its own start (it listens on core_port).
 CORE_RESTART = ("edge.enabled", "edge.core_port", "paths.edge_dir")
+#: What ``edge.status`` lists as waiting when the box's address changed under the edge.
+ADDRESS_KEY = "the box's network address"
 #: How long the last registrations stand while the edge does not answer.
 STALE_AFTER_S = 20.0
 
@@ -61,9 +70,13 @@ class EdgeLink:
         cfg: Config,
         on_registrations: Callable[[Registrations], None],
         calls: Callable[[], int] = lambda: 0,
+        address: Callable[[Config], str] = advertised_host,
     ) -> None:
         self.cfg = cfg
         self.calls = calls
+        self.address = address
+        #: The address the edge was last restarted to advertise (restart once per change).
+        self._moved_to = ""
         self.counters: dict[str, int] = {}
         #: Rendered settings changed by a reload that the running edge does not have yet.
         self.edge_restart: list[str] = []
@@ -183,6 +196,27 @@ class EdgeLink:
         self.reachable, self.error, self._last_ok = True, "", time.monotonic()
         if regs != self.registered:
             self._publish(regs)
+        self.check_address()
+
+    def check_address(self) -> None:
+        """Restart the edge (when idle) if the box's address is not the one it advertises."""
+        try:
+            if not ipaddress.ip_address(self.cfg.sip.bind_address).is_unspecified:
+                return
+            advertised = self.rpc.advertised()
+        except (ValueError, EdgeError):
+            return
+        now = self.address(self.cfg)
+        if not advertised or now in advertised or now == self._moved_to:
+            return
+        self._moved_to = now
+        log.warning(
+            "the box's address is now %s (the edge advertises %s): the edge restarts to take it",
+            now,
+            ", ".join(sorted(advertised)),
+        )
+        self.edge_restart = list(dict.fromkeys([*self.edge_restart, ADDRESS_KEY]))
+        self.restart_edge_if_idle()
 
     def _publish(self, regs: Registrations) -> None:
         gone = sorted(set(self.registered) - set(regs))

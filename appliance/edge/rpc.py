@@ -114,6 +114,15 @@ class EdgeRpc:
             out[name] = _shv_value(value)
         return out
 
+    def advertised(self) -> set[str]:
+        """The addresses the edge's sockets advertise (Via, Record-Route); empty when none is set."""
+        found = set()
+        for sock in self.call("corex.list_sockets") or []:
+            value = str(sock.get("ADVERTISE", "")) if isinstance(sock, dict) else ""
+            if value and value != "-":
+                found.add(value.strip("[]"))
+        return found
+
     def stop(self) -> None:
         """Ask Kamailio to exit (SIGTERM to its process group: `clinicbox edge` leads one); its supervisor starts it again.
 

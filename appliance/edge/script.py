@@ -137,12 +137,23 @@ def _listen(cfg: Config) -> str:
             f"sip.bind_address: {cfg.sip.bind_address!r} is not an IP address; the edge listens on an address"
         ) from None
     host = f"[{address}]" if address.version == 6 else str(address)
-    lines = [f"listen=udp:{host}:{cfg.sip.port}", f"listen=tcp:{host}:{cfg.sip.port}"]
-    ports = [cfg.sip.port]
-    if cfg.edge.tls_port:
-        lines.append(f"listen=tls:{host}:{cfg.edge.tls_port}")
-        ports.append(cfg.edge.tls_port)
+    # On every address, Kamailio's socket would name itself 0.0.0.0 in Via and
+    # Record-Route: a provider following that route sends the ACK and BYE
+    # nowhere. It advertises the address it is reached at instead.
+    advertised = advertised_host(cfg) if address.is_unspecified else ""
+    shown = f"[{advertised}]" if ":" in advertised else advertised
+    ports = [cfg.sip.port, *([cfg.edge.tls_port] if cfg.edge.tls_port else [])]
+    protos = [
+        ("udp", cfg.sip.port),
+        ("tcp", cfg.sip.port),
+        *([("tls", cfg.edge.tls_port)] if cfg.edge.tls_port else []),
+    ]
+    lines = [
+        f"listen={proto}:{host}:{port}" + (f" advertise {shown}:{port}" if advertised else "") for proto, port in protos
+    ]
     for port in ports:
+        if advertised:
+            lines.append(f'alias="{shown}:{port}"')
         if cfg.sip.public_address:
             try:
                 public = ipaddress.ip_address(cfg.sip.public_address)
@@ -205,9 +216,10 @@ def advertised_host(cfg: Config) -> str:
     try:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
             s.connect((host or "192.0.2.1", 5060))  # no packet is sent: only the route is looked up
-            return str(s.getsockname()[0])
-    except OSError:
-        return "127.0.0.1"
+            found = ipaddress.ip_address(s.getsockname()[0])
+    except (OSError, ValueError):
+        return "127.0.0.1"  # no network yet: the edge link restarts the edge once there is one
+    return "127.0.0.1" if found.is_unspecified else str(found)
 
 
 def render(cfg: Config, *, resolve: Resolver = resolve_registrar, modules: str | None = None) -> RenderedEdge:

@@ -45,6 +45,7 @@ FINGERPRINT = (
     "sha256sum /etc/clinicbox/store.key /etc/clinicbox/tls/web.crt /etc/clinicbox/tls/web.key; "
     "stat -c '%n %i %W' /var/lib/clinicbox/clinicbox.db /etc/clinicbox/store.key /etc/clinicbox/tls/web.crt"
 )
+# The provider sends the ACK and BYE along the edge's Record-Route, as RFC 3261 asks of it.
 SIPP_CALL = """<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="clinicbox-image-call">
   <send retrans="500"><![CDATA[
@@ -71,12 +72,13 @@ SIPP_CALL = """<?xml version="1.0" encoding="ISO-8859-1" ?>
   <recv response="100" optional="true"/>
   <recv response="180" optional="true"/>
   <recv response="183" optional="true"/>
-  <recv response="200" rtd="true"/>
+  <recv response="200" rtd="true" rrs="true"/>
   <send><![CDATA[
-    ACK sip:+15550100@[remote_ip]:[remote_port] SIP/2.0
+    ACK [next_url] SIP/2.0
     Via: SIP/2.0/[transport] [local_ip]:[local_port];rport;branch=[branch]
     From: <sip:+12125550100@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
     [last_To:]
+    [routes]
     Call-ID: [call_id]
     CSeq: 1 ACK
     Max-Forwards: 70
@@ -84,10 +86,11 @@ SIPP_CALL = """<?xml version="1.0" encoding="ISO-8859-1" ?>
   ]]></send>
   <pause milliseconds="1000"/>
   <send retrans="500"><![CDATA[
-    BYE sip:+15550100@[remote_ip]:[remote_port] SIP/2.0
+    BYE [next_url] SIP/2.0
     Via: SIP/2.0/[transport] [local_ip]:[local_port];rport;branch=[branch]
     From: <sip:+12125550100@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
     [last_To:]
+    [routes]
     Call-ID: [call_id]
     CSeq: 2 BYE
     Max-Forwards: 70

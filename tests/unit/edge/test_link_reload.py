@@ -21,6 +21,10 @@ class Recorder:
         self.stops = 0
         self.reloads = 0
         self.down = False
+        self.advertising = {"127.0.0.1"}
+
+    def advertised(self) -> set[str]:
+        return set(self.advertising)
 
     def stop(self) -> None:
         self.stops += 1
@@ -124,3 +128,47 @@ def test_a_password_saved_while_the_edge_is_down_is_loaded_once_it_answers(tmp_p
     rec.down = False
     link.poll_once()
     assert rec.reloads == 2 and link.status()["reachable"] is True
+
+
+def _wildcard_link(tmp_path: Path, calls: list[int], address: list[str]) -> tuple[EdgeLink, Recorder]:
+    cfg = _cfg(tmp_path, sip={"bind_address": "0.0.0.0"})
+    link = EdgeLink(cfg, lambda regs: None, calls=lambda: calls[0], address=lambda _cfg: address[0])
+    rec = Recorder()
+    link.rpc = rec  # type: ignore[assignment]
+    return link, rec
+
+
+def test_an_edge_started_before_the_network_restarts_once_the_box_has_its_address(tmp_path: Path) -> None:
+    address = ["127.0.0.1"]  # at boot, before DHCP: the edge advertised loopback
+    link, rec = _wildcard_link(tmp_path, [0], address)
+    link.poll_once()
+    assert rec.stops == 0
+    address[0] = "192.168.1.20"  # the lease arrived
+    link.poll_once()
+    assert rec.stops == 1
+    link.poll_once()  # the edge has not come back yet: one restart per change, not one per poll
+    assert rec.stops == 1
+    rec.advertising = {"192.168.1.20"}  # the new edge rendered the new address
+    link.poll_once()
+    assert rec.stops == 1
+    address[0] = "192.168.1.31"  # a new lease later
+    link.poll_once()
+    assert rec.stops == 2
+
+
+def test_an_address_change_during_a_call_waits_for_the_call_to_end(tmp_path: Path) -> None:
+    calls, address = [1], ["10.0.0.5"]
+    link, rec = _wildcard_link(tmp_path, calls, address)
+    link.poll_once()
+    assert rec.stops == 0 and link.edge_status()["waiting"] == ["the box's network address"]
+    calls[0] = 0
+    assert link.restart_edge_if_idle() is True and rec.stops == 1
+
+
+def test_an_edge_on_one_address_never_restarts_for_the_route(tmp_path: Path) -> None:
+    cfg = _cfg(tmp_path, sip={"bind_address": "127.0.0.1"})
+    link = EdgeLink(cfg, lambda regs: None, address=lambda _cfg: "10.9.9.9")
+    rec = Recorder()
+    link.rpc = rec  # type: ignore[assignment]
+    link.poll_once()
+    assert rec.stops == 0

@@ -67,9 +67,13 @@ def uac_xml(
     steps: Sequence[Step] = (("audio", 1.0),),
     hangup: bool = True,
     expect: int = 200,
+    follow_routes: bool = False,
 ) -> str:
     """A calling scenario. With ``expect`` other than 200 the call must be
-    refused with that code (e.g. 403) and the scenario ends there."""
+    refused with that code (e.g. 403) and the scenario ends there. With
+    ``follow_routes`` the ACK and BYE go along the 200's Record-Route to its
+    Contact, as a provider's proxy sends them (RFC 3261 12.2.1.1); without,
+    to the address called, as a simple trunk does."""
     extra = "".join(f"{escape(k)}: {escape(v)}\n      " for k, v in (headers or {}).items())
     invite = f"""<send retrans="500"><![CDATA[
       INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
@@ -87,26 +91,32 @@ def uac_xml(
   <recv response="100" optional="true"/>
   <recv response="180" optional="true"/>
   <recv response="183" optional="true"/>"""
-    ack = """<send><![CDATA[
-      ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+    target = "[next_url]" if follow_routes else "sip:[service]@[remote_ip]:[remote_port]"
+    routes = "[routes]\n      " if follow_routes else ""
+    ack = (
+        """<send><![CDATA[
+      ACK {target} SIP/2.0
       Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
       From: <sip:{caller}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
       [last_To:]
-      Call-ID: [call_id]
+      {routes}Call-ID: [call_id]
       CSeq: 1 ACK
       Max-Forwards: 70
       Content-Length: 0
       ]]></send>""".replace("{caller}", caller)
+        .replace("{target}", target)
+        .replace("{routes}", routes)
+    )
     if expect != 200:
         body = f'<recv response="{expect}"/>\n  {ack}'
     else:
         if hangup:
             end = f"""<send retrans="500"><![CDATA[
-      BYE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      BYE {target} SIP/2.0
       Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
       From: <sip:{caller}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
       [last_To:]
-      Call-ID: [call_id]
+      {routes}Call-ID: [call_id]
       CSeq: 2 BYE
       Max-Forwards: 70
       Content-Length: 0
@@ -123,7 +133,8 @@ def uac_xml(
       [last_CSeq:]
       Content-Length: 0
       ]]></send>"""
-        body = f'<recv response="200" rtd="true"/>\n  {ack}\n  {_steps(steps)}\n  {end}'
+        rrs = ' rrs="true"' if follow_routes else ""
+        body = f'<recv response="200" rtd="true"{rrs}/>\n  {ack}\n  {_steps(steps)}\n  {end}'
     return f'<?xml version="1.0" encoding="ISO-8859-1" ?>\n<scenario name="clinicbox-uac">\n  {invite}\n  {body}\n</scenario>\n'
 
 
