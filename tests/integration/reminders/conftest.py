@@ -29,6 +29,8 @@ START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 ALL_DAY = {
     day: ["08:00-20:00"] for day in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 }
+#: For tests on the system clock: ALL_DAY would close at 19:00 UTC, whenever the run happens to be then.
+AROUND_THE_CLOCK = {day: ["00:00-24:00"] for day in ALL_DAY}
 
 
 @dataclass

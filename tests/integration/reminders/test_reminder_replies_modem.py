@@ -29,7 +29,7 @@ from appliance.store.patient_input import PatientInput
 from appliance.store.repos import Repos
 from tests.conftest import clinic_config, repos_with_planner
 from tests.integration.modem.conftest import FAST, Rig, wait_until
-from tests.integration.reminders.conftest import ALL_DAY
+from tests.integration.reminders.conftest import AROUND_THE_CLOCK
 from tests.unit.webui.conftest import login_as
 from webui import create_app
 from webui.services.reminders import freed_slots
@@ -112,7 +112,7 @@ def box(tmp_path: Path) -> Iterator[Box]:
         tmp_path,
         simulate=True,
         modem=FAST,
-        reminders={"windows": ALL_DAY, "offsets_h": [24], "interval_s": 1},
+        reminders={"windows": AROUND_THE_CLOCK, "offsets_h": [24], "interval_s": 1},
     )
     clock = SystemClock(assume_synced=True)
     store = Store.create(cfg.db_path, cfg.paths.key_file, clock=clock, media_dir=cfg.media_dir)
