@@ -190,6 +190,11 @@ def test_a_scanner_invite_from_an_untrusted_address_gets_silence(edge_box) -> No
 def test_a_new_station_password_set_by_a_manager_reaches_the_edge_at_once(edge_box, sipp) -> None:
     b, edge = edge_box()
     old = station_password(b)
+    # The core talks to the edge already (as on a running box): the time below is the write's alone.
+    deadline = time.monotonic() + 20
+    while not b.control.call("edge.status")["reachable"]:
+        assert time.monotonic() < deadline, "the core never reached the edge"
+        time.sleep(0.1)
     reply = b.control.call("secrets.set", name="stations.desk1.password", value="NewDeskPhonePw-42")
     assert reply["set"] is True
     table = (b.dir / "run" / "edge" / "credentials" / "credentials").read_text()
