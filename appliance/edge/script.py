@@ -151,18 +151,19 @@ def _listen(cfg: Config) -> str:
     lines = [
         f"listen={proto}:{host}:{port}" + (f" advertise {shown}:{port}" if advertised else "") for proto, port in protos
     ]
+    aliases = []
     for port in ports:
         if advertised:
-            lines.append(f'alias="{shown}:{port}"')
+            aliases.append(f'alias="{shown}:{port}"')
         if cfg.sip.public_address:
             try:
                 public = ipaddress.ip_address(cfg.sip.public_address)
             except ValueError:
                 raise EdgeError(f"sip.public_address: {cfg.sip.public_address!r} is not an IP address") from None
-            lines.append(f'alias="{public}:{port}"')
+            aliases.append(f'alias="{public}:{port}"')
         if address.is_unspecified or str(address) != "127.0.0.1":
-            lines.append(f'alias="127.0.0.1:{port}"')
-    return "\n".join(lines)
+            aliases.append(f'alias="127.0.0.1:{port}"')
+    return "\n".join([*lines, *dict.fromkeys(aliases)])
 
 
 def tls_paths(cfg: Config) -> tuple[str, str]:

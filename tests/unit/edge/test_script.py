@@ -34,6 +34,15 @@ def test_the_script_calls_security_first_and_listens_on_the_box_port() -> None:
     assert "@" + "CORE_PORT@" not in out.main
 
 
+def test_on_every_address_the_edge_advertises_the_boxs_address_never_the_wildcard() -> None:
+    public = render(_cfg(sip={"public_address": "198.51.100.20"}), modules="/mods/").main
+    assert "listen=udp:0.0.0.0:5060 advertise 198.51.100.20:5060" in public
+    assert "listen=tcp:0.0.0.0:5060 advertise 198.51.100.20:5060" in public
+    assert public.count('alias="198.51.100.20:5060"') == 1  # the public address is also the advertised one
+    one = render(_cfg(sip={"bind_address": "192.168.1.20"}), modules="/mods/").main
+    assert "listen=udp:192.168.1.20:5060\n" in one and "advertise" not in one  # its own address is named already
+
+
 def test_limits_from_the_config_reach_the_script() -> None:
     cfg = _cfg(edge={"lockout_tries": 3, "lockout_s": 60, "pike_requests": 12, "realm": "riverside"})
     main = render(cfg, modules="/mods/").main
