@@ -178,6 +178,19 @@ def test_first_boot_creates_the_store_the_certificate_and_a_setup_code(box: Gues
     assert verify.returncode == 0, verify.stdout + verify.stderr
 
 
+def test_the_guest_runs_the_images_own_architecture_and_engine(box: Guest) -> None:
+    """An arm64 image boots an aarch64 kernel and runs its own aarch64 engine (not a copy of the host's)."""
+    image = image_from_env()
+    arch = image_arch(image) if image is not None else "amd64"
+    machine = {"amd64": "x86_64", "arm64": "aarch64"}[arch]
+    where = "/opt/clinicbox/bin/python -c 'import _pjsua2; print(_pjsua2.__file__)'"
+    # ELF e_machine (bytes 18-19): b7 00 is aarch64, 3e 00 is x86-64
+    out = box.ssh(f'uname -m; dpkg --print-architecture; od -An -tx1 -j18 -N2 "$({where})"')
+    kernel, dpkg_arch, engine = [line.strip() for line in out.stdout.strip().splitlines()[:3]]
+    assert (kernel, dpkg_arch) == (machine, arch), out.stdout
+    assert engine == {"x86_64": "3e 00", "aarch64": "b7 00"}[machine], out.stdout
+
+
 def test_every_unit_is_active_and_none_failed(box: Guest) -> None:
     states = box.ssh("systemctl is-active " + " ".join(UNITS), check=False).stdout.split()
     assert dict(zip(UNITS, states, strict=True)) == dict.fromkeys(UNITS, "active")
