@@ -65,7 +65,22 @@ case "$CLINICBOX_BOARD" in
         # raspi-firmware's kernel hook filled /boot/firmware: the Pi's boot
         # files, the kernel, initrd and device trees. ClinicBox adds its own.
         cp -a "$root/boot/firmware/." "$bootfs/"
-        cp "$CLINICBOX_STAGE/../boot/config.txt" "$bootfs/config.txt"
+        # Debian's config.txt names its kernel and initrd (kernel=vmlinuz-*,
+        # initramfs initrd.img-*; the firmware would look for kernel8.img
+        # otherwise): ClinicBox's settings go after it, never instead of it.
+        grep -q "^kernel=vmlinuz-$version\$" "$bootfs/config.txt" \
+            || die "raspi-firmware wrote no kernel=vmlinuz-$version line into /boot/firmware/config.txt"
+        grep -q "^initramfs initrd.img-$version\$" "$bootfs/config.txt" \
+            || die "raspi-firmware wrote no initramfs line for $version into /boot/firmware/config.txt"
+        if [ ! -f "$bootfs/vmlinuz-$version" ] || [ ! -f "$bootfs/initrd.img-$version" ]; then
+            die "the kernel or initrd $version is missing from /boot/firmware"
+        fi
+        {
+            cat "$bootfs/config.txt"
+            printf '\n# ClinicBox (firmware/boot/config.txt)\n'
+            cat "$CLINICBOX_STAGE/../boot/config.txt"
+        } > "$root$tmp/config.txt"
+        mv "$root$tmp/config.txt" "$bootfs/config.txt"
         mkdir -p "$bootfs/overlays"
         cp "$CLINICBOX_STAGE/../boot/overlays/clinicbox-panel.dtbo" "$bootfs/overlays/"
         echo "$cmdline" > "$bootfs/cmdline.txt"
