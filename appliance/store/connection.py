@@ -287,9 +287,10 @@ class Store:
                     self._all.append((None, self._shared_conn))
                 return self._shared_conn
         conn = getattr(self._local, "conn", None)
-        if conn is not None and self._local.generation != self._generation:
+        if conn is not None and self._local.generation != self._generation and not conn.in_transaction:
             # close() or lock() ran on another thread while this one held a
-            # connection: this thread closes it now, at a safe point.
+            # connection: this thread closes it now, at a safe point (never
+            # inside its own open transaction, which would lose that work).
             self._local.conn = None
             with self._lock:
                 self._all = [(o, c) for o, c in self._all if c is not conn]
