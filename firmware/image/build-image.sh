@@ -301,7 +301,8 @@ bootstrap() {
             *) echo "not seeding the $arch chroot with $(basename "$engine_wheel") (another machine's): compiling the engine there" ;;
         esac
     fi
-    run rm -rf "$rootdir"
+    # A build killed mid-way leaves mounts in its root: clear-root.sh removes it safely.
+    run "$here/clear-root.sh" "$rootdir"
     # The hooks get the root as $1; customize-image.sh does the ClinicBox part.
     run env CLINICBOX_STAGE="$stage/root" CLINICBOX_SOURCE="$sources" CLINICBOX_WHEELHOUSE="$wheelhouse" \
         CLINICBOX_BOARD="$board" CLINICBOX_TEST_ACCESS="$test_access" CLINICBOX_BOOT_IMG="$rootdir.boot.img" \

@@ -71,6 +71,7 @@ def test_there_are_scripts_to_check() -> None:
     names = {p.name for p in _scripts()}
     assert {
         "build-image.sh",
+        "clear-root.sh",
         "customize-image.sh",
         "make-disk.sh",
         "install-in-chroot.sh",
