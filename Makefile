@@ -81,12 +81,15 @@ clean:
 # image under KVM (tests/image, about 3 minutes once built; not in `make test`).
 # IMAGE_ARCH=arm64: the arm64 image (built under qemu-user-static, the engine
 # compiled in the chroot) booted under qemu-system-aarch64 -M virt (TCG).
+# IMAGE_ARCH=arm64 IMAGE_BOARD=pi: the Raspberry Pi image, booted under QEMU's
+# raspi3b (TCG) from its own boot partition's kernel, initrd and device tree.
 IMAGE_APT := mmdebstrap qemu-system-x86 qemu-system-arm qemu-efi-aarch64 qemu-user-static binfmt-support \
-             qemu-utils ovmf sip-tester openssh-client e2fsprogs fdisk
+             qemu-utils ovmf sip-tester openssh-client e2fsprogs fdisk mtools
 IMAGE_ARCH ?= amd64
 IMAGE_OUT ?= build/image
 IMAGE_KEYS ?= $(IMAGE_OUT)/test-keys
-IMAGE_ARGS ?= --arch $(IMAGE_ARCH) --board virt --test-access
+IMAGE_BOARD ?= virt
+IMAGE_ARGS ?= --arch $(IMAGE_ARCH) --board $(IMAGE_BOARD) --test-access
 
 image: $(VENV)/.engine
 	@./.ci/apt-ensure $(IMAGE_APT)
@@ -95,4 +98,4 @@ image: $(VENV)/.engine
 	    --engine-wheel "$$(cat build/wheelhouse/LATEST)"
 
 image-test: image $(VENV)/.installed-test
-	CLINICBOX_IMAGE=$(abspath $(IMAGE_OUT))/$(IMAGE_ARCH)-virt.img $(BIN)/python -m pytest -q -p no:cacheprovider -s tests/image
+	CLINICBOX_IMAGE=$(abspath $(IMAGE_OUT))/$(IMAGE_ARCH)-$(IMAGE_BOARD).img $(BIN)/python -m pytest -q -p no:cacheprovider -s tests/image

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.image.guest import Guest, image_arch, image_from_env
+from tests.image.guest import Guest, image_arch, image_board, image_from_env
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTEFACTS = ROOT / "tests/output/image"
@@ -29,7 +29,7 @@ def guest(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     if image is None or not image.exists():
         pytest.fail("no image to boot: run the boot tests with `make image-test`, which builds the image first")
     name = request.module.__name__.rsplit(".", 1)[-1]
-    box = Guest(image, tmp_path_factory.mktemp(name), arch=image_arch(image))
+    box = Guest(image, tmp_path_factory.mktemp(name), arch=image_arch(image), board=image_board(image))
     try:
         yield box
     finally:

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 from tests.conftest import free_port
 
@@ -56,6 +58,19 @@ def image_arch(image: Path) -> str:
     return "arm64" if "arm64" in names else "amd64"
 
 
+def image_board(image: Path) -> str:
+    """The image's board: $CLINICBOX_IMAGE_BOARD, else its name (clinicbox-ARCH-BOARD-HASH.img):
+    ``virt`` (UEFI, booted under -M q35 or -M virt) or ``pi`` (the Raspberry Pi
+    board, booted under QEMU's -M raspi3b the way the Pi's firmware would)."""
+    wanted = os.environ.get("CLINICBOX_IMAGE_BOARD", "")
+    if wanted:
+        if wanted not in ("virt", "pi"):
+            raise GuestError(f"CLINICBOX_IMAGE_BOARD={wanted!r}: virt or pi")
+        return wanted
+    names = f"{image.name} {image.resolve().name}"
+    return "pi" if "-pi-" in names or "-pi." in names else "virt"
+
+
 def _slowdown() -> int:
     """How much slower than KVM the waits may be: 4 under TCG, 8 for an arm64 guest
     (always TCG on this x86 machine, and emulating another instruction set)."""
@@ -76,8 +91,22 @@ SLOWDOWN = _slowdown()
 class Guest:
     """A QEMU virtual machine booting one ClinicBox disk image."""
 
-    def __init__(self, image: Path, work: Path, *, arch: str = "amd64", disk_gb: int = 4, memory_mb: int = 1024):
-        self.image, self.work, self.arch = image, work, arch
+    def __init__(
+        self,
+        image: Path,
+        work: Path,
+        *,
+        arch: str = "amd64",
+        board: str = "virt",
+        disk_gb: int = 4,
+        memory_mb: int = 1024,
+    ):
+        self.image, self.work, self.arch, self.board = image, work, arch, board
+        if board == "pi" and (arch != "arm64" or disk_gb & (disk_gb - 1) or memory_mb != 1024):
+            # QEMU's raspi3b: a Pi 3 Model B's 1 GiB, and an SD card of a power-of-two size.
+            raise GuestError("the pi board boots an arm64 image with 1024 MiB and a power-of-two disk")
+        #: The guest's disk, as its kernel names it: virtio on virt, the SD card on the Pi.
+        self.disk_dev = "mmcblk0" if board == "pi" else "vda"
         self.memory_mb = memory_mb
         self.accel = accelerator() if arch == "amd64" else "tcg"
         work.mkdir(parents=True, exist_ok=True)
@@ -123,6 +152,8 @@ class Guest:
         common += ["-chardev", f"file,id=con,path={self.console},append=on", "-serial", "chardev:con"]
         common += ["-qmp", f"unix:{self.qmp},server=on,wait=off"]  # USB sticks plugged in at run time
         common += ["-audiodev", "none,id=snd0"]  # the sound behind hot-plugged USB headsets (usb-audio)
+        if self.board == "pi":
+            return self._raspi_command(fwd)
         if self.arch == "amd64":
             # UEFI (OVMF) then the image's systemd-boot, as on a PC.
             accel = (
@@ -140,6 +171,37 @@ class Guest:
         # cortex-a72 (the Pi 4's core): "max" adds pointer authentication, which TCG emulates slowly.
         accel = ["-accel", "tcg,thread=multi", "-cpu", "cortex-a72"]
         return ["qemu-system-aarch64", *accel, "-machine", "virt", *flash, *common]
+
+    def partition(self, number: int) -> str:
+        """The kernel's name of the disk's partition NUMBER (vda3, mmcblk0p3)."""
+        return f"{self.disk_dev}p{number}" if self.disk_dev[-1].isdigit() else f"{self.disk_dev}{number}"
+
+    def _raspi_command(self, fwd: str) -> list[str]:
+        """QEMU's Raspberry Pi 3 Model B, started the way the Pi's firmware starts the image.
+
+        QEMU does not run the Pi's GPU firmware, so this does its part: it reads
+        the image's own boot partition (p1, FAT) and starts the kernel and initrd
+        its config.txt names (kernel=, initramfs), with the board's device tree
+        from the same partition and the partition's cmdline.txt. The image then
+        boots from the emulated SD card with its own initramfs and overlayroot;
+        the network is a USB Ethernet adapter (the Pi 3's own is on USB too).
+        Two additions on the command line, both for the emulator: the test's SSH
+        key (raspi3b has no fw_cfg), and modprobe.blacklist=bcm2835_wdt, because
+        QEMU's BCM2835 power manager resets the machine the moment a watchdog is
+        armed instead of counting down, so systemd's RuntimeWatchdogSec would
+        reboot it in a loop (on a Pi the hardware watchdog counts 15 s).
+        """
+        files = pi_boot_files(self.image, self.work / "pi-boot")
+        key_type, blob = Path(f"{self.key}.pub").read_text().split()[:2]
+        append = f"{files['cmdline']} modprobe.blacklist=bcm2835_wdt clinicbox.test_ssh_key={key_type}:{blob}"
+        argv = ["qemu-system-aarch64", "-accel", "tcg,thread=multi", "-machine", "raspi3b", "-m", "1024"]
+        argv += ["-kernel", str(files["kernel"]), "-initrd", str(files["initrd"]), "-dtb", str(files["dtb"])]
+        argv += ["-append", append, "-display", "none", "-no-user-config", "-nodefaults"]
+        argv += ["-drive", f"file={self.disk},if=sd,format=qcow2,cache=writeback"]
+        argv += ["-netdev", fwd, "-device", "usb-net,netdev=n0"]
+        argv += ["-chardev", f"file,id=con,path={self.console},append=on", "-serial", "chardev:con"]
+        argv += ["-qmp", f"unix:{self.qmp},server=on,wait=off", "-audiodev", "none,id=snd0"]
+        return argv
 
     def start(self) -> float:
         """Power on; returns the monotonic time of power-on."""
@@ -291,6 +353,46 @@ class Guest:
 
     def close(self) -> None:
         self.power_cut()
+
+
+#: The device tree QEMU's raspi3b needs, as Debian's raspi-firmware installs it.
+PI_DTB = "bcm2837-rpi-3-b.dtb"
+
+
+def _fat_offset(image: Path) -> int:
+    """The byte offset of the image's first partition (the FAT boot partition), from its MBR."""
+    with image.open("rb") as disk:
+        mbr = disk.read(512)
+    if mbr[510:512] != b"\x55\xaa":
+        raise GuestError(f"{image} has no MBR partition table")
+    return int.from_bytes(mbr[446 + 8 : 446 + 12], "little") * 512
+
+
+def pi_boot_files(image: Path, dest: Path) -> dict[str, Any]:
+    """What the Pi's firmware reads from the image's boot partition: config.txt's
+    kernel= and initramfs files, the device tree and cmdline.txt (mtools, no mount)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    fat = f"{image.resolve()}@@{_fat_offset(image.resolve())}"
+
+    def fetch(name: str) -> Path:
+        out = dest / name
+        done = subprocess.run(["mcopy", "-n", "-o", "-i", fat, f"::{name}", str(out)], capture_output=True, text=True)
+        if done.returncode != 0:
+            raise GuestError(f"the boot partition has no {name}: {done.stderr.strip()}")
+        return out
+
+    config = fetch("config.txt").read_text()
+    kernel = re.findall(r"^kernel=(\S+)$", config, re.M)
+    initrd = re.findall(r"^initramfs (\S+)", config, re.M)
+    if len(kernel) != 1 or len(initrd) != 1:
+        raise GuestError(f"config.txt names {kernel} as kernel and {initrd} as initramfs: one of each expected")
+    return {
+        "kernel": fetch(kernel[0]),
+        "initrd": fetch(initrd[0]),
+        "dtb": fetch(PI_DTB),
+        "cmdline": fetch("cmdline.txt").read_text().strip(),
+        "config": config,
+    }
 
 
 def image_from_env() -> Path | None:

@@ -22,7 +22,15 @@ import pytest
 
 from tests.conftest import free_port
 from tests.image.conftest import ARTEFACTS
-from tests.image.guest import HOST_FROM_GUEST, SLOWDOWN, Guest, accelerator, image_arch, image_from_env
+from tests.image.guest import (
+    HOST_FROM_GUEST,
+    SLOWDOWN,
+    Guest,
+    accelerator,
+    image_arch,
+    image_board,
+    image_from_env,
+)
 
 # Under TCG a boot takes minutes: far beyond pytest's default timeout (pyproject: 300 s).
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
@@ -112,7 +120,9 @@ keepalive_interval_s = 0
 
 def _figure(name: str, value: float) -> None:
     image = image_from_env()
-    if image is not None and image_arch(image) != "amd64":
+    if image is not None and image_board(image) == "pi":
+        name = f"{image_arch(image)}_pi_{name}"  # the Pi board's figures (QEMU's raspi3b) beside the others
+    elif image is not None and image_arch(image) != "amd64":
         name = f"{image_arch(image)}_{name}"  # the arm64 guest's figures beside the amd64 ones
     FIGURES[name] = round(value, 1)
     FIGURES["accelerator_" + accelerator()] = 1
@@ -169,7 +179,10 @@ def test_first_boot_creates_the_store_the_certificate_and_a_setup_code(box: Gues
         time.sleep(1)
     # The data partition and its filesystem grew to the end of the 4 GB disk (from 256 MiB).
     disk, start, size = (
-        int(x) for x in box.ssh("cat /sys/class/block/vda/size /sys/class/block/vda3/{start,size}").stdout.split()
+        int(x)
+        for x in box.ssh(
+            f"cat /sys/class/block/{box.disk_dev}/size /sys/class/block/{box.partition(3)}/{{start,size}}"
+        ).stdout.split()
     )
     assert disk - (start + size) < 2048, (disk, start, size)  # sectors: less than 1 MiB left
     fs = int(box.ssh("df -B1 --output=size /data | tail -n1").stdout)
@@ -189,6 +202,19 @@ def test_the_guest_runs_the_images_own_architecture_and_engine(box: Guest) -> No
     kernel, dpkg_arch, engine = [line.strip() for line in out.stdout.strip().splitlines()[:3]]
     assert (kernel, dpkg_arch) == (machine, arch), out.stdout
     assert engine == {"x86_64": "3e 00", "aarch64": "b7 00"}[machine], out.stdout
+
+
+def test_the_board_boots_its_kernel_from_its_own_disk(box: Guest) -> None:
+    """virt: the root from the virtio disk. pi: from the SD card, on the Pi 3's device
+    tree, with the kernel its config.txt names (read by the test, as the Pi's firmware would)."""
+    assert box.ssh("findmnt -n -o SOURCE /media/root-ro").stdout.strip() == f"/dev/{box.partition(2)}"
+    assert "root=LABEL=clinicbox-root" in box.read("/proc/cmdline")
+    if box.board == "pi":
+        model = box.ssh("tr -d '\\000' < /proc/device-tree/model").stdout
+        assert model.startswith("Raspberry Pi 3 Model B"), model
+        release = box.ssh("uname -r").stdout.strip()
+        config = box.ssh("mount -o ro /boot/firmware && cat /boot/firmware/config.txt; umount /boot/firmware").stdout
+        assert f"kernel=vmlinuz-{release}" in config.splitlines(), config
 
 
 def test_every_unit_is_active_and_none_failed(box: Guest) -> None:
