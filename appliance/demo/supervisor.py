@@ -65,7 +65,7 @@ class Supervisor:
             try:
                 child.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                child.proc.kill()
+                _kill(child.proc)
 
     def run(self) -> int:
         signal.signal(signal.SIGTERM, lambda *_: self._stop.set())
@@ -91,3 +91,16 @@ class Supervisor:
         finally:
             self.stop()
         return 0
+
+
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL a child that ignored SIGTERM, and its whole process group if it leads one
+    (the edge: Kamailio's workers would outlive their main process and spin)."""
+    try:
+        if os.getpgid(proc.pid) == proc.pid:
+            os.killpg(proc.pid, signal.SIGKILL)
+        else:
+            proc.kill()
+    except ProcessLookupError:
+        pass
+    proc.wait()

@@ -16,9 +16,11 @@ written its last registrations (:mod:`.location`), which the new one loads.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import logging
 import os
 import shutil
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -34,6 +36,8 @@ SHM_MB = 32
 PKG_MB = 8
 #: How long a new edge waits for the previous Kamailio to exit (it stops within a second or two).
 OLD_EDGE_WAIT_S = 20.0
+#: prctl(2): the signal the kernel sends a process when its parent dies.
+PR_SET_PDEATHSIG = 1
 
 
 def kamailio_program(cfg: Config) -> str:
@@ -160,4 +164,27 @@ def exec_kamailio(argv: list[str]) -> None:
     log.info("starting the SIP edge: %s", " ".join(argv))
     with contextlib.suppress(OSError):
         os.setpgid(0, 0)
+    _stop_with_parent()
     os.execv(argv[0], argv)
+
+
+def _stop_with_parent() -> None:
+    """Have the kernel send Kamailio SIGTERM if the process that started it dies.
+
+    Outside systemd (``clinicbox demo``, a test) that parent may be killed
+    without stopping the edge. Kamailio then runs on unsupervised, and if its
+    main process is later killed on its own its TCP workers are orphaned and
+    spin, logging "receive_fd(): EOF" as fast as they can until the disk is
+    full. On SIGTERM Kamailio stops its workers itself. Under systemd the
+    parent is PID 1, which does not die; the setting survives exec.
+    """
+    parent = os.getppid()
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0) != 0:
+            log.warning("cannot ask to stop the edge with its parent: %s", os.strerror(ctypes.get_errno()))
+            return
+    except (OSError, AttributeError):  # no prctl (not Linux)
+        return
+    if os.getppid() != parent:  # the parent died before the request took effect
+        raise SystemExit("the process that started the SIP edge is gone: not starting it")
