@@ -46,29 +46,33 @@ def accelerator() -> str:
     return "kvm" if nested and os.access("/dev/kvm", os.R_OK | os.W_OK) else "tcg"
 
 
+def _env_or_name(variable: str, choices: tuple[str, str], image: Path, named: bool) -> str:
+    """$``variable`` when set (one of ``choices``), else ``choices[1]`` if ``named``
+    (the image's name says so), else ``choices[0]``."""
+    wanted = os.environ.get(variable, "")
+    if wanted:
+        if wanted not in choices:
+            raise GuestError(f"{variable}={wanted!r}: {' or '.join(choices)}")
+        return wanted
+    return choices[1] if named else choices[0]
+
+
+def _names(image: Path) -> str:
+    return f"{image.name} {image.resolve().name}"
+
+
 def image_arch(image: Path) -> str:
     """The image's architecture: $CLINICBOX_IMAGE_ARCH, else its name
     (build-image.sh names it clinicbox-ARCH-BOARD-HASH.img, linked as ARCH-BOARD.img)."""
-    wanted = os.environ.get("CLINICBOX_IMAGE_ARCH", "")
-    if wanted:
-        if wanted not in ("amd64", "arm64"):
-            raise GuestError(f"CLINICBOX_IMAGE_ARCH={wanted!r}: amd64 or arm64")
-        return wanted
-    names = f"{image.name} {image.resolve().name}"
-    return "arm64" if "arm64" in names else "amd64"
+    return _env_or_name("CLINICBOX_IMAGE_ARCH", ("amd64", "arm64"), image, "arm64" in _names(image))
 
 
 def image_board(image: Path) -> str:
-    """The image's board: $CLINICBOX_IMAGE_BOARD, else its name (clinicbox-ARCH-BOARD-HASH.img):
-    ``virt`` (UEFI, booted under -M q35 or -M virt) or ``pi`` (the Raspberry Pi
-    board, booted under QEMU's -M raspi3b the way the Pi's firmware would)."""
-    wanted = os.environ.get("CLINICBOX_IMAGE_BOARD", "")
-    if wanted:
-        if wanted not in ("virt", "pi"):
-            raise GuestError(f"CLINICBOX_IMAGE_BOARD={wanted!r}: virt or pi")
-        return wanted
-    names = f"{image.name} {image.resolve().name}"
-    return "pi" if "-pi-" in names or "-pi." in names else "virt"
+    """The image's board: $CLINICBOX_IMAGE_BOARD, else its name: ``virt`` (UEFI, booted
+    under -M q35 or -M virt) or ``pi`` (the Raspberry Pi board, booted under QEMU's
+    -M raspi3b the way the Pi's firmware would)."""
+    names = _names(image)
+    return _env_or_name("CLINICBOX_IMAGE_BOARD", ("virt", "pi"), image, "-pi-" in names or "-pi." in names)
 
 
 def _slowdown() -> int:
