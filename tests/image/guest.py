@@ -405,10 +405,21 @@ def pi_boot_files(image: Path, dest: Path) -> dict[str, Any]:
     initrd = re.findall(r"^initramfs (\S+)", config, re.M)
     if len(kernel) != 1 or len(initrd) != 1:
         raise GuestError(f"config.txt names {kernel} as kernel and {initrd} as initramfs: one of each expected")
+    dtb = fetch(PI_DTB)
+    # What the Pi's firmware adds to the device tree it hands the kernel: the
+    # board's revision code and serial number (gpiozero reads the revision to
+    # know the board's pins; the box's serial comes from the CPU's). A Pi 3
+    # Model B 1.2 by Sony UK: revision a02082.
+    for command in (
+        ["fdtput", "-c", str(dtb), "/system"],
+        ["fdtput", "-t", "x", str(dtb), "/system", "linux,revision", "a02082"],
+        ["fdtput", "-t", "x", str(dtb), "/system", "linux,serial", "0", "c1b0c5e1"],
+    ):
+        subprocess.run(command, check=True, capture_output=True)
     return {
         "kernel": fetch(kernel[0]),
         "initrd": fetch(initrd[0]),
-        "dtb": fetch(PI_DTB),
+        "dtb": dtb,
         "cmdline": fetch("cmdline.txt").read_text().strip(),
         "config": config,
     }

@@ -110,6 +110,17 @@ def test_core_unit_is_notify_watchdog_hardened() -> None:
         assert expected in lines, expected
 
 
+def test_the_cores_gpio_library_has_a_writable_folder_under_the_read_only_system() -> None:
+    """lgpio (the panel's pin factory on a Pi) makes its notification pipes in its
+    working folder, which is "/" and read-only under ProtectSystem=strict: the core
+    names a folder it may write. Found booting the Pi image: the core could not start."""
+    lines = _unit_lines("clinicbox-core.service")
+    folders = [ln.split("=", 2)[2] for ln in lines if ln.startswith("Environment=LG_WD=")]
+    assert len(folders) == 1, lines
+    writable = {ln.split("=", 1)[1].lstrip("-") for ln in lines if ln.startswith("ReadWritePaths=")}
+    assert folders[0] in writable, (folders, writable)
+
+
 def test_usb_reset_helper_is_root_but_confined() -> None:
     """The only root service: started by its path unit, no network, writes two places."""
     path = set(_unit_lines("clinicbox-usb-reset.path"))
