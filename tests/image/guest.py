@@ -21,7 +21,6 @@ import socket
 import subprocess
 import time
 from pathlib import Path
-from typing import Any
 
 from tests.conftest import free_port
 
@@ -141,6 +140,7 @@ class Guest:
         self.qmp = work / "qmp.sock"
         self.proc: subprocess.Popen[bytes] | None = None
         self.boots = 0
+        self._pi_boot: dict[str, str] | None = None
 
     # -- power ---------------------------------------------------------------------
     def command(self) -> list[str]:
@@ -148,16 +148,18 @@ class Guest:
             f"user,id=n0,hostfwd=udp:127.0.0.1:{self.sip_port}-:5060,"
             f"hostfwd=tcp:127.0.0.1:{self.ssh_port}-:22,hostfwd=tcp:127.0.0.1:{self.https_port}-:443"
         )
-        common = ["-m", str(self.memory_mb), "-smp", "2", "-display", "none", "-no-user-config", "-nodefaults"]
+        # This machine's side, on every board: the serial console to a file, QMP for
+        # USB sticks plugged in at run time, the sound behind hot-plugged USB headsets.
+        host = ["-display", "none", "-no-user-config", "-nodefaults"]
+        host += ["-chardev", f"file,id=con,path={self.console},append=on", "-serial", "chardev:con"]
+        host += ["-qmp", f"unix:{self.qmp},server=on,wait=off", "-audiodev", "none,id=snd0"]
+        if self.board == "pi":
+            return self._raspi_command(fwd, host)
+        common = ["-m", str(self.memory_mb), "-smp", "2", *host]
         common += ["-drive", f"file={self.disk},if=virtio,format=qcow2,cache=writeback,discard=unmap"]
         common += ["-netdev", fwd, "-device", "virtio-net-pci,netdev=n0", "-device", "virtio-rng-pci"]
         common += ["-device", "qemu-xhci"]  # a USB bus, as on the Pi (USB reset, provisioning sticks)
         common += ["-fw_cfg", f"name=opt/clinicbox/ssh-key,file={self.key}.pub"]
-        common += ["-chardev", f"file,id=con,path={self.console},append=on", "-serial", "chardev:con"]
-        common += ["-qmp", f"unix:{self.qmp},server=on,wait=off"]  # USB sticks plugged in at run time
-        common += ["-audiodev", "none,id=snd0"]  # the sound behind hot-plugged USB headsets (usb-audio)
-        if self.board == "pi":
-            return self._raspi_command(fwd)
         if self.arch == "amd64":
             # UEFI (OVMF) then the image's systemd-boot, as on a PC.
             accel = (
@@ -180,7 +182,7 @@ class Guest:
         """The kernel's name of the disk's partition NUMBER (vda3, mmcblk0p3)."""
         return f"{self.disk_dev}p{number}" if self.disk_dev[-1].isdigit() else f"{self.disk_dev}{number}"
 
-    def _raspi_command(self, fwd: str) -> list[str]:
+    def _raspi_command(self, fwd: str, host: list[str]) -> list[str]:
         """QEMU's Raspberry Pi 3 Model B, started the way the Pi's firmware starts the image.
 
         QEMU does not run the Pi's GPU firmware, so this does its part: it reads
@@ -195,16 +197,15 @@ class Guest:
         armed instead of counting down, so systemd's RuntimeWatchdogSec would
         reboot it in a loop (on a Pi the hardware watchdog counts 15 s).
         """
-        files = pi_boot_files(self.image, self.work / "pi-boot")
+        if self._pi_boot is None:  # read once: every power-on boots the same partition
+            self._pi_boot = pi_boot_files(self.image, self.work / "pi-boot")
+        files = self._pi_boot
         key_type, blob = Path(f"{self.key}.pub").read_text().split()[:2]
         append = f"{files['cmdline']} modprobe.blacklist=bcm2835_wdt clinicbox.test_ssh_key={key_type}:{blob}"
-        argv = ["qemu-system-aarch64", "-accel", "tcg,thread=multi", "-machine", "raspi3b", "-m", "1024"]
-        argv += ["-kernel", str(files["kernel"]), "-initrd", str(files["initrd"]), "-dtb", str(files["dtb"])]
-        argv += ["-append", append, "-display", "none", "-no-user-config", "-nodefaults"]
+        argv = ["qemu-system-aarch64", "-accel", "tcg,thread=multi", "-machine", "raspi3b", "-m", "1024", *host]
+        argv += ["-kernel", files["kernel"], "-initrd", files["initrd"], "-dtb", files["dtb"], "-append", append]
         argv += ["-drive", f"file={self.disk},if=sd,format=qcow2,cache=writeback"]
         argv += ["-netdev", fwd, "-device", "usb-net,netdev=n0"]
-        argv += ["-chardev", f"file,id=con,path={self.console},append=on", "-serial", "chardev:con"]
-        argv += ["-qmp", f"unix:{self.qmp},server=on,wait=off", "-audiodev", "none,id=snd0"]
         return argv
 
     def start(self) -> float:
@@ -387,7 +388,7 @@ def _fat_offset(image: Path) -> int:
     return int.from_bytes(mbr[446 + 8 : 446 + 12], "little") * 512
 
 
-def pi_boot_files(image: Path, dest: Path) -> dict[str, Any]:
+def pi_boot_files(image: Path, dest: Path) -> dict[str, str]:
     """What the Pi's firmware reads from the image's boot partition: config.txt's
     kernel= and initramfs files, the device tree and cmdline.txt (mtools, no mount)."""
     dest.mkdir(parents=True, exist_ok=True)
@@ -417,11 +418,10 @@ def pi_boot_files(image: Path, dest: Path) -> dict[str, Any]:
     ):
         subprocess.run(command, check=True, capture_output=True)
     return {
-        "kernel": fetch(kernel[0]),
-        "initrd": fetch(initrd[0]),
-        "dtb": dtb,
+        "kernel": str(fetch(kernel[0])),
+        "initrd": str(fetch(initrd[0])),
+        "dtb": str(dtb),
         "cmdline": fetch("cmdline.txt").read_text().strip(),
-        "config": config,
     }
 
 
