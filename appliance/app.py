@@ -35,8 +35,9 @@ from appliance import setup_code
 from appliance.clock import Clock, SystemClock
 from appliance.config import Applied, Config, load_config, register_check, secretfile
 from appliance.control import CommandTable, ControlServer, PeerPolicy
-from appliance.errors import ClinicBoxError, SecretRefused, StoreError, ValidationError
+from appliance.errors import ClinicBoxError, PanelError, SecretRefused, StoreError, ValidationError
 from appliance.events import EventBus, StoreNotifier
+from appliance.faults import Faults
 from appliance.idle_restart import IdleRestart
 from appliance.ivr import check_prompt_texts
 from appliance.reminders import register_pause_commands, register_prompts
@@ -131,6 +132,8 @@ class Core:
         self._started: list[Service] = []
         self._stop = threading.Event()
         self.commands = CommandTable()
+        #: Hardware the box goes on without (the status panel's GPIO), for the status snapshot.
+        self.faults = Faults()
         self.commands.register("config.reload", lambda args: self.reload_config())
         self.commands.register("store.unlock", lambda args: self.unlock_store(str(args["passphrase"])))
         self.commands.register("store.backup", self.backup_store)
@@ -178,7 +181,7 @@ class Core:
             # Before the switchboard: the modem's failover must hear the first trunk.up/down.
             self.modem = ModemService(self.cfg, self.bus, self.store, self.clock, simulator=modem_simulation(self.cfg))
             services.append(self.modem)
-        self.switchboard = SwitchboardService(self.cfg, self.clock, self.bus, self.store, self.modem)
+        self.switchboard = SwitchboardService(self.cfg, self.clock, self.bus, self.store, self.modem, self.faults)
         self.switchboard.register_commands(self.commands)
         services.append(self.switchboard)
         if self.cfg.edge.enabled:
@@ -219,14 +222,33 @@ class Core:
             # After the reminders: their reply hook reads a message first (a reply to a reminder is theirs).
             services.append(TextBackService(self.cfg, self.clock, self.bus, self.store, self.modem))
         if self.cfg.panel.enabled:
-            from appliance.panel import PanelService
-
-            services.append(
-                PanelService.from_config(
-                    self.cfg, self.bus, self.clock, store_locked=bool(self.store and self.store.locked)
-                )
-            )
+            panel = self.build_panel()
+            if panel is not None:
+                services.append(panel)
         return services
+
+    def build_panel(self) -> Service | None:
+        """The status panel, or None when its GPIO cannot be opened.
+
+        The pins were checked with the config (range, none used twice), so
+        what fails here is the board: no GPIO chip, a pin held by another
+        program, the pin library missing. The box answers calls without its
+        LEDs rather than not at all; the fault is logged and shown by
+        ``clinicbox doctor`` and the web UI (``box.faults``) until a start
+        opens the panel.
+        """
+        from appliance.panel import PanelService
+
+        try:
+            panel = PanelService.from_config(
+                self.cfg, self.bus, self.clock, store_locked=bool(self.store and self.store.locked)
+            )
+        except PanelError as exc:
+            log.error("the status panel is off, calls go on without it: %s", exc)
+            self.faults.report("panel", str(exc))
+            return None
+        self.faults.clear("panel")
+        return panel
 
     def start(self) -> None:
         self.cfg.paths.run_dir.mkdir(parents=True, exist_ok=True)

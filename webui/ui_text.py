@@ -62,6 +62,11 @@ def modem_states() -> dict[str, str]:
     }
 
 
+def box_parts() -> dict[str, str]:
+    """Parts of the box the core can go on without (its ``box.faults``)."""
+    return {"panel": _("Status panel")}
+
+
 def routes() -> dict[str, str]:
     return {"trunk": _("SIP trunk"), "gsm": _("GSM fallback"), "none": _("No line")}
 

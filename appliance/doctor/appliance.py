@@ -112,20 +112,21 @@ def _panel_pins(ctx: Context) -> str:
     return f"green {panel.green_pin}, amber {panel.amber_pin}, red {panel.red_pin}, blue {panel.blue_pin}"
 
 
-def _core_drives_panel(ctx: Context) -> bool:
-    """Is the running core driving the panel? The core's view beats ours.
+def _core_panel(ctx: Context) -> str | None:
+    """What the running core says of its panel: '' = it drives the LEDs, a message = the
+    panel's fault, None = no core answers. The core's view beats ours.
 
-    The core builds its panel service at start and refuses to start when the
-    GPIO chip or library cannot be opened, so a core that answers on the
-    control socket with ``panel.enabled`` set has the LEDs. This process may
-    not see ``/dev/gpiochip*`` at all (clinicbox-web runs with
-    PrivateDevices=yes) and must not conclude anything from that.
+    The core opens the panel at start; when the board's GPIO cannot be
+    opened it goes on without the LEDs and lists the fault in its status
+    (``box.faults``). This process may not see ``/dev/gpiochip*`` at all
+    (clinicbox-web runs with PrivateDevices=yes) and must not conclude
+    anything from that.
     """
     try:
-        core_status(ctx)
+        status = core_status(ctx)
     except ClinicBoxError:
-        return False
-    return True
+        return None
+    return str(status["box"].get("faults", {}).get("panel", ""))
 
 
 @check("status panel", order=61)
@@ -141,7 +142,16 @@ def status_panel(ctx: Context) -> Result:
             "simulated (gpiozero MockFactory): no LEDs light on this box",
             'on the appliance set simulate = false and panel.pin_factory = "auto"',
         )
-    if _core_drives_panel(ctx):
+    fault = _core_panel(ctx)
+    if fault:
+        return fail(
+            "status panel",
+            f"off: the running core could not open it ({fault}); calls go on without the LEDs",
+            "read the core's log (`journalctl -u clinicbox-core | grep panel`), check the panel's cable "
+            "and that no other program holds its pins, then `sudo systemctl restart clinicbox-core`; "
+            "a box without a panel: set panel.enabled = false",
+        )
+    if fault is not None:
         return ok("status panel", f"driven by the running core ({kind} pin factory); LEDs on GPIO {_panel_pins(ctx)}")
     chips = ctx.memo("gpio.chips", _gpio_chips)
     if not chips:

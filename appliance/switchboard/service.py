@@ -29,6 +29,7 @@ from appliance.control import CommandTable
 from appliance.errors import StoreLockedError, SwitchboardError
 from appliance.events import Collector, Event, EventBus, EventKind, ModemNotifier, SwitchboardNotifiers
 from appliance.events.kinds import QueueChanged
+from appliance.faults import Faults
 from appliance.ivr import Ivr, PromptLibrary
 from appliance.store import Store, callbacks
 from appliance.store.audit import AuditLog
@@ -62,9 +63,17 @@ class SwitchboardService:
     name = "switchboard"
 
     def __init__(
-        self, cfg: Config, clock: Clock, bus: EventBus, store: Store | None, modem: ModemPort | None = None
+        self,
+        cfg: Config,
+        clock: Clock,
+        bus: EventBus,
+        store: Store | None,
+        modem: ModemPort | None = None,
+        faults: Faults | None = None,
     ) -> None:
         self.cfg = cfg
+        #: Parts of the box that failed while it went on (shown in the status snapshot).
+        self.faults = faults if faults is not None else Faults()
         self.clock = clock
         self.bus = bus
         self.store = store

@@ -105,6 +105,7 @@ def build(sb: SwitchboardService) -> dict[str, Any]:
             "night_mode": c.ivr.night_mode,
             "reminders_paused": sb.reminders_paused,
             "clock": _clock(sb.clock),
+            "faults": sb.faults.as_dict(),
         },
         "capacity": {
             "requested": cap.requested,

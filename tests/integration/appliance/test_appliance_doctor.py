@@ -72,6 +72,21 @@ def test_status_panel(tmp_path: Path) -> None:
     assert result.status == "OK" and "green 17" in result.detail
 
 
+def test_a_panel_the_running_core_could_not_open_fails(tmp_path: Path) -> None:
+    """The core says so in its status; doctor believes it over the GPIO chips it sees itself."""
+    ctx = ctx_for(tmp_path, simulate=False, panel={"pin_factory": "lgpio"})
+    ctx.cache["gpio.chips"] = ["/dev/gpiochip0"]
+    ctx.cache["core-status"] = {"box": {"faults": {"panel": "cannot open the GPIO chip: [Errno 16] busy"}}}
+    result = checks.status_panel(ctx)
+    assert result.status == "FAIL"
+    assert "Errno 16" in result.detail and "calls go on" in result.detail
+    assert "restart clinicbox-core" in result.fix
+    ctx = ctx_for(tmp_path, simulate=False, panel={"pin_factory": "lgpio"})
+    ctx.cache["core-status"] = {"box": {"faults": {}}}
+    result = checks.status_panel(ctx)
+    assert result.status == "OK" and "driven by the running core" in result.detail
+
+
 def test_web_ui_reachable_over_tcp(tmp_path: Path) -> None:
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))

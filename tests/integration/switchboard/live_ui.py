@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from html.parser import HTMLParser
@@ -42,16 +43,25 @@ class Ui:
 
 
 @contextmanager
-def manager_ui(box: Box) -> Iterator[Ui]:
+def manager_ui(box: Box, live: bool = False) -> Iterator[Ui]:
+    """``live``: follow the core's status as the web process does (the pages that show it need it)."""
     app = create_app(
-        load_config(box.config, use_secrets=False), box.config, clock=SystemClock(assume_synced=True), start_live=False
+        load_config(box.config, use_secrets=False), box.config, clock=SystemClock(assume_synced=True), start_live=live
     )
     app.config["TESTING"] = True
     client = app.test_client()
+    rt = app.extensions[EXTENSION]
     try:
+        if live:
+            deadline = time.monotonic() + 10
+            while rt.hub.snapshot() is None:
+                assert time.monotonic() < deadline, f"the web UI never heard from the core: {rt.hub.core_state()}"
+                time.sleep(0.1)
         yield Ui(app, client, login_as(client, app, "manager"))
     finally:
-        app.extensions[EXTENSION].store.close()
+        if live:
+            rt.hub.stop()
+        rt.store.close()
 
 
 class _FormReader(HTMLParser):
