@@ -1,8 +1,8 @@
 """One ClinicBox image booted under QEMU, driven over SSH: the boot tests' machine.
 
 The image (``build-image.sh --test-access``) stays untouched: the guest writes
-to a qcow2 overlay, so a power cut or a reboot acts on the overlay as on an
-SD card. QEMU's user-mode network forwards the box's SIP port (UDP), SSH
+to a qcow2 overlay (a raw copy on the pi board, see :class:`Guest`), so a power
+cut or a reboot acts on the copy as on an SD card. QEMU's user-mode network forwards the box's SIP port (UDP), SSH
 and HTTPS to ports on 127.0.0.1 of this machine; the guest reaches this
 machine as 10.0.2.2. Root's SSH key is generated per test session and
 handed to the guest through fw_cfg (``opt/clinicbox/ssh-key``), which only
@@ -83,6 +83,11 @@ def _slowdown() -> int:
     return 1 if accelerator() == "kvm" else 4
 
 
+def _halts(console: bytes) -> int:
+    """How often the kernel has finished a shutdown on this console (halt or power-off)."""
+    return console.count(b"reboot: Power down") + console.count(b"reboot: System halted")
+
+
 class GuestError(RuntimeError):
     """The guest did not boot, answer or stop in time."""
 
@@ -113,23 +118,22 @@ class Guest:
         self.memory_mb = memory_mb
         self.accel = accelerator() if arch == "amd64" else "tcg"
         work.mkdir(parents=True, exist_ok=True)
-        self.disk = work / "disk.qcow2"
-        subprocess.run(
-            [
-                "qemu-img",
-                "create",
-                "-q",
-                "-f",
-                "qcow2",
-                "-F",
-                "raw",
-                "-b",
-                str(image.resolve()),
-                str(self.disk),
-                f"{disk_gb}G",
-            ],
-            check=True,
-        )
+        if board == "pi":
+            # A raw copy (sparse), not a qcow2 overlay: QEMU's SD card sends no cache flush,
+            # so a qcow2 overlay's new cluster mappings would stay in QEMU's memory and a
+            # power cut (SIGKILL) would lose data the guest had written and synced, which a
+            # real SD card keeps. A raw file has no such metadata: every completed write is
+            # in this machine's page cache, whatever happens to QEMU.
+            self.disk, self.disk_format = work / "disk.img", "raw"
+            subprocess.run(["cp", "--sparse=always", str(image.resolve()), str(self.disk)], check=True)
+            os.truncate(self.disk, disk_gb << 30)
+        else:
+            self.disk, self.disk_format = work / "disk.qcow2", "qcow2"
+            subprocess.run(
+                ["qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", str(image.resolve()), str(self.disk)]
+                + [f"{disk_gb}G"],
+                check=True,
+            )
         self.key = work / "id_ed25519"
         if not self.key.exists():
             subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(self.key)], check=True)
@@ -204,7 +208,7 @@ class Guest:
         append = f"{files['cmdline']} modprobe.blacklist=bcm2835_wdt clinicbox.test_ssh_key={key_type}:{blob}"
         argv = ["qemu-system-aarch64", "-accel", "tcg,thread=multi", "-machine", "raspi3b", "-m", "1024", *host]
         argv += ["-kernel", files["kernel"], "-initrd", files["initrd"], "-dtb", files["dtb"], "-append", append]
-        argv += ["-drive", f"file={self.disk},if=sd,format=qcow2,cache=writeback"]
+        argv += ["-drive", f"file={self.disk},if=sd,format=raw,cache=writeback"]
         argv += ["-netdev", fwd, "-device", "usb-net,netdev=n0"]
         return argv
 
@@ -231,14 +235,17 @@ class Guest:
     def poweroff(self, timeout: float = 120) -> None:
         """A clean shutdown from inside; QEMU exits when the guest powers off.
 
-        On the pi board the kernel's power-off goes through the BCM2835 watchdog
-        driver, which the emulator cannot load (see _raspi_command): the guest halts
-        and prints "reboot: Power down", and the test then switches QEMU off."""
+        On the pi board the kernel's power-off handler is the BCM2835 watchdog
+        driver, which the emulator cannot load (see _raspi_command), so the
+        kernel halts instead ("reboot: System halted"; "reboot: Power down" with
+        a handler). Either line comes after systemd-shutdown has synced and
+        unmounted everything; the test then switches QEMU off."""
         if self.board == "pi":
-            halted = self.console.read_bytes().count(b"reboot: Power down")
+            console = self.console
+            halted = _halts(console.read_bytes())
             self.ssh("systemctl poweroff", check=False, timeout=15)
             until = time.monotonic() + timeout
-            while self.console.read_bytes().count(b"reboot: Power down") == halted:
+            while _halts(console.read_bytes()) == halted:
                 if time.monotonic() > until:
                     self.power_cut()
                     raise GuestError(f"the guest did not halt within {timeout:.0f} s")

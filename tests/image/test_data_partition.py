@@ -40,7 +40,7 @@ def test_a_box_with_a_corrupt_data_partition_boots_and_reports_the_fault(guest: 
     offset = _data_partition_offset(guest.image.resolve())
     # ext4's primary superblock: 1024 bytes at byte 1024 of the partition.
     zero = subprocess.run(
-        ["qemu-io", "-f", "qcow2", "-c", f"write -z {offset + 1024} 1024", str(guest.disk)],
+        ["qemu-io", "-f", guest.disk_format, "-c", f"write -z {offset + 1024} 1024", str(guest.disk)],
         capture_output=True,
         text=True,
         check=True,
