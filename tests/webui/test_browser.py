@@ -43,6 +43,7 @@ def test_wrong_password_is_refused_with_a_clear_message(page, clinic: Clinic) ->
     assert "Wrong user name or password" in page.inner_text("[data-testid=login-error]")
 
 
+@pytest.mark.serial
 def test_wallboard_updates_within_a_second_without_reloading(page, clinic: Clinic) -> None:
     assert clinic.core is not None
     login(page, clinic, "manager")

@@ -48,6 +48,7 @@ def wait_figure(page: object, name: str, expected: int, started: float) -> float
     return time.monotonic() - started
 
 
+@pytest.mark.serial
 def test_todays_figures_change_within_a_second_of_a_call_queuing_and_being_answered(
     page, clinic: Clinic, store: Store
 ) -> None:

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 import tomli_w
 
 from bench.edge import invites
@@ -130,6 +131,7 @@ CORE_RSS_BOUND_KB = 8 * 1024
 EDGE_MEM_BOUND = 512 * 1024
 
 
+@pytest.mark.serial
 def test_bad_input_at_rate_through_the_real_edge_leaves_a_real_caller_answered_quickly(edge_box: Any) -> None:
     box, edge = edge_box(overlay={"sip": {"max_calls": 16}})
     malformed = [m for m in load() if m.kind == "request" and m.expected["udp"][0] in ("400", "505", "416")]

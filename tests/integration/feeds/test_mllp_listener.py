@@ -90,6 +90,7 @@ def counts(store: Store) -> tuple[int, int, int]:
     )
 
 
+@pytest.mark.serial
 def test_mllp_send_delivers_six_languages_in_one_file_each_acked_after_commit(
     make_service: Callable[..., FeedService], store: Store, tmp_path: Path
 ) -> None:

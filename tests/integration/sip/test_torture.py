@@ -149,6 +149,7 @@ def _memory(edge: SecurityEdge) -> tuple[int, int]:
     return shm, pkg
 
 
+@pytest.mark.serial
 def test_bad_input_at_rate_leaves_a_real_caller_answered_quickly_and_memory_flat(edge: SecurityEdge) -> None:
     malformed = [m for m in load() if m.kind == "request" and m.expected["udp"][0] in ("400", "505", "416")]
     assert len(malformed) >= 15

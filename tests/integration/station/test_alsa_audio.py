@@ -260,6 +260,7 @@ def start_station_on(
 
 
 @pytest.mark.slow
+@pytest.mark.serial
 def test_a_call_is_heard_in_the_alsa_headset_and_its_microphone_reaches_the_caller(
     box: Callable[..., Box],  # noqa: F811
     headset: VirtualHeadset,

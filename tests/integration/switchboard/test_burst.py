@@ -19,7 +19,7 @@ import pytest
 from appliance.store import calls
 from tests.integration.sip.peers.sipp import SippScenario
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.serial]
 
 BURST = 300
 LINES = 64

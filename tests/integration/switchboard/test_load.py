@@ -25,7 +25,7 @@ from appliance.doctor import switchboard as doctor_switchboard
 from appliance.store import calls
 from tests.integration.sip.peers.sipp import SippScenario, desk_stations, uac_xml, uas_xml
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.serial]
 
 CALLERS = 40
 AGENTS = 8

@@ -14,6 +14,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import free_port
 
 CHILD = """
@@ -44,6 +46,7 @@ print(f"median {{statistics.median(waits):.3f}} soon {{soon_ms:.3f}}")
 """
 
 
+@pytest.mark.serial
 def test_work_from_another_thread_runs_without_waiting_for_the_poll(tmp_path: Path) -> None:
     script = textwrap.dedent(CHILD).format(port=free_port())
     done = subprocess.run(
