@@ -129,10 +129,9 @@ class Guest:
             os.truncate(self.disk, disk_gb << 30)
         else:
             self.disk, self.disk_format = work / "disk.qcow2", "qcow2"
+            backing = ["-F", "raw", "-b", str(image.resolve())]
             subprocess.run(
-                ["qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", str(image.resolve()), str(self.disk)]
-                + [f"{disk_gb}G"],
-                check=True,
+                ["qemu-img", "create", "-q", "-f", "qcow2", *backing, str(self.disk), f"{disk_gb}G"], check=True
             )
         self.key = work / "id_ed25519"
         if not self.key.exists():
