@@ -86,12 +86,18 @@ class LevelMeter(pj.AudioMediaPort):  # type: ignore[misc]
         self.createPort("level-meter", fmt)
 
     def onFrameReceived(self, frame: Any) -> None:
+        # The clock thread may still call in while Python tears the meter down (its
+        # attributes go before its C++ port leaves the bridge): a director callback
+        # that raised there would throw through PJMEDIA's C code.
+        lock = self.__dict__.get("_lock")
+        if lock is None:
+            return
         data = frame.pcm()  # one copy (bytes(frame.buf) walks the vector byte by byte)
         peak = 0
         if data:
             samples = array.array("h", data[: len(data) - len(data) % 2])
             peak = max(max(samples), -min(samples)) if samples else 0
-        with self._lock:
+        with lock:
             self.frames += 1
             self.peak = max(self.peak, peak)
             if peak >= SILENCE_PEAK:
