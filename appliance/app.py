@@ -234,8 +234,8 @@ class Core:
         what fails here is the board: no GPIO chip, a pin held by another
         program, the pin library missing. The box answers calls without its
         LEDs rather than not at all; the fault is logged and shown by
-        ``clinicbox doctor`` and the web UI (``box.faults``) until a start
-        opens the panel.
+        ``clinicbox doctor`` and the web UI (``box.faults``) for as long as
+        this core runs; a restart tries the panel again.
         """
         from appliance.panel import PanelService
 
@@ -247,7 +247,6 @@ class Core:
             log.error("the status panel is off, calls go on without it: %s", exc)
             self.faults.report("panel", str(exc))
             return None
-        self.faults.clear("panel")
         return panel
 
     def start(self) -> None:

@@ -30,10 +30,6 @@ class Faults:
         with self._lock:
             self._faults[component] = message
 
-    def clear(self, component: str) -> None:
-        with self._lock:
-            self._faults.pop(component, None)
-
     def as_dict(self) -> dict[str, str]:
         with self._lock:
             return dict(self._faults)

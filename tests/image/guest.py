@@ -240,11 +240,10 @@ class Guest:
         a handler). Either line comes after systemd-shutdown has synced and
         unmounted everything; the test then switches QEMU off."""
         if self.board == "pi":
-            console = self.console
-            halted = _halts(console.read_bytes())
+            halted = _halts(self.console.read_bytes())
             self.ssh("systemctl poweroff", check=False, timeout=15)
             until = time.monotonic() + timeout
-            while _halts(console.read_bytes()) == halted:
+            while _halts(self.console.read_bytes()) == halted:
                 if time.monotonic() > until:
                     self.power_cut()
                     raise GuestError(f"the guest did not halt within {timeout:.0f} s")
