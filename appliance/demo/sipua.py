@@ -387,6 +387,7 @@ class UserAgent:
             self.rt.drop(player)
         call.players.clear()
         if call.meter is not None:
+            call.meter.close()
             self.rt.drop(call.meter)
         call.meter = None
         call.audio = None

@@ -68,6 +68,18 @@ class TonePlayer:
         self._gen.stopTransmit(self._sink)
 
 
+def destroy_port(port: Any) -> None:
+    """Destroy an ``AudioMediaPort`` subclass's C++ side now, on the PJSUA2 thread.
+
+    The port leaves the conference bridge while its Python object is still
+    whole. Freed by its last reference instead, the C++ destructor runs after
+    Python has begun tearing the object down, and it releases the GIL while it
+    waits for the bridge: PJMEDIA's clock thread can then call the object's
+    frame callback mid-teardown, which crashes the process. Call it once.
+    """
+    pj.AudioMediaPort.__swig_destroy__(port)
+
+
 class LevelMeter(pj.AudioMediaPort):  # type: ignore[misc]
     """Counts received audio that is not silence (8 kHz, 16-bit mono frames).
 
@@ -84,11 +96,11 @@ class LevelMeter(pj.AudioMediaPort):  # type: ignore[misc]
         fmt = pj.MediaFormatAudio()
         fmt.init(pj.PJMEDIA_FORMAT_PCM, 8000, 1, 20000, 16)
         self.createPort("level-meter", fmt)
+        self._closed = False
 
     def onFrameReceived(self, frame: Any) -> None:
-        # The clock thread may still call in while Python tears the meter down (its
-        # attributes go before its C++ port leaves the bridge): a director callback
-        # that raised there would throw through PJMEDIA's C code.
+        # A meter dropped without close() could be called here mid-teardown (its
+        # attributes gone): raising would throw through PJMEDIA's C code.
         lock = self.__dict__.get("_lock")
         if lock is None:
             return
@@ -102,6 +114,12 @@ class LevelMeter(pj.AudioMediaPort):  # type: ignore[misc]
             self.peak = max(self.peak, peak)
             if peak >= SILENCE_PEAK:
                 self.loud_frames += 1
+
+    def close(self) -> None:
+        """Leave the bridge now (PJSUA2 thread), before the last reference goes (:func:`destroy_port`)."""
+        if not self._closed:
+            self._closed = True
+            destroy_port(self)
 
     def reading(self) -> tuple[float, float, int]:
         """(seconds received, seconds of non-silent audio, peak sample so far)."""

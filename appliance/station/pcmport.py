@@ -21,6 +21,7 @@ from typing import Any
 
 import pjsua2 as pj
 
+from appliance.station.media import destroy_port
 from appliance.station.pcmserial import SILENCE, SerialPcm
 from appliance.station.voiceroute import PCM_FRAME_MS, PCM_RATE
 
@@ -92,9 +93,6 @@ class SerialVoice:
                         src.stopTransmit(dst)
                 except pj.Error:
                     pass  # the call's media is already gone
-            # Leave the bridge while the Python object is whole: freed by its last
-            # reference, the clock thread could call it mid-teardown (see the
-            # switchboard's FrameCapture.close).
-            pj.AudioMediaPort.__swig_destroy__(port)
+            destroy_port(port)  # leave the bridge while the Python object is whole
             self._drop(port)
         self.pcm.close_soon()

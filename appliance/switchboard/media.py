@@ -21,6 +21,7 @@ from typing import Any
 
 import pjsua2 as pj
 
+from appliance.station.media import destroy_port
 from appliance.switchboard.owned import LoopOwned
 
 log = logging.getLogger(__name__)
@@ -101,13 +102,6 @@ class MusicBank:
 
     def close(self) -> None:
         self._players.clear()
-
-
-def destroy_port(port: Any) -> None:
-    """Destroy an ``AudioMediaPort`` subclass's C++ side now, on the PJSUA2 thread:
-    it leaves the conference bridge while its Python object is still whole, so a
-    frame callback racing the removal finds a live object (see :meth:`FrameCapture.close`)."""
-    pj.AudioMediaPort.__swig_destroy__(port)
 
 
 class FrameCapture(LoopOwned, pj.AudioMediaPort):  # type: ignore[misc]
