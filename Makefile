@@ -14,7 +14,8 @@ ENGINE_APT := $(shell firmware/pjproject/build-pjproject.sh --print-deps)
 RUN_APT := python3-venv python3-dev build-essential espeak-ng sox libsox-fmt-base alsa-utils kamailio kamailio-tls-modules $(ENGINE_APT)
 # What the tests need besides: real SIP peers, the provider, a browser, gammu...
 TEST_APT := sip-tester baresip-core kamailio sipsak sipvicious chromium fonts-noto-cjk \
-            gammu device-tree-compiler shellcheck systemd nginx python3-hl7 radicale
+            gammu device-tree-compiler shellcheck systemd nginx python3-hl7 radicale python3-tz \
+            mmdebstrap e2fsprogs fdisk dosfstools mtools
 
 .PHONY: run test check unit integration webui deps deps-run deps-test bench clean image image-test
 

@@ -16,14 +16,15 @@ from tests.integration.modem.conftest import FAST, Rig, modem_config, wait_until
 def test_hung_modem_is_recovered_by_a_usb_reset_and_sms_flows_again(make_rig: Callable[..., Rig]) -> None:
     rig = make_rig(command_timeout_s=0.5)
     rig.bus.emit("trunk.down", reason="internet down")
-    assert rig.svc.failover.route() == "gsm"
+    # The status reads "ready" a moment before its event reaches the route policy.
+    wait_until(lambda: rig.svc.failover.route() == "gsm", 5, "the GSM route")
     generation = rig.sim.generation
     rig.modem.hang()
     rig.events.wait("modem.recovery", timeout=8, step="reinit", outcome="started")
     rig.events.wait("failover.changed", route="none")  # nothing can go out while it recovers
     rig.events.wait("modem.recovery", timeout=12, step="usb-reset", outcome="started")
     rig.events.wait("modem.recovery", timeout=12, outcome="recovered")
-    assert rig.svc.failover.route() == "gsm"
+    wait_until(lambda: rig.svc.failover.route() == "gsm", 5, "the GSM route back")
     assert rig.sim.generation == generation + 1  # the device went away and came back
     assert rig.svc.status.state == "ready"
     assert [e["state"] for e in rig.events.of("modem.status")].count("recovering") >= 2
