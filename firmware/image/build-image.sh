@@ -121,8 +121,8 @@ check() {
     [ -f "$KEYRING" ] || die "the Debian archive keyring $KEYRING is missing: apt-get install debian-archive-keyring, or give --keyring FILE"
     [ -s "$KEYRING" ] || die "the Debian archive keyring $KEYRING is empty"
     local tool
-    for tool in mmdebstrap mkfs.ext4 sfdisk; do
-        command -v "$tool" > /dev/null || die "$tool is missing: apt-get install mmdebstrap e2fsprogs fdisk"
+    for tool in mmdebstrap mkfs.ext4 sfdisk mkfs.vfat mcopy; do
+        command -v "$tool" > /dev/null || die "$tool is missing: apt-get install mmdebstrap e2fsprogs fdisk dosfstools mtools"
     done
     if [ "$arch" != "$(dpkg --print-architecture)" ] && [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then
         die "building $arch here needs qemu-user-static with binfmt-support (no qemu-aarch64 handler registered)"
