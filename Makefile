@@ -90,7 +90,7 @@ clean:
 # compiled in the chroot) booted under qemu-system-aarch64 -M virt (TCG).
 # IMAGE_ARCH=arm64 IMAGE_BOARD=pi: the Raspberry Pi image, booted under QEMU's
 # raspi3b (TCG) from its own boot partition's kernel, initrd and device tree.
-IMAGE_APT := mmdebstrap qemu-system-x86 qemu-system-arm qemu-efi-aarch64 qemu-user-static binfmt-support \
+IMAGE_APT := mmdebstrap arch-test qemu-system-x86 qemu-system-arm qemu-efi-aarch64 qemu-user-static binfmt-support \
              qemu-utils ovmf sip-tester openssh-client e2fsprogs fdisk dosfstools mtools \
              device-tree-compiler
 IMAGE_ARCH ?= amd64

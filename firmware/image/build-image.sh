@@ -124,6 +124,9 @@ check() {
     for tool in mmdebstrap mkfs.ext4 sfdisk mkfs.vfat mcopy; do
         command -v "$tool" > /dev/null || die "$tool is missing: apt-get install mmdebstrap e2fsprogs fdisk dosfstools mtools"
     done
+    if [ "$arch" != "$(dpkg --print-architecture)" ] && ! command -v arch-test > /dev/null; then
+        die "building $arch here needs arch-test (mmdebstrap's check of foreign architectures): apt-get install arch-test"
+    fi
     if [ "$arch" != "$(dpkg --print-architecture)" ] && [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then
         die "building $arch here needs qemu-user-static with binfmt-support (no qemu-aarch64 handler registered)"
     fi
