@@ -25,9 +25,9 @@ run: deps-run $(VENV)/.installed
 # The static checks (lint, format, types, layer contracts) run first, so CI keeps them.
 # Most tests wait on real SIP timers, not the CPU, so they can run in TEST_WORKERS
 # processes; those marked `serial` measure load, audio or time and run alone after.
-# CI stays at 1 worker until the one flake seen with 4 is fixed (README, Performance):
-# `make test TEST_WORKERS=4` takes 15 minutes here instead of 45.
-TEST_WORKERS ?= 1
+# 4 workers take 15 minutes here on 2 cores, one takes 45 (README, Performance);
+# `make test TEST_WORKERS=1` runs the first part in one process.
+TEST_WORKERS ?= 4
 test: deps-run deps-test $(VENV)/.installed-test check
 	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=30 -n $(TEST_WORKERS) -m "not serial" tests --ignore=tests/image
 	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=10 -m serial tests --ignore=tests/image
