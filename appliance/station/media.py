@@ -99,17 +99,12 @@ class LevelMeter(pj.AudioMediaPort):  # type: ignore[misc]
         self._closed = False
 
     def onFrameReceived(self, frame: Any) -> None:
-        # A meter dropped without close() could be called here mid-teardown (its
-        # attributes gone): raising would throw through PJMEDIA's C code.
-        lock = self.__dict__.get("_lock")
-        if lock is None:
-            return
         data = frame.pcm()  # one copy (bytes(frame.buf) walks the vector byte by byte)
         peak = 0
         if data:
             samples = array.array("h", data[: len(data) - len(data) % 2])
             peak = max(max(samples), -min(samples)) if samples else 0
-        with lock:
+        with self._lock:
             self.frames += 1
             self.peak = max(self.peak, peak)
             if peak >= SILENCE_PEAK:
